@@ -1,0 +1,53 @@
+/**
+ * The seam between transports (WebSocket, QUIC) and CloudHub's sessions: a transport
+ * authenticates a node, wraps the connection as an {@link EdgeConnection}, and hands it to the
+ * {@link ConnectionAcceptor}. Sessions, the dispatcher and the queues never know which
+ * transport a node uses, so a node may reconnect on either.
+ */
+import type { Message } from "../modules/message.ts";
+
+/** Transport names. */
+export type TransportKind = "websocket" | "quic";
+
+/** One authenticated, live connection from an edge node. */
+export interface EdgeConnection {
+  /** The node's identity (WebSocket: the `node_id` header, checked against the client cert CN). */
+  readonly nodeId: string;
+  /** `project_id` header when present. */
+  readonly projectId: string;
+  readonly transport: TransportKind;
+  /** Peer address for logs, e.g. `127.0.0.1:53422`. */
+  readonly remoteAddress: string;
+  /**
+   * Writes one message (the transport applies its framing and `TrimMessage` is NOT applied
+   * here: callers pass the message exactly as it must appear on the wire). Writes are
+   * serialised per connection. Rejects when the connection is closed or the write fails.
+   */
+  write(msg: Message): Promise<void>;
+  /**
+   * Sets the handler for incoming, already-decoded messages. Messages are delivered one at a
+   * time in arrival order (the next is not delivered before the handler's promise settles).
+   * Viaduct control operations (`config`, `ping`, `pong`) are answered by the transport itself
+   * and never reach the handler.
+   */
+  onMessage(handler: (msg: Message) => void | Promise<void>): void;
+  /** Closes the connection with a human-readable reason (WebSocket close reason, QUIC close reason). */
+  close(reason: string): void;
+  /** Resolves with the reason once the connection is closed, by either side. Never rejects. */
+  readonly closed: Promise<string>;
+}
+
+/** Why a connection is refused before a session exists. */
+export interface Refusal {
+  /** HTTP status for transports that refuse at upgrade time (503 for the node limit). */
+  status: number;
+  reason: string;
+}
+
+/** What transports hand authenticated connections to (implemented by the session manager). */
+export interface ConnectionAcceptor {
+  /** Checked before accepting (e.g. before the WebSocket upgrade): `null` means OK. */
+  admit(nodeId: string): Refusal | null;
+  /** Takes ownership of a connection: starts its session (replacing any older one for the node). */
+  accept(conn: EdgeConnection): void;
+}

@@ -1,0 +1,309 @@
+/**
+ * KubeEdge's `model.Message` (beehive envelope) with its exact Go `encoding/json` wire form
+ * (PROTOCOL.md §1).
+ *
+ * The in-memory shape uses TypeScript names; {@link encodeMessage} and {@link decodeMessage}
+ * translate to and from the wire keys (`msg_id`, `parent_msg_id`, `resourceversion`, ...).
+ *
+ * @example
+ * ```ts
+ * const msg = buildMessage(
+ *   { source: "edgecontroller", group: "resource", operation: "insert", resource: "default/pod/nginx" },
+ *   pod,
+ *   { resourceVersion: "4711" },
+ * );
+ * const wire = encodeMessage(msg); // {"header":{"msg_id":...},"route":{...},"content":{...}}
+ * ```
+ */
+import { v4 as uuidv4 } from "uuid";
+import { MessageSuccessfulContent, Operation } from "./constants.ts";
+
+/** `model.MessageHeader`. */
+export interface MessageHeader {
+  /** `msg_id`: UUID v4, always present. */
+  id: string;
+  /** `parent_msg_id`: the id being answered (omitempty). */
+  parentId?: string;
+  /** `timestamp`: milliseconds since the epoch. */
+  timestamp: number;
+  /** `resourceversion`: the Kubernetes resourceVersion of the content (omitempty). */
+  resourceVersion?: string;
+  /** `sync`: set by sendSync (omitempty). */
+  sync?: boolean;
+  /** `type`: beehive context type, `channel` or `unixpacket` (omitempty). */
+  type?: string;
+}
+
+/** `model.MessageRoute`. Every key is omitempty, but the route itself is always emitted. */
+export interface MessageRoute {
+  source?: string;
+  destination?: string;
+  group?: string;
+  operation?: string;
+  resource?: string;
+}
+
+/** `model.Message`. */
+export interface Message {
+  header: MessageHeader;
+  route: MessageRoute;
+  /** Any JSON value; `null` when absent. Strings may hold JSON documents (§1.2). */
+  content: unknown;
+}
+
+/** Clock and id source, injectable so tests need no sleeps or random ids. */
+export interface MessageEnv {
+  now(): number;
+  newId(): string;
+}
+
+/** The real clock and UUID v4 ids. */
+export const defaultMessageEnv: MessageEnv = { now: () => Date.now(), newId: () => uuidv4() };
+
+/** Thrown by {@link decodeMessage} when bytes are not a KubeEdge message. */
+export class MessageDecodeError extends Error {
+  override name = "MessageDecodeError";
+}
+
+/** `NewMessage(parentID)`: a fresh id, the parent id and the current time in ms. */
+export function newMessage(parentId = "", env: MessageEnv = defaultMessageEnv): Message {
+  const header: MessageHeader = { id: env.newId(), timestamp: env.now() };
+  if (parentId) header.parentId = parentId;
+  return { header, route: {}, content: null };
+}
+
+/** Builds a message in one call: route, content and optional resourceVersion. */
+export function buildMessage(
+  route: MessageRoute,
+  content: unknown,
+  opts: { parentId?: string; resourceVersion?: string; env?: MessageEnv } = {},
+): Message {
+  const msg = newMessage(opts.parentId, opts.env);
+  msg.route = { ...route };
+  msg.content = content === undefined ? null : content;
+  if (opts.resourceVersion) msg.header.resourceVersion = opts.resourceVersion;
+  return msg;
+}
+
+/**
+ * `NewRespByMessage(req, content)`: new id, `parent_msg_id` = request id, source, group,
+ * resource and header type copied from the request (not swapped), operation `response`.
+ */
+export function newRespByMessage(
+  req: Message,
+  content: unknown,
+  env: MessageEnv = defaultMessageEnv,
+): Message {
+  const resp = newMessage(req.header.id, env);
+  if (req.header.type) resp.header.type = req.header.type;
+  resp.route = {
+    source: req.route.source,
+    group: req.route.group,
+    operation: Operation.Response,
+    resource: req.route.resource,
+  };
+  resp.content = content === undefined ? null : content;
+  return resp;
+}
+
+/**
+ * `NewErrorMessage(req, err)`: `parent_msg_id` = request id, operation `error`, same resource,
+ * content the error text, and no source or group.
+ */
+export function newErrorMessage(
+  req: Message,
+  error: string,
+  env: MessageEnv = defaultMessageEnv,
+): Message {
+  const resp = newMessage(req.header.id, env);
+  if (req.header.type) resp.header.type = req.header.type;
+  resp.route = { operation: Operation.Error, resource: req.route.resource };
+  resp.content = error;
+  return resp;
+}
+
+/** `Clone`: a new id, keeping parent id, timestamp, route and content. */
+export function cloneMessage(msg: Message, env: MessageEnv = defaultMessageEnv): Message {
+  return {
+    header: { ...msg.header, id: env.newId() },
+    route: { ...msg.route },
+    content: msg.content,
+  };
+}
+
+/** A deep copy with the same id (used by the ack path, which keeps `msg_id` across resends). */
+export function copyMessage(msg: Message): Message {
+  return {
+    header: { ...msg.header },
+    route: { ...msg.route },
+    content: msg.content === null || typeof msg.content !== "object"
+      ? msg.content
+      : structuredClone(msg.content),
+  };
+}
+
+/** True when the content is the string `"OK"`. */
+export function isSuccessContent(msg: Message): boolean {
+  return msg.content === MessageSuccessfulContent;
+}
+
+/**
+ * `GetContentData`: raw UTF-8 bytes of string content, bytes as-is, otherwise the JSON of
+ * the content.
+ */
+export function getContentData(msg: Message): Uint8Array {
+  const c = msg.content;
+  if (c instanceof Uint8Array) return c;
+  if (typeof c === "string") return new TextEncoder().encode(c);
+  return new TextEncoder().encode(goJsonStringify(c ?? null));
+}
+
+/**
+ * Returns the content as a parsed JSON value: a string holding JSON is parsed (§1.2: a JSON
+ * document may arrive embedded or as a string), anything else is returned as is.
+ * @throws MessageDecodeError when a string content is not JSON.
+ */
+export function getContentJson<T = unknown>(msg: Message): T {
+  const c = msg.content;
+  if (typeof c === "string") {
+    try {
+      return JSON.parse(c) as T;
+    } catch (err) {
+      throw new MessageDecodeError(`content is a string but not JSON: ${(err as Error).message}`);
+    }
+  }
+  if (c instanceof Uint8Array) {
+    try {
+      return JSON.parse(new TextDecoder().decode(c)) as T;
+    } catch (err) {
+      throw new MessageDecodeError(`content bytes are not JSON: ${(err as Error).message}`);
+    }
+  }
+  return c as T;
+}
+
+const GO_ESCAPES = /[<>&\u2028\u2029]/g;
+
+/**
+ * `JSON.stringify` with Go `encoding/json`'s HTML escaping (`<`, `>`, `&`, U+2028, U+2029 as
+ * `\u003c` ...), so our bytes match cloudcore's. Uint8Array values become base64 like Go []byte.
+ */
+export function goJsonStringify(value: unknown): string {
+  const json = JSON.stringify(value, (_key, v) => v instanceof Uint8Array ? encodeBase64(v) : v);
+  if (json === undefined) return "null";
+  return json.replace(GO_ESCAPES, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** The wire object for a message, keys in Go struct order with omitempty applied. */
+export function toWireObject(msg: Message): Record<string, unknown> {
+  const h = msg.header;
+  const header: Record<string, unknown> = { msg_id: h.id };
+  if (h.parentId) header.parent_msg_id = h.parentId;
+  header.timestamp = h.timestamp;
+  if (h.resourceVersion) header.resourceversion = h.resourceVersion;
+  if (h.sync) header.sync = true;
+  if (h.type) header.type = h.type;
+  const r = msg.route;
+  const route: Record<string, unknown> = {};
+  if (r.source) route.source = r.source;
+  if (r.destination) route.destination = r.destination;
+  if (r.group) route.group = r.group;
+  if (r.operation) route.operation = r.operation;
+  if (r.resource) route.resource = r.resource;
+  return { header, route, content: msg.content === undefined ? null : msg.content };
+}
+
+/** `json.Marshal(msg)`: the exact wire bytes (as a string, without a trailing newline). */
+export function encodeMessage(msg: Message): string {
+  return goJsonStringify(toWireObject(msg));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Finds a key the way Go's decoder does: exact match first, then case-insensitive. */
+function field(obj: Record<string, unknown>, name: string): unknown {
+  if (name in obj) return obj[name];
+  const lower = name.toLowerCase();
+  for (const key of Object.keys(obj)) {
+    if (key.toLowerCase() === lower) return obj[key];
+  }
+  return undefined;
+}
+
+function optString(obj: Record<string, unknown>, name: string, where: string): string | undefined {
+  const v = field(obj, name);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") {
+    throw new MessageDecodeError(`${where}.${name} must be a string, got ${typeof v}`);
+  }
+  return v === "" ? undefined : v;
+}
+
+/**
+ * Decodes a wire message (text or bytes, one JSON document). Keys match case-insensitively as
+ * in Go; unknown keys are ignored. A message needs a header object with a `msg_id` string and
+ * a `route` object.
+ * @throws MessageDecodeError with a reason for anything else.
+ */
+export function decodeMessage(data: string | Uint8Array): Message {
+  const text = typeof data === "string"
+    ? data
+    : new TextDecoder("utf-8", { fatal: false }).decode(data);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new MessageDecodeError(`not JSON: ${(err as Error).message}`);
+  }
+  return messageFromWire(raw);
+}
+
+/** Validates an already-parsed wire object (see {@link decodeMessage}). */
+export function messageFromWire(raw: unknown): Message {
+  if (!isRecord(raw)) throw new MessageDecodeError("message must be a JSON object");
+  const h = field(raw, "header");
+  if (!isRecord(h)) throw new MessageDecodeError("message has no header object");
+  const r = field(raw, "route");
+  if (!isRecord(r)) throw new MessageDecodeError("message has no route object");
+  const id = field(h, "msg_id");
+  if (typeof id !== "string" || id === "") {
+    throw new MessageDecodeError("header.msg_id must be a non-empty string");
+  }
+  const ts = field(h, "timestamp");
+  let timestamp = 0;
+  if (ts !== undefined && ts !== null) {
+    if (typeof ts !== "number" || !Number.isInteger(ts)) {
+      throw new MessageDecodeError("header.timestamp must be an integer");
+    }
+    timestamp = ts;
+  }
+  const header: MessageHeader = { id, timestamp };
+  const parentId = optString(h, "parent_msg_id", "header");
+  if (parentId) header.parentId = parentId;
+  const rv = optString(h, "resourceversion", "header");
+  if (rv) header.resourceVersion = rv;
+  const sync = field(h, "sync");
+  if (sync !== undefined && sync !== null) {
+    if (typeof sync !== "boolean") throw new MessageDecodeError("header.sync must be a boolean");
+    if (sync) header.sync = true;
+  }
+  const type = optString(h, "type", "header");
+  if (type) header.type = type;
+  const route: MessageRoute = {};
+  for (const key of ["source", "destination", "group", "operation", "resource"] as const) {
+    const v = optString(r, key, "route");
+    if (v) route[key] = v;
+  }
+  const content = field(raw, "content");
+  return { header, route, content: content === undefined ? null : content };
+}

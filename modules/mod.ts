@@ -1,0 +1,10 @@
+/**
+ * The module bus and KubeEdge's message model: what every other folder may import.
+ */
+export * from "./constants.ts";
+export * from "./message.ts";
+export * from "./resource.ts";
+export * from "./bus.ts";
+export * from "./module.ts";
+export * from "./log.ts";
+export { Inbox } from "./inbox.ts";
