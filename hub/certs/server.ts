@@ -1,0 +1,306 @@
+/**
+ * The cert server on :10002 (§5.1–5.2): `GET /ca.crt`, `GET /edge.crt` (DER CSR in the GET body,
+ * bearer token or client certificate), `GET /node/{name}`.
+ *
+ * Built on `node:https` because Deno.serve cannot request client certificates. As cloudcore
+ * (`ClientAuth: RequestClientCert`), a client certificate is asked for but optional and not
+ * verified by TLS; the `/edge.crt` handler verifies it against the CA itself.
+ *
+ * @example
+ * ```ts
+ * const server = new CertServer({ port: 10002, ca, serverCert, nodeExists: async () => true });
+ * const { port } = await server.start();
+ * // ...
+ * await server.close();
+ * ```
+ */
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { createLogger } from "../../modules/log.ts";
+import { type CA, CertError, CsrError, type KeyPairPem, signCSR, verifyClientCert } from "./pki.ts";
+import { parseBearerHeader, TokenError, verifyBearer } from "./token.ts";
+
+const log = createLogger("certserver");
+
+/** Largest accepted CSR body (cloudcore's `MaxRespBodyLength`, 1 MiB). */
+export const MAX_CSR_BODY = 1 << 20;
+/** Default validity of signed edge certificates in days (`edgeCertSigningDuration`). */
+export const DEFAULT_SIGNING_DAYS = 365;
+
+/** Options of {@link CertServer}. */
+export interface CertServerOptions {
+  /** Listen address (default `0.0.0.0`; tests use `127.0.0.1`). */
+  address?: string;
+  /** Listen port (10002 by default in config; 0 in tests). */
+  port: number;
+  /** The CA that signs edge certificates and verifies client certificates. */
+  ca: CA;
+  /** The cloudcore server certificate served over TLS. */
+  serverCert: KeyPairPem;
+  /** Verifies a bearer JWT, throwing `TokenError`; default: {@link verifyBearer} with the CA. */
+  tokenVerifier?: (jwt: string) => Promise<void>;
+  /** Answers `GET /node/{name}`; without it the route answers 500. */
+  nodeExists?: (name: string) => Promise<boolean>;
+  /** Validity of signed edge certificates in days (default 365). */
+  signingDays?: number;
+  /** Clock used for client-certificate validity and signing. */
+  now?: () => Date;
+}
+
+/** Requests served, by route (`/ca.crt`, `/edge.crt`, `/node`, `other`) then by HTTP status. */
+export type CertServerCounters = Record<string, Record<string, number>>;
+
+/** Thrown for HTTP-level failures inside a handler; carries the status and a text body. */
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The :10002 HTTPS cert server. */
+export class CertServer {
+  /** Requests by route and status, for the metrics endpoint. */
+  readonly counters: CertServerCounters = {};
+  readonly #opts: CertServerOptions;
+  readonly #sockets = new Set<Socket>();
+  #server: https.Server | null = null;
+
+  /** @param opts see {@link CertServerOptions} */
+  constructor(opts: CertServerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  start(): Promise<{ port: number }> {
+    const server = https.createServer(
+      {
+        cert: this.#opts.serverCert.certPem,
+        key: this.#opts.serverCert.keyPem,
+        ca: this.#opts.ca.certPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: "TLSv1.2",
+      },
+      (req, res) => void this.#handle(req, res),
+    );
+    server.on("secureConnection", (socket: TLSSocket) => this.#track(socket));
+    server.on("connection", (socket: Socket) => this.#track(socket));
+    server.on("tlsClientError", (err: Error) => log.debug("TLS handshake failed", { error: err }));
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.#opts.port, this.#opts.address ?? "0.0.0.0", () => {
+        server.off("error", reject);
+        const address = server.address();
+        const port = typeof address === "object" && address ? address.port : this.#opts.port;
+        log.info("cert server listening", { address: this.#opts.address ?? "0.0.0.0", port });
+        resolve({ port });
+      });
+    });
+  }
+
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void> {
+    const server = this.#server;
+    this.#server = null;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const socket of this.#sockets) socket.destroy();
+      this.#sockets.clear();
+    });
+  }
+
+  #track(socket: Socket): void {
+    if (this.#sockets.has(socket)) return;
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "https://localhost").pathname;
+    let route = "other";
+    try {
+      if (path === "/ca.crt") {
+        route = "/ca.crt";
+        requireGet(req);
+        this.#send(route, res, 200, this.#opts.ca.certDer, "application/octet-stream");
+      } else if (path === "/edge.crt") {
+        route = "/edge.crt";
+        requireGet(req);
+        const der = await this.#edgeCert(req);
+        this.#send(route, res, 200, der, "application/octet-stream");
+      } else if (path.startsWith("/node/") && path.length > "/node/".length) {
+        route = "/node";
+        requireGet(req);
+        const name = decodeURIComponent(path.slice("/node/".length));
+        if (name.includes("/")) throw new HttpError(404, "404 page not found");
+        if (!this.#opts.nodeExists) throw new HttpError(500, "node lookup is not configured");
+        const found = await this.#opts.nodeExists(name);
+        this.#send(route, res, found ? 200 : 404, found ? "Node found" : "Node not found");
+      } else {
+        throw new HttpError(404, "404 page not found");
+      }
+    } catch (err) {
+      if (err instanceof HttpError) {
+        if (err.status >= 500) {
+          log.error("cert server request failed", { path, error: err.message });
+        } else {log.info("cert server request refused", {
+            path,
+            status: err.status,
+            reason: err.message,
+          });}
+        this.#send(route, res, err.status, err.message);
+      } else {
+        log.error("cert server handler failed", { path, error: err });
+        this.#send(route, res, 500, `internal error: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  }
+
+  async #edgeCert(req: IncomingMessage): Promise<Uint8Array> {
+    const nodeName = header(req, "nodename") ?? "";
+    await this.#authenticate(req, nodeName);
+    const usages = parseExtKeyUsages(header(req, "extkeyusages"));
+    const body = await readBody(req, MAX_CSR_BODY);
+    try {
+      const der = await signCSR(this.#opts.ca, body, {
+        nodeName,
+        extKeyUsages: usages,
+        validityDays: this.#opts.signingDays ?? DEFAULT_SIGNING_DAYS,
+        now: this.#opts.now?.(),
+      });
+      log.info("signed edge certificate", { node: nodeName });
+      return der;
+    } catch (err) {
+      if (err instanceof CsrError) throw new HttpError(400, err.message);
+      throw new HttpError(500, `failed to sign the certificate: ${(err as Error).message}`);
+    }
+  }
+
+  /** cloudcore's rule: a presented client cert decides alone; otherwise the bearer token. */
+  async #authenticate(req: IncomingMessage, nodeName: string): Promise<void> {
+    const peer = (req.socket as TLSSocket).getPeerCertificate?.(false);
+    const raw = peer && "raw" in peer ? peer.raw as Uint8Array | undefined : undefined;
+    if (raw && raw.length > 0) {
+      let id;
+      try {
+        id = await verifyClientCert(this.#opts.ca, new Uint8Array(raw), this.#opts.now?.());
+      } catch (err) {
+        const reason = err instanceof CertError ? err.message : String(err);
+        throw new HttpError(401, `failed to verify edgecert: ${reason}`);
+      }
+      const legacy = id.organizations.length === 1 && id.organizations[0] === "KubeEdge" &&
+        id.commonName === "kubeedge.io";
+      const node = id.organizations.length === 1 && id.organizations[0] === "system:nodes" &&
+        id.commonName === `system:node:${nodeName}`;
+      if (!legacy && !node) {
+        throw new HttpError(
+          401,
+          `request node name is not match with the certificate: NodeName "${nodeName}", certificate CN "${id.commonName}" O ${
+            JSON.stringify(id.organizations)
+          }`,
+        );
+      }
+      return;
+    }
+    try {
+      const jwt = parseBearerHeader(header(req, "authorization"));
+      const verify = this.#opts.tokenVerifier ??
+        ((t: string) => verifyBearer(this.#opts.ca, t, this.#opts.now?.()));
+      await verify(jwt);
+    } catch (err) {
+      if (err instanceof TokenError) {
+        throw new HttpError(401, `token validation failure: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  #send(
+    route: string,
+    res: ServerResponse,
+    status: number,
+    body: Uint8Array | string,
+    contentType = "text/plain; charset=utf-8",
+  ): void {
+    const byStatus = this.counters[route] ??= {};
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    if (res.headersSent || res.writableEnded) return;
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    const headers: Record<string, string | number> = {
+      "Content-Type": contentType,
+      "Content-Length": bytes.byteLength,
+    };
+    // After refusing a request whose body we did not read, close rather than reuse the stream.
+    if (status >= 400) headers["Connection"] = "close";
+    res.writeHead(status, headers);
+    res.end(bytes);
+  }
+}
+
+function requireGet(req: IncomingMessage): void {
+  if (req.method !== "GET") throw new HttpError(405, `${req.method} not allowed`);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Parses the optional `ExtKeyUsages` header, a JSON array of Go `x509.ExtKeyUsage` ints. */
+function parseExtKeyUsages(value: string | undefined): number[] {
+  if (value === undefined || value.trim() === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new HttpError(400, `ExtKeyUsages header is not JSON: ${value}`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((u) => Number.isInteger(u))) {
+    throw new HttpError(400, `ExtKeyUsages header must be a JSON array of integers: ${value}`);
+  }
+  return parsed as number[];
+}
+
+/** Reads a request body of at most `limit` bytes; a longer one is refused with 413. */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new HttpError(413, `request body exceeds ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let done = false;
+    req.on("data", (chunk: Uint8Array) => {
+      if (done) return;
+      total += chunk.length;
+      if (total > limit) {
+        done = true;
+        reject(new HttpError(413, `request body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (done) return;
+      done = true;
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+      resolve(out);
+    });
+    req.on("error", (err) => {
+      if (done) return;
+      done = true;
+      reject(new HttpError(400, `cannot read request body: ${err.message}`));
+    });
+  });
+}
