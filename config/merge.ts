@@ -50,7 +50,9 @@ class Merger {
 
   mergeObject(target: Obj, raw: unknown, path: string): void {
     if (raw === null || raw === undefined) return;
-    if (!isMapping(raw)) throw fieldError(this.file, path, raw, "is not a mapping");
+    if (!isMapping(raw)) {
+      throw fieldError(this.file, path || "(top level)", raw, "is not a mapping");
+    }
     for (const [rawKey, value] of Object.entries(raw)) {
       const key = matchKey(target, rawKey);
       if (key === undefined) {

@@ -79,8 +79,10 @@ export function configErrors(
   if (!hostPort) {
     bad("commonConfig.monitorServer.bindAddress", bind, "is not IP:port");
   } else {
-    ip("commonConfig.monitorServer.bindAddress", hostPort[1] ?? hostPort[2]);
-    port("commonConfig.monitorServer.bindAddress", Number(hostPort[3]));
+    const field = "commonConfig.monitorServer.bindAddress";
+    if (isIP(hostPort[1] ?? hostPort[2]) === 0) bad(field, bind, "does not start with a valid IP");
+    const p = Number(hostPort[3]);
+    if (p < 1 || p > 65535) bad(field, bind, "has an invalid port (1-65535)");
   }
   port("commonConfig.tunnelPort", cfg.commonConfig.tunnelPort);
 
