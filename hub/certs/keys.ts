@@ -132,7 +132,9 @@ export async function importEcPrivateKey(der: Uint8Array): Promise<ImportedKey> 
       true,
       ["sign"],
     );
-    return { key, sec1 };
+    // SEC1 input is kept verbatim (it is the token HMAC key); PKCS#8 input is re-encoded as the
+    // SEC1 Go writes, since that is what the Secret holds and Go can parse.
+    return { key, sec1: fromPkcs8 ? await privateKeyToSec1(key) : sec1 };
   } catch (err) {
     throw new KeyError(`cannot import EC private key: ${message(err)}`);
   }

@@ -84,6 +84,11 @@ export class TokenManager {
     return next;
   }
 
+  /** Resolves once no refresh is in flight (tests await the timer-started refresh with it). */
+  async idle(): Promise<void> {
+    await this.#refreshing?.catch(() => undefined);
+  }
+
   /** The current token. Throws if `start()` has not completed. */
   current(): string {
     if (this.#token === null) throw new Error("TokenManager: no token yet; await start() first");
