@@ -172,6 +172,7 @@ Deno.test("TokenManager: token stored at start, refreshed on the timer, stop() c
   // The previous token is still valid (2× the refresh period), as in cloudcore.
   await verifyBearer(ca, splitToken(first).jwt, now);
 
+  now = new Date(now.getTime() + 12 * 3600e3);
   timer.fire();
   await tokens.idle();
   assert(tokens.current() !== second, "the timer refreshed the token");
