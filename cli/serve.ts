@@ -1,0 +1,194 @@
+/**
+ * `edgecloud serve`: create the data dir, start the modules on one bus, wait for SIGINT/SIGTERM,
+ * then shut down gracefully (modules stopped in reverse order: listeners closed and queues
+ * drained by each module; then the bus; then stores), exiting 0 — or 1 if that takes longer
+ * than the shutdown timeout (5 s) or a second signal arrives.
+ */
+import type { CloudCoreConfig } from "../config/types.ts";
+import { Bus } from "../modules/bus.ts";
+import { createLogger, type LogLevel, setLogLevel } from "../modules/log.ts";
+import { type Module, ModuleRegistry } from "../modules/module.ts";
+
+const log = createLogger("edgecloud");
+
+/** Default bound on graceful shutdown. */
+export const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** What {@link buildModules} gets to construct the modules. */
+export interface ServeContext {
+  /** The validated, adjusted config. */
+  readonly config: CloudCoreConfig;
+  /** The config file loaded, or undefined for the built-in defaults. */
+  readonly configFile?: string;
+  /** The data directory (created before modules are built). */
+  readonly dataDir: string;
+  /** The bus every module shares. */
+  readonly bus: Bus;
+  /**
+   * Registers a cleanup to run after all modules have stopped and the bus is closed (e.g. closing
+   * a Deno KV store the modules share). Cleanups run in reverse order of registration.
+   */
+  onShutdown(cleanup: () => void | Promise<void>): void;
+}
+
+/** One module to register, and whether the config enables it. */
+export interface ModuleSpec {
+  module: Module;
+  /** Default true; disabled modules are skipped by the registry (as beehive does). */
+  enabled?: boolean;
+}
+
+/** Builds the module list for a context. */
+export type ModuleBuilder = (ctx: ServeContext) => ModuleSpec[] | Promise<ModuleSpec[]>;
+
+/**
+ * ======================================================================================
+ * WIRING POINT: the process's modules, in start order (stopped in reverse).
+ * The lead adds the embedded API, CloudHub and the controllers here, e.g.
+ *   { module: new CloudHub(ctx.config.modules.cloudHub, ...),
+ *     enabled: ctx.config.modules.cloudHub.enable }
+ * ======================================================================================
+ */
+export function buildModules(_ctx: ServeContext): Promise<ModuleSpec[]> {
+  return Promise.resolve([]);
+}
+
+/** Options for {@link serve}. */
+export interface ServeOptions {
+  config: CloudCoreConfig;
+  configFile?: string;
+  dataDir: string;
+  logLevel?: LogLevel;
+  /** Replaces {@link buildModules} (tests). */
+  buildModules?: ModuleBuilder;
+  /** Aborting it shuts down like SIGTERM (tests, embedding). */
+  signal?: AbortSignal;
+  /** Listen for SIGINT/SIGTERM. Default true. */
+  handleSignals?: boolean;
+  /** Bound on graceful shutdown; default {@link SHUTDOWN_TIMEOUT_MS}. */
+  shutdownTimeoutMs?: number;
+}
+
+const SIGNALS: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+
+/** Resolves with the name of the first stop request; `next()` waits for the following one. */
+class StopRequests {
+  #waiters: Array<(reason: string) => void> = [];
+  #pending: string[] = [];
+  readonly #listeners: Array<[Deno.Signal, () => void]> = [];
+  readonly #signal?: AbortSignal;
+  readonly #onAbort = () => this.#push("abort");
+
+  constructor(handleSignals: boolean, signal?: AbortSignal) {
+    if (handleSignals) {
+      for (const sig of SIGNALS) {
+        const listener = () => this.#push(sig);
+        Deno.addSignalListener(sig, listener);
+        this.#listeners.push([sig, listener]);
+      }
+    }
+    this.#signal = signal;
+    if (signal?.aborted) this.#push("abort");
+    else signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  #push(reason: string): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(reason);
+    else this.#pending.push(reason);
+  }
+
+  next(): Promise<string> {
+    const pending = this.#pending.shift();
+    if (pending !== undefined) return Promise.resolve(pending);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  dispose(): void {
+    for (const [sig, listener] of this.#listeners) Deno.removeSignalListener(sig, listener);
+    this.#listeners.length = 0;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+/**
+ * Runs the hub until SIGINT/SIGTERM (or `options.signal`); returns the process exit code.
+ * Startup failures (data dir, module start) are thrown, for the caller to print as one line.
+ *
+ * @example
+ * ```ts
+ * const code = await serve({ config: defaultConfig(), dataDir: "./.edgecloud" });
+ * Deno.exit(code);
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<number> {
+  if (options.logLevel) setLogLevel(options.logLevel);
+  const timeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+  const stops = new StopRequests(options.handleSignals ?? true, options.signal);
+  const bus = new Bus();
+  const registry = new ModuleRegistry(bus);
+  const cleanups: Array<() => void | Promise<void>> = [];
+
+  const closeAll = async () => {
+    await registry.stopAll();
+    bus.close();
+    while (cleanups.length > 0) {
+      const cleanup = cleanups.pop()!;
+      try {
+        await cleanup();
+      } catch (err) {
+        log.error("cleanup failed", { error: err });
+      }
+    }
+  };
+
+  try {
+    await Deno.mkdir(options.dataDir, { recursive: true });
+    const ctx: ServeContext = {
+      config: options.config,
+      configFile: options.configFile,
+      dataDir: options.dataDir,
+      bus,
+      onShutdown: (cleanup) => void cleanups.push(cleanup),
+    };
+    const specs = await (options.buildModules ?? buildModules)(ctx);
+    for (const spec of specs) registry.register(spec.module, spec.enabled ?? true);
+    await registry.startAll();
+  } catch (err) {
+    stops.dispose();
+    await closeAll();
+    throw err;
+  }
+
+  log.info("edgecloud ready", {
+    modules: registry.names.join(",") || "none",
+    config: options.configFile ?? "<defaults>",
+    dataDir: options.dataDir,
+  });
+
+  try {
+    const reason = await stops.next();
+    log.info("shutting down", { reason });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      closeAll().then(() => "stopped" as const),
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      }),
+      stops.next().then((again) => again),
+    ]);
+    clearTimeout(timer);
+    if (outcome === "stopped") {
+      log.info("edgecloud stopped");
+      return 0;
+    }
+    if (outcome === "timeout") {
+      log.error("shutdown timed out; forcing exit", { timeoutMs });
+    } else {
+      log.error("second stop request; forcing exit", { reason: outcome });
+    }
+    return 1;
+  } finally {
+    stops.dispose();
+  }
+}
