@@ -1,0 +1,154 @@
+import { assert, assertEquals, assertThrows } from "../assert.ts";
+import type { Message } from "../../modules/message.ts";
+import {
+  contentFromBytes,
+  decodeFrameHeader,
+  decodeProtoMessage,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeProtoMessage,
+  FRAME_HEADER_SIZE,
+  FrameReader,
+  MAX_FRAME_PAYLOAD,
+  ViaductError,
+} from "../../hub/viaduct.ts";
+import { MESSAGE_PROTO_SOURCE } from "../../hub/proto/mod.ts";
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string) =>
+  new Uint8Array(s.replace(/\s+/g, "").match(/../g)!.map((x) => parseInt(x, 16)));
+
+/** The fixed message of the golden vector. */
+const golden: Message = {
+  header: { id: "m1", parentId: "p1", timestamp: 1000, sync: true },
+  route: { source: "s", group: "g", operation: "o", resource: "r" },
+  content: "OK",
+};
+
+/*
+ * Derived by hand from hub/proto/message.proto (tag = field << 3 | wire type):
+ *   header (1, LEN=2) -> 0a 0d
+ *     ID (1, LEN) "m1"            0a 02 6d 31
+ *     ParentID (2, LEN) "p1"      12 02 70 31
+ *     Timestamp (3, VARINT) sint64 1000 -> zigzag 2000 = 0x7d0 -> d0 0f   18 d0 0f
+ *     Sync (4, VARINT) true       20 01            (13 bytes)
+ *   router (2, LEN) -> 12 0c
+ *     Source "s" 0a 01 73, Group "g" 12 01 67, Operation "o" 1a 01 6f, Resouce "r" 22 01 72
+ *   Content (3, LEN) "OK" -> 1a 02 4f 4b
+ * Total 2 + 13 + 2 + 12 + 4 = 33 bytes.
+ */
+const GOLDEN_PROTO = "0a0d 0a026d31 12027031 18d00f 2001" +
+  "120c 0a0173 120167 1a016f 220172" +
+  "1a02 4f4b";
+
+Deno.test("viaduct header golden bytes for a known length", () => {
+  assertEquals(hex(encodeFrameHeader(33)), "01010100" + "01" + "00" + "00000021");
+  assertEquals(hex(encodeFrameHeader(0x01020304)), "01010100010001020304");
+  assertEquals(decodeFrameHeader(unhex("01010100010000000021")), {
+    version: 0x01010100,
+    type: 1,
+    flags: 0,
+    length: 33,
+  });
+});
+
+Deno.test("protobuf golden bytes derived from the .proto", () => {
+  assertEquals(hex(encodeProtoMessage(golden)), GOLDEN_PROTO.replace(/\s+/g, ""));
+  assertEquals(decodeProtoMessage(unhex(GOLDEN_PROTO)), golden);
+  assertEquals(
+    hex(encodeFrame(golden)),
+    "01010100010000000021" + GOLDEN_PROTO.replace(/\s+/g, ""),
+  );
+});
+
+Deno.test("negative timestamps use zigzag (sint64)", () => {
+  const msg: Message = { header: { id: "a", timestamp: -3 }, route: {}, content: "" };
+  // header: 0a 01 61 (ID) 18 05 (zigzag(-3) = 5); router empty: 12 00; content empty: omitted
+  assertEquals(hex(encodeProtoMessage(msg)), "0a050a01611805" + "1200");
+  assertEquals(decodeProtoMessage(encodeProtoMessage(msg)), msg);
+});
+
+Deno.test("encode -> decode keeps the message (content kinds)", () => {
+  const base = {
+    header: { id: "8c4f3a2e-1", timestamp: 1722900000000, parentId: "x", type: "channel" },
+    route: {
+      source: "edgecontroller",
+      group: "resource",
+      operation: "insert",
+      resource: "default/pod/nginx",
+    },
+  };
+  const pod = { kind: "Pod", metadata: { name: "nginx", uid: "u<1>" }, spec: { a: [1, 2] } };
+  for (const content of [pod, "OK", "not json {", null, 42, [1, "a"], true]) {
+    const msg: Message = { ...base, content };
+    assertEquals(decodeProtoMessage(encodeProtoMessage(msg)), msg);
+  }
+  // A string holding JSON comes back parsed (documented); raw bytes that are not UTF-8 stay bytes.
+  const asString: Message = { ...base, content: JSON.stringify(pod) };
+  assertEquals(decodeProtoMessage(encodeProtoMessage(asString)).content, pod);
+  const bytes = new Uint8Array([0xff, 0xfe, 0x00]);
+  assertEquals(decodeProtoMessage(encodeProtoMessage({ ...base, content: bytes })).content, bytes);
+  assertEquals(contentFromBytes(new TextEncoder().encode("ping")), "ping");
+});
+
+Deno.test("the checked-in .proto is the one loaded", async () => {
+  const file = await Deno.readTextFile(new URL("../../hub/proto/message.proto", import.meta.url));
+  assertEquals(MESSAGE_PROTO_SOURCE, file);
+  assert(file.includes("string Resouce = 4;"));
+});
+
+Deno.test("FrameReader: partial reads and several frames per chunk", () => {
+  const msgs: Message[] = Array.from({ length: 5 }, (_, i) => ({
+    header: { id: `id-${i}`, timestamp: i },
+    route: { operation: "keepalive", resource: "node" },
+    content: "x".repeat(i * 100),
+  }));
+  const all = new Uint8Array(msgs.reduce((n, m) => n + encodeFrame(m).length, 0));
+  let off = 0;
+  for (const m of msgs) {
+    const f = encodeFrame(m);
+    all.set(f, off);
+    off += f.length;
+  }
+  for (const step of [1, 3, 7, 10, 64, all.length]) {
+    const reader = new FrameReader();
+    const got: Message[] = [];
+    for (let i = 0; i < all.length; i += step) got.push(...reader.push(all.subarray(i, i + step)));
+    reader.end();
+    assertEquals(got, msgs, `chunk size ${step}`);
+  }
+});
+
+Deno.test("bad frames: wrong version, unknown type, over the cap, truncated protobuf", () => {
+  const frame = encodeFrame(golden);
+  const wrongVersion = frame.slice();
+  wrongVersion[0] = 0x02;
+  let err = assertThrows(() => new FrameReader().push(wrongVersion), ViaductError, "version");
+  assertEquals((err as ViaductError).kind, "version");
+
+  const wrongType = frame.slice();
+  wrongType[4] = 0x02;
+  err = assertThrows(() => new FrameReader().push(wrongType), ViaductError, "package type 0x02");
+  assertEquals((err as ViaductError).kind, "type");
+
+  // Only the header is needed to refuse an oversized frame.
+  const huge = encodeFrameHeader(0).slice();
+  new DataView(huge.buffer).setUint32(6, MAX_FRAME_PAYLOAD + 1);
+  err = assertThrows(() => new FrameReader().push(huge), ViaductError, "cap");
+  assertEquals((err as ViaductError).kind, "length");
+  assertThrows(() => encodeFrameHeader(MAX_FRAME_PAYLOAD + 1), ViaductError, "cap");
+
+  // A body cut short inside the protobuf, with a header claiming exactly that many bytes.
+  const body = encodeProtoMessage(golden).subarray(0, 20);
+  const cut = new Uint8Array(FRAME_HEADER_SIZE + body.length);
+  cut.set(encodeFrameHeader(body.length));
+  cut.set(body, FRAME_HEADER_SIZE);
+  err = assertThrows(() => new FrameReader().push(cut), ViaductError, "invalid protobuf");
+  assertEquals((err as ViaductError).kind, "protobuf");
+
+  // A stream that ends inside a frame.
+  const reader = new FrameReader();
+  assertEquals(reader.push(frame.subarray(0, 15)), []);
+  err = assertThrows(() => reader.end(), ViaductError, "stream ended inside a frame");
+  assertEquals((err as ViaductError).kind, "truncated");
+});
