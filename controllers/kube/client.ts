@@ -1,0 +1,280 @@
+/**
+ * `KubeClient`: edgecloud's one entry point to a Kubernetes API server.
+ *
+ * - typed client-node APIs (`core`, `coordination`, `certificates`, `storage`, `customObjects`)
+ *   sharing the overall rate limit, for code that wants models;
+ * - raw JSON calls (`get`, `create`, `update`, `patch`, `delete`, `request`) with per-node rate
+ *   limits and capped exponential back-off on transient errors (connection refused, 429, 5xx);
+ * - informers with `hasSynced()` / `synced` and clean `stop()`.
+ *
+ * @example
+ * ```ts
+ * const kube = KubeClient.fromYaml(api.kubeconfigYaml, { qps: 2500, burst: 5000, nodeLimit: 500 });
+ * const pods = kube.informer("/api/v1/pods", undefined, { kind: "Pod", apiVersion: "v1" });
+ * pods.on({ add: (p) => console.log(p.metadata?.name) }).start();
+ * await pods.synced;
+ * const node = await kube.get("/api/v1/nodes/edge-1", { node: "edge-1" });
+ * await kube.close();
+ * ```
+ */
+import {
+  CertificatesV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  createConfiguration,
+  CustomObjectsApi,
+  KubeConfig,
+  type Middleware,
+  PatchStrategy,
+  ServerConfiguration,
+  StorageV1Api,
+} from "@kubernetes/client-node";
+import { createLogger } from "../../modules/log.ts";
+import { isTransient, KubeClosedError, KubeConfigError, KubeUnavailableError } from "./errors.ts";
+import { KubeHttp, type RequestOptions } from "./http.ts";
+import { Informer, type InformerOptions, type ListFn } from "./informer.ts";
+import { NodeRateLimiter } from "./ratelimit.ts";
+import { sleep } from "./sleep.ts";
+import type { KubeObject } from "./types.ts";
+
+const log = createLogger("kube");
+
+export { PatchStrategy };
+
+/** Client settings (defaults: cloudcore's for nodeLimit 500). */
+export interface KubeClientOptions {
+  /** Overall QPS (`kubeAPIConfig.qps`, default 2500 = 5 × 500); `<= 0` disables limiting. */
+  qps?: number;
+  /** Overall burst (`kubeAPIConfig.burst`, default 5000 = 10 × 500). */
+  burst?: number;
+  /** `cloudHub.nodeLimit`: each node gets `qps/nodeLimit` and `burst/nodeLimit` (default 500). */
+  nodeLimit?: number;
+  /** Attempts per raw call before KubeUnavailableError (default 5). */
+  maxAttempts?: number;
+  /** First retry delay, doubled per attempt (default 200 ms). */
+  backoffMs?: number;
+  /** Cap of the retry delay (default 5000 ms). */
+  maxBackoffMs?: number;
+}
+
+/** Options of one raw call. */
+export interface CallOptions extends RequestOptions {
+  /** The edge node on whose behalf the call is made (per-node rate limit). */
+  node?: string;
+  /** Retry transient failures (default true). */
+  retry?: boolean;
+}
+
+/** See module docs. */
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly http: KubeHttp;
+  readonly limiter: NodeRateLimiter;
+  /** Typed core/v1 API (rate limited overall). */
+  readonly core: CoreV1Api;
+  /** Typed coordination.k8s.io/v1 API. */
+  readonly coordination: CoordinationV1Api;
+  /** Typed certificates.k8s.io/v1 API. */
+  readonly certificates: CertificatesV1Api;
+  /** Typed storage.k8s.io/v1 API. */
+  readonly storage: StorageV1Api;
+  /** Typed API for custom resources. */
+  readonly customObjects: CustomObjectsApi;
+  readonly #opts: Required<KubeClientOptions>;
+  readonly #closing = new AbortController();
+  readonly #informers = new Set<Informer<KubeObject>>();
+
+  constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
+    this.kubeConfig = kc;
+    this.#opts = {
+      qps: opts.qps ?? 2500,
+      burst: opts.burst ?? 5000,
+      nodeLimit: opts.nodeLimit ?? 500,
+      maxAttempts: opts.maxAttempts ?? 5,
+      backoffMs: opts.backoffMs ?? 200,
+      maxBackoffMs: opts.maxBackoffMs ?? 5000,
+    };
+    this.limiter = new NodeRateLimiter({
+      qps: this.#opts.qps,
+      burst: this.#opts.burst,
+      nodeLimit: this.#opts.nodeLimit,
+    });
+    this.http = new KubeHttp(kc);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
+    const limiter = this.limiter;
+    const closing = this.#closing.signal;
+    const rateLimit: Middleware = {
+      pre: async (ctx) => {
+        await limiter.take(undefined, closing);
+        return ctx;
+      },
+      post: (ctx) => Promise.resolve(ctx),
+    };
+    const config = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [rateLimit],
+    });
+    this.core = new CoreV1Api(config);
+    this.coordination = new CoordinationV1Api(config);
+    this.certificates = new CertificatesV1Api(config);
+    this.storage = new StorageV1Api(config);
+    this.customObjects = new CustomObjectsApi(config);
+  }
+
+  /** From a kubeconfig file path. */
+  static fromFile(path: string, opts?: KubeClientOptions): KubeClient {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(path);
+    } catch (err) {
+      throw new KubeConfigError(`cannot load kubeconfig ${path}: ${(err as Error).message}`);
+    }
+    return new KubeClient(kc, opts);
+  }
+
+  /** From kubeconfig YAML text. */
+  static fromYaml(yaml: string, opts?: KubeClientOptions): KubeClient {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromString(yaml);
+    } catch (err) {
+      throw new KubeConfigError(`cannot parse kubeconfig: ${(err as Error).message}`);
+    }
+    return new KubeClient(kc, opts);
+  }
+
+  /** The options in effect (with defaults filled in). */
+  get options(): Readonly<Required<KubeClientOptions>> {
+    return this.#opts;
+  }
+
+  /** Aborted when the client closes; pass it to long waits. */
+  get signal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /**
+   * A raw JSON call, rate limited (per node when `opts.node` is set) and retried with capped
+   * back-off on transient errors. Throws KubeApiError for API answers, KubeUnavailableError when
+   * retries are exhausted, KubeClosedError after close().
+   */
+  async request<T = unknown>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    const signal = opts.signal
+      ? AbortSignal.any([opts.signal, this.#closing.signal])
+      : this.#closing.signal;
+    const attempts = opts.retry === false ? 1 : Math.max(1, this.#opts.maxAttempts);
+    let delay = this.#opts.backoffMs;
+    for (let attempt = 1;; attempt++) {
+      if (this.#closing.signal.aborted) throw new KubeClosedError("kube client is closed");
+      try {
+        await this.limiter.take(opts.node, signal);
+        return await this.http.request<T>(method, path, { ...opts, signal });
+      } catch (err) {
+        if (this.#closing.signal.aborted) throw new KubeClosedError("kube client is closed");
+        if (!isTransient(err)) throw err;
+        if (attempt >= attempts) {
+          log.error("kube API call failed, giving up", {
+            method,
+            path,
+            attempts: attempt,
+            error: err,
+          });
+          throw new KubeUnavailableError(
+            `${method} ${path}: API unavailable after ${attempt} attempts: ${
+              (err as Error).message
+            }`,
+            { cause: err },
+          );
+        }
+        log.warn("kube API call failed, retrying", {
+          method,
+          path,
+          attempt,
+          retryInMs: delay,
+          error: err,
+        });
+        try {
+          await sleep(delay, signal);
+        } catch {
+          throw new KubeClosedError("kube client is closed");
+        }
+        delay = Math.min(this.#opts.maxBackoffMs, delay * 2);
+      }
+    }
+  }
+
+  /** GET an object. */
+  get<T extends KubeObject = KubeObject>(path: string, opts?: CallOptions): Promise<T> {
+    return this.request<T>("GET", path, opts);
+  }
+
+  /** POST a new object. */
+  create<T extends KubeObject = KubeObject>(
+    path: string,
+    body: unknown,
+    opts?: CallOptions,
+  ): Promise<T> {
+    return this.request<T>("POST", path, { ...opts, body });
+  }
+
+  /** PUT an object (update or update status). */
+  update<T extends KubeObject = KubeObject>(
+    path: string,
+    body: unknown,
+    opts?: CallOptions,
+  ): Promise<T> {
+    return this.request<T>("PUT", path, { ...opts, body });
+  }
+
+  /** PATCH with a patch strategy (default strategic merge). `body` may be a JSON string. */
+  patch<T extends KubeObject = KubeObject>(
+    path: string,
+    body: unknown,
+    strategy: string = PatchStrategy.StrategicMergePatch,
+    opts?: CallOptions,
+  ): Promise<T> {
+    return this.request<T>("PATCH", path, { ...opts, body, contentType: strategy });
+  }
+
+  /** DELETE with optional DeleteOptions. */
+  delete<T = unknown>(path: string, deleteOptions?: unknown, opts?: CallOptions): Promise<T> {
+    return this.request<T>("DELETE", path, { ...opts, body: deleteOptions });
+  }
+
+  /**
+   * An informer on a list path (e.g. `/api/v1/pods`). `listFn` defaults to a raw GET of `path`.
+   * Register handlers with `.on()`, then `.start()`; await `.synced`. `close()` stops it too.
+   */
+  informer<T extends KubeObject = KubeObject>(
+    path: string,
+    listFn?: ListFn<T>,
+    opts: InformerOptions = {},
+  ): Informer<T> {
+    const http = this.http;
+    const limiter = this.limiter;
+    const closing = this.#closing.signal;
+    const list: ListFn<T> = listFn ?? (async (query, signal) => {
+      await limiter.take(undefined, AbortSignal.any([signal, closing]));
+      return await http.request("GET", path, { query, signal });
+    });
+    const inf = new Informer<T>(this.http, path, list, {
+      backoffMs: this.#opts.backoffMs,
+      maxBackoffMs: this.#opts.maxBackoffMs,
+      ...opts,
+    });
+    this.#informers.add(inf as unknown as Informer<KubeObject>);
+    return inf;
+  }
+
+  /** Stops every informer, aborts pending calls and retry waits, closes connections. */
+  async close(): Promise<void> {
+    if (!this.#closing.signal.aborted) {
+      this.#closing.abort(new KubeClosedError("kube client is closed"));
+    }
+    await Promise.all([...this.#informers].map((i) => i.stop()));
+    this.#informers.clear();
+    this.http.close();
+  }
+}

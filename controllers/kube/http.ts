@@ -1,0 +1,176 @@
+/**
+ * Raw JSON access to a Kubernetes API server described by a client-node `KubeConfig`.
+ *
+ * Why not client-node's generated clients for edgecloud's own traffic: they deserialize into
+ * model classes (timestamps become `Date`, unknown fields are dropped), open a new https agent
+ * per call, and cannot send arbitrary patch bodies or custom resources without casts. EdgeController
+ * forwards objects to edges exactly as the API served them, so it speaks raw JSON over Deno's
+ * fetch with one `Deno.HttpClient` (closed by {@link KubeHttp.close}; tests run with sanitizers).
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { failureStatus, KubeApiError, KubeConfigError } from "./errors.ts";
+import type { KubeObject, KubeStatus, WatchEvent } from "./types.ts";
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Query parameters; undefined values are skipped. */
+  query?: Record<string, string | number | boolean | undefined>;
+  /** JSON body (objects are stringified; strings are sent as they are). */
+  body?: unknown;
+  /** Content type of the body (default `application/json`; patches pass their own). */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+function decodeB64(b64: string): string {
+  return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    throw new KubeConfigError(`kubeconfig: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** One connection to one API server (the kubeconfig's current context). */
+export class KubeHttp {
+  readonly server: string;
+  readonly #client: Deno.HttpClient;
+  readonly #kc: KubeConfig;
+  readonly #staticAuth?: string;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
+    this.server = cluster.server.replace(/\/+$/, "");
+    const user = kc.getCurrentUser();
+    const caPem = cluster.caData
+      ? decodeB64(cluster.caData)
+      : cluster.caFile
+      ? readText(cluster.caFile)
+      : undefined;
+    const cert = user?.certData
+      ? decodeB64(user.certData)
+      : user?.certFile
+      ? readText(user.certFile)
+      : undefined;
+    const key = user?.keyData
+      ? decodeB64(user.keyData)
+      : user?.keyFile
+      ? readText(user.keyFile)
+      : undefined;
+    const opts: Deno.CreateHttpClientOptions & { cert?: string; key?: string } = {};
+    if (caPem) opts.caCerts = [caPem];
+    if (cert && key) {
+      opts.cert = cert;
+      opts.key = key;
+    }
+    this.#client = Deno.createHttpClient(opts);
+    if (user?.token) this.#staticAuth = `Bearer ${user.token}`;
+    else if (user?.username) {
+      this.#staticAuth = `Basic ${btoa(`${user.username}:${user.password ?? ""}`)}`;
+    }
+  }
+
+  async #headers(contentType?: string): Promise<Headers> {
+    const h = new Headers({ Accept: "application/json" });
+    if (contentType) h.set("Content-Type", contentType);
+    if (this.#staticAuth) {
+      h.set("Authorization", this.#staticAuth);
+    } else {
+      // exec / auth-provider / token-file users: let client-node compute the header.
+      const o: { headers?: Record<string, string> } = {};
+      await this.#kc.applyToHTTPSOptions(o as never);
+      const auth = o.headers?.Authorization ?? o.headers?.authorization;
+      if (auth) h.set("Authorization", auth);
+    }
+    return h;
+  }
+
+  #url(path: string, query?: RequestOptions["query"]): string {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    return url.toString();
+  }
+
+  async #fetch(method: string, path: string, opts: RequestOptions): Promise<Response> {
+    const hasBody = opts.body !== undefined;
+    const res = await fetch(this.#url(path, opts.query), {
+      method,
+      client: this.#client,
+      headers: await this.#headers(hasBody ? (opts.contentType ?? "application/json") : undefined),
+      body: hasBody
+        ? (typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body))
+        : undefined,
+      signal: opts.signal,
+    });
+    if (res.ok) return res;
+    const text = await res.text();
+    let status: KubeStatus;
+    try {
+      const parsed = JSON.parse(text);
+      status = parsed && parsed.kind === "Status"
+        ? parsed as KubeStatus
+        : failureStatus(res.status, text || res.statusText);
+    } catch {
+      status = failureStatus(res.status, text || res.statusText);
+    }
+    if (!status.code) status.code = res.status;
+    throw new KubeApiError(res.status, status, method, path);
+  }
+
+  /** One request; resolves to the parsed JSON body (null when empty). Throws KubeApiError. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.#fetch(method, path, opts);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
+  /**
+   * Streams a watch: calls `onEvent` for every event line (awaiting it, so slow handlers apply
+   * back-pressure) until the server ends the stream (resolves) or it fails (rejects).
+   */
+  async watch<T extends KubeObject>(
+    path: string,
+    query: RequestOptions["query"],
+    onEvent: (ev: WatchEvent<T>) => void | Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const res = await this.#fetch("GET", path, { query: { ...query, watch: true }, signal });
+    if (!res.body) return;
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          let ev: WatchEvent<T>;
+          try {
+            ev = JSON.parse(line);
+          } catch {
+            continue; // a torn line cannot happen over HTTP chunking; ignore garbage
+          }
+          await onEvent(ev);
+        }
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  /** Closes the HTTP client (all pooled connections). */
+  close(): void {
+    this.#client.close();
+  }
+}

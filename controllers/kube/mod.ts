@@ -1,0 +1,43 @@
+/**
+ * Kubernetes access for edgecloud's controllers: one client-node-backed {@link KubeClient} with
+ * rate limits, retries and informers that report `hasSynced`.
+ *
+ * @example
+ * ```ts
+ * import { KubeClient, isNotFound } from "../kube/mod.ts";
+ * const kube = KubeClient.fromFile("/root/.kube/config");
+ * const inf = kube.informer("/api/v1/namespaces/default/configmaps", undefined, { kind: "ConfigMap", apiVersion: "v1" });
+ * inf.on({ add: (cm) => {}, update: (cm, old) => {}, delete: (cm) => {} }).start();
+ * await inf.synced;
+ * await kube.close();
+ * ```
+ */
+export { type CallOptions, KubeClient, type KubeClientOptions, PatchStrategy } from "./client.ts";
+export { Informer, type InformerHandlers, type InformerOptions, type ListFn } from "./informer.ts";
+export { KubeHttp, type RequestOptions } from "./http.ts";
+export { NodeRateLimiter, type RateLimitOptions, TokenBucket } from "./ratelimit.ts";
+export {
+  failureStatus,
+  forbiddenStatus,
+  goErrorJson,
+  goStatusError,
+  isAlreadyExists,
+  isConflict,
+  isGone,
+  isNotFound,
+  isTransient,
+  KubeApiError,
+  KubeClosedError,
+  KubeConfigError,
+  KubeUnavailableError,
+  notFoundStatus,
+} from "./errors.ts";
+export {
+  type KubeList,
+  type KubeObject,
+  type KubeStatus,
+  objectKey,
+  type ObjectMeta,
+  type WatchEvent,
+} from "./types.ts";
+export { sleep } from "./sleep.ts";
