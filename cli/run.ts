@@ -31,6 +31,8 @@ export interface CliDeps extends DefaultsOptions {
   err?: (line: string) => void;
   /** cloudcore's default config path (tests). */
   defaultConfigPath?: string;
+  /** Aborting it stops `serve` like SIGTERM (tests, embedding). */
+  signal?: AbortSignal;
 }
 
 const stdout = (text: string) => console.log(text.replace(/\n$/, ""));
@@ -81,6 +83,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       dataDir: args.dataDir,
       logLevel: args.logLevel,
       buildModules: deps.buildModules,
+      signal: deps.signal,
     });
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { isPermissionError, permissionErrorLine } from "../../cli/permissions_error.ts";
+import { startupErrorLine } from "../../cli/startup_error.ts";
+import { UsageError } from "../../cli/args.ts";
+import { fieldError } from "../../config/error.ts";
+
+Deno.test("Deno NotCapable errors name the permission and the exact flag", () => {
+  const cases: Array<[string, string]> = [
+    [
+      'Requires write access to "/x/data", run again with the --allow-write flag',
+      "permission denied: write access to /x/data; run with --allow-write=/x/data",
+    ],
+    [
+      'Requires net access to "0.0.0.0:10000", run again with the --allow-net flag',
+      "permission denied: net access to 0.0.0.0:10000; run with --allow-net=0.0.0.0:10000",
+    ],
+    [
+      'Requires sys access to "networkInterfaces", run again with the --allow-sys flag',
+      "permission denied: sys access to networkInterfaces; run with --allow-sys=networkInterfaces",
+    ],
+    [
+      "Requires env access, run again with the --allow-env flag",
+      "permission denied: env access; run with --allow-env",
+    ],
+  ];
+  for (const [message, line] of cases) {
+    assert.equal(permissionErrorLine(new Deno.errors.NotCapable(message)), line);
+  }
+});
+
+Deno.test("OS permission errors and other errors", () => {
+  const os = new Deno.errors.PermissionDenied("Permission denied (os error 13): mkdir '/root/x'");
+  assert.equal(
+    permissionErrorLine(os),
+    "permission denied: Permission denied (os error 13): mkdir '/root/x'",
+  );
+  assert.equal(permissionErrorLine(new Error("x")), undefined);
+  assert.equal(isPermissionError(new TypeError("x")), false);
+});
+
+Deno.test("startupErrorLine gives one line with the edgecloud prefix and no stack", () => {
+  assert.equal(
+    startupErrorLine(
+      fieldError("c.yaml", "modules.cloudHub.nodeLimit", -1, "must not be negative"),
+    ),
+    "edgecloud: c.yaml: modules.cloudHub.nodeLimit: -1 must not be negative",
+  );
+  assert.equal(startupErrorLine(new UsageError("unknown flag --x")), "edgecloud: unknown flag --x");
+  assert.equal(
+    startupErrorLine(
+      new Deno.errors.NotCapable(
+        'Requires read access to "/a", run again with the --allow-read flag',
+      ),
+    ),
+    "edgecloud: permission denied: read access to /a; run with --allow-read=/a",
+  );
+  assert.equal(
+    startupErrorLine(new Deno.errors.AddrInUse("Address already in use (os error 98)")),
+    "edgecloud: address in use: Address already in use (os error 98)",
+  );
+  assert.equal(startupErrorLine(new Error("first\nsecond")), "edgecloud: first second");
+  assert.equal(startupErrorLine("plain"), "edgecloud: plain");
+});

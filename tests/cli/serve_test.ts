@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { buildModules, serve, type ServeContext } from "../../cli/serve.ts";
+import { defaultConfig } from "../../config/defaults.ts";
+import type { Bus } from "../../modules/bus.ts";
+import { setLogSink } from "../../modules/log.ts";
+import type { Module, ModuleContext } from "../../modules/module.ts";
+
+const config = () => defaultConfig({ hostAddresses: ["127.0.0.1"] });
+
+/** A module that records its lifecycle in `events`. */
+class FakeModule implements Module {
+  readonly group: string;
+  bus?: Bus;
+  constructor(
+    readonly name: string,
+    readonly events: string[],
+    readonly hooks: { start?: () => Promise<void>; stop?: () => Promise<void> } = {},
+  ) {
+    this.group = name;
+  }
+  async start(ctx: ModuleContext): Promise<void> {
+    this.bus = ctx.bus;
+    await this.hooks.start?.();
+    this.events.push(`start ${this.name}`);
+  }
+  async stop(): Promise<void> {
+    await this.hooks.stop?.();
+    this.events.push(`stop ${this.name}`);
+  }
+}
+
+/** Captures log lines for the duration of `fn`. */
+async function withLogs<T>(fn: (lines: string[]) => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  const previous = setLogSink((_level, line) => lines.push(line));
+  try {
+    return await fn(lines);
+  } finally {
+    setLogSink(previous);
+  }
+}
+
+/** Resolves when a log line contains `text` (polls the captured lines; no fixed sleeps). */
+async function waitForLog(lines: string[], text: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (lines.some((l) => l.includes(text))) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`no log line with "${text}": ${lines.join("\n")}`);
+}
+
+Deno.test("buildModules is the wiring point and returns a list", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const list = await buildModules({
+      config: config(),
+      dataDir: dir,
+      bus: undefined as unknown as Bus,
+      onShutdown: () => {},
+    });
+    assert.ok(Array.isArray(list));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve creates the data dir, starts modules in order, stops in reverse, exits 0", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withLogs(async (lines) => {
+      const events: string[] = [];
+      const stop = new AbortController();
+      let seen: ServeContext | undefined;
+      const running = serve({
+        config: config(),
+        dataDir: `${dir}/nested/data`,
+        handleSignals: false,
+        signal: stop.signal,
+        buildModules: (ctx) => {
+          seen = ctx;
+          ctx.onShutdown(() => void events.push("cleanup 1"));
+          ctx.onShutdown(() => void events.push("cleanup 2"));
+          return [
+            { module: new FakeModule("a", events) },
+            { module: new FakeModule("off", events), enabled: false },
+            { module: new FakeModule("b", events) },
+          ];
+        },
+      });
+      await waitForLog(lines, "edgecloud ready");
+      assert.ok((await Deno.stat(`${dir}/nested/data`)).isDirectory);
+      assert.ok(lines.some((l) => l.includes("edgecloud ready modules=a,b")), lines.join("\n"));
+      assert.deepEqual(events, ["start a", "start b"]);
+      assert.equal(seen?.bus.closed, false);
+      stop.abort();
+      assert.equal(await running, 0);
+      assert.deepEqual(events, [
+        "start a",
+        "start b",
+        "stop b",
+        "stop a",
+        "cleanup 2",
+        "cleanup 1",
+      ]);
+      assert.equal(seen?.bus.closed, true);
+      assert.ok(lines.some((l) => l.includes("edgecloud stopped")));
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a module that fails to start makes serve throw after cleaning up", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withLogs(async () => {
+      const events: string[] = [];
+      await assert.rejects(
+        serve({
+          config: config(),
+          dataDir: dir,
+          handleSignals: false,
+          buildModules: (ctx) => {
+            ctx.onShutdown(() => void events.push("cleanup"));
+            return [
+              { module: new FakeModule("a", events) },
+              {
+                module: new FakeModule("b", events, {
+                  start: () => Promise.reject(new Error("listen failed")),
+                }),
+              },
+            ];
+          },
+        }),
+        /listen failed/,
+      );
+      assert.deepEqual(events, ["start a", "stop a", "cleanup"]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a shutdown slower than the timeout returns exit code 1 with a log line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withLogs(async (lines) => {
+      const events: string[] = [];
+      let release!: () => void;
+      const stuck = new Promise<void>((r) => release = r);
+      const stop = new AbortController();
+      const running = serve({
+        config: config(),
+        dataDir: dir,
+        handleSignals: false,
+        signal: stop.signal,
+        shutdownTimeoutMs: 10,
+        buildModules: () => [{ module: new FakeModule("slow", events, { stop: () => stuck }) }],
+      });
+      await waitForLog(lines, "edgecloud ready");
+      stop.abort();
+      assert.equal(await running, 1);
+      assert.ok(
+        lines.some((l) => l.includes("shutdown timed out; forcing exit")),
+        lines.join("\n"),
+      );
+      // let the stuck stop finish so nothing outlives the test
+      release();
+      await waitForLog(lines, "module stopped");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an already-aborted signal still starts, then stops at once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withLogs(async () => {
+      const events: string[] = [];
+      const code = await serve({
+        config: config(),
+        dataDir: dir,
+        handleSignals: false,
+        signal: AbortSignal.abort(),
+        buildModules: () => [{ module: new FakeModule("a", events) }],
+      });
+      assert.equal(code, 0);
+      assert.deepEqual(events, ["start a", "stop a"]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,94 @@
+/**
+ * Helpers for running `main.ts` as a real subprocess in tests (not a test file itself).
+ */
+import { fileURLToPath } from "node:url";
+
+/** Repository root (where deno.json lives). */
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** main.ts path. */
+export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** Flags `deno task start` uses. */
+export const RUN_FLAGS = ["run", "--unstable-kv", "--unstable-net", "-A"];
+
+/** Result of a finished run. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno <flags> main.ts <args>` to completion. */
+export async function runMain(args: string[], flags: string[] = RUN_FLAGS): Promise<RunResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...flags, MAIN, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A running `main.ts` whose stderr is read line by line. */
+export class RunningMain {
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  readonly #done: Promise<void>;
+  #waiters: Array<() => void> = [];
+
+  constructor(args: string[]) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: [...RUN_FLAGS, MAIN, ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#done = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    let buffered = "";
+    for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      this.lines.push(...parts);
+      this.#wake();
+    }
+    if (buffered) this.lines.push(buffered);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Waits until a stderr line contains `text` (or the process ends, which throws). */
+  async waitForLine(text: string): Promise<string> {
+    let ended = false;
+    this.#done.then(() => ended = true);
+    for (;;) {
+      const line = this.lines.find((l) => l.includes(text));
+      if (line !== undefined) return line;
+      if (ended) throw new Error(`process ended without "${text}":\n${this.lines.join("\n")}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        this.#done.then(() => resolve());
+      });
+    }
+  }
+
+  /** Waits for exit and for stderr to be fully read. */
+  async finish(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#done;
+    return status;
+  }
+}
