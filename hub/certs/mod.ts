@@ -54,6 +54,8 @@ export {
   signCSR,
   type SignCsrOptions,
   signServerCert,
+  tlsOptions,
+  type TlsPemOptions,
   verifyClientCert,
 } from "./pki.ts";
 export {

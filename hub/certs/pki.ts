@@ -289,6 +289,24 @@ export async function loadKeyPairPem(certPem: string, keyPem: string): Promise<K
   return await loadKeyPairDer(cert.der, key.der);
 }
 
+/** `node:https` / `node:tls` server options for a certificate and the CA that clients chain to. */
+export interface TlsPemOptions {
+  /** CA PEM (trust anchor for client certificates). */
+  ca: string;
+  /** Server certificate PEM. */
+  cert: string;
+  /** Server private key PEM (PKCS#8). */
+  key: string;
+}
+
+/**
+ * The PEM triple for `https.createServer` / `tls.createServer`, e.g.
+ * `https.createServer({ ...tlsOptions(ca, serverCert), requestCert: true })`.
+ */
+export function tlsOptions(ca: CA, pair: KeyPairPem): TlsPemOptions {
+  return { ca: ca.certPem, cert: pair.certPem, key: pair.keyPem };
+}
+
 /** Returns the SEC1 `EC PRIVATE KEY` PEM of a key pair (the form edgecore writes). */
 export function ecPrivateKeyPem(pair: { keyDer: Uint8Array }): string {
   return toPem(pair.keyDer, PEM_EC_PRIVATE_KEY);

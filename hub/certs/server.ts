@@ -19,7 +19,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { createLogger } from "../../modules/log.ts";
-import { type CA, CertError, CsrError, type KeyPairPem, signCSR, verifyClientCert } from "./pki.ts";
+import {
+  type CA,
+  CertError,
+  CsrError,
+  type KeyPairPem,
+  signCSR,
+  tlsOptions,
+  verifyClientCert,
+} from "./pki.ts";
 import { parseBearerHeader, TokenError, verifyBearer } from "./token.ts";
 
 const log = createLogger("certserver");
@@ -76,9 +84,7 @@ export class CertServer {
   start(): Promise<{ port: number }> {
     const server = https.createServer(
       {
-        cert: this.#opts.serverCert.certPem,
-        key: this.#opts.serverCert.keyPem,
-        ca: this.#opts.ca.certPem,
+        ...tlsOptions(this.#opts.ca, this.#opts.serverCert),
         requestCert: true,
         rejectUnauthorized: false,
         minVersion: "TLSv1.2",
@@ -269,7 +275,7 @@ function parseExtKeyUsages(value: string | undefined): number[] {
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > limit) {
-    req.resume();
+    drain(req, limit);
     return Promise.reject(new HttpError(413, `request body exceeds ${limit} bytes`));
   }
   return new Promise((resolve, reject) => {
@@ -281,6 +287,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
       total += chunk.length;
       if (total > limit) {
         done = true;
+        chunks.length = 0;
+        drain(req, limit);
         reject(new HttpError(413, `request body exceeds ${limit} bytes`));
         return;
       }
@@ -303,4 +311,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
       reject(new HttpError(400, `cannot read request body: ${err.message}`));
     });
   });
+}
+
+/**
+ * Discards the rest of a refused body so the client can read the error response (as Go's server
+ * does), but cuts the connection once `8 × limit` more bytes arrive so nobody can stream forever.
+ */
+function drain(req: IncomingMessage, limit: number): void {
+  let discarded = 0;
+  req.on("data", (chunk: Uint8Array) => {
+    discarded += chunk.length;
+    if (discarded > 8 * limit) req.socket.destroy();
+  });
+  req.resume();
 }

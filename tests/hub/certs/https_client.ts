@@ -19,13 +19,17 @@ export interface HttpsRequest {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Send the body chunked (no Content-Length). */
+  chunked?: boolean;
 }
 
 /** Sends one request to 127.0.0.1 and reads the whole answer. */
 export function httpsRequest(r: HttpsRequest): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...r.headers };
-    if (r.body) headers["Content-Length"] = r.body.byteLength;
+    if (r.body && !r.chunked) headers["Content-Length"] = r.body.byteLength;
+    // node:http does not chunk GET bodies by default; ask for it explicitly.
+    if (r.body && r.chunked) headers["Transfer-Encoding"] = "chunked";
     const req = https.request(
       {
         host: "127.0.0.1",
@@ -55,6 +59,13 @@ export function httpsRequest(r: HttpsRequest): Promise<HttpsResponse> {
       },
     );
     req.on("error", reject);
-    req.end(r.body);
+    if (r.body && r.chunked) {
+      for (let at = 0; at < r.body.length; at += 64 * 1024) {
+        req.write(r.body.subarray(at, at + 64 * 1024));
+      }
+      req.end();
+    } else {
+      req.end(r.body);
+    }
   });
 }

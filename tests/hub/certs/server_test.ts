@@ -199,9 +199,20 @@ Deno.test("cert server: bad CSR → 400, bad ExtKeyUsages → 400, body over 1 M
       assertStringIncludes(big.text, "exceeds");
     }
 
+    const chunked = await httpsRequest({
+      port: f.port,
+      path: "/edge.crt",
+      ca: f.ca.certPem,
+      headers: auth,
+      body: new Uint8Array(MAX_CSR_BODY + 100_000),
+      chunked: true,
+    }).catch((err) => err);
+    if (!(chunked instanceof Error)) assertEquals(chunked.status, 413);
+
     const ok = await edgeCrt(f, csrDer, auth);
     assertEquals(ok.status, 200);
     assertEquals(f.server.counters["/edge.crt"]["200"], 1);
+    assertEquals(f.server.counters["/edge.crt"]["413"], 2);
   });
 });
 
