@@ -294,3 +294,57 @@ Deno.test("cert server: GET /node/{name}, unknown paths, methods, counters", asy
     });
   });
 });
+
+Deno.test("cert server: curl as the client (GET with a DER body, bearer token, then client cert)", async () => {
+  await withServer(async (f) => {
+    await withTempDir(async (dir) => {
+      const first = await createEdgeCsr("edge-1");
+      await Deno.writeFile(`${dir}/edge.csr`, first.csrDer);
+      await Deno.writeTextFile(`${dir}/ca.pem`, f.ca.certPem);
+      const base = [
+        "-sS",
+        "--cacert",
+        `${dir}/ca.pem`,
+        "-X",
+        "GET",
+        "-H",
+        "NodeName: edge-1",
+        "-H",
+        "Content-Type:",
+        "--data-binary",
+        `@${dir}/edge.csr`,
+        "-o",
+        `${dir}/edge.der`,
+        "-w",
+        "%{http_code}",
+      ];
+      const url = `https://127.0.0.1:${f.port}/edge.crt`;
+      const status = await run("curl", [...base, "-H", `Authorization: Bearer ${f.jwt}`, url]);
+      assertEquals(status, "200");
+      const pem = await opensslOk(["x509", "-inform", "DER", "-in", `${dir}/edge.der`]);
+      await Deno.writeTextFile(`${dir}/edge.pem`, pem);
+      await opensslOk(["verify", "-CAfile", `${dir}/ca.pem`, `${dir}/edge.pem`]);
+
+      // Rotation with curl presenting the certificate it just got.
+      await Deno.writeTextFile(`${dir}/edge.key`, first.keyPem);
+      const rotated = await run("curl", [
+        ...base,
+        "--cert",
+        `${dir}/edge.pem`,
+        "--key",
+        `${dir}/edge.key`,
+        url,
+      ]);
+      assertEquals(rotated, "200");
+      const unauth = await run("curl", [...base, url]);
+      assertEquals(unauth, "401");
+    });
+  });
+});
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  if (!out.success) throw new Error(`${cmd} failed: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout).trim();
+}
