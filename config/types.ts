@@ -309,3 +309,9 @@ export const EDGECLOUD_EXTENSIONS: readonly string[] = [
   "modules.cloudHub.unixsocket.requestTimeout",
   "modules.edgeController.sendServicesToEdges",
 ];
+
+/** Fields whose edgecloud default differs from KubeEdge's, with the reason (rendered as comments). */
+export const EDGECLOUD_DEFAULT_DEVIATIONS: Readonly<Record<string, string>> = {
+  "modules.cloudHub.authorization":
+    "edgecloud default: enable true, debug false (KubeEdge: false, true); a node may only act as itself (cert CN system:node:<node_id>)",
+};
