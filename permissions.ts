@@ -274,7 +274,8 @@ Prints edgecloud's Deno permission flags, one per line.
   --port NAME=PORT       websocket|quic|https|monitor|api
   --bind NAME=ADDR       bind address of one listener
   --shell                print one line for a shell instead of one flag per line
-  --start-task           print the deno.json "start" task line`;
+  --start-task           print the deno.json "start" task line
+  --compile-includes     print the files deno compile must --include, one per line`;
 
 /** Raised by {@link parsePermissionArgs} for a bad command line. */
 export class PermissionArgsError extends Error {
@@ -289,6 +290,7 @@ export interface PermissionCli {
   options: PermissionOptions;
   shell: boolean;
   startTask: boolean;
+  compileIncludes: boolean;
   help: boolean;
 }
 
@@ -298,7 +300,7 @@ export function parsePermissionArgs(args: string[]): PermissionCli {
   const set: Array<(o: PermissionOptions) => void> = [];
   const apiServers: string[] = [];
   const certs: string[] = [];
-  let shell = false, startTask = false, help = false;
+  let shell = false, startTask = false, compileIncludes = false, help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.indexOf("=");
@@ -396,6 +398,9 @@ export function parsePermissionArgs(args: string[]): PermissionCli {
       case "--start-task":
         startTask = true;
         break;
+      case "--compile-includes":
+        compileIncludes = true;
+        break;
       case "-h":
       case "--help":
         help = true;
@@ -414,7 +419,7 @@ export function parsePermissionArgs(args: string[]): PermissionCli {
   for (const apply of set) apply(options);
   options.apiServerHosts.push(...apiServers);
   if (certs.length > 0) options.certPaths = certs;
-  return { options, shell, startTask, help };
+  return { options, shell, startTask, compileIncludes, help };
 }
 
 /** Runs the CLI; returns the exit code (2 for a bad command line, like compile.sh). */
@@ -438,6 +443,10 @@ export function permissionsMain(args: string[]): number {
     if (!(err instanceof PermissionOptionsError)) throw err;
     console.error(`permissions.ts: ${err.message}`);
     return 2;
+  }
+  if (cli.compileIncludes) {
+    for (const file of COMPILE_INCLUDES) console.log(file);
+    return 0;
   }
   if (cli.startTask) console.log(`deno run ${flags.join(" ")} main.ts serve`);
   else if (cli.shell) console.log(flags.join(" "));
