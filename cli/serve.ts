@@ -160,6 +160,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     throw err;
   }
 
+  const advertised = options.config.modules.cloudHub.advertiseAddress;
+  if (advertised.length === 1 && advertised[0] === "127.0.0.1") {
+    log.warn("advertising 127.0.0.1 only: edges on other hosts cannot connect", {
+      hint: "set modules.cloudHub.advertiseAddress, or grant --allow-sys=networkInterfaces",
+    });
+  }
   log.info("edgecloud ready", {
     modules: registry.names.join(",") || "none",
     config: options.configFile ?? "<defaults>",
