@@ -56,7 +56,10 @@ function usageMessage(err: Error & { code?: string }): string {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return `unknown flag ${option ?? err.message}`;
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return option ? `flag ${option} needs a value` : err.message;
+      if (!option) return err.message.split("\n")[0];
+      return /does not take an argument/.test(err.message)
+        ? `flag ${option} does not take a value`
+        : `flag ${option} needs a value`;
     default:
       return err.message.split("\n")[0];
   }

@@ -59,6 +59,7 @@ Deno.test("mistakes are one-line UsageErrors", () => {
     [["--api-port", "70000"], '--api-port "70000" is not a port (0-65535)'],
     [["--api-port", "-1"], "flag --api-port needs a value"],
     [["--api-port", "1.5"], '--api-port "1.5" is not a port (0-65535)'],
+    [["--defaultconfig=true"], "flag --defaultconfig does not take a value"],
   ];
   for (const [argv, message] of cases) {
     assert.throws(() => parseCliArgs(argv), (e: unknown) => {
