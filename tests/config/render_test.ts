@@ -47,7 +47,7 @@ const tricky = fc.constantFrom(
   "a: b",
   "#x",
   "- x",
-  "quote\"s",
+  'quote"s',
   "multi\nline",
   "unix:///var/lib/kubeedge/kubeedge.sock",
 );
