@@ -1,0 +1,284 @@
+/**
+ * permissions.ts: the flag set itself, that every launcher uses it (no `-A` outside tests), and
+ * that main.ts under exactly these flags both runs and, when something is outside them, exits 1
+ * with one line naming the flag to add.
+ */
+import { fileURLToPath } from "node:url";
+import denoJson from "../deno.json" with { type: "json" };
+import {
+  DEFAULT_PORTS,
+  DEFAULT_START_FLAGS,
+  DEV_OPTIONS,
+  parsePermissionArgs,
+  PermissionArgsError,
+  permissionFlags,
+  PermissionOptionsError,
+  permissionsMain,
+  START_TASK,
+  SYSTEM_OPTIONS,
+} from "../permissions.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
+const MAIN = `${ROOT}/main.ts`;
+
+Deno.test("the default (deno task start) flag set", () => {
+  assertEquals(permissionFlags(DEV_OPTIONS), [
+    "--unstable-kv",
+    "--unstable-net",
+    "--allow-net=0.0.0.0:10000,0.0.0.0:10001,0.0.0.0:10002,127.0.0.1:9091,127.0.0.1:6443," +
+    "unix:$PWD/.edgecloud/kubeedge.sock",
+    "--allow-read=.edgecloud,/etc/kubeedge/ca/rootCA.crt,/etc/kubeedge/ca/rootCA.key," +
+    "/etc/kubeedge/certs/server.crt,/etc/kubeedge/certs/server.key",
+    "--allow-write=.edgecloud",
+    "--allow-env=NOTIFY_SOCKET",
+    "--ignore-env",
+    "--allow-sys=hostname,networkInterfaces",
+  ]);
+  assertEquals(DEFAULT_START_FLAGS, permissionFlags(DEV_OPTIONS).join(" "));
+});
+
+Deno.test("deno.json's start task is exactly START_TASK", () => {
+  assertEquals(denoJson.tasks.start, START_TASK);
+});
+
+Deno.test("the systemd flag set: fixed paths, notify socket, no QUIC/KV without need", () => {
+  const flags = permissionFlags(SYSTEM_OPTIONS);
+  assertEquals(
+    flags.find((f) => f.startsWith("--allow-net=")),
+    "--allow-net=0.0.0.0:10000,0.0.0.0:10001,0.0.0.0:10002,127.0.0.1:9091,127.0.0.1:6443," +
+      "unix:/var/lib/kubeedge/kubeedge.sock,unix:/run/systemd/notify,unix:/run/edgecloud/notify.sock",
+  );
+  assertEquals(
+    flags.find((f) => f.startsWith("--allow-write=")),
+    "--allow-write=/var/lib/edgecloud,/var/lib/kubeedge,/run/edgecloud,/run/systemd/notify",
+  );
+  const minimal = permissionFlags({
+    dataDir: "/d",
+    listenPorts: DEFAULT_PORTS,
+    apiServerHosts: ["10.0.0.1:6443", "api.example.com:443"],
+    quic: false,
+    embeddedApi: false,
+    bindAddresses: { websocket: "::" },
+  });
+  assertEquals(minimal, [
+    "--allow-net=[::]:10000,0.0.0.0:10002,127.0.0.1:9091,10.0.0.1:6443,api.example.com:443",
+    "--allow-read=/d",
+    "--allow-write=/d",
+    "--allow-env=NOTIFY_SOCKET",
+    "--ignore-env",
+    "--allow-sys=hostname,networkInterfaces",
+  ]);
+  assertThrows(
+    () => permissionFlags({ ...DEV_OPTIONS, socketPath: "rel/x.sock" }),
+    PermissionOptionsError,
+    "must be absolute",
+  );
+});
+
+Deno.test("permissions.ts command line", () => {
+  const cli = parsePermissionArgs([
+    "--profile",
+    "system",
+    "--api-server=10.1.2.3:6443",
+    "--port",
+    "websocket=20000",
+    "--data-dir",
+    "/srv/ec",
+  ]);
+  assertEquals(cli.options.apiServerHosts, ["10.1.2.3:6443"]);
+  assertEquals(cli.options.listenPorts.websocket, 20000);
+  assertEquals(cli.options.dataDir, "/srv/ec");
+  assertEquals(cli.options.socketPath, SYSTEM_OPTIONS.socketPath);
+  assertEquals(
+    parsePermissionArgs(["--data-dir", "/x"]).options.socketPath,
+    "/x/kubeedge.sock",
+  );
+  assertThrows(() => parsePermissionArgs(["--nope"]), PermissionArgsError, "--nope");
+  assertThrows(() => parsePermissionArgs(["--port", "bogus=1"]), PermissionArgsError);
+  assertThrows(() => parsePermissionArgs(["--profile", "prod"]), PermissionArgsError);
+  assertThrows(() => parsePermissionArgs(["--data-dir"]), PermissionArgsError, "needs a value");
+  // Exit codes without printing in this process.
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (msg: string) => errors.push(msg);
+  try {
+    assertEquals(permissionsMain(["--bogus"]), 2);
+  } finally {
+    console.error = original;
+  }
+  assertStringIncludes(errors.join("\n"), "unknown argument: --bogus");
+});
+
+/** Every -A / --allow-all in a launcher, with where it was found. */
+function findAllowAll(text: string): string[] {
+  return [...text.matchAll(/(^|[\s"'=])(-A|--allow-all)(?=[\s"']|$)/gm)].map((m) => m[2]);
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) files.push(...await walk(path));
+    else if (entry.isFile) files.push(path);
+  }
+  return files;
+}
+
+Deno.test("no -A / --allow-all in deno.json tasks (except test/bench), compile.sh or deploy/", async () => {
+  const offenders: string[] = [];
+  for (const [name, line] of Object.entries(denoJson.tasks as Record<string, string>)) {
+    if (name === "test" || name === "bench") continue;
+    if (findAllowAll(line).length > 0) offenders.push(`deno.json task ${name}`);
+  }
+  const files = [`${ROOT}/compile.sh`, ...await walk(`${ROOT}/deploy`).catch(() => [])];
+  for (const file of files) {
+    if (findAllowAll(await Deno.readTextFile(file)).length > 0) offenders.push(file);
+  }
+  assertEquals(offenders, []);
+  // The scanner itself finds what it should.
+  assertEquals(findAllowAll('"deno run -A main.ts" --allow-all'), ["-A", "--allow-all"]);
+  assertEquals(findAllowAll("--allow-net=a:1 -Ax --allow-allx"), []);
+});
+
+// --- main.ts under the narrow flags ---------------------------------------------------------
+
+interface Run {
+  code: number;
+  stderr: string;
+}
+
+async function runNarrow(flags: string[], args: string[]): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, MAIN, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** The flags for a deployment whose data dir is `dataDir` (everything else as `deno task start`). */
+function flagsFor(dataDir: string, extra: Partial<typeof DEV_OPTIONS> = {}): string[] {
+  return permissionFlags({
+    ...DEV_OPTIONS,
+    dataDir,
+    socketPath: `${dataDir}/kubeedge.sock`,
+    ...extra,
+  });
+}
+
+Deno.test("missing permission: a data dir outside the allowed path → one line, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const outside = `${dir}/elsewhere`;
+    const r = await runNarrow(flagsFor(`${dir}/allowed`), ["serve", "--data-dir", outside]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.stderr,
+      `edgecloud: permission denied: write access to ${outside}; run with --allow-write=${outside}\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("missing permission: a kubeconfig outside the allowed paths → one line, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const kubeconfig = `${dir}/kubeconfig.yaml`;
+    await Deno.writeTextFile(kubeconfig, "apiVersion: v1\nkind: Config\n");
+    const r = await runNarrow(flagsFor(`${dir}/data`), [
+      "serve",
+      "--data-dir",
+      `${dir}/data`,
+      "--kubeconfig",
+      kubeconfig,
+    ]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.stderr,
+      `edgecloud: permission denied: read access to ${kubeconfig}; run with --allow-read=${kubeconfig}\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function freePorts(n: number): number[] {
+  const listeners = Array.from(
+    { length: n },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  return ports;
+}
+
+Deno.test("main.ts serve runs under exactly the narrow flag set and stops on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir();
+  const [websocket, quic, https, monitor, api] = freePorts(5);
+  const config = `${dir}/cloudcore.yaml`;
+  const dataDir = `${dir}/data`;
+  await Deno.writeTextFile(
+    config,
+    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+commonConfig:
+  monitorServer:
+    bindAddress: 127.0.0.1:${monitor}
+modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    websocket: {address: 127.0.0.1, port: ${websocket}}
+    quic: {enable: true, address: 127.0.0.1, port: ${quic}}
+    https: {address: 127.0.0.1, port: ${https}}
+    unixsocket: {address: "unix://${dataDir}/kubeedge.sock"}
+apiServer:
+  bindAddress: 127.0.0.1
+  port: ${api}
+`,
+  );
+  const local = "127.0.0.1";
+  const flags = flagsFor(dataDir, {
+    configPath: config,
+    listenPorts: { websocket, quic, https, monitor, api },
+    bindAddresses: { websocket: local, quic: local, https: local, monitor: local, api: local },
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, MAIN, "serve", "--config", config, "--data-dir", dataDir],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let text = "";
+  try {
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!text.includes("edgecloud ready")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert(text.includes("edgecloud ready"), `did not become ready:\n${text}`);
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const status = await child.status;
+    assertEquals(status.code, 0, text);
+    assert(!/permission denied|NotCapable/.test(text), text);
+  } finally {
+    await child.stderr.cancel().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
