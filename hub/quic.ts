@@ -1,0 +1,599 @@
+/**
+ * CloudHub's QUIC listener: RFC 9000 (`Deno.QuicEndpoint`, `--unstable-net`) carrying viaduct's
+ * streams and framing (PROTOCOL.md §3.4, DESIGN.md, docs/quic.md).
+ *
+ * - ALPN `kubeedge-viaduct`; the CloudHub server certificate.
+ * - The first client stream is the control stream: one header message (operation and resource
+ *   `header`, content the JSON of the header map with `Node_id`, `Project_id` and the
+ *   credential of hub/quic_auth.ts), answered `ack` or `nack` (NewRespByMessage). A `nack` is
+ *   followed by an `error` message whose content is the reason, then the connection is closed.
+ * - Every later client stream starts with the 3-byte use type `msg`, then frames; anything else
+ *   gets an `error` message and only that stream is closed.
+ * - The hub writes downstream messages on one stream it opens itself (use type `msg`), so their
+ *   order is kept. Viaduct control operations (`config`, `ping`, `pong`) are answered `ack` on
+ *   the stream they came on and never reach the session.
+ * - A malformed frame closes only its stream; every refusal and bad stream is counted.
+ *
+ * Each accepted node becomes an {@link EdgeConnection} handed to the {@link ConnectionAcceptor},
+ * so QUIC nodes share the sessions, dispatcher and queues of WebSocket nodes.
+ *
+ * @example
+ * ```ts
+ * const quic = new QuicServer({ port: 10001, ca, serverCert, acceptor: sessions });
+ * await quic.start();
+ * // ...
+ * await quic.stop();
+ * ```
+ */
+import { createLogger } from "../modules/log.ts";
+import {
+  buildMessage,
+  type Message,
+  newErrorMessage,
+  newRespByMessage,
+} from "../modules/message.ts";
+import { Operation } from "../modules/constants.ts";
+import type { CA, KeyPairPem } from "./certs/mod.ts";
+import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
+import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
+import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
+import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
+
+/** ALPN protocol both sides must offer. */
+export const QUIC_ALPN = "kubeedge-viaduct";
+/** Default QUIC port (KubeEdge `modules.cloudHub.quic.port`). */
+export const DEFAULT_QUIC_PORT = 10001;
+/** Stream use types (3 ASCII bytes at the start of every non-control stream). */
+export const UseType = { Message: "msg", Stream: "str" } as const;
+/** QUIC application close codes. */
+export const QuicCloseCode = { Normal: 0, Refused: 1, ProtocolError: 2 } as const;
+
+/** The header message's operation and resource. */
+export const HEADER_OPERATION = "header";
+/** Control replies. */
+export const ACK = "ack";
+export const NACK = "nack";
+
+const CONTROL_OPERATIONS: ReadonlySet<string> = new Set([
+  Operation.Config,
+  Operation.Ping,
+  Operation.Pong,
+]);
+
+const log = createLogger("quic");
+
+/** Options of {@link QuicServer}. */
+export interface QuicServerOptions {
+  /** Listen address (default `0.0.0.0`; tests use `127.0.0.1`). */
+  hostname?: string;
+  /** Listen port (default 10001; 0 picks a free one). */
+  port?: number;
+  /** The KubeEdge CA: node credentials must chain to it. */
+  ca: CA;
+  /** The CloudHub server certificate and key. */
+  serverCert: KeyPairPem;
+  /** Where authenticated connections go (the session manager). */
+  acceptor: ConnectionAcceptor;
+  /** Max concurrent client streams per connection (viaduct pools at most 99). Default 100. */
+  maxIncomingStreams?: number;
+  /** Time a client has to send its header message (default 10 s). */
+  headerTimeoutMs?: number;
+  /** Credential verification; default built from `ca` and `serverCert`. */
+  authenticator?: QuicAuthenticator;
+  /** Hub metrics (refusals and bad streams are counted there too). */
+  metrics?: HubMetrics;
+}
+
+/** Counters of what the listener refused or closed. */
+export interface QuicServerStats {
+  /** Connections whose node was authenticated and handed to the acceptor. */
+  accepted: number;
+  /** Connections refused at the header message (bad header, credential, node limit). */
+  refused: number;
+  /** Streams closed because a frame was malformed. */
+  badFrames: number;
+  /** Streams closed because they did not start with the use type `msg`. */
+  badStreams: number;
+  /** TLS/QUIC handshakes that failed. */
+  handshakeFailures: number;
+}
+
+/** Thrown by {@link QuicServer.start} when the endpoint cannot be created. */
+export class QuicListenError extends Error {
+  override name = "QuicListenError";
+}
+
+/** The QUIC listener (see module docs). */
+export class QuicServer {
+  readonly stats: QuicServerStats = {
+    accepted: 0,
+    refused: 0,
+    badFrames: 0,
+    badStreams: 0,
+    handshakeFailures: 0,
+  };
+  readonly #opts: QuicServerOptions;
+  readonly #auth: QuicAuthenticator;
+  #endpoint: Deno.QuicEndpoint | null = null;
+  #listener: Deno.QuicListener | null = null;
+  #acceptLoop: Promise<void> | null = null;
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #conns = new Set<Deno.QuicConn>();
+  #stopping = false;
+
+  constructor(opts: QuicServerOptions) {
+    this.#opts = opts;
+    this.#auth = opts.authenticator ??
+      new QuicAuthenticator({ ca: opts.ca, serverCert: opts.serverCert });
+  }
+
+  /** Binds the endpoint and starts accepting. */
+  start(): Promise<void> {
+    if (this.#endpoint) return Promise.resolve();
+    const hostname = this.#opts.hostname ?? "0.0.0.0";
+    const port = this.#opts.port ?? DEFAULT_QUIC_PORT;
+    try {
+      this.#endpoint = new Deno.QuicEndpoint({ hostname, port });
+      this.#listener = this.#endpoint.listen({
+        alpnProtocols: [QUIC_ALPN],
+        cert: this.#opts.serverCert.certPem,
+        key: this.#opts.serverCert.keyPem,
+        maxConcurrentBidirectionalStreams: this.#opts.maxIncomingStreams ?? 100,
+        maxConcurrentUnidirectionalStreams: 0,
+      });
+    } catch (err) {
+      this.#endpoint?.close();
+      this.#endpoint = null;
+      throw new QuicListenError(
+        `cannot listen for QUIC on ${hostname}:${port}: ${(err as Error).message}`,
+      );
+    }
+    log.info("listening", { address: `${hostname}:${this.addr.port}`, alpn: QUIC_ALPN });
+    this.#acceptLoop = this.#accept(this.#listener);
+    return Promise.resolve();
+  }
+
+  /** The bound address (after {@link start}). */
+  get addr(): Deno.NetAddr {
+    if (!this.#endpoint) throw new Error("QUIC server is not started");
+    return this.#endpoint.addr;
+  }
+
+  /** Stops accepting, closes every connection and waits for their tasks. */
+  async stop(): Promise<void> {
+    if (!this.#endpoint || this.#stopping) return;
+    this.#stopping = true;
+    this.#listener?.stop();
+    for (const c of this.#conns) {
+      c.close({ closeCode: QuicCloseCode.Normal, reason: "hub stopping" });
+    }
+    this.#endpoint.close({ closeCode: QuicCloseCode.Normal, reason: "hub stopping" });
+    await this.#acceptLoop;
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    this.#endpoint = null;
+    this.#listener = null;
+  }
+
+  async #accept(listener: Deno.QuicListener): Promise<void> {
+    while (true) {
+      let incoming: Deno.QuicIncoming;
+      try {
+        incoming = await listener.incoming();
+      } catch {
+        return; // listener stopped
+      }
+      this.#track(this.#handshake(incoming));
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    const t = task.catch((err) => log.error("connection task failed", { error: err }))
+      .finally(() => this.#tasks.delete(t));
+    this.#tasks.add(t);
+  }
+
+  #count(reason: CloseReasonLabel): void {
+    this.#opts.metrics?.closedConnections.inc({ reason });
+  }
+
+  async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
+    // Deno 2.9.6: reading `incoming.remoteAddr` consumes the QuicIncoming resource (accept()
+    // then fails with "Invalid QuicIncoming resource"), so the address is taken from the conn.
+    let conn: Deno.QuicConn;
+    let remote = "unknown";
+    try {
+      conn = await incoming.accept();
+      remote = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+      await conn.handshake;
+    } catch (err) {
+      this.stats.handshakeFailures++;
+      this.#count(CloseReason.TlsHandshake);
+      log.warn("QUIC handshake failed", { remote, error: err });
+      return;
+    }
+    if (this.#stopping) {
+      conn.close({ closeCode: QuicCloseCode.Normal, reason: "hub stopping" });
+      return;
+    }
+    this.#conns.add(conn);
+    try {
+      await this.#serveConnection(conn, remote);
+    } finally {
+      this.#conns.delete(conn);
+    }
+  }
+
+  async #serveConnection(conn: Deno.QuicConn, remote: string): Promise<void> {
+    const streams = conn.incomingBidirectionalStreams.getReader();
+    const closed = conn.closed.then((info) => info.reason || `closed (code ${info.closeCode})`)
+      .catch((err) => `closed: ${(err as Error).message}`);
+    let edge: QuicEdgeConnection | null = null;
+    try {
+      const control = await this.#withTimeout(
+        streams.read(),
+        this.#opts.headerTimeoutMs ?? 10_000,
+        "no control stream",
+      );
+      if (control.done) return;
+      const ctl = new StreamIo(control.value);
+      const header = await this.#withTimeout(
+        ctl.next(),
+        this.#opts.headerTimeoutMs ?? 10_000,
+        "no header message",
+      );
+      edge = await this.#admit(conn, ctl, header, remote, closed);
+      if (!edge) return;
+      this.stats.accepted++;
+      const connEdge = edge;
+      // The rest of the control stream carries nothing we need; keep draining it as messages.
+      this.#track(this.#serveStream(connEdge, ctl));
+      this.#opts.acceptor.accept(connEdge);
+      while (true) {
+        const next = await streams.read();
+        if (next.done) break;
+        this.#track(this.#serveTypedStream(connEdge, next.value));
+      }
+    } catch (err) {
+      if (!edge) {
+        this.stats.refused++;
+        this.#count(CloseReason.ProtocolError);
+        log.warn("QUIC connection refused", { remote, error: err });
+        conn.close({ closeCode: QuicCloseCode.ProtocolError, reason: (err as Error).message });
+      }
+    } finally {
+      streams.releaseLock();
+      await closed;
+    }
+  }
+
+  /** Authenticates the header message; answers ack/nack; returns the connection or null. */
+  async #admit(
+    conn: Deno.QuicConn,
+    ctl: StreamIo,
+    header: Message | null,
+    remote: string,
+    closed: Promise<string>,
+  ): Promise<QuicEdgeConnection | null> {
+    const refuse = async (req: Message | null, reason: string, label: CloseReasonLabel) => {
+      this.stats.refused++;
+      this.#count(label);
+      log.warn("QUIC node refused", { remote, reason });
+      if (req) {
+        await ctl.write(newRespByMessage(req, NACK)).catch(() => {});
+        const err = newErrorMessage(req, reason);
+        await ctl.write(err).catch(() => {});
+        await ctl.closeWrite();
+        // Give the node a moment to read the nack before the connection goes away.
+        await this.#withTimeout(closed, 2_000, "").catch(() => {});
+      }
+      conn.close({ closeCode: QuicCloseCode.Refused, reason });
+      return null;
+    };
+    if (!header) {
+      return await refuse(
+        null,
+        "control stream ended before the header message",
+        CloseReason.ProtocolError,
+      );
+    }
+    if (header.route.operation !== HEADER_OPERATION) {
+      return await refuse(
+        header,
+        `first message must have operation "header", got "${header.route.operation ?? ""}"`,
+        CloseReason.ProtocolError,
+      );
+    }
+    const map = parseHeaderMap(header.content);
+    if (!map) {
+      return await refuse(
+        header,
+        "header message content is not a header map",
+        CloseReason.ProtocolError,
+      );
+    }
+    let identity;
+    try {
+      identity = await this.#auth.verify(map, conn.serverName);
+    } catch (err) {
+      const reason = err instanceof QuicAuthError ? err.message : `authentication failed: ${err}`;
+      return await refuse(header, reason, CloseReason.Unauthorized);
+    }
+    const refusal = this.#opts.acceptor.admit(identity.nodeId);
+    if (refusal) return await refuse(header, refusal.reason, CloseReason.NodeLimit);
+    await ctl.write(newRespByMessage(header, ACK));
+    log.info("QUIC node authenticated", { node: identity.nodeId, remote });
+    const edge: QuicEdgeConnection = new QuicEdgeConnection(
+      conn,
+      identity.nodeId,
+      identity.projectId,
+      remote,
+      closed,
+      (io) => this.#track(this.#serveStream(edge, io)),
+    );
+    return edge;
+  }
+
+  /** Reads the 3-byte use type, then serves frames; anything but `msg` closes the stream. */
+  async #serveTypedStream(edge: QuicEdgeConnection, stream: Deno.QuicBidirectionalStream) {
+    const io = new StreamIo(stream);
+    let use: string | null;
+    try {
+      use = await io.readUseType();
+    } catch (err) {
+      use = null;
+      log.debug("stream read failed", { node: edge.nodeId, error: err });
+    }
+    if (use !== UseType.Message) {
+      this.stats.badStreams++;
+      this.#count(CloseReason.ProtocolError);
+      const reason = use === null
+        ? "stream ended before its 3-byte use type"
+        : `stream use type ${JSON.stringify(use)} is not supported (want "msg")`;
+      log.warn("QUIC stream refused", { node: edge.nodeId, reason });
+      await io.fail(reason);
+      return;
+    }
+    await this.#serveStream(edge, io);
+  }
+
+  /** Delivers every frame of a stream; a malformed frame closes only this stream. */
+  async #serveStream(edge: QuicEdgeConnection, io: StreamIo): Promise<void> {
+    edge.addStream(io);
+    try {
+      while (true) {
+        const msg = await io.next();
+        if (!msg) break;
+        if (msg.route.operation && CONTROL_OPERATIONS.has(msg.route.operation)) {
+          await io.write(newRespByMessage(msg, ACK)).catch(() => {});
+          continue;
+        }
+        await edge.deliver(msg);
+      }
+      await io.closeWrite();
+    } catch (err) {
+      if (err instanceof ViaductError) {
+        this.stats.badFrames++;
+        this.#count(
+          err.kind === "length" ? CloseReason.FrameTooLarge : CloseReason.ProtocolError,
+        );
+        log.warn("QUIC stream closed: bad frame", { node: edge.nodeId, error: err.message });
+        await io.fail(err.message);
+      } else {
+        io.abort();
+      }
+    } finally {
+      edge.removeStream(io);
+    }
+  }
+
+  #withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const t = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Parses the header map (`{"Node_id":["n1"],...}`), given as an object or a JSON string. */
+export function parseHeaderMap(content: unknown): HeaderMap | null {
+  let v = content;
+  if (typeof v === "string") {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return null;
+    }
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const out: HeaderMap = {};
+  for (const [k, vals] of Object.entries(v as Record<string, unknown>)) {
+    if (Array.isArray(vals)) out[k] = vals.filter((x): x is string => typeof x === "string");
+    else if (typeof vals === "string") out[k] = [vals];
+  }
+  return out;
+}
+
+/** Builds viaduct's header message for a header map (used by the edge client). */
+export function buildHeaderMessage(headers: HeaderMap): Message {
+  return buildMessage(
+    { operation: HEADER_OPERATION, resource: HEADER_OPERATION },
+    JSON.stringify(headers),
+  );
+}
+
+const USE_TYPE_SIZE = 3;
+
+/**
+ * One QUIC bidirectional stream carrying viaduct frames: a frame reader on the receive side,
+ * serialised writes on the send side.
+ */
+export class StreamIo {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #frames = new FrameReader();
+  readonly #ready: Message[] = [];
+  #prefix: Uint8Array | null = null;
+  #writeChain: Promise<void> = Promise.resolve();
+  #writeClosed = false;
+
+  constructor(stream: Deno.QuicBidirectionalStream) {
+    this.#reader = stream.readable.getReader();
+    this.#writer = stream.writable.getWriter();
+    // Write-side failures surface on write(); keep the writer's own promise from going unhandled.
+    this.#writer.closed.catch(() => {});
+  }
+
+  /** Reads exactly 3 bytes (the use type); bytes after it stay for {@link next}. */
+  async readUseType(): Promise<string | null> {
+    let buf = new Uint8Array(0);
+    while (buf.length < USE_TYPE_SIZE) {
+      const { value, done } = await this.#reader.read();
+      if (done) return null;
+      const next = new Uint8Array(buf.length + value.length);
+      next.set(buf);
+      next.set(value, buf.length);
+      buf = next;
+    }
+    this.#prefix = buf.subarray(USE_TYPE_SIZE);
+    return new TextDecoder().decode(buf.subarray(0, USE_TYPE_SIZE));
+  }
+
+  /**
+   * The next message, or null at a clean end of stream.
+   * @throws ViaductError for a malformed frame or a stream ending inside one.
+   */
+  async next(): Promise<Message | null> {
+    if (this.#prefix) {
+      const p = this.#prefix;
+      this.#prefix = null;
+      this.#ready.push(...this.#frames.push(p));
+    }
+    while (this.#ready.length === 0) {
+      const { value, done } = await this.#reader.read();
+      if (done) {
+        this.#frames.end();
+        return null;
+      }
+      this.#ready.push(...this.#frames.push(value));
+    }
+    return this.#ready.shift()!;
+  }
+
+  /** Writes raw bytes (serialised with other writes). */
+  writeRaw(bytes: Uint8Array): Promise<void> {
+    const p = this.#writeChain.then(() => this.#writer.write(bytes));
+    this.#writeChain = p.catch(() => {});
+    return p;
+  }
+
+  /** Writes one framed message. */
+  write(msg: Message): Promise<void> {
+    return this.writeRaw(encodeFrame(msg));
+  }
+
+  /** Finishes the send side after pending writes. */
+  async closeWrite(): Promise<void> {
+    if (this.#writeClosed) return;
+    this.#writeClosed = true;
+    await this.#writeChain;
+    await this.#writer.close().catch(() => {});
+  }
+
+  /** Sends an `error` message with the reason, then closes both directions of this stream. */
+  async fail(reason: string): Promise<void> {
+    const err = buildMessage({ source: "cloudhub", operation: Operation.Error }, reason);
+    await this.write(err).catch(() => {});
+    await this.closeWrite();
+    await this.#reader.cancel(reason).catch(() => {});
+  }
+
+  /** Drops the stream in both directions. */
+  abort(): void {
+    this.#writeClosed = true;
+    this.#writer.abort().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+/** A node connected over QUIC, as sessions see it. */
+class QuicEdgeConnection implements EdgeConnection {
+  readonly transport = "quic" as const;
+  readonly closed: Promise<string>;
+  #handler: ((msg: Message) => void | Promise<void>) | null = null;
+  readonly #backlog: Message[] = [];
+  #deliverChain: Promise<void> = Promise.resolve();
+  #down: Promise<StreamIo> | null = null;
+  readonly #streams = new Set<StreamIo>();
+  #closed = false;
+  #localReason: string | null = null;
+
+  constructor(
+    readonly conn: Deno.QuicConn,
+    readonly nodeId: string,
+    readonly projectId: string,
+    readonly remoteAddress: string,
+    closed: Promise<string>,
+    readonly serveStream: (io: StreamIo) => void,
+  ) {
+    // A local close reports our own reason (Deno's `closed` then carries no reason).
+    this.closed = closed.then((reason) => {
+      this.#closed = true;
+      return this.#localReason ?? reason;
+    });
+  }
+
+  addStream(io: StreamIo): void {
+    this.#streams.add(io);
+  }
+
+  removeStream(io: StreamIo): void {
+    this.#streams.delete(io);
+  }
+
+  /** Queues a message for the handler; messages are handled one at a time in order. */
+  deliver(msg: Message): Promise<void> {
+    if (!this.#handler) {
+      this.#backlog.push(msg);
+      return Promise.resolve();
+    }
+    const handler = this.#handler;
+    const p = this.#deliverChain.then(() => handler(msg));
+    this.#deliverChain = p.catch((err) =>
+      log.error("message handler failed", { node: this.nodeId, error: err })
+    );
+    return this.#deliverChain;
+  }
+
+  onMessage(handler: (msg: Message) => void | Promise<void>): void {
+    this.#handler = handler;
+    for (const msg of this.#backlog.splice(0)) void this.deliver(msg);
+  }
+
+  write(msg: Message): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`QUIC connection to ${this.nodeId} is closed`));
+    }
+    if (!this.#down) {
+      this.#down = (async () => {
+        const io = new StreamIo(await this.conn.createBidirectionalStream());
+        await io.writeRaw(new TextEncoder().encode(UseType.Message));
+        return io;
+      })();
+      // The node may answer on this stream too.
+      this.#down.then((io) => this.serveStream(io)).catch(() => {});
+    }
+    return this.#down.then((io) => io.write(msg));
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#localReason = reason;
+    try {
+      this.conn.close({ closeCode: QuicCloseCode.Normal, reason });
+    } catch {
+      // already closed
+    }
+  }
+}
