@@ -1,0 +1,113 @@
+/**
+ * Per-type defaulting, the part of each built-in type's registry strategy that clients notice:
+ * namespaces get the `kubernetes` finalizer and phase Active, pods start Pending with the usual
+ * spec defaults, services get a ClusterIP and port defaults, secrets fold `stringData` into `data`.
+ */
+import type { KObject, ResourceDef } from "./resources.ts";
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown): Obj {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? v as Obj : {};
+}
+
+/** Context the defaulting needs from the server. */
+export interface DefaultingContext {
+  /** Picks an unused ClusterIP. */
+  allocateClusterIP(): string;
+}
+
+function foldStringData(o: KObject): void {
+  if (o.stringData && typeof o.stringData === "object") {
+    const data = obj(o.data);
+    for (const [k, v] of Object.entries(o.stringData as Obj)) {
+      data[k] = btoa(String.fromCharCode(...new TextEncoder().encode(String(v))));
+    }
+    o.data = data;
+    delete o.stringData;
+  }
+}
+
+function defaultContainers(list: unknown): void {
+  if (!Array.isArray(list)) return;
+  for (const c of list) {
+    if (!c || typeof c !== "object") continue;
+    const ct = c as Obj;
+    const image = String(ct.image ?? "");
+    ct.imagePullPolicy ??= image.endsWith(":latest") || !image.includes(":")
+      ? "Always"
+      : "IfNotPresent";
+    ct.terminationMessagePath ??= "/dev/termination-log";
+    ct.terminationMessagePolicy ??= "File";
+    ct.resources ??= {};
+    if (Array.isArray(ct.ports)) { for (const p of ct.ports) (p as Obj).protocol ??= "TCP"; }
+  }
+}
+
+/** Applies create-time defaults in place. */
+export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingContext): void {
+  if (!def.builtin || def.group !== "") return;
+  const meta = o.metadata!;
+  switch (def.resource) {
+    case "namespaces": {
+      o.spec = { finalizers: ["kubernetes"], ...obj(o.spec) };
+      o.status = { phase: "Active" };
+      meta.labels = { ...(meta.labels ?? {}), "kubernetes.io/metadata.name": meta.name! };
+      break;
+    }
+    case "pods": {
+      const spec = obj(o.spec);
+      spec.restartPolicy ??= "Always";
+      spec.terminationGracePeriodSeconds ??= 30;
+      spec.dnsPolicy ??= "ClusterFirst";
+      spec.schedulerName ??= "default-scheduler";
+      spec.serviceAccountName ??= "default";
+      spec.securityContext ??= {};
+      spec.enableServiceLinks ??= true;
+      spec.priority ??= 0;
+      defaultContainers(spec.containers);
+      defaultContainers(spec.initContainers);
+      o.spec = spec;
+      o.status = { phase: "Pending", qosClass: "BestEffort" };
+      break;
+    }
+    case "services": {
+      const spec = obj(o.spec);
+      spec.type ??= "ClusterIP";
+      spec.sessionAffinity ??= "None";
+      if (spec.type !== "ExternalName") {
+        if (spec.clusterIP === undefined || spec.clusterIP === "") {
+          spec.clusterIP = ctx.allocateClusterIP();
+        }
+        spec.clusterIPs ??= [spec.clusterIP];
+        spec.ipFamilies ??= ["IPv4"];
+        spec.ipFamilyPolicy ??= "SingleStack";
+        spec.internalTrafficPolicy ??= "Cluster";
+      }
+      if (Array.isArray(spec.ports)) {
+        for (const p of spec.ports as Obj[]) {
+          p.protocol ??= "TCP";
+          p.targetPort ??= p.port;
+        }
+      }
+      o.spec = spec;
+      o.status ??= { loadBalancer: {} };
+      break;
+    }
+    case "secrets":
+      o.type ??= "Opaque";
+      foldStringData(o);
+      break;
+    case "persistentvolumeclaims":
+      o.status = { phase: "Pending" };
+      break;
+    case "persistentvolumes":
+      o.status = { phase: "Available" };
+      break;
+  }
+}
+
+/** Applies update-time normalization in place. */
+export function defaultOnUpdate(def: ResourceDef, o: KObject): void {
+  if (def.builtin && def.group === "" && def.resource === "secrets") foldStringData(o);
+}

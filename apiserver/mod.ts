@@ -1,0 +1,206 @@
+/**
+ * The embedded Kubernetes-compatible API server: what edgecloud runs when no kubeconfig is given
+ * (like k3s). HTTPS with its own CA, bearer-token auth, objects in Deno KV.
+ *
+ * @example
+ * ```ts
+ * const api = await startEmbeddedApi({ dataDir: ".edgecloud", port: 0 });
+ * const kc = new KubeConfig();
+ * kc.loadFromString(api.kubeconfigYaml);
+ * // ... kubectl --kubeconfig api.kubeconfigPath get nodes
+ * await api.close();
+ * ```
+ */
+import * as jose from "jose";
+import { issueServerCert, loadOrCreateCa } from "./certs.ts";
+import { DEFAULT_NAMESPACES, KUBEEDGE_CRDS } from "./crds.ts";
+import { createHandler } from "./handler.ts";
+import { renderKubeconfig } from "./kubeconfig.ts";
+import { ResourceRegistry } from "./resources.ts";
+import { Rest } from "./rest.ts";
+import { Store } from "./store.ts";
+import { WatchSet } from "./watch.ts";
+import { createLogger } from "../modules/log.ts";
+
+export { ApiError } from "./errors.ts";
+
+const log = createLogger("apiserver");
+
+/** Options of {@link startEmbeddedApi}. */
+export interface EmbeddedApiOptions {
+  /** KV file, CA, token and kubeconfig.yaml go here (created if missing). */
+  dataDir: string;
+  /** Default 6443; tests pass 0. */
+  port?: number;
+  /** Bind address, default "127.0.0.1". */
+  hostname?: string;
+  /** Request body cap, default 3 MiB. */
+  maxBodyBytes?: number;
+  /** Watch change-log length (default 10,000 events); older resourceVersions get 410 Gone. */
+  watchLogSize?: number;
+  /** Interval of watch bookmarks when clients allow them (default 60 s). */
+  bookmarkIntervalMs?: number;
+  /** Clock (injectable for tests). */
+  now?: () => Date;
+}
+
+/** A running embedded API. */
+export interface EmbeddedApi {
+  /** e.g. "https://127.0.0.1:6443". */
+  readonly url: string;
+  readonly port: number;
+  /** `<dataDir>/kubeconfig.yaml`. */
+  readonly kubeconfigPath: string;
+  /** The same content. */
+  readonly kubeconfigYaml: string;
+  /** The API's CA certificate (PEM). */
+  readonly caPem: string;
+  /** Admin bearer token. */
+  readonly token: string;
+  /** Stops serving, ends watches, closes KV. */
+  close(): Promise<void>;
+}
+
+async function loadOrCreateToken(path: string): Promise<string> {
+  try {
+    const t = (await Deno.readTextFile(path)).trim();
+    if (t) return t;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  await Deno.writeTextFile(path, token + "\n", { mode: 0o600 });
+  return token;
+}
+
+function isIp(host: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(":");
+}
+
+/** Starts the embedded API; resolves once it serves and kubeconfig.yaml is written. */
+export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<EmbeddedApi> {
+  const dataDir = opts.dataDir.replace(/\/+$/, "") || ".";
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const now = opts.now ?? (() => new Date());
+  await Deno.mkdir(dataDir, { recursive: true });
+  const ca = await loadOrCreateCa(dataDir);
+  const token = await loadOrCreateToken(`${dataDir}/apiserver-token`);
+  const store = await Store.open({ path: `${dataDir}/apiserver.kv`, logSize: opts.watchLogSize });
+  const watches = new WatchSet();
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  try {
+    const registry = new ResourceRegistry();
+    for (const crd of store.list("customresourcedefinitions.apiextensions.k8s.io")) {
+      registry.applyCrd(crd.obj);
+    }
+    const rest = new Rest(store, registry, { now });
+    const nsDef = registry.get("", "v1", "namespaces")!;
+    for (const name of DEFAULT_NAMESPACES) {
+      await rest.ensure(nsDef, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+    }
+    const crdDef = registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
+    for (const crd of KUBEEDGE_CRDS) await rest.ensure(crdDef, crd);
+
+    const dns = ["localhost"];
+    const ips = ["127.0.0.1", "::1"];
+    if (isIp(hostname)) {
+      if (!ips.includes(hostname)) ips.push(hostname);
+    } else if (!dns.includes(hostname)) dns.push(hostname);
+    const serverCert = await issueServerCert(ca, dns, ips);
+    const saKey = ca.privateKey;
+    const saPub = await crypto.subtle.importKey(
+      "spki",
+      await crypto.subtle.exportKey("spki", await publicFromCert(ca.certPem)),
+      { name: "ECDSA", namedCurve: "P-256" },
+      true,
+      ["verify"],
+    );
+    const handler = createHandler({
+      store,
+      rest,
+      registry,
+      watches,
+      async authenticate(t: string): Promise<boolean> {
+        if (t === token) return true;
+        if (t.split(".").length !== 3) return false;
+        try {
+          await jose.jwtVerify(t, saPub, {
+            issuer: "https://kubernetes.default.svc.cluster.local",
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      async issueToken(ns, sa, uid, audiences, seconds) {
+        return await new jose.SignJWT({
+          "kubernetes.io": { namespace: ns, serviceaccount: { name: sa, uid } },
+        })
+          .setProtectedHeader({ alg: "ES256" })
+          .setIssuer("https://kubernetes.default.svc.cluster.local")
+          .setSubject(`system:serviceaccount:${ns}:${sa}`)
+          .setAudience(audiences)
+          .setIssuedAt()
+          .setExpirationTime(Math.floor(now().getTime() / 1000) + seconds)
+          .sign(saKey);
+      },
+      maxBodyBytes: opts.maxBodyBytes ?? 3 * 1024 * 1024,
+      bookmarkMs: opts.bookmarkIntervalMs ?? 60_000,
+      serverAddress: "",
+      now,
+    });
+    const listening = Promise.withResolvers<void>();
+    server = Deno.serve({
+      port: opts.port ?? 6443,
+      hostname,
+      cert: serverCert.certPem,
+      key: serverCert.keyPem,
+      onListen: () => listening.resolve(),
+      onError: (e) => {
+        log.error("request handler failed", { error: e });
+        return new Response("internal error", { status: 500 });
+      },
+    }, handler);
+    await listening.promise;
+    const port = server.addr.port;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    const url = `https://${host}:${port}`;
+    const kubeconfigPath = `${dataDir}/kubeconfig.yaml`;
+    const kubeconfigYaml = renderKubeconfig(url, ca.certPem, token);
+    await Deno.writeTextFile(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
+    await Deno.chmod(kubeconfigPath, 0o600).catch(() => {});
+    log.info("embedded API ready", { url, kubeconfig: kubeconfigPath });
+    const srv = server;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      kubeconfigPath,
+      kubeconfigYaml,
+      caPem: ca.certPem,
+      token,
+      close() {
+        closing ??= (async () => {
+          watches.closeAll();
+          await srv.shutdown();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    watches.closeAll();
+    if (server) await server.shutdown().catch(() => {});
+    await store.close();
+    throw e;
+  }
+}
+
+async function publicFromCert(pem: string): Promise<CryptoKey> {
+  const { x509 } = await import("./x509.ts");
+  return await new x509.X509Certificate(pem).publicKey.export(
+    { name: "ECDSA", namedCurve: "P-256" },
+    ["verify"],
+  );
+}

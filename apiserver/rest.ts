@@ -1,0 +1,784 @@
+/**
+ * The verbs (get, list, create, update, patch, delete, deletecollection) for any served resource,
+ * following the generic registry of kube-apiserver: uid/creationTimestamp/generation on create,
+ * optimistic concurrency on update, status subresources, graceful deletion with finalizers,
+ * owner-reference garbage collection and namespace termination.
+ */
+import { parse as parseYaml } from "yaml";
+import {
+  alreadyExists,
+  ApiError,
+  badRequest,
+  conflict,
+  forbidden,
+  gone,
+  invalid,
+  notFound,
+  unsupportedMediaType,
+} from "./errors.ts";
+import { defaultOnCreate, defaultOnUpdate } from "./defaults.ts";
+import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import {
+  apiVersionOf,
+  type KObject,
+  type ObjectMeta,
+  type ResourceDef,
+  type ResourceRegistry,
+  storageKey,
+} from "./resources.ts";
+import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
+import type { MutationResult, Store, StoredObject } from "./store.ts";
+import { createLogger } from "../modules/log.ts";
+
+const log = createLogger("apiserver");
+
+/** Which object or collection a request addresses. */
+export interface Target {
+  def: ResourceDef;
+  /** Namespace from the URL ("" for cluster scope or all namespaces). */
+  namespace: string;
+  name?: string;
+  subresource?: string;
+}
+
+/** Server-side knobs of the REST layer. */
+export interface RestOptions {
+  now?: () => Date;
+}
+
+/** DeleteOptions fields the server honours. */
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: string[];
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
+
+/** Deep structural equality of JSON values (key order ignored). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
+  }
+  const ao = a as Record<string, unknown>, bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => jsonEqual(ao[k], bo[k]));
+}
+
+function clone(o: StoredObject): KObject {
+  return JSON.parse(o.json);
+}
+
+/** Spec-like content: everything except metadata and status (drives `generation`). */
+function specPart(o: KObject): Record<string, unknown> {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+  return rest;
+}
+
+/** Parses a request body (JSON, or YAML by content type) into an object; 400 on failure. */
+export function parseBody(text: string, contentType: string | null): unknown {
+  if (text.trim() === "") throw badRequest("the request body is empty");
+  const yaml = /yaml/.test(contentType ?? "");
+  try {
+    return yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    const what = yaml ? "YAML" : "JSON";
+    throw badRequest(
+      `the body of the request was in an unknown format or malformed ${what}: ${
+        (e as Error).message.split("\n")[0]
+      }`,
+    );
+  }
+}
+
+/** Implements the verbs over one store and registry. */
+export class Rest {
+  readonly #store: Store;
+  readonly #registry: ResourceRegistry;
+  readonly #now: () => Date;
+
+  constructor(store: Store, registry: ResourceRegistry, opts: RestOptions = {}) {
+    this.#store = store;
+    this.#registry = registry;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  #timestamp(offsetSeconds = 0): string {
+    return new Date(this.#now().getTime() + offsetSeconds * 1000).toISOString().replace(
+      /\.\d{3}Z$/,
+      "Z",
+    );
+  }
+
+  /** Re-labels a stored object for the requested version (CRD conversion strategy None). */
+  present(def: ResourceDef, o: StoredObject): string {
+    const av = apiVersionOf(def);
+    if (o.obj.apiVersion === av && o.obj.kind === def.kind) return o.json;
+    return JSON.stringify({ ...o.obj, apiVersion: av, kind: def.kind });
+  }
+
+  /** As {@link present}, as an object. */
+  presentObject(def: ResourceDef, o: KObject): KObject {
+    const av = apiVersionOf(def);
+    if (o.apiVersion === av && o.kind === def.kind) return o;
+    return { ...o, apiVersion: av, kind: def.kind };
+  }
+
+  /** GET one object. */
+  get(t: Target): StoredObject {
+    const o = this.#store.get(storageKey(t.def), this.#ns(t), t.name!);
+    if (!o) throw notFound(t.def, t.name!);
+    return o;
+  }
+
+  #ns(t: Target): string {
+    return t.def.namespaced ? t.namespace : "";
+  }
+
+  /** Selects objects for list/watch/deletecollection. */
+  selector(q: URLSearchParams): (o: KObject) => boolean {
+    const labels = parseLabelSelector(q.get("labelSelector") ?? "");
+    const fields = parseFieldSelector(q.get("fieldSelector") ?? "");
+    return (o) => labels(o) && fields(o);
+  }
+
+  /** LIST: returns matching objects plus paging state. */
+  list(
+    t: Target,
+    q: URLSearchParams,
+  ): { items: StoredObject[]; rv: string; cont?: string; remaining?: number } {
+    const match = this.selector(q);
+    const limit = Number(q.get("limit") ?? 0);
+    if (!Number.isInteger(limit) || limit < 0) throw badRequest(`invalid limit: ${q.get("limit")}`);
+    let start = "";
+    let rv = String(this.#store.resourceVersion);
+    const cont = q.get("continue");
+    if (cont) {
+      try {
+        const token = JSON.parse(atob(cont)) as { rv: string; start: string };
+        if (typeof token.start !== "string") throw new Error("bad token");
+        start = token.start;
+        if (Number(token.rv) < this.#store.oldestWatchable) {
+          throw gone(
+            "The provided continue parameter is too old to display a consistent list result.",
+          );
+        }
+        rv = token.rv;
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        throw badRequest(`continue key is not valid: ${(e as Error).message}`);
+      }
+    }
+    const all = this.#store.list(
+      storageKey(t.def),
+      t.def.namespaced && t.namespace ? t.namespace : undefined,
+    );
+    const items: StoredObject[] = [];
+    let i = 0;
+    if (start) {
+      // Binary search past the last key of the previous page.
+      let lo = 0, hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const m = all[mid].obj.metadata!;
+        if (`${m.namespace ?? ""}/${m.name}` <= start) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    for (; i < all.length; i++) {
+      if (!match(all[i].obj)) continue;
+      if (limit && items.length === limit) {
+        const last = items[items.length - 1].obj.metadata!;
+        let remaining = 0;
+        for (let j = i; j < all.length; j++) if (match(all[j].obj)) remaining++;
+        return {
+          items,
+          rv,
+          cont: btoa(JSON.stringify({ rv, start: `${last.namespace ?? ""}/${last.name}` })),
+          remaining,
+        };
+      }
+      items.push(all[i]);
+    }
+    return { items, rv };
+  }
+
+  #checkTypeAndScope(t: Target, body: unknown): KObject {
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw badRequest("the request body must be a JSON or YAML object");
+    }
+    const o = body as KObject;
+    const okVersions = this.#registry.versionsOf(t.def).map(apiVersionOf);
+    if (o.apiVersion !== undefined && !okVersions.includes(String(o.apiVersion))) {
+      throw badRequest(
+        `the API version in the data (${o.apiVersion}) does not match the expected API version (${
+          apiVersionOf(t.def)
+        })`,
+      );
+    }
+    if (o.kind !== undefined && o.kind !== t.def.kind) {
+      throw badRequest(
+        `the kind in the data (${o.kind}) does not match the expected kind (${t.def.kind})`,
+      );
+    }
+    if (
+      o.metadata !== undefined &&
+      (o.metadata === null || typeof o.metadata !== "object" || Array.isArray(o.metadata))
+    ) {
+      throw badRequest("metadata must be an object");
+    }
+    o.apiVersion = apiVersionOf(t.def);
+    o.kind = t.def.kind;
+    const meta: ObjectMeta = o.metadata ?? {};
+    o.metadata = meta;
+    if (t.def.namespaced) {
+      if (meta.namespace && meta.namespace !== t.namespace) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      meta.namespace = t.namespace;
+    } else {
+      delete meta.namespace;
+    }
+    for (const f of ["labels", "annotations"] as const) {
+      const m = meta[f];
+      if (m === undefined || m === null) continue;
+      if (
+        typeof m !== "object" || Array.isArray(m) ||
+        Object.values(m).some((v) => typeof v !== "string")
+      ) {
+        throw invalid(t.def.kind, t.def.group, meta.name ?? "", [{
+          field: `metadata.${f}`,
+          message: "Invalid value: must be a map of strings",
+        }]);
+      }
+    }
+    return o;
+  }
+
+  #validateName(t: Target, name: string): void {
+    const re = t.def.resource === "namespaces" ? DNS1123_LABEL : DNS1123_SUBDOMAIN;
+    const max = t.def.resource === "namespaces" ? 63 : 253;
+    if (!re.test(name) || name.length > max) {
+      throw invalid(t.def.kind, t.def.group, name, [{
+        field: "metadata.name",
+        message: `Invalid value: "${name}": a lowercase RFC 1123 ${
+          re === DNS1123_LABEL ? "label" : "subdomain"
+        } must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      }]);
+    }
+  }
+
+  #checkNamespace(t: Target): void {
+    if (!t.def.namespaced) return;
+    if (!t.namespace) throw badRequest("a namespace is required for namespaced resources");
+    const ns = this.#store.get("namespaces", "", t.namespace);
+    if (!ns) throw notFound({ group: "", resource: "namespaces" }, t.namespace);
+    if (ns.obj.metadata?.deletionTimestamp) {
+      throw forbidden(
+        `${t.def.resource} "${
+          t.name ?? ""
+        }" is forbidden: unable to create new content in namespace ${t.namespace} because it is being terminated`,
+      );
+    }
+  }
+
+  /** CREATE. Returns the stored object (not persisted when `dryRun`). */
+  async create(t: Target, body: unknown, dryRun = false): Promise<StoredObject> {
+    const o = this.#checkTypeAndScope(t, body);
+    const meta = o.metadata!;
+    if (!meta.name) {
+      if (meta.generateName) {
+        let suffix = "";
+        for (let i = 0; i < 5; i++) {
+          suffix += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
+        }
+        meta.name = `${meta.generateName}${suffix}`;
+      } else {
+        throw invalid(t.def.kind, t.def.group, "", [{
+          field: "metadata.name",
+          reason: "FieldValueRequired",
+          message: "Required value: name or generateName is required",
+        }]);
+      }
+    }
+    if (t.name && t.name !== meta.name) {
+      throw badRequest(
+        `the name of the object (${meta.name}) does not match the name on the URL (${t.name})`,
+      );
+    }
+    this.#validateName(t, meta.name);
+    const target = { ...t, name: meta.name };
+    this.#checkNamespace(target);
+    meta.uid = crypto.randomUUID();
+    meta.creationTimestamp = this.#timestamp();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.resourceVersion;
+    delete meta.managedFields;
+    delete meta.selfLink;
+    if (o.spec !== undefined || !t.def.builtin) meta.generation = 1;
+    if (!t.def.builtin && t.def.subresources.includes("status")) delete o.status;
+    defaultOnCreate(t.def, o, { allocateClusterIP: () => this.#allocateClusterIP() });
+    if (t.def.resource === "customresourcedefinitions") this.#prepareCrd(o);
+    const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), meta.name, (cur) => {
+      if (cur) throw alreadyExists(t.def, meta.name!);
+      return { kind: "put", obj: o };
+    }, dryRun);
+    if (!dryRun && t.def.resource === "customresourcedefinitions") {
+      this.#registry.applyCrd(out.object!.obj);
+    }
+    return out.object!;
+  }
+
+  #prepareCrd(o: KObject): void {
+    const spec = (o.spec ?? {}) as Record<string, unknown>;
+    const names = (spec.names ?? {}) as Record<string, unknown>;
+    const versions = (spec.versions ?? []) as Record<string, unknown>[];
+    const causes = [];
+    if (!spec.group) causes.push({ field: "spec.group", message: "Required value" });
+    if (!names.plural) causes.push({ field: "spec.names.plural", message: "Required value" });
+    if (!names.kind) causes.push({ field: "spec.names.kind", message: "Required value" });
+    if (!Array.isArray(versions) || versions.length === 0) {
+      causes.push({ field: "spec.versions", message: "Required value" });
+    }
+    if (!causes.length && o.metadata!.name !== `${names.plural}.${spec.group}`) {
+      causes.push({
+        field: "metadata.name",
+        message: `Invalid value: must be spec.names.plural+"."+spec.group`,
+      });
+    }
+    if (causes.length) {
+      throw invalid(
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io",
+        o.metadata!.name ?? "",
+        causes,
+      );
+    }
+    const acceptedNames = {
+      singular: String(names.kind).toLowerCase(),
+      listKind: `${names.kind}List`,
+      ...names,
+    };
+    const stored = versions.filter((v) => v.storage).map((v) => String(v.name));
+    o.status = {
+      acceptedNames,
+      storedVersions: stored.length ? stored : [String(versions[0].name)],
+      conditions: [
+        {
+          type: "NamesAccepted",
+          status: "True",
+          reason: "NoConflicts",
+          message: "no conflicts found",
+          lastTransitionTime: this.#timestamp(),
+        },
+        {
+          type: "Established",
+          status: "True",
+          reason: "InitialNamesAccepted",
+          message: "the initial names have been accepted",
+          lastTransitionTime: this.#timestamp(),
+        },
+      ],
+    };
+  }
+
+  #allocateClusterIP(): string {
+    const used = new Set(
+      this.#store.list("services").map((s) =>
+        (s.obj.spec as Record<string, unknown> | undefined)?.clusterIP
+      ),
+    );
+    for (let tries = 0; tries < 100000; tries++) {
+      const n = 10 + Math.floor(Math.random() * 65000);
+      const ip = `10.96.${n >> 8}.${n & 255}`;
+      if (!used.has(ip)) return ip;
+    }
+    return "None";
+  }
+
+  /**
+   * The update rules shared by PUT and PATCH: precondition on resourceVersion, immutable metadata,
+   * status/spec separation, generation, finalizer-driven removal, no-op detection.
+   */
+  #updateFrom(t: Target, cur: StoredObject, incoming: KObject): MutationResult {
+    const old = cur.obj;
+    const inMeta = incoming.metadata!;
+    if (inMeta.resourceVersion && inMeta.resourceVersion !== String(cur.rv)) {
+      throw conflict(t.def, t.name!);
+    }
+    let next: KObject;
+    const sub = t.subresource;
+    if (sub === "status" || sub === "approval") {
+      next = clone(cur);
+      const status = (incoming.status ?? {}) as Record<string, unknown>;
+      if (sub === "approval") {
+        next.status = {
+          ...((next.status ?? {}) as Record<string, unknown>),
+          conditions: status.conditions,
+        };
+      } else next.status = incoming.status;
+    } else if (sub === "finalize") {
+      next = clone(cur);
+      next.spec = {
+        ...((next.spec ?? {}) as Record<string, unknown>),
+        finalizers: (incoming.spec as Record<string, unknown> | undefined)?.finalizers ?? [],
+      };
+    } else {
+      next = incoming;
+      if (t.def.subresources.includes("status")) {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+      defaultOnUpdate(t.def, next);
+    }
+    const meta = next.metadata!;
+    meta.name = old.metadata!.name;
+    if (t.def.namespaced) meta.namespace = old.metadata!.namespace;
+    meta.uid = old.metadata!.uid;
+    meta.creationTimestamp = old.metadata!.creationTimestamp;
+    if (old.metadata!.deletionTimestamp) {
+      meta.deletionTimestamp = old.metadata!.deletionTimestamp;
+      meta.deletionGracePeriodSeconds = old.metadata!.deletionGracePeriodSeconds;
+    } else {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    delete meta.managedFields;
+    delete meta.selfLink;
+    meta.generation = old.metadata!.generation;
+    if (meta.generation === undefined) delete meta.generation;
+    if (!jsonEqual(specPart(old), specPart(next))) {
+      meta.generation = (old.metadata!.generation ?? 0) + 1;
+    }
+    meta.resourceVersion = String(cur.rv);
+    if (t.def.resource === "customresourcedefinitions" && !sub) this.#prepareCrd(next);
+    if (meta.deletionTimestamp && !(meta.finalizers?.length)) {
+      if (
+        t.def.resource !== "namespaces" ||
+        !((next.spec as Record<string, unknown> | undefined)?.finalizers as unknown[] | undefined)
+          ?.length
+      ) {
+        return { kind: "delete" };
+      }
+    }
+    if (jsonEqual(old, next)) return { kind: "noop" };
+    return { kind: "put", obj: next };
+  }
+
+  /** PUT (replace) of an object or its subresource. */
+  async update(
+    t: Target,
+    body: unknown,
+    dryRun = false,
+  ): Promise<{ object: StoredObject; deleted: boolean }> {
+    const incoming = this.#checkTypeAndScope(t, body);
+    const meta = incoming.metadata!;
+    if (meta.name && meta.name !== t.name) {
+      throw badRequest(
+        `the name of the object (${meta.name}) does not match the name on the URL (${t.name})`,
+      );
+    }
+    meta.name = t.name;
+    return await this.#mutateExisting(t, (cur) => this.#updateFrom(t, cur, incoming), dryRun);
+  }
+
+  async #mutateExisting(
+    t: Target,
+    fn: (cur: StoredObject) => MutationResult,
+    dryRun: boolean,
+  ): Promise<{ object: StoredObject; deleted: boolean }> {
+    const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), t.name!, (cur) => {
+      if (!cur) throw notFound(t.def, t.name!);
+      return fn(cur);
+    }, dryRun);
+    const deleted = out.event?.type === "DELETED";
+    if (!dryRun) await this.#afterWrite(t, out.object!, deleted);
+    return { object: out.object!, deleted };
+  }
+
+  /** PATCH with any of the supported patch types. */
+  async patch(
+    t: Target,
+    text: string,
+    contentType: string | null,
+    dryRun = false,
+  ): Promise<{ object: StoredObject; deleted: boolean; created?: boolean }> {
+    const type = (contentType ?? "").split(";")[0].trim();
+    let apply: (doc: unknown) => unknown;
+    if (type === "application/json-patch+json") {
+      const ops = parseBody(text, "application/json");
+      apply = (doc) => jsonPatch(doc, ops);
+    } else if (type === "application/merge-patch+json") {
+      const p = parseBody(text, "application/json");
+      if (p === null || typeof p !== "object" || Array.isArray(p)) {
+        throw badRequest("merge patch must be a JSON object");
+      }
+      apply = (doc) => mergePatch(doc, p);
+    } else if (type === "application/strategic-merge-patch+json") {
+      const p = parseBody(text, "application/json");
+      if (p === null || typeof p !== "object" || Array.isArray(p)) {
+        throw badRequest("strategic merge patch must be a JSON object");
+      }
+      apply = (doc) => strategicMergePatch(doc, p, { builtinKeys: t.def.builtin });
+    } else if (type === "application/apply-patch+yaml") {
+      // Server-side apply, approximated by a strategic merge of the applied configuration
+      // (no field ownership tracking); creates the object when it does not exist.
+      const p = parseBody(text, "application/yaml");
+      if (p === null || typeof p !== "object" || Array.isArray(p)) {
+        throw badRequest("apply patch must be an object");
+      }
+      const existing = this.#store.get(storageKey(t.def), this.#ns(t), t.name!);
+      if (!existing && !t.subresource) {
+        const created = await this.create(t, p, dryRun);
+        return { object: created, deleted: false, created: true };
+      }
+      apply = (doc) => strategicMergePatch(doc, p, { builtinKeys: t.def.builtin });
+    } else {
+      throw unsupportedMediaType(
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+      );
+    }
+    return await this.#mutateExisting(t, (cur) => {
+      const patched = apply(clone(cur));
+      const incoming = this.#checkTypeAndScope(t, patched);
+      if (incoming.metadata!.name && incoming.metadata!.name !== t.name) {
+        throw badRequest(
+          `the name of the object (${
+            incoming.metadata!.name
+          }) does not match the name on the URL (${t.name})`,
+        );
+      }
+      return this.#updateFrom(t, cur, incoming);
+    }, dryRun);
+  }
+
+  /** DELETE one object: immediate, or graceful (deletionTimestamp) while finalizers remain. */
+  async delete(
+    t: Target,
+    opts: DeleteOptions,
+    dryRun = false,
+  ): Promise<{ object: StoredObject; deleted: boolean }> {
+    const grace = opts.gracePeriodSeconds;
+    const res = await this.#mutateExisting(t, (cur) => {
+      const pre = opts.preconditions ?? {};
+      if (pre.uid && pre.uid !== cur.obj.metadata!.uid) {
+        throw conflict(
+          t.def,
+          t.name!,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${
+            cur.obj.metadata!.uid
+          }`,
+        );
+      }
+      if (pre.resourceVersion && pre.resourceVersion !== String(cur.rv)) {
+        throw conflict(
+          t.def,
+          t.name!,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
+        );
+      }
+      const meta = cur.obj.metadata!;
+      const next = clone(cur);
+      const nmeta = next.metadata!;
+      if (t.def.resource === "namespaces") {
+        if (meta.deletionTimestamp) return { kind: "noop" };
+        nmeta.deletionTimestamp = this.#timestamp();
+        nmeta.deletionGracePeriodSeconds = 0;
+        next.status = { ...((next.status ?? {}) as Record<string, unknown>), phase: "Terminating" };
+        return { kind: "put", obj: next };
+      }
+      if (meta.finalizers?.length) {
+        if (meta.deletionTimestamp) return { kind: "noop" };
+        nmeta.deletionTimestamp = this.#timestamp();
+        nmeta.deletionGracePeriodSeconds = 0;
+        if (
+          opts.propagationPolicy === "Foreground" &&
+          !nmeta.finalizers!.includes("foregroundDeletion")
+        ) {
+          nmeta.finalizers!.push("foregroundDeletion");
+        }
+        return { kind: "put", obj: next };
+      }
+      if (t.def.builtin && t.def.resource === "pods" && t.def.group === "") {
+        const spec = (cur.obj.spec ?? {}) as Record<string, unknown>;
+        const phase = (cur.obj.status as Record<string, unknown> | undefined)?.phase;
+        const g = grace ?? Number(spec.terminationGracePeriodSeconds ?? 30);
+        // A pod bound to a node is deleted gracefully: the node's agent confirms with grace 0.
+        if (spec.nodeName && g > 0 && phase !== "Succeeded" && phase !== "Failed") {
+          if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) <= g) {
+            return { kind: "noop" };
+          }
+          nmeta.deletionTimestamp = this.#timestamp(g);
+          nmeta.deletionGracePeriodSeconds = g;
+          return { kind: "put", obj: next };
+        }
+      }
+      return { kind: "delete" };
+    }, dryRun);
+    if (!dryRun && res.deleted) {
+      await this.#collectDependents(res.object.obj, opts.propagationPolicy);
+    }
+    if (!dryRun && t.def.resource === "namespaces" && !res.deleted) {
+      await this.#terminateNamespace(t.name!);
+      const after = this.#store.get("namespaces", "", t.name!);
+      if (!after) return { object: res.object, deleted: true };
+      return { object: after, deleted: false };
+    }
+    return res;
+  }
+
+  /** Runs after any successful write through the update path. */
+  async #afterWrite(t: Target, o: StoredObject, deleted: boolean): Promise<void> {
+    if (t.def.resource === "customresourcedefinitions") {
+      if (deleted) await this.#removeCrd(o.obj);
+      else this.#registry.applyCrd(o.obj);
+    }
+    if (deleted) {
+      await this.#collectDependents(o.obj, "Background");
+      const ns = o.obj.metadata?.namespace;
+      if (ns && t.def.namespaced) await this.#maybeFinalizeNamespace(ns);
+    }
+  }
+
+  async #removeCrd(crd: KObject): Promise<void> {
+    const spec = (crd.spec ?? {}) as Record<string, unknown>;
+    const plural = String((spec.names as Record<string, unknown> | undefined)?.plural ?? "");
+    const storage = storageKey({ group: String(spec.group ?? ""), resource: plural });
+    this.#registry.removeCrd(crd.metadata!.name!);
+    for (const o of this.#store.list(storage)) {
+      const m = o.obj.metadata!;
+      await this.#store.mutate(
+        storage,
+        m.namespace ?? "",
+        m.name!,
+        (cur) => cur ? { kind: "delete" } : { kind: "noop" },
+      );
+    }
+  }
+
+  /** Garbage collection of objects owned by `owner` (background/foreground delete, or orphan). */
+  async #collectDependents(
+    owner: KObject,
+    policy: DeleteOptions["propagationPolicy"],
+  ): Promise<void> {
+    const uid = owner.metadata?.uid;
+    if (!uid) return;
+    for (const storage of this.#store.storages()) {
+      for (const o of this.#store.list(storage)) {
+        const refs = o.obj.metadata?.ownerReferences;
+        if (!refs?.some((r) => r.uid === uid)) continue;
+        const def = this.#defForStorage(storage);
+        if (!def) continue;
+        const t: Target = {
+          def,
+          namespace: o.obj.metadata!.namespace ?? "",
+          name: o.obj.metadata!.name,
+        };
+        try {
+          if (policy === "Orphan" || refs.length > 1) {
+            await this.#store.mutate(storage, t.namespace, t.name!, (cur) => {
+              if (!cur) return { kind: "noop" };
+              const next = clone(cur);
+              next.metadata!.ownerReferences = next.metadata!.ownerReferences!.filter((r) =>
+                r.uid !== uid
+              );
+              if (!next.metadata!.ownerReferences.length) delete next.metadata!.ownerReferences;
+              return { kind: "put", obj: next };
+            });
+          } else {
+            await this.delete(t, { propagationPolicy: "Background", gracePeriodSeconds: 0 });
+          }
+        } catch (e) {
+          if (!(e instanceof ApiError && e.code === 404)) {
+            log.warn("garbage collection failed", { storage, name: t.name, error: e });
+          }
+        }
+      }
+    }
+  }
+
+  #defForStorage(storage: string): ResourceDef | undefined {
+    return this.#registry.all().find((d) => storageKey(d) === storage);
+  }
+
+  /** Deletes everything in a terminating namespace, then the namespace once it is empty. */
+  async #terminateNamespace(ns: string): Promise<void> {
+    for (const storage of this.#store.storages()) {
+      const def = this.#defForStorage(storage);
+      if (!def?.namespaced) continue;
+      for (const o of this.#store.list(storage, ns)) {
+        try {
+          await this.delete({ def, namespace: ns, name: o.obj.metadata!.name }, {
+            gracePeriodSeconds: 0,
+          });
+        } catch (e) {
+          if (!(e instanceof ApiError && e.code === 404)) {
+            log.warn("namespace cleanup failed", { ns, error: e });
+          }
+        }
+      }
+    }
+    await this.#maybeFinalizeNamespace(ns);
+  }
+
+  async #maybeFinalizeNamespace(ns: string): Promise<void> {
+    const nsObj = this.#store.get("namespaces", "", ns);
+    if (!nsObj?.obj.metadata?.deletionTimestamp) return;
+    for (const storage of this.#store.storages()) {
+      if (storage === "namespaces") continue;
+      if (this.#store.list(storage, ns).length) return;
+    }
+    await this.#store.mutate(
+      "namespaces",
+      "",
+      ns,
+      (cur) => cur ? { kind: "delete" } : { kind: "noop" },
+    );
+  }
+
+  /** DELETE on a collection: deletes every matching object. */
+  async deleteCollection(
+    t: Target,
+    q: URLSearchParams,
+    opts: DeleteOptions,
+    dryRun = false,
+  ): Promise<StoredObject[]> {
+    const { items } = this.list(t, q);
+    const out: StoredObject[] = [];
+    for (const o of items) {
+      const m = o.obj.metadata!;
+      try {
+        out.push(
+          (await this.delete({ ...t, namespace: m.namespace ?? "", name: m.name }, opts, dryRun))
+            .object,
+        );
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Ensures an object exists (used to seed namespaces and CRDs). */
+  async ensure(def: ResourceDef, obj: KObject): Promise<void> {
+    const m = obj.metadata!;
+    if (this.#store.get(storageKey(def), def.namespaced ? m.namespace ?? "" : "", m.name!)) return;
+    try {
+      await this.create({ def, namespace: m.namespace ?? "" }, structuredClone(obj));
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 409)) throw e;
+    }
+  }
+}
