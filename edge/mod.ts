@@ -1,0 +1,7 @@
+/**
+ * The edge side: a client speaking edgecore's protocol (for tests, benchmarks and the edge
+ * simulator), and the bootstrap against the cert server.
+ */
+export * from "./client.ts";
+export * from "./ws_transport.ts";
+export * from "./bootstrap.ts";

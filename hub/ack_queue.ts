@@ -1,0 +1,477 @@
+/**
+ * The per-node ack-path store and queue (PROTOCOL.md §4.1, §4.3, §4.4): keyed by object UID,
+ * a newer resourceVersion replaces an older one, deletes win, first arrivals consult the node's
+ * ObjectSync record, and ACKs save the success point.
+ *
+ * Differences from KubeEdge, on purpose:
+ * - the queue belongs to the node, not the session, so it survives disconnects (DESIGN.md);
+ * - pending messages are taken in resourceVersion order (KubeEdge: FIFO of keys), so a node
+ *   that reconnects receives its backlog oldest change first;
+ * - a non-numeric resourceVersion drops the message with a log instead of panicking;
+ * - after an ACK only the RV is kept (KubeEdge keeps the whole message for RV comparisons);
+ * - back-off after five unacknowledged writes is per key, 5 ms doubling up to `backoffCapMs`
+ *   (default 60 s rather than client-go's 1000 s: a node that misses five writes in a row is
+ *   almost always reconnecting, and a new session resets the back-off anyway).
+ */
+import { Group, Operation } from "../modules/constants.ts";
+import { createLogger } from "../modules/log.ts";
+import type { Message } from "../modules/message.ts";
+import { getResourceName, getNamespace } from "../modules/resource.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import {
+  compareResourceVersion,
+  type ObjectSyncSpec,
+  objectSyncName,
+  parseResourceVersion,
+  ResourceVersionError,
+  type SyncKey,
+  type SyncStore,
+} from "./objectsync.ts";
+
+const log = createLogger("cloudhub.ackqueue");
+
+/** Outcome of {@link AckQueue.enqueue}. */
+export type EnqueueResult = "queued" | "replaced" | "dropped";
+
+/** Why a message was dropped (metrics label). */
+export type AckDropReason =
+  | "no_uid"
+  | "no_resource_version"
+  | "bad_resource_version"
+  | "stale"
+  | "delete_pending"
+  | "objectsync_error"
+  | "bad_resource";
+
+/** Options of {@link AckQueue}. */
+export interface AckQueueOptions {
+  nodeId: string;
+  syncStore: SyncStore;
+  clock?: Clock;
+  /** First back-off delay (ms); doubles per failure. Default 5. */
+  backoffBaseMs?: number;
+  /** Back-off cap (ms). Default 60 000. */
+  backoffCapMs?: number;
+  /** Called for every drop (metrics). */
+  onDrop?: (reason: AckDropReason, msg: Message) => void;
+  /** Called when the number of pending entries changes by `delta` (metrics). */
+  onDepth?: (delta: number) => void;
+}
+
+/** Delivery state of one object. */
+type EntryState = "pending" | "inflight" | "delivered";
+
+/** One object in a node's ack store. */
+export interface AckEntry {
+  /** Object UID. */
+  readonly key: string;
+  /** The message to deliver (null once delivered). */
+  msg: Message | null;
+  /** RV of `msg`, or of the last delivered message. */
+  rv: string;
+  /** Whether `msg` is a delete. */
+  isDelete: boolean;
+  state: EntryState;
+  /** Ordering key: RV, or the largest RV seen so far for messages without one. */
+  order: bigint;
+  seq: number;
+  failures: number;
+  notBefore: number;
+  syncKey: SyncKey | null;
+  spec: ObjectSyncSpec;
+}
+
+/** A message taken for sending; pass it back to acked/failed/release. */
+export interface AckLease {
+  readonly entry: AckEntry;
+  readonly msg: Message;
+}
+
+interface ObjectMetaLike {
+  uid?: unknown;
+  name?: unknown;
+  deletionTimestamp?: unknown;
+}
+
+function objectOf(msg: Message): Record<string, unknown> | null {
+  const c = msg.content;
+  if (typeof c === "object" && c !== null && !Array.isArray(c) && !(c instanceof Uint8Array)) {
+    return c as Record<string, unknown>;
+  }
+  return null;
+}
+
+function metaOf(msg: Message): ObjectMetaLike | null {
+  const obj = objectOf(msg);
+  const meta = obj?.metadata;
+  return typeof meta === "object" && meta !== null ? meta as ObjectMetaLike : null;
+}
+
+/** The ack-store key: the object's UID (only group `resource` messages are keyed). */
+export function ackKeyOf(msg: Message): string | null {
+  if (msg.route.group !== Group.Resource) return null;
+  const uid = metaOf(msg)?.uid;
+  return typeof uid === "string" && uid !== "" ? uid : null;
+}
+
+/** "Delete" in §4.3: operation `delete`, or content with `metadata.deletionTimestamp`. */
+export function isDeleteMessage(msg: Message): boolean {
+  if (msg.route.operation === Operation.Delete) return true;
+  const ts = metaOf(msg)?.deletionTimestamp;
+  return ts !== undefined && ts !== null && ts !== "";
+}
+
+/** The (Cluster)ObjectSync key of a message: namespace `null` in the resource → cluster-scoped. */
+export function syncKeyOf(nodeId: string, uid: string, msg: Message): SyncKey {
+  const ns = getNamespace(msg.route.resource ?? "");
+  return { namespace: ns === "null" ? null : ns, name: objectSyncName(nodeId, uid) };
+}
+
+/** ObjectSync spec from the content's TypeMeta and the resource name. */
+export function syncSpecOf(msg: Message): ObjectSyncSpec {
+  const obj = objectOf(msg) ?? {};
+  let name = "";
+  try {
+    name = getResourceName(msg.route.resource ?? "");
+  } catch {
+    const n = metaOf(msg)?.name;
+    name = typeof n === "string" ? n : "";
+  }
+  return {
+    objectAPIVersion: typeof obj.apiVersion === "string" ? obj.apiVersion : "",
+    objectKind: typeof obj.kind === "string" ? obj.kind : "",
+    objectName: name,
+  };
+}
+
+/** Per-node ack store + queue. */
+export class AckQueue {
+  readonly nodeId: string;
+  readonly #store = new Map<string, AckEntry>();
+  readonly #pending = new Set<AckEntry>();
+  readonly #sync: SyncStore;
+  readonly #clock: Clock;
+  readonly #baseMs: number;
+  readonly #capMs: number;
+  readonly #onDrop: (reason: AckDropReason, msg: Message) => void;
+  readonly #onDepth: (delta: number) => void;
+  #seq = 0;
+  #maxOrder = 0n;
+  #chain: Promise<unknown> = Promise.resolve();
+  #waiters: Array<() => void> = [];
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+  #closed = false;
+
+  constructor(opts: AckQueueOptions) {
+    this.nodeId = opts.nodeId;
+    this.#sync = opts.syncStore;
+    this.#clock = opts.clock ?? systemClock;
+    this.#baseMs = opts.backoffBaseMs ?? 5;
+    this.#capMs = opts.backoffCapMs ?? 60_000;
+    this.#onDrop = opts.onDrop ?? (() => {});
+    this.#onDepth = opts.onDepth ?? (() => {});
+  }
+
+  /** Messages waiting to be sent or acknowledged. */
+  get depth(): number {
+    let n = 0;
+    for (const e of this.#store.values()) if (e.state !== "delivered") n++;
+    return n;
+  }
+
+  /** Stored entry for a UID (tests, diagnostics). */
+  entry(uid: string): AckEntry | undefined {
+    return this.#store.get(uid);
+  }
+
+  /**
+   * Applies §4.3 to a message. Calls are serialised per node (ObjectSync lookups are async), so
+   * two messages for one object never race.
+   */
+  enqueue(msg: Message): Promise<EnqueueResult> {
+    const run = this.#chain.then(() => this.#enqueue(msg));
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  #drop(reason: AckDropReason, msg: Message, detail?: unknown): EnqueueResult {
+    log.debug("ack message dropped", {
+      node: this.nodeId,
+      reason,
+      resource: msg.route.resource ?? "",
+      rv: msg.header.resourceVersion ?? "",
+      ...(detail !== undefined ? { detail } : {}),
+    });
+    this.#onDrop(reason, msg);
+    return "dropped";
+  }
+
+  async #enqueue(msg: Message): Promise<EnqueueResult> {
+    const uid = ackKeyOf(msg);
+    if (!uid) return this.#drop("no_uid", msg);
+    const rv = msg.header.resourceVersion ?? "";
+    const del = isDeleteMessage(msg);
+    if (!rv && !del) return this.#drop("no_resource_version", msg);
+    if (rv) {
+      try {
+        parseResourceVersion(rv);
+      } catch (err) {
+        log.warn("message with a non-numeric resourceVersion dropped", {
+          node: this.nodeId,
+          resource: msg.route.resource ?? "",
+          error: err,
+        });
+        return this.#drop("bad_resource_version", msg);
+      }
+    }
+    let syncKey: SyncKey | null = null;
+    try {
+      syncKey = syncKeyOf(this.nodeId, uid, msg);
+    } catch {
+      syncKey = null;
+    }
+    const stored = this.#store.get(uid);
+    if (del || msg.route.operation === Operation.Response) {
+      return this.#put(uid, msg, rv, del, syncKey, stored);
+    }
+    if (stored) {
+      if (stored.isDelete && stored.state !== "delivered") return this.#drop("delete_pending", msg);
+      if (stored.rv && compareResourceVersion(rv, stored.rv) <= 0) return this.#drop("stale", msg);
+      return this.#put(uid, msg, rv, false, syncKey, stored);
+    }
+    if (!syncKey) return this.#drop("bad_resource", msg);
+    let record;
+    try {
+      record = await this.#sync.get(syncKey);
+    } catch (err) {
+      log.warn("objectsync lookup failed; message dropped", {
+        node: this.nodeId,
+        name: syncKey.name,
+        error: err,
+      });
+      return this.#drop("objectsync_error", msg, String(err));
+    }
+    if (this.#closed) return "dropped";
+    // Another enqueue may not have run in between (serialised), so the store is still empty.
+    if (record) {
+      if (!record.resourceVersion) return this.#drop("objectsync_error", msg, "empty status RV");
+      let cmp: number;
+      try {
+        cmp = compareResourceVersion(rv, record.resourceVersion);
+      } catch (err) {
+        return this.#drop("bad_resource_version", msg, String(err));
+      }
+      if (cmp <= 0) {
+        // Remember what the node already has, saving the next lookup.
+        this.#store.set(uid, this.#newEntry(uid, null, record.resourceVersion, false, syncKey, msg, "delivered"));
+        return this.#drop("stale", msg);
+      }
+      return this.#put(uid, msg, rv, false, syncKey, undefined);
+    }
+    try {
+      await this.#sync.upsertStatus(syncKey, syncSpecOf(msg), "0");
+    } catch (err) {
+      log.warn("objectsync create failed; message dropped", {
+        node: this.nodeId,
+        name: syncKey.name,
+        error: err,
+      });
+      return this.#drop("objectsync_error", msg, String(err));
+    }
+    if (this.#closed) return "dropped";
+    return this.#put(uid, msg, rv, false, syncKey, undefined);
+  }
+
+  #newEntry(
+    key: string,
+    msg: Message | null,
+    rv: string,
+    isDelete: boolean,
+    syncKey: SyncKey | null,
+    source: Message,
+    state: EntryState,
+  ): AckEntry {
+    return {
+      key,
+      msg,
+      rv,
+      isDelete,
+      state,
+      order: 0n,
+      seq: 0,
+      failures: 0,
+      notBefore: 0,
+      syncKey,
+      spec: syncSpecOf(source),
+    };
+  }
+
+  #put(
+    uid: string,
+    msg: Message,
+    rv: string,
+    isDelete: boolean,
+    syncKey: SyncKey | null,
+    stored: AckEntry | undefined,
+  ): EnqueueResult {
+    let entry = stored;
+    const wasWaiting = entry !== undefined && entry.state !== "delivered";
+    if (!entry) {
+      entry = this.#newEntry(uid, msg, rv, isDelete, syncKey, msg, "pending");
+      this.#store.set(uid, entry);
+    }
+    entry.msg = msg;
+    entry.rv = rv || entry.rv;
+    entry.isDelete = isDelete;
+    entry.syncKey = syncKey ?? entry.syncKey;
+    entry.spec = syncSpecOf(msg);
+    entry.state = "pending";
+    entry.failures = 0;
+    entry.notBefore = 0;
+    entry.seq = ++this.#seq;
+    if (rv) {
+      const n = parseResourceVersion(rv);
+      entry.order = n;
+      if (n > this.#maxOrder) this.#maxOrder = n;
+    } else {
+      entry.order = this.#maxOrder;
+    }
+    this.#pending.add(entry);
+    if (!wasWaiting) this.#onDepth(1);
+    this.#wake();
+    return wasWaiting ? "replaced" : "queued";
+  }
+
+  #ready(now: number): AckEntry | null {
+    let best: AckEntry | null = null;
+    for (const e of this.#pending) {
+      if (e.notBefore > now) continue;
+      if (!best || e.order < best.order || (e.order === best.order && e.seq < best.seq)) best = e;
+    }
+    return best;
+  }
+
+  /**
+   * Takes the next pending message (lowest RV first) whose back-off has passed, waiting for one.
+   * Rejects with the signal's reason when `signal` aborts.
+   */
+  async next(signal: AbortSignal): Promise<AckLease> {
+    for (;;) {
+      signal.throwIfAborted();
+      const e = this.#ready(this.#clock.now());
+      if (e && e.msg) {
+        this.#pending.delete(e);
+        e.state = "inflight";
+        return { entry: e, msg: e.msg };
+      }
+      this.#armTimer();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.#waiters = this.#waiters.filter((w) => w !== wake);
+          reject(signal.reason);
+        };
+        const wake = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        this.#waiters.push(wake);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  #armTimer(): void {
+    let earliest = Infinity;
+    for (const e of this.#pending) if (e.notBefore < earliest) earliest = e.notBefore;
+    if (earliest === Infinity || earliest >= this.#timerAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = earliest;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#wake();
+    }, Math.max(0, earliest - this.#clock.now()));
+  }
+
+  /** True while `lease` is still the message to deliver for its object (not replaced). */
+  isCurrent(lease: AckLease): boolean {
+    return this.#store.get(lease.entry.key) === lease.entry && lease.entry.msg === lease.msg;
+  }
+
+  /**
+   * The edge acknowledged `lease.msg`: save the success point (ObjectSync status RV, or delete
+   * the ObjectSync for a delete) and forget the message (§4.4 saveSuccessPoint).
+   */
+  async acked(lease: AckLease): Promise<void> {
+    const { entry, msg } = lease;
+    const current = this.isCurrent(lease);
+    if (current) {
+      if (entry.isDelete) {
+        this.#store.delete(entry.key);
+      } else {
+        entry.state = "delivered";
+        entry.msg = null;
+      }
+      this.#onDepth(-1);
+    }
+    if (msg.route.group !== Group.Resource || !entry.syncKey) return;
+    try {
+      if (isDeleteMessage(msg)) {
+        await this.#sync.delete(entry.syncKey);
+      } else if (msg.header.resourceVersion) {
+        await this.#sync.upsertStatus(entry.syncKey, syncSpecOf(msg), msg.header.resourceVersion);
+      }
+    } catch (err) {
+      // The edge has the object; a failed write only means a resend after a hub restart.
+      log.warn("saving the success point failed", {
+        node: this.nodeId,
+        name: entry.syncKey.name,
+        error: err,
+      });
+    }
+  }
+
+  /** Five writes went unacknowledged: requeue with back-off (unless replaced meanwhile). */
+  failed(lease: AckLease): void {
+    if (!this.isCurrent(lease)) return;
+    const e = lease.entry;
+    e.failures++;
+    const delay = Math.min(this.#capMs, this.#baseMs * 2 ** Math.min(e.failures - 1, 40));
+    e.notBefore = this.#clock.now() + delay;
+    e.state = "pending";
+    this.#pending.add(e);
+    this.#wake();
+  }
+
+  /** The session ended while `lease` was in flight: make it pending again, without back-off. */
+  release(lease: AckLease): void {
+    if (!this.isCurrent(lease)) return;
+    lease.entry.state = "pending";
+    this.#pending.add(lease.entry);
+    this.#wake();
+  }
+
+  /** A new session starts: whatever waits in back-off is due now. */
+  resetBackoff(): void {
+    for (const e of this.#pending) e.notBefore = 0;
+    this.#wake();
+  }
+
+  /** Stops timers and fails pending `next` calls' wait loops on their signals. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#onDepth(-this.depth);
+    this.#wake();
+  }
+}
+
+export { ResourceVersionError };

@@ -1,0 +1,222 @@
+/**
+ * CloudHub's dispatcher (PROTOCOL.md §3.7, §4.1): upstream, an edge message goes to a session
+ * action or a controller on the bus; downstream, a controller's message goes to its node's
+ * ack or no-ack queue.
+ *
+ * A missing module or group on the bus is counted (`unroutable_messages_total`) and logged; it
+ * never breaks the connection or the loop.
+ */
+import type { Bus } from "../modules/bus.ts";
+import { Group, ModuleName, Operation, ResourceType } from "../modules/constants.ts";
+import { createLogger } from "../modules/log.ts";
+import { buildMessage, type Message, type MessageEnv } from "../modules/message.ts";
+import { receiveLoop } from "../modules/module.ts";
+import { getNodeId, prefixResource } from "../modules/resource.ts";
+import {
+  isFromEdge,
+  isNodeStopped,
+  isToEdge,
+  noAckRequired,
+  VolumeResourcePattern,
+} from "./classify.ts";
+import { CloseReason, type HubMetrics } from "./metrics.ts";
+import type { NodePools } from "./node_pool.ts";
+import { type Session, SessionCloseText } from "./session.ts";
+import type { SessionManager } from "./session_manager.ts";
+
+const log = createLogger("cloudhub.dispatcher");
+
+/** Operations routed to the taskmanager group (§3.7 rule 6). */
+const TaskManagerOps: ReadonlySet<string> = new Set([
+  Operation.Prepull,
+  Operation.Upgrade,
+  Operation.UpdateNodeActionStatus,
+]);
+
+/** Options of {@link Dispatcher}. */
+export interface DispatcherOptions {
+  bus: Bus;
+  pools: NodePools;
+  metrics: HubMetrics;
+  /** Set after construction (the manager needs the dispatcher's upstream handler). */
+  sessions?: SessionManager;
+  /** The Kubernetes CA PEM answered to `k8s/ca.crt` requests (§3.7 rule 7). */
+  kubeCaPem?: string;
+  /** Clock and ids for messages the hub creates. */
+  env?: MessageEnv;
+  /** Downstream ack enqueues running at once (ObjectSync lookups are async). Default 256. */
+  maxConcurrentEnqueues?: number;
+}
+
+/** What {@link Dispatcher.upstream} did with a message (tests). */
+export type UpstreamAction =
+  | "keepalive"
+  | "volume_response"
+  | "ack"
+  | "error"
+  | "router"
+  | "taskmanager"
+  | "k8s_ca"
+  | "dynamiccontroller"
+  | "devicecontroller"
+  | "edgecontroller"
+  | "dropped";
+
+/** What {@link Dispatcher.downstream} did with a message (tests). */
+export type DownstreamAction = "noack" | "ack" | "node_stopped" | "dropped";
+
+/** Upstream and downstream routing; see module docs. */
+export class Dispatcher {
+  readonly #bus: Bus;
+  readonly #pools: NodePools;
+  readonly #metrics: HubMetrics;
+  readonly #env: MessageEnv | undefined;
+  readonly #maxEnqueues: number;
+  readonly #enqueues = new Set<Promise<unknown>>();
+  sessions: SessionManager | undefined;
+  kubeCaPem: string;
+
+  constructor(opts: DispatcherOptions) {
+    this.#bus = opts.bus;
+    this.#pools = opts.pools;
+    this.#metrics = opts.metrics;
+    this.sessions = opts.sessions;
+    this.kubeCaPem = opts.kubeCaPem ?? "";
+    this.#env = opts.env;
+    this.#maxEnqueues = opts.maxConcurrentEnqueues ?? 256;
+  }
+
+  /** The upstream handler: one edge message from `session`, rules in §3.7 order. */
+  async upstream(session: Session, msg: Message): Promise<UpstreamAction> {
+    const op = msg.route.operation ?? "";
+    const resource = msg.route.resource ?? "";
+    this.#metrics.messagesIn.inc({ operation: op });
+    const nodeId = session.nodeId;
+    if (op === Operation.Keepalive) {
+      session.keepalive();
+      return "keepalive";
+    }
+    if (VolumeResourcePattern.test(resource)) {
+      if (!this.#bus.sendResp(msg)) this.#metrics.unroutable.inc({ target: "volume_response" });
+      return "volume_response";
+    }
+    if (op === Operation.Response) {
+      if (!session.handleAck(msg.header.parentId)) {
+        log.debug("response for no pending message", { node: nodeId, parent: msg.header.parentId ?? "" });
+      }
+      return "ack";
+    }
+    if (op === Operation.Error) {
+      log.warn("edge reported an error", { node: nodeId, resource, content: msg.content });
+      return "error";
+    }
+    if (op === Operation.Upload && msg.route.group === Group.User) {
+      msg.route.resource = prefixResource(nodeId, resource);
+      return await this.#toModule(ModuleName.Router, msg) ? "router" : "dropped";
+    }
+    if (TaskManagerOps.has(op)) {
+      return await this.#toGroup(ModuleName.TaskManager, msg) ? "taskmanager" : "dropped";
+    }
+    if (resource === ResourceType.K8sCA) {
+      const resp = buildMessage({
+        source: ModuleName.CloudHub,
+        group: Group.Resource,
+        operation: Operation.Response,
+        resource: prefixResource(nodeId, ResourceType.K8sCA),
+      }, this.kubeCaPem, { parentId: msg.header.id, env: this.#env });
+      await this.downstream(resp);
+      return "k8s_ca";
+    }
+    msg.route.resource = prefixResource(nodeId, resource);
+    if (!isFromEdge(msg)) {
+      log.warn("edge message claims a cloud source; dropped", { node: nodeId, source: msg.route.source ?? "" });
+      return "dropped";
+    }
+    switch (msg.route.source) {
+      case "metaserver":
+        return await this.#toModule(ModuleName.DynamicController, msg) ? "dynamiccontroller" : "dropped";
+      case "twin":
+        return await this.#toGroup(ModuleName.DeviceController, msg) ? "devicecontroller" : "dropped";
+      default:
+        return await this.#toGroup(ModuleName.EdgeController, msg) ? "edgecontroller" : "dropped";
+    }
+  }
+
+  async #toModule(module: string, msg: Message): Promise<boolean> {
+    if (!this.#bus.modules().includes(module)) return this.#unroutable(module, msg);
+    try {
+      await this.#bus.send(module, msg);
+      return true;
+    } catch (err) {
+      return this.#unroutable(module, msg, err);
+    }
+  }
+
+  async #toGroup(group: string, msg: Message): Promise<boolean> {
+    if (this.#bus.modules(group).length === 0) return this.#unroutable(group, msg);
+    try {
+      await this.#bus.sendToGroup(group, msg);
+      return true;
+    } catch (err) {
+      return this.#unroutable(group, msg, err);
+    }
+  }
+
+  #unroutable(target: string, msg: Message, err?: unknown): false {
+    this.#metrics.unroutable.inc({ target });
+    log.warn("no module for upstream message; dropped", {
+      target,
+      resource: msg.route.resource ?? "",
+      operation: msg.route.operation ?? "",
+      ...(err ? { error: err } : {}),
+    });
+    return false;
+  }
+
+  /**
+   * The downstream handler (§4.1): node from the resource, `IsToEdge`, then the no-ack queue or
+   * the ack queue (§4.2, §4.3). A node delete closes the node's session and drops its pool.
+   * Ack enqueues run concurrently up to a bound; {@link flush} waits for them.
+   */
+  async downstream(msg: Message): Promise<DownstreamAction> {
+    const nodeId = getNodeId(msg.route.resource ?? "");
+    if (!nodeId) {
+      this.#metrics.dropped.inc({ reason: "no_node" });
+      log.warn("downstream message without a node; dropped", { resource: msg.route.resource ?? "" });
+      return "dropped";
+    }
+    if (!isToEdge(msg)) {
+      this.#metrics.dropped.inc({ reason: "not_to_edge" });
+      return "dropped";
+    }
+    if (isNodeStopped(msg)) {
+      this.sessions?.closeNode(nodeId, SessionCloseText.NodeDeleted, CloseReason.NodeDeleted);
+      this.#pools.delete(nodeId);
+      return "node_stopped";
+    }
+    const pool = this.#pools.get(nodeId);
+    if (noAckRequired(msg)) {
+      pool.noAck.push(msg);
+      return "noack";
+    }
+    while (this.#enqueues.size >= this.#maxEnqueues) await Promise.race(this.#enqueues);
+    const p = pool.ack.enqueue(msg).catch((err) => {
+      log.error("ack enqueue failed", { node: nodeId, error: err });
+    });
+    this.#enqueues.add(p);
+    p.finally(() => this.#enqueues.delete(p));
+    return "ack";
+  }
+
+  /** Waits until every started ack enqueue has finished. */
+  async flush(): Promise<void> {
+    while (this.#enqueues.size > 0) await Promise.all([...this.#enqueues]);
+  }
+
+  /** Runs the downstream loop on the bus module `cloudhub` until its inbox closes. */
+  run(module: string = ModuleName.CloudHub): Promise<void> {
+    return receiveLoop(this.#bus, module, async (msg) => {
+      await this.downstream(msg);
+    });
+  }
+}

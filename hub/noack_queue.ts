@@ -1,0 +1,101 @@
+/**
+ * The per-node no-ack queue (PROTOCOL.md §4.1, §4.4): fire-and-forget messages in arrival order.
+ *
+ * Unlike KubeEdge (which discards an offline node's pool on reconnect, §4.6), the queue belongs
+ * to the node and is delivered when it reconnects. It is bounded: when `capacity` messages
+ * (default 1000) wait, the oldest is dropped and counted, because no-ack traffic (lists, status
+ * responses, membership) is either superseded by newer messages or re-requested by the edge.
+ */
+import type { Message } from "../modules/message.ts";
+
+/** Options of {@link NoAckQueue}. */
+export interface NoAckQueueOptions {
+  /** Maximum messages kept per node (default 1000). */
+  capacity?: number;
+  /** Called with each message dropped because the queue was full. */
+  onOverflow?: (msg: Message) => void;
+  /** Called when the depth changes by `delta`. */
+  onDepth?: (delta: number) => void;
+}
+
+/** Default bound of a node's no-ack queue. */
+export const DefaultNoAckCapacity = 1000;
+
+/** A bounded FIFO with an async `next`. */
+export class NoAckQueue {
+  readonly capacity: number;
+  #items: Message[] = [];
+  #head = 0;
+  #waiters: Array<() => void> = [];
+  readonly #onOverflow: (msg: Message) => void;
+  readonly #onDepth: (delta: number) => void;
+
+  constructor(opts: NoAckQueueOptions = {}) {
+    this.capacity = opts.capacity ?? DefaultNoAckCapacity;
+    this.#onOverflow = opts.onOverflow ?? (() => {});
+    this.#onDepth = opts.onDepth ?? (() => {});
+  }
+
+  /** Messages waiting. */
+  get depth(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Appends a message, dropping the oldest when full. */
+  push(msg: Message): void {
+    if (this.depth >= this.capacity) {
+      const dropped = this.#items[this.#head];
+      this.#head++;
+      this.#onDepth(-1);
+      this.#onOverflow(dropped);
+    }
+    this.#items.push(msg);
+    this.#onDepth(1);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Puts a message back at the front (a write that failed before reaching the socket). */
+  unshift(msg: Message): void {
+    if (this.#head > 0) this.#items[--this.#head] = msg;
+    else this.#items.unshift(msg);
+    this.#onDepth(1);
+  }
+
+  /** Takes the oldest message, waiting for one; rejects when `signal` aborts. */
+  async next(signal: AbortSignal): Promise<Message> {
+    for (;;) {
+      signal.throwIfAborted();
+      if (this.depth > 0) {
+        const msg = this.#items[this.#head];
+        this.#head++;
+        if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+          this.#items = this.#items.slice(this.#head);
+          this.#head = 0;
+        }
+        this.#onDepth(-1);
+        return msg;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.#waiters = this.#waiters.filter((w) => w !== wake);
+          reject(signal.reason);
+        };
+        const wake = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        this.#waiters.push(wake);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+  }
+
+  /** Drops everything (node deleted, hub stopping). */
+  clear(): void {
+    this.#onDepth(-this.depth);
+    this.#items = [];
+    this.#head = 0;
+  }
+}

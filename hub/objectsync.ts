@@ -1,0 +1,122 @@
+/**
+ * ObjectSync / ClusterObjectSync records (`reliablesyncs.kubeedge.io/v1alpha1`, PROTOCOL.md
+ * §4.5): the last resourceVersion each node acknowledged for each object, named
+ * `<node>.<uid>`. Namespaced objects get an ObjectSync in the object's namespace; cluster-scoped
+ * objects (resource namespace `null`) get a ClusterObjectSync.
+ *
+ * Access goes through {@link SyncStore} so the queue logic runs against memory in unit tests and
+ * against a Kubernetes API (`KubeSyncStore` in `objectsync_kube.ts`) in production.
+ */
+
+/** API group/version of the reliablesyncs CRDs. */
+export const ReliableSyncsGroup = "reliablesyncs.kubeedge.io";
+/** Version of the reliablesyncs CRDs. */
+export const ReliableSyncsVersion = "v1alpha1";
+
+/** `spec` of an (Cluster)ObjectSync. */
+export interface ObjectSyncSpec {
+  objectAPIVersion: string;
+  objectKind: string;
+  objectName: string;
+}
+
+/** Identifies one record: `namespace` null means ClusterObjectSync. */
+export interface SyncKey {
+  namespace: string | null;
+  /** `<node>.<uid>`. */
+  name: string;
+}
+
+/** One (Cluster)ObjectSync as the hub sees it. */
+export interface SyncRecord extends SyncKey {
+  spec: ObjectSyncSpec;
+  /** `status.objectResourceVersion` ("" when unset). */
+  resourceVersion: string;
+}
+
+/** Storage of ObjectSync records (a Kubernetes API in production). */
+export interface SyncStore {
+  /** Returns the record or null when it does not exist. */
+  get(key: SyncKey): Promise<SyncRecord | null>;
+  /**
+   * Creates the record if missing (spec as given) and sets `status.objectResourceVersion` through
+   * the status subresource.
+   */
+  upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void>;
+  /** Deletes the record; a missing record is not an error. */
+  delete(key: SyncKey): Promise<void>;
+  /** Every record (for reconcilers and tests). */
+  list(): Promise<SyncRecord[]>;
+}
+
+/** `<node>.<uid>`. */
+export function objectSyncName(nodeId: string, uid: string): string {
+  return `${nodeId}.${uid}`;
+}
+
+/** The node name of an ObjectSync name: everything before the last `.`. */
+export function nodeOfObjectSyncName(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i < 0 ? name : name.slice(0, i);
+}
+
+/** Thrown for a resourceVersion that is not an unsigned 64-bit decimal. */
+export class ResourceVersionError extends Error {
+  override name = "ResourceVersionError";
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/**
+ * Parses a resourceVersion as Go's `strconv.ParseUint(rv, 10, 64)` does.
+ * @throws ResourceVersionError for anything else (KubeEdge panics here; we drop the message).
+ */
+export function parseResourceVersion(rv: string): bigint {
+  if (!/^[0-9]+$/.test(rv)) {
+    throw new ResourceVersionError(`resourceVersion ${JSON.stringify(rv)} is not an unsigned integer`);
+  }
+  const n = BigInt(rv);
+  if (n > MAX_U64) throw new ResourceVersionError(`resourceVersion ${rv} overflows uint64`);
+  return n;
+}
+
+/** `CompareResourceVersion(a, b)`: -1, 0 or 1. @throws ResourceVersionError */
+export function compareResourceVersion(a: string, b: string): number {
+  const x = parseResourceVersion(a);
+  const y = parseResourceVersion(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function keyString(key: SyncKey): string {
+  return `${key.namespace ?? ""}/${key.name}`;
+}
+
+/** An in-memory {@link SyncStore} (unit tests; hub restarts in tests share one instance). */
+export class MemorySyncStore implements SyncStore {
+  readonly #records = new Map<string, SyncRecord>();
+
+  get(key: SyncKey): Promise<SyncRecord | null> {
+    const rec = this.#records.get(keyString(key));
+    return Promise.resolve(rec ? structuredClone(rec) : null);
+  }
+
+  upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
+    const existing = this.#records.get(keyString(key));
+    this.#records.set(keyString(key), {
+      namespace: key.namespace,
+      name: key.name,
+      spec: existing?.spec ?? { ...spec },
+      resourceVersion,
+    });
+    return Promise.resolve();
+  }
+
+  delete(key: SyncKey): Promise<void> {
+    this.#records.delete(keyString(key));
+    return Promise.resolve();
+  }
+
+  list(): Promise<SyncRecord[]> {
+    return Promise.resolve([...this.#records.values()].map((r) => structuredClone(r)));
+  }
+}

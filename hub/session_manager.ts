@@ -1,0 +1,127 @@
+/**
+ * The session manager: CloudHub's {@link ConnectionAcceptor}. It enforces `nodeLimit`, keeps one
+ * session per node (a new connection replaces the old one, which is closed with reason
+ * "replaced by a new connection"), attaches the node's persistent pool, and reports
+ * connect/disconnect so CloudHub can publish the §3.5 events and set the node annotation.
+ */
+import { createLogger } from "../modules/log.ts";
+import type { Message } from "../modules/message.ts";
+import type { Clock } from "./clock.ts";
+import { CloseReason, type HubMetrics } from "./metrics.ts";
+import type { NodePools } from "./node_pool.ts";
+import { type DeliveryOptions, Session, SessionCloseText } from "./session.ts";
+import type { ConnectionAcceptor, EdgeConnection, Refusal } from "./transport.ts";
+
+const log = createLogger("cloudhub.sessions");
+
+/** Options of {@link SessionManager}. */
+export interface SessionManagerOptions extends DeliveryOptions {
+  pools: NodePools;
+  clock: Clock;
+  metrics: HubMetrics;
+  /** Maximum concurrently connected nodes (`nodeLimit`, default 500). */
+  nodeLimit?: number;
+  /** `keepaliveInterval` in seconds (default 30). */
+  keepaliveInterval?: number;
+  /** Upstream handler (the dispatcher's). */
+  onMessage: (session: Session, msg: Message) => Promise<void>;
+  /** A node's session started. */
+  onConnected?: (nodeId: string, session: Session) => void;
+  /** A node's session ended and no newer session replaced it. */
+  onDisconnected?: (nodeId: string, session: Session) => void;
+}
+
+/** Tracks live sessions; see module docs. */
+export class SessionManager implements ConnectionAcceptor {
+  readonly #sessions = new Map<string, Session>();
+  readonly #ending = new Set<Promise<string>>();
+  readonly #opts: SessionManagerOptions;
+  #stopping = false;
+
+  constructor(opts: SessionManagerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Connected nodes. */
+  get count(): number {
+    return this.#sessions.size;
+  }
+
+  /** The node's live session. */
+  get(nodeId: string): Session | undefined {
+    return this.#sessions.get(nodeId);
+  }
+
+  /** Node ids with a live session. */
+  get nodeIds(): string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  /** Refuses when the hub stops or `nodeLimit` is reached (a reconnecting node is always admitted). */
+  admit(nodeId: string): Refusal | null {
+    if (this.#stopping) return { status: 503, reason: "cloudhub is stopping" };
+    const limit = this.#opts.nodeLimit ?? 500;
+    if (!this.#sessions.has(nodeId) && this.#sessions.size >= limit) {
+      return { status: 503, reason: `node limit reached (${limit} nodes connected)` };
+    }
+    return null;
+  }
+
+  /** Starts a session for the connection, replacing the node's older session. */
+  accept(conn: EdgeConnection): void {
+    if (this.#stopping) {
+      conn.close(SessionCloseText.HubStopping);
+      this.#opts.metrics.closedConnections.inc({ reason: CloseReason.HubStopping });
+      return;
+    }
+    const nodeId = conn.nodeId;
+    const old = this.#sessions.get(nodeId);
+    if (old) {
+      log.info("replacing session", { node: nodeId, old: old.conn.remoteAddress, new: conn.remoteAddress });
+      old.close(SessionCloseText.Replaced, CloseReason.Replaced);
+    }
+    const session = new Session({
+      conn,
+      pool: this.#opts.pools.get(nodeId),
+      clock: this.#opts.clock,
+      metrics: this.#opts.metrics,
+      keepaliveIntervalMs: (this.#opts.keepaliveInterval ?? 30) * 1000,
+      ackTimeoutMs: this.#opts.ackTimeoutMs,
+      ackAttempts: this.#opts.ackAttempts,
+      ackWindow: this.#opts.ackWindow,
+      onMessage: this.#opts.onMessage,
+    });
+    this.#sessions.set(nodeId, session);
+    this.#opts.metrics.setConnected(this.#sessions.size);
+    log.info("node connected", { node: nodeId, transport: conn.transport, remote: conn.remoteAddress });
+    const done = (async () => {
+      // Wait for the replaced session to release its in-flight messages before starting.
+      const ended = session.start();
+      this.#opts.onConnected?.(nodeId, session);
+      const reason = await ended;
+      if (this.#sessions.get(nodeId) === session) {
+        this.#sessions.delete(nodeId);
+        this.#opts.metrics.setConnected(this.#sessions.size);
+        this.#opts.onDisconnected?.(nodeId, session);
+      }
+      log.info("node disconnected", { node: nodeId, reason });
+      return reason;
+    })();
+    this.#ending.add(done);
+    done.finally(() => this.#ending.delete(done));
+  }
+
+  /** Closes one node's session (e.g. node deleted). */
+  closeNode(nodeId: string, reason: string, label: typeof CloseReason[keyof typeof CloseReason]): void {
+    this.#sessions.get(nodeId)?.close(reason, label);
+  }
+
+  /** Closes every session and waits until all have ended. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const s of this.#sessions.values()) {
+      s.close(SessionCloseText.HubStopping, CloseReason.HubStopping);
+    }
+    await Promise.all([...this.#ending]);
+  }
+}

@@ -1,0 +1,116 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { buildMessage } from "../../modules/message.ts";
+import { createCA } from "../../hub/certs/mod.ts";
+import { EdgeConnectError } from "../../edge/client.ts";
+import { startHub, until } from "./hub_fixture.ts";
+import { Bus } from "../../modules/bus.ts";
+
+Deno.test("edge client joins over mTLS; keepalive reaches the session; config/ping answered with ack", async () => {
+  const bus = new Bus();
+  bus.addModule("edgecontroller");
+  const t = await startHub({ bus });
+  try {
+    const edge = await t.connect("n1");
+    const connected = await bus.receive("edgecontroller");
+    assertEquals(connected.route, { source: "cloudhub", group: "resource", operation: "connected", resource: "node/n1" });
+    const c = connected.content as Record<string, unknown>;
+    assertEquals(c.event_type, "connected");
+    assertEquals(c.client_id, "n1");
+    assertEquals(typeof c.timestamp, "number");
+    assertEquals(t.hub.sessions.nodeIds, ["n1"]);
+    await edge.sendKeepalive();
+    const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+    await edge.send(ping);
+    const ack = await edge.waitFor((m) => m.header.parentId === ping.header.id);
+    assertEquals(ack.route.operation, "response");
+    assertEquals(ack.content, "ack");
+    const up = buildMessage({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p1" }, { a: 1 });
+    await edge.send(up);
+    const got = await bus.receive("edgecontroller");
+    assertEquals(got.route.resource, "node/n1/default/podstatus/p1");
+    assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", { operation: "keepalive" }), 1);
+    await edge.close();
+    const disc = await bus.receive("edgecontroller");
+    assertEquals(disc.route.operation, "disconnected");
+  } finally {
+    await t.close();
+    bus.close();
+  }
+});
+
+Deno.test("refusals close only that connection, with a reason and a metric", async () => {
+  const t = await startHub({ nodeLimit: 2 });
+  try {
+    const good = await t.connect("good");
+    const m = (reason: string) => t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason });
+
+    // wrong CA
+    const other = await createCA();
+    const wrongCa = await t.edge("n2", { ca: other });
+    await assertRejects(() => wrongCa.connect(), EdgeConnectError);
+    // no client cert
+    const noCert = await t.edge("n3", { certPem: undefined, keyPem: undefined });
+    await assertRejects(() => noCert.connect(), EdgeConnectError);
+    await until(async () => (await m("tls_handshake")) >= 2, 5_000, "tls metric");
+
+    // CN != node_id
+    const forged = await t.edge("n4", { certNode: "someone-else" });
+    const e1 = await assertRejects(() => forged.connect(), EdgeConnectError) as EdgeConnectError;
+    assertEquals(e1.status, 403);
+    assertStringIncludes(e1.body ?? "", "system:node:someone-else");
+    assertEquals(await m("unauthorized"), 1);
+
+    // missing ConnectionUse
+    const noUse = await t.edge("n5", { headers: { ConnectionUse: undefined } });
+    const e2 = await assertRejects(() => noUse.connect(), EdgeConnectError) as EdgeConnectError;
+    assertEquals(e2.status, 400);
+    assertStringIncludes(e2.body ?? "", "ConnectionUse");
+    assertEquals(await m("missing_connection_use"), 1);
+
+    // node limit (2): second node fits, third is refused with 503
+    await t.connect("second");
+    const third = await t.edge("third");
+    const e3 = await assertRejects(() => third.connect(), EdgeConnectError) as EdgeConnectError;
+    assertEquals(e3.status, 503);
+    assertStringIncludes(e3.body ?? "", "node limit");
+    assertEquals(await m("node_limit"), 1);
+
+    // the good node still works
+    const ping = buildMessage({ source: "websocket", group: "resource", operation: "config", resource: "node" }, "x");
+    await good.send(ping);
+    await good.waitFor((x) => x.header.parentId === ping.header.id);
+    assert(good.connected);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("malformed frames close only that connection with a reason and a metric", async () => {
+  const t = await startHub({ nodeLimit: 10 });
+  try {
+    const good = await t.connect("good");
+    const cases: Array<[string, string | Uint8Array, number, string]> = [
+      ["bad1", "this is not json", 1007, "malformed_not_json"],
+      ["bad2", JSON.stringify({ hello: "world" }), 1007, "malformed_not_message"],
+      ["bad3", new Uint8Array(10 * 1024 * 1024).fill(0x41), 1009, "frame_too_large"],
+      ["bad4", crypto.getRandomValues(new Uint8Array(512)), 1007, "malformed_not_json"],
+    ];
+    for (const [node, payload, code, label] of cases) {
+      const before = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason: label });
+      const bad = await t.connect(node);
+      await bad.sendRaw(payload).catch(() => {});
+      const closed = await bad.waitClosed();
+      assertEquals(closed.code, code, `${node} close code`);
+      if (code === 1007) assertStringIncludes(closed.reason, "malformed message");
+      const after = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason: label });
+      assertEquals(after, before + 1, label);
+    }
+    const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+    await good.send(ping);
+    await good.waitFor((x) => x.header.parentId === ping.header.id);
+    await until(() => t.hub.sessions.nodeIds.length === 1, 5_000, "bad sessions gone");
+    assertEquals(t.hub.sessions.nodeIds, ["good"]);
+  } finally {
+    await t.close();
+  }
+});
