@@ -5,9 +5,11 @@
  * than the shutdown timeout (5 s) or a second signal arrives.
  */
 import type { CloudCoreConfig } from "../config/types.ts";
+import { notifyReady, notifyStopping } from "../hub/sdnotify.ts";
 import { Bus } from "../modules/bus.ts";
 import { createLogger, type LogLevel, setLogLevel } from "../modules/log.ts";
 import { type Module, ModuleRegistry } from "../modules/module.ts";
+import { notifyBindPath } from "../permissions.ts";
 
 const log = createLogger("edgecloud");
 
@@ -67,6 +69,10 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Bound on graceful shutdown; default {@link SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number;
+  /** systemd notify socket; default `$NOTIFY_SOCKET` (unset: no notifications). */
+  notifySocket?: string;
+  /** Path the notification sender binds; default `<dataDir>/notify.sock`. */
+  notifyBindPath?: string;
 }
 
 const SIGNALS: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
@@ -171,10 +177,25 @@ export async function serve(options: ServeOptions): Promise<number> {
     config: options.configFile ?? "<defaults>",
     dataDir: options.dataDir,
   });
+  // systemd Type=notify: READY=1 once serving, STOPPING=1 when draining. A failed notification
+  // is logged, not fatal: the hub itself is fine.
+  const notifyOptions = {
+    notifySocket: options.notifySocket,
+    bindPath: options.notifyBindPath ?? notifyBindPath(options.dataDir),
+  };
+  const notify = async (send: () => Promise<boolean>) => {
+    try {
+      await send();
+    } catch (err) {
+      log.warn("systemd notification failed", { error: err });
+    }
+  };
+  await notify(() => notifyReady(notifyOptions, `serving ${registry.names.length} modules`));
 
   try {
     const reason = await stops.next();
     log.info("shutting down", { reason });
+    await notify(() => notifyStopping(notifyOptions));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
       closeAll().then(() => "stopped" as const),

@@ -192,3 +192,55 @@ Deno.test("an already-aborted signal still starts, then stops at once", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("serve tells systemd READY=1 when serving and STOPPING=1 when draining", async () => {
+  const dir = await Deno.makeTempDir();
+  const socketPath = `${dir}/systemd-notify.sock`;
+  const listener = Deno.listenDatagram({ transport: "unixpacket", path: socketPath });
+  try {
+    await withLogs(async () => {
+      const stop = new AbortController();
+      const running = serve({
+        config: config(),
+        dataDir: `${dir}/data`,
+        handleSignals: false,
+        signal: stop.signal,
+        notifySocket: socketPath,
+        buildModules: () => [],
+      });
+      const decoder = new TextDecoder();
+      const [ready] = await listener.receive();
+      assert.equal(decoder.decode(ready), "READY=1\nSTATUS=serving 0 modules");
+      stop.abort();
+      const [stopping] = await listener.receive();
+      assert.equal(decoder.decode(stopping), "STOPPING=1");
+      assert.equal(await running, 0);
+    });
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failing systemd notification is a warning, not a failure", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withLogs(async (lines) => {
+      const code = await serve({
+        config: config(),
+        dataDir: dir,
+        handleSignals: false,
+        signal: AbortSignal.abort(),
+        notifySocket: `${dir}/nobody-listens.sock`,
+        buildModules: () => [],
+      });
+      assert.equal(code, 0);
+      assert.ok(
+        lines.some((l) => l.includes("WARN edgecloud systemd notification failed")),
+        lines.join("\n"),
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
