@@ -68,7 +68,10 @@ export interface PermissionOptions {
    * sender binds {@link notifyBindPath} (needs `--unstable-net`).
    */
   notifySocket?: string;
-  /** Directory of the notify sender socket (systemd `RuntimeDirectory`); default the data dir. */
+  /**
+   * Directory of the notify sender socket; default the data dir, which is where `cli/serve.ts`
+   * binds it (`notifyBindPath(dataDir)`), so only set this together with serve's option.
+   */
   runtimeDir?: string;
 }
 
@@ -153,7 +156,6 @@ export const SYSTEM_OPTIONS: PermissionOptions = {
   quic: true,
   embeddedApi: true,
   notifySocket: "/run/systemd/notify",
-  runtimeDir: "/run/edgecloud",
 };
 
 /** Raised for options that cannot be turned into flags (e.g. a relative `unix:` path). */

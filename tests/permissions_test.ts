@@ -47,11 +47,11 @@ Deno.test("the systemd flag set: fixed paths, notify socket, no QUIC/KV without 
   assertEquals(
     flags.find((f) => f.startsWith("--allow-net=")),
     "--allow-net=0.0.0.0:10000,0.0.0.0:10001,0.0.0.0:10002,127.0.0.1:9091,127.0.0.1:6443," +
-      "unix:/var/lib/kubeedge/kubeedge.sock,unix:/run/systemd/notify,unix:/run/edgecloud/notify.sock",
+      "unix:/var/lib/kubeedge/kubeedge.sock,unix:/run/systemd/notify,unix:/var/lib/edgecloud/notify.sock",
   );
   assertEquals(
     flags.find((f) => f.startsWith("--allow-write=")),
-    "--allow-write=/var/lib/edgecloud,/var/lib/kubeedge,/run/edgecloud,/run/systemd/notify",
+    "--allow-write=/var/lib/edgecloud,/var/lib/kubeedge,/run/systemd/notify",
   );
   const minimal = permissionFlags({
     dataDir: "/d",
@@ -217,7 +217,7 @@ function freePorts(n: number): number[] {
   return ports;
 }
 
-Deno.test("main.ts serve runs under exactly the narrow flag set and stops on SIGTERM", async () => {
+Deno.test("main.ts serve runs under exactly the narrow flag set, notifies systemd, stops on SIGTERM", async () => {
   const dir = await Deno.makeTempDir();
   const [websocket, quic, https, monitor, api] = freePorts(5);
   const config = `${dir}/cloudcore.yaml`;
@@ -242,7 +242,17 @@ apiServer:
 `,
   );
   const local = "127.0.0.1";
+  // systemd's side of Type=notify: a datagram socket where $NOTIFY_SOCKET points.
+  const notifySocket = `${dir}/notify`;
+  const receiver = (Deno as unknown as {
+    listenDatagram(o: { transport: "unixpacket"; path: string }): {
+      receive(): Promise<[Uint8Array, unknown]>;
+      close(): void;
+    };
+  }).listenDatagram({ transport: "unixpacket", path: notifySocket });
+  const ready = receiver.receive();
   const flags = flagsFor(dataDir, {
+    notifySocket,
     configPath: config,
     listenPorts: { websocket, quic, https, monitor, api },
     bindAddresses: { websocket: local, quic: local, https: local, monitor: local, api: local },
@@ -253,7 +263,7 @@ apiServer:
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", NOTIFY_SOCKET: notifySocket },
   }).spawn();
   let text = "";
   try {
@@ -264,6 +274,8 @@ apiServer:
       text += value;
     }
     assert(text.includes("edgecloud ready"), `did not become ready:\n${text}`);
+    assertStringIncludes(new TextDecoder().decode((await ready)[0]), "READY=1");
+    const stopping = receiver.receive();
     child.kill("SIGTERM");
     for (;;) {
       const { value, done } = await reader.read();
@@ -272,6 +284,7 @@ apiServer:
     }
     const status = await child.status;
     assertEquals(status.code, 0, text);
+    assertEquals(new TextDecoder().decode((await stopping)[0]), "STOPPING=1");
     assert(!/permission denied|NotCapable/.test(text), text);
   } finally {
     await child.stderr.cancel().catch(() => {});
@@ -279,6 +292,7 @@ apiServer:
       child.kill("SIGKILL");
     } catch { /* already exited */ }
     await child.status;
+    receiver.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
