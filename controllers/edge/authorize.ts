@@ -1,0 +1,135 @@
+/**
+ * Node identity for upstream requests (beyond KubeEdge; like Kubernetes' Node authorizer and
+ * NodeRestriction admission): an edge may only read or write its own Node and Lease
+ * (`kube-node-lease/<node>`), pods bound to it, the configmaps, secrets, PVCs and service
+ * accounts its pods reference, PVs bound to those PVCs, and volumeattachments for itself.
+ *
+ * Decisions come from the LocationCache (fed by the pod informer). A "no" from the cache is
+ * re-checked once against a live pod list of the namespace, because an edge may ask for an
+ * object right after the pod appeared, before the watch event reached us.
+ */
+import { forbiddenStatus, type KubeClient, type KubeObject, type KubeStatus } from "../kube/mod.ts";
+import type { LocationCache, RefKind } from "./location.ts";
+import { podReferences } from "./location.ts";
+import { paths } from "./meta.ts";
+
+/** The namespace node leases live in. */
+export const NodeLeaseNamespace = "kube-node-lease";
+
+/** Answers "may node N touch object X?"; `null` means yes, a Status means Forbidden. */
+export class NodeAuthorizer {
+  constructor(
+    readonly location: LocationCache,
+    readonly kube: KubeClient,
+    /** Disable to behave exactly like KubeEdge (no checks). */
+    readonly enabled = true,
+  ) {}
+
+  #deny(node: string, resource: string, name: string, why: string): KubeStatus {
+    return forbiddenStatus(resource, name, `User "system:node:${node}" cannot access it: ${why}`);
+  }
+
+  /** The node itself (node, nodestatus, nodepatch). */
+  ownNode(node: string, name: string): KubeStatus | null {
+    if (!this.enabled || name === node) return null;
+    return this.#deny(node, "nodes", name, "a node may only access its own Node object");
+  }
+
+  /** Its own lease. */
+  ownLease(node: string, namespace: string, name: string): KubeStatus | null {
+    if (!this.enabled || (namespace === NodeLeaseNamespace && name === node)) return null;
+    return this.#deny(
+      node,
+      "leases.coordination.k8s.io",
+      `${namespace}/${name}`,
+      `a node may only access its own lease ${NodeLeaseNamespace}/${node}`,
+    );
+  }
+
+  /** A pod object (already fetched) must be bound to the node. */
+  podBound(node: string, pod: KubeObject): KubeStatus | null {
+    // deno-lint-ignore no-explicit-any
+    const bound = (pod as any).spec?.nodeName;
+    if (!this.enabled || bound === node) return null;
+    return this.#deny(
+      node,
+      "pods",
+      `${pod.metadata?.namespace}/${pod.metadata?.name}`,
+      "the pod is not bound to this node",
+    );
+  }
+
+  /** A configmap / secret / PVC / service account referenced by a pod on the node. */
+  async referenced(
+    node: string,
+    kind: RefKind,
+    namespace: string,
+    name: string,
+  ): Promise<KubeStatus | null> {
+    if (!this.enabled || this.location.nodeReferences(node, kind, namespace, name)) return null;
+    if (await this.#liveReferences(node, kind, namespace, name)) return null;
+    const resource = kind === "persistentvolumeclaim"
+      ? "persistentvolumeclaims"
+      : kind === "serviceaccount"
+      ? "serviceaccounts"
+      : `${kind}s`;
+    return this.#deny(
+      node,
+      resource,
+      `${namespace}/${name}`,
+      "no pod bound to this node references it",
+    );
+  }
+
+  async #liveReferences(
+    node: string,
+    kind: RefKind,
+    namespace: string,
+    name: string,
+  ): Promise<boolean> {
+    try {
+      const list = await this.kube.get<{ items?: KubeObject[] } & KubeObject>(
+        paths.pods(namespace),
+        { node },
+      );
+      return (list.items ?? []).some((p) =>
+        // deno-lint-ignore no-explicit-any
+        (p as any).spec?.nodeName === node &&
+        podReferences({ ...p, metadata: { ...p.metadata, namespace } })[kind].has(
+          `${namespace}/${name}`,
+        )
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  /** A PV must be bound (claimRef) to a PVC referenced by the node's pods. */
+  async persistentVolume(node: string, pv: KubeObject): Promise<KubeStatus | null> {
+    if (!this.enabled) return null;
+    // deno-lint-ignore no-explicit-any
+    const ref = (pv as any).spec?.claimRef;
+    if (ref?.namespace && ref?.name) {
+      const denied = await this.referenced(node, "persistentvolumeclaim", ref.namespace, ref.name);
+      if (!denied) return null;
+    }
+    return this.#deny(
+      node,
+      "persistentvolumes",
+      pv.metadata?.name ?? "",
+      "it is not bound to a claim used by this node",
+    );
+  }
+
+  /** A VolumeAttachment must be for the node. */
+  volumeAttachment(node: string, va: KubeObject): KubeStatus | null {
+    // deno-lint-ignore no-explicit-any
+    if (!this.enabled || (va as any).spec?.nodeName === node) return null;
+    return this.#deny(
+      node,
+      "volumeattachments.storage.k8s.io",
+      va.metadata?.name ?? "",
+      "it is not for this node",
+    );
+  }
+}

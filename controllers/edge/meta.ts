@@ -1,0 +1,111 @@
+/**
+ * Object helpers shared by upstream and downstream: TypeMeta (`SetMetaType`), deep equality,
+ * API paths, RFC 3339 seconds, and Go-style case-insensitive field lookup for tag-less structs.
+ */
+import type { KubeObject } from "../kube/mod.ts";
+
+/** TypeMeta per edge resource type (`pkg/metaserver/util.SetMetaType`). */
+export const TYPE_META: Record<string, { kind: string; apiVersion: string }> = {
+  pod: { kind: "Pod", apiVersion: "v1" },
+  node: { kind: "Node", apiVersion: "v1" },
+  configmap: { kind: "ConfigMap", apiVersion: "v1" },
+  secret: { kind: "Secret", apiVersion: "v1" },
+  service: { kind: "Service", apiVersion: "v1" },
+  endpoints: { kind: "Endpoints", apiVersion: "v1" },
+  persistentvolume: { kind: "PersistentVolume", apiVersion: "v1" },
+  persistentvolumeclaim: { kind: "PersistentVolumeClaim", apiVersion: "v1" },
+  volumeattachment: { kind: "VolumeAttachment", apiVersion: "storage.k8s.io/v1" },
+  lease: { kind: "Lease", apiVersion: "coordination.k8s.io/v1" },
+  certificatesigningrequest: {
+    kind: "CertificateSigningRequest",
+    apiVersion: "certificates.k8s.io/v1",
+  },
+  serviceaccounttoken: { kind: "TokenRequest", apiVersion: "authentication.k8s.io/v1" },
+  event: { kind: "Event", apiVersion: "v1" },
+};
+
+/** Returns `obj` with `kind`/`apiVersion` filled in for an edge resource type. */
+export function withTypeMeta<T extends KubeObject>(obj: T, resourceType: string): T {
+  const tm = TYPE_META[resourceType];
+  if (tm) {
+    if (!obj.kind) obj.kind = tm.kind;
+    if (!obj.apiVersion) obj.apiVersion = tm.apiVersion;
+  }
+  return obj;
+}
+
+/** Structural equality of JSON values (key order ignored). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
+}
+
+/**
+ * `manager/pod.go` update filter: a pod change is sent only if its ObjectMeta (ignoring
+ * resourceVersion, generation and managedFields) or its Spec changed — status-only changes are not.
+ */
+export function podChangedForEdge(old: KubeObject, cur: KubeObject): boolean {
+  const strip = (m: KubeObject["metadata"]) => {
+    const { resourceVersion: _rv, generation: _g, managedFields: _mf, ...rest } = m ?? {};
+    return rest;
+  };
+  if (!deepEqual(strip(old.metadata), strip(cur.metadata))) return true;
+  return !deepEqual(old.spec, cur.spec);
+}
+
+/** `metav1.Now()` as JSON: RFC 3339 with seconds precision. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Normalises an RFC 3339 timestamp to seconds precision (how metav1.Time marshals). */
+export function toSeconds(ts: string): string {
+  const t = Date.parse(ts);
+  return Number.isNaN(t) ? ts : rfc3339(Math.floor(t / 1000) * 1000);
+}
+
+/** Go `encoding/json` field lookup: exact key first, then case-insensitive. */
+export function goField(obj: unknown, name: string): unknown {
+  if (!obj || typeof obj !== "object" || Array.isArray(obj)) return undefined;
+  const o = obj as Record<string, unknown>;
+  if (name in o) return o[name];
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
+  return undefined;
+}
+
+/** API paths of the objects EdgeController touches. */
+export const paths = {
+  node: (name: string) => `/api/v1/nodes/${enc(name)}`,
+  nodeStatus: (name: string) => `/api/v1/nodes/${enc(name)}/status`,
+  nodes: () => `/api/v1/nodes`,
+  pod: (ns: string, name: string) => `/api/v1/namespaces/${enc(ns)}/pods/${enc(name)}`,
+  podStatus: (ns: string, name: string) => `/api/v1/namespaces/${enc(ns)}/pods/${enc(name)}/status`,
+  pods: (ns: string) => `/api/v1/namespaces/${enc(ns)}/pods`,
+  namespaced: (plural: string, ns: string, name = "") =>
+    `/api/v1/namespaces/${enc(ns)}/${plural}${name ? `/${enc(name)}` : ""}`,
+  pv: (name: string) => `/api/v1/persistentvolumes/${enc(name)}`,
+  va: (name: string) => `/apis/storage.k8s.io/v1/volumeattachments/${enc(name)}`,
+  saToken: (ns: string, sa: string) =>
+    `/api/v1/namespaces/${enc(ns)}/serviceaccounts/${enc(sa)}/token`,
+  lease: (ns: string, name = "") =>
+    `/apis/coordination.k8s.io/v1/namespaces/${enc(ns)}/leases${name ? `/${enc(name)}` : ""}`,
+  csr: (name = "") =>
+    `/apis/certificates.k8s.io/v1/certificatesigningrequests${name ? `/${enc(name)}` : ""}`,
+  events: (ns: string, name = "") =>
+    `/api/v1/namespaces/${enc(ns)}/events${name ? `/${enc(name)}` : ""}`,
+};
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}

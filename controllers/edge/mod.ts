@@ -1,0 +1,27 @@
+/**
+ * EdgeController: upstream edge requests into the Kubernetes API and downstream sync of nodes,
+ * pods, configmaps, secrets, services and endpoints to the edges that need them.
+ */
+export { EdgeController, type EdgeControllerOptions } from "./edgecontroller.ts";
+export {
+  DownstreamController,
+  type DownstreamOptions,
+  EdgeNodeLabelSelector,
+} from "./downstream.ts";
+export {
+  routeFor,
+  UpstreamController,
+  type UpstreamOptions,
+  type UpstreamStats,
+} from "./upstream.ts";
+export {
+  LocationCache,
+  type LocationChange,
+  type LocationDelta,
+  podReferences,
+  type PodRefs,
+  type RefKind,
+} from "./location.ts";
+export { NodeAuthorizer, NodeLeaseNamespace } from "./authorize.ts";
+export { mergePodStatus, podNotRunning, shouldDeleteTerminal } from "./podstatus.ts";
+export { deepEqual, podChangedForEdge, TYPE_META, withTypeMeta } from "./meta.ts";

@@ -1,0 +1,142 @@
+/**
+ * Upstream handlers for `lease` (insert/update/query), `certificatesigningrequest`
+ * (insert/query) and `event` (insert/update/patch) (PROTOCOL.md §7.1).
+ */
+import { getContentJson } from "../../modules/mod.ts";
+import { createLogger } from "../../modules/log.ts";
+import { goStatusError, PatchStrategy } from "../kube/mod.ts";
+import { goField, paths, withTypeMeta } from "./meta.ts";
+import {
+  errorContent,
+  objectResp,
+  reply,
+  rvOf,
+  type UpstreamContext,
+  type UpstreamRequest,
+} from "./upstream_context.ts";
+
+const log = createLogger("edgecontroller");
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** `lease` insert (create) / update (replace); ObjectResp. */
+export async function leaseWrite(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  const lease: Json = withTypeMeta(structuredClone(getContentJson<Json>(req.msg) ?? {}), "lease");
+  lease.metadata ??= {};
+  lease.metadata.namespace ||= req.namespace;
+  lease.metadata.name ||= req.name;
+  const denied = ctx.auth.ownLease(req.node, lease.metadata.namespace, lease.metadata.name);
+  if (denied) return reply(ctx, req, objectResp(null, denied));
+  try {
+    const ns = lease.metadata.namespace;
+    const out = req.operation === "insert"
+      ? await ctx.kube.create(paths.lease(ns), {
+        ...lease,
+        metadata: { ...lease.metadata, resourceVersion: undefined },
+      }, { node: req.node })
+      : await ctx.kube.update(paths.lease(ns, lease.metadata.name), lease, { node: req.node });
+    withTypeMeta(out, "lease");
+    await reply(ctx, req, objectResp(out), { resourceVersion: rvOf(out) });
+  } catch (err) {
+    await reply(ctx, req, objectResp(null, err));
+  }
+}
+
+/** `lease` query; ObjectResp. */
+export async function leaseQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  const denied = ctx.auth.ownLease(req.node, req.namespace, req.name);
+  if (denied) return reply(ctx, req, objectResp(null, denied));
+  try {
+    const lease = withTypeMeta(
+      await ctx.kube.get(paths.lease(req.namespace, req.name), { node: req.node }),
+      "lease",
+    );
+    await reply(ctx, req, objectResp(lease), { resourceVersion: rvOf(lease) });
+  } catch (err) {
+    await reply(ctx, req, objectResp(null, err));
+  }
+}
+
+/** CSRs created through this controller, by name → node (a node may read only its own). */
+const csrOwners = new Map<string, string>();
+
+/** `certificatesigningrequest` insert; ObjectResp. */
+export async function csrInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  const csr: Json = withTypeMeta(
+    structuredClone(getContentJson<Json>(req.msg) ?? {}),
+    "certificatesigningrequest",
+  );
+  csr.metadata ??= {};
+  if (!csr.metadata.name && !csr.metadata.generateName) csr.metadata.name = req.name;
+  try {
+    const created: Json = await ctx.kube.create(paths.csr(), csr, { node: req.node });
+    csrOwners.set(created.metadata.name, req.node);
+    withTypeMeta(created, "certificatesigningrequest");
+    await reply(ctx, req, objectResp(created), { resourceVersion: rvOf(created) });
+  } catch (err) {
+    await reply(ctx, req, objectResp(null, err));
+  }
+}
+
+/** `certificatesigningrequest` query: the object (or the error). */
+export async function csrQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  try {
+    const csr: Json = await ctx.kube.get(paths.csr(req.name), { node: req.node });
+    const owner = csrOwners.get(req.name);
+    const username: string = csr.spec?.username ?? "";
+    if (ctx.auth.enabled && owner !== req.node && username !== `system:node:${req.node}`) {
+      const denied = {
+        kind: "Status" as const,
+        apiVersion: "v1" as const,
+        metadata: {},
+        status: "Failure" as const,
+        message:
+          `certificatesigningrequests.certificates.k8s.io "${req.name}" is forbidden: not requested by node ${req.node}`,
+        reason: "Forbidden",
+        details: { name: req.name, kind: "certificatesigningrequests" },
+        code: 403,
+      };
+      return reply(ctx, req, goStatusError(denied));
+    }
+    await reply(ctx, req, withTypeMeta(csr, "certificatesigningrequest"), {
+      resourceVersion: rvOf(csr),
+    });
+  } catch (err) {
+    await reply(ctx, req, errorContent(err));
+  }
+}
+
+/** `event` insert/update/patch; no reply (§7.1). */
+export async function eventWrite(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  const body: Json = getContentJson<Json>(req.msg) ?? {};
+  try {
+    if (req.operation === "patch") {
+      const event: Json = goField(body, "event") ?? {};
+      const patchData = goField(body, "patchData");
+      const ns = event?.metadata?.namespace || req.namespace;
+      const name = event?.metadata?.name || req.name;
+      await ctx.kube.patch(
+        paths.events(ns, name),
+        typeof patchData === "string" ? patchData : JSON.stringify(patchData ?? {}),
+        PatchStrategy.StrategicMergePatch,
+        { node: req.node },
+      );
+      return;
+    }
+    const event = withTypeMeta(structuredClone(body), "event");
+    event.metadata ??= {};
+    const ns = event.metadata.namespace || req.namespace;
+    event.metadata.namespace = ns;
+    if (req.operation === "insert") {
+      delete event.metadata.resourceVersion;
+      await ctx.kube.create(paths.events(ns), event, { node: req.node });
+    } else {
+      await ctx.kube.update(paths.events(ns, event.metadata.name || req.name), event, {
+        node: req.node,
+      });
+    }
+  } catch (err) {
+    log.warn("event write failed", { node: req.node, operation: req.operation, error: err });
+  }
+}
