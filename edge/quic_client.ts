@@ -21,7 +21,7 @@ import {
 } from "../modules/message.ts";
 import { EdgeSource, Group, MessageSuccessfulContent, Operation } from "../modules/constants.ts";
 import { decodePem, importEcPrivateKeyPem, PEM_CERTIFICATE } from "../hub/certs/mod.ts";
-import { noAckRequired } from "../hub/classify.ts";
+import { edgeAcks, WaitTimeoutError } from "./client.ts";
 import { signQuicAuth } from "../hub/quic_auth.ts";
 import { ACK, buildHeaderMessage, QUIC_ALPN, StreamIo, UseType } from "../hub/quic.ts";
 import { createLogger } from "../modules/log.ts";
@@ -36,11 +36,6 @@ export class QuicRefusedError extends Error {
   override name = "QuicRefusedError";
 }
 
-/** Thrown by {@link QuicEdgeClient.waitFor} when no message matched in time. */
-export class WaitTimeoutError extends Error {
-  override name = "WaitTimeoutError";
-}
-
 /** Options of {@link QuicEdgeClient.connect}. */
 export interface QuicEdgeClientOptions {
   /** Hub host (IP or name) and QUIC port. */
@@ -53,10 +48,13 @@ export interface QuicEdgeClientOptions {
   projectId?: string;
   /** What edgecore has in /etc/kubeedge: CA, client certificate and key (PEM). */
   credentials: { caPem: string; certPem: string; keyPem: string };
-  /** Keepalive period (edgecore `heartbeat`, default 15 s); 0 disables it. */
-  keepaliveMs?: number;
-  /** ACK ack-path messages with "OK" (default true). */
-  autoAck?: boolean;
+  /** Keepalive period in seconds (edgecore `heartbeat`, default 15); 0 disables keepalives. */
+  heartbeat?: number;
+  /**
+   * Which received messages to ACK with `NewRespByMessage(msg, "OK")`: default metamanager's
+   * rule ({@link edgeAcks}, as the WebSocket client); `false` never ACKs.
+   */
+  ack?: false | ((msg: Message) => boolean);
   /** Extra header-map entries (tests: a wrong credential). */
   extraHeaders?: Record<string, string[]>;
 }
@@ -72,6 +70,10 @@ export class QuicEdgeClient {
   readonly received: Message[] = [];
   /** Resolves with the reason once the connection is closed. */
   readonly closed: Promise<string>;
+  /** Keepalives sent so far. */
+  keepalivesSent = 0;
+  /** ACKs sent so far. */
+  acksSent = 0;
   readonly #msg: StreamIo;
   readonly #waiters = new Set<Waiter>();
   readonly #tasks = new Set<Promise<void>>();
@@ -83,7 +85,7 @@ export class QuicEdgeClient {
     readonly conn: Deno.QuicConn,
     readonly nodeId: string,
     msg: StreamIo,
-    readonly autoAck: boolean,
+    readonly ack: false | ((msg: Message) => boolean),
   ) {
     this.#msg = msg;
     this.closed = conn.closed.then((i) => i.reason || `closed (code ${i.closeCode})`)
@@ -129,8 +131,8 @@ export class QuicEdgeClient {
       await ctl.closeWrite();
       const msg = new StreamIo(await conn.createBidirectionalStream());
       await msg.writeRaw(new TextEncoder().encode(UseType.Message));
-      const client = new QuicEdgeClient(conn, opts.nodeId, msg, opts.autoAck ?? true);
-      client.#start(ctl, opts.keepaliveMs ?? 15_000);
+      const client = new QuicEdgeClient(conn, opts.nodeId, msg, opts.ack ?? edgeAcks);
+      client.#start(ctl, (opts.heartbeat ?? 15) * 1000);
       return client;
     } catch (err) {
       ctl?.abort();
@@ -146,7 +148,7 @@ export class QuicEdgeClient {
     this.#track(this.#acceptStreams());
     if (keepaliveMs > 0) {
       this.#keepalive = setInterval(() => {
-        this.keepalive().catch((err) => log.warn("keepalive failed", { error: err }));
+        this.sendKeepalive().catch((err) => log.warn("keepalive failed", { error: err }));
       }, keepaliveMs);
     }
     this.closed.then(() => clearInterval(this.#keepalive));
@@ -194,19 +196,11 @@ export class QuicEdgeClient {
           w.resolve(msg);
         }
       }
-      if (this.autoAck && this.#needsAck(msg)) {
+      if (this.ack && this.ack(msg)) {
+        this.acksSent++;
         await this.send(newRespByMessage(msg, MessageSuccessfulContent)).catch(() => {});
       }
     }
-  }
-
-  /** Ack-path messages as the hub classifies them (the hub sees `node/<id>/` + resource). */
-  #needsAck(msg: Message): boolean {
-    if (msg.header.parentId) return false;
-    const op = msg.route.operation ?? "";
-    if (op === Operation.Response || op === Operation.Error) return false;
-    const resource = `node/${this.nodeId}/${msg.route.resource ?? ""}`;
-    return !noAckRequired({ ...msg, route: { ...msg.route, resource } });
   }
 
   /** Sends one message upstream on the message stream. */
@@ -219,8 +213,9 @@ export class QuicEdgeClient {
     return this.send(buildMessage(route, content));
   }
 
-  /** Sends one keepalive now (what the 15 s timer sends, PROTOCOL.md §1.8). */
-  keepalive(): Promise<void> {
+  /** Sends one keepalive now (what the heartbeat timer sends, PROTOCOL.md §1.8). */
+  sendKeepalive(): Promise<void> {
+    this.keepalivesSent++;
     return this.sendRoute({
       source: EdgeSource.WebSocket,
       group: Group.Resource,

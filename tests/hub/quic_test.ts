@@ -6,6 +6,8 @@ import { encodeFrame } from "../../hub/viaduct.ts";
 import { QuicEdgeClient, QuicRefusedError } from "../../edge/quic_client.ts";
 import { importEcPrivateKeyPem } from "../../hub/certs/mod.ts";
 import { type EdgePems, makeEdge, makePki, RecordingAcceptor } from "./quic_fixture.ts";
+import { clientCert, startHub, until } from "./hub_fixture.ts";
+import { Bus } from "../../modules/bus.ts";
 
 async function withHub(
   fn: (ctx: {
@@ -34,7 +36,7 @@ async function withHub(
       port: server.addr.port,
       nodeId,
       credentials,
-      keepaliveMs: 0,
+      heartbeat: 0,
       extraHeaders: extra,
     });
     clients.push(c);
@@ -69,7 +71,7 @@ Deno.test("QUIC: node joins, keeps alive, receives a pod and ACKs it", async () 
     assertEquals(conn.transport, "quic");
     assertEquals(conn.projectId, "e632aba927ea4ac2b575ec1603d56f10");
 
-    await edge.keepalive();
+    await edge.sendKeepalive();
     const ka = await acceptor.until(() =>
       acceptor.messages.find((m) => m.route.operation === "keepalive")
     );
@@ -96,7 +98,7 @@ Deno.test("QUIC: node joins, keeps alive, receives a pod and ACKs it", async () 
     // Viaduct control operations are answered by the transport and never reach the session.
     const ping = buildMessage({ operation: "ping", resource: "x" }, "");
     await edge.send(ping);
-    await edge.keepalive();
+    await edge.sendKeepalive();
     await acceptor.until(() =>
       acceptor.messages.filter((m) => m.route.operation === "keepalive").length === 2
     );
@@ -182,7 +184,7 @@ Deno.test("QUIC: wrong credentials are refused with a reason", async () => {
     assertEquals(server.stats.refused, 8);
     assertEquals(acceptor.conns.length, 1);
     // The accepted node is unaffected by the refusals.
-    await first.keepalive();
+    await first.sendKeepalive();
     await acceptor.until(() => acceptor.messages.length === 1);
   });
 });
@@ -246,7 +248,7 @@ Deno.test("QUIC: a stream without the use type or with a bad frame closes only t
     assertEquals(server.stats.badStreams, 2);
     assertEquals(server.stats.badFrames, 3);
     // The connection and its message stream still work.
-    await edge.keepalive();
+    await edge.sendKeepalive();
     await acceptor.until(() => acceptor.messages.some((m) => m.route.operation === "keepalive"));
     assertEquals(acceptor.messages.length, 1);
   });
@@ -256,4 +258,105 @@ Deno.test("QuicAuthenticator: server names come from the server certificate", as
   const pki = await makePki();
   const auth = new QuicAuthenticator(pki);
   assertEquals(auth.serverNames.sort(), ["127.0.0.1", "localhost"]);
+});
+
+Deno.test("QUIC into CloudHub: join, keepalive, pod + ACK, then reconnect over WebSocket gets what was pending", async () => {
+  const bus = new Bus();
+  bus.addModule("edgecontroller");
+  const t = await startHub({ bus });
+  const quic = new QuicServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    ca: t.pki.ca,
+    serverCert: t.pki.server,
+    acceptor: t.hub.acceptor,
+    metrics: t.hub.metrics,
+  });
+  await quic.start();
+  const certs = await clientCert(t.pki.ca, "q1");
+  const dial = (ack?: false) =>
+    QuicEdgeClient.connect({
+      hostname: "127.0.0.1",
+      port: quic.addr.port,
+      nodeId: "q1",
+      credentials: { caPem: t.pki.ca.certPem, ...certs },
+      heartbeat: 0,
+      ack,
+    });
+  const kubePod = (name: string, uid: string, rv: string) =>
+    buildMessage(
+      {
+        source: "edgecontroller",
+        group: "resource",
+        operation: "insert",
+        resource: `node/q1/default/pod/${name}`,
+      },
+      {
+        kind: "Pod",
+        apiVersion: "v1",
+        metadata: { name, namespace: "default", uid, resourceVersion: rv },
+      },
+      { resourceVersion: rv },
+    );
+  try {
+    const edge = await dial();
+    const connected = await bus.receive("edgecontroller");
+    assertEquals(connected.route.operation, "connected");
+    assertEquals(t.hub.sessions.nodeIds, ["q1"]);
+    await edge.sendKeepalive();
+    await until(async () =>
+      await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", {
+        operation: "keepalive",
+      }) === 1
+    );
+
+    // Upstream goes through the same dispatcher as WebSocket (prefix node/<id>/).
+    await edge.sendRoute({
+      source: "edged",
+      group: "meta",
+      operation: "update",
+      resource: "default/podstatus/p1",
+    }, { a: 1 });
+    assertEquals(
+      (await bus.receive("edgecontroller")).route.resource,
+      "node/q1/default/podstatus/p1",
+    );
+
+    // Downstream pod on the ack path: the edge gets the trimmed resource and ACKs it.
+    const p1 = kubePod("nginx", "uid-1", "10");
+    await bus.send("cloudhub", p1);
+    const got = await edge.waitFor((m) => m.route.resource === "default/pod/nginx");
+    assertEquals(got.header.id, p1.header.id);
+    await until(
+      () => t.hub.pools.get("q1").ack.entry("uid-1")?.state === "delivered",
+      5_000,
+      "ACK",
+    );
+    await edge.close();
+    assertEquals((await bus.receive("edgecontroller")).route.operation, "disconnected");
+
+    // Over QUIC again without ACKing: the pod stays pending.
+    const lazy = await dial(false);
+    await bus.receive("edgecontroller");
+    const p2 = kubePod("redis", "uid-2", "11");
+    await bus.send("cloudhub", p2);
+    await lazy.waitFor((m) => m.header.id === p2.header.id);
+    await lazy.close();
+    await bus.receive("edgecontroller");
+    assert(t.hub.pools.get("q1").ack.entry("uid-2")?.state !== "delivered");
+
+    // The node comes back over WebSocket and still gets it (same msg_id), then ACKs it.
+    const ws = await t.connect("q1");
+    const again = await ws.waitFor((m) => m.header.id === p2.header.id);
+    assertEquals(again.route.resource, "default/pod/redis");
+    await until(
+      () => t.hub.pools.get("q1").ack.entry("uid-2")?.state === "delivered",
+      5_000,
+      "WS ACK",
+    );
+  } finally {
+    await quic.stop();
+    await t.close();
+    bus.close();
+  }
 });

@@ -21,6 +21,9 @@ import {
   UdsAddressError,
   UdsServer,
 } from "../../hub/uds.ts";
+import { QuicServer } from "../../hub/quic.ts";
+import { QuicEdgeClient } from "../../edge/quic_client.ts";
+import { clientCert, startHub, until } from "./hub_fixture.ts";
 
 /** What KubeEdge's csidriver writes (§6): route cloudhub/resource, content the jsonpb string. */
 export function csiCreateVolume(nodeId: string, volumeId: string): Message {
@@ -215,4 +218,79 @@ Deno.test("UDS: address must start with unix://; defaults", () => {
   );
   assertEquals(defaultUdsAddress(), "unix:///var/lib/kubeedge/kubeedge.sock");
   assertEquals(defaultUdsAddress("/tmp/ec/"), "unix:///tmp/ec/kubeedge.sock");
+});
+
+Deno.test("UDS through CloudHub: CreateVolume answered by an edge over WebSocket and over QUIC", async () => {
+  const t = await startHub();
+  const dir = await Deno.makeTempDir();
+  const quic = new QuicServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    ca: t.pki.ca,
+    serverCert: t.pki.server,
+    acceptor: t.hub.acceptor,
+  });
+  const uds = new UdsServer({
+    address: `unix://${dir}/kubeedge.sock`,
+    bus: t.bus,
+    timeoutMs: 500,
+    nodeOnline: (id) => t.hub.sessions.get(id) !== undefined,
+  });
+  const csiReply = btoa(
+    JSON.stringify({ volume: { capacity_bytes: 1073741824, volume_id: "pvc-1" } }),
+  );
+  let q: QuicEdgeClient | undefined;
+  try {
+    await quic.start();
+    await uds.start();
+    // Like edgecore's csidriver handler: answer with NewRespByMessage, content the CSI JSON bytes
+    // (Go []byte, so base64 on the WebSocket wire).
+    const ws = await t.connect("w1");
+    ws.onMessage((m) => {
+      if (m.route.operation === "createvolume") void ws.send(newRespByMessage(m, csiReply));
+    });
+    const req = csiCreateVolume("w1", "pvc-1");
+    const reply = await csiRequest(uds.path, encodeMessage(req));
+    assertEquals(reply.route.operation, "response");
+    assertEquals(reply.header.parentId, req.header.id);
+    assertEquals(reply.content, csiReply);
+    const seen = ws.received.find((m) => m.route.operation === "createvolume")!;
+    assertEquals(seen.route.resource, "default/volume/pvc-1");
+    assertEquals(JSON.parse(seen.content as string).name, "pvc-1");
+
+    const certs = await clientCert(t.pki.ca, "q1");
+    q = await QuicEdgeClient.connect({
+      hostname: "127.0.0.1",
+      port: quic.addr.port,
+      nodeId: "q1",
+      credentials: { caPem: t.pki.ca.certPem, ...certs },
+      heartbeat: 0,
+    });
+    await until(() => t.hub.sessions.get("q1"));
+    const qreq = csiCreateVolume("q1", "pvc-9");
+    const pending = csiRequest(uds.path, encodeMessage(qreq));
+    const vol = await q.waitFor((m) => m.route.operation === "createvolume");
+    await q.send(newRespByMessage(vol, csiReply));
+    const qreply = await pending;
+    assertEquals(qreply.header.parentId, qreq.header.id);
+    assertEquals(qreply.content, csiReply);
+
+    // Offline node: a clear error at once.
+    const off = await csiRequest(uds.path, encodeMessage(csiCreateVolume("gone", "pvc-2")));
+    assertEquals(off.route.operation, "error");
+    assertEquals(off.content, "node gone is not connected");
+
+    // Online node that never answers: the timeout error.
+    const mute = await t.connect("m1");
+    const timedOut = await csiRequest(uds.path, encodeMessage(csiCreateVolume("m1", "pvc-3")));
+    assertEquals(timedOut.route.operation, "error");
+    assertStringIncludes(String(timedOut.content), "no reply");
+    await mute.close();
+  } finally {
+    await q?.close();
+    await uds.stop();
+    await quic.stop();
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
