@@ -152,3 +152,57 @@ Deno.test("bad frames: wrong version, unknown type, over the cap, truncated prot
   err = assertThrows(() => reader.end(), ViaductError, "stream ended inside a frame");
   assertEquals((err as ViaductError).kind, "truncated");
 });
+
+const hasProtoc = (() => {
+  try {
+    return new Deno.Command("protoc", { args: ["--version"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+async function protoc(args: string[], input: Uint8Array): Promise<Uint8Array> {
+  const protoDir = new URL("../../hub/proto/", import.meta.url).pathname;
+  const child = new Deno.Command("protoc", {
+    args: [`--proto_path=${protoDir}`, ...args, "message.proto"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(input);
+  await w.close();
+  const out = await child.output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return out.stdout;
+}
+
+Deno.test({
+  name: "protoc (a real peer) agrees with our bytes",
+  ignore: !hasProtoc,
+  async fn() {
+    const text =
+      'header { ID: "x" Timestamp: -5 Sync: true } router { Resouce: "r" } Content: "OK"';
+    const theirs = await protoc(["--encode=message.Message"], new TextEncoder().encode(text));
+    const ours = encodeProtoMessage({
+      header: { id: "x", timestamp: -5, sync: true },
+      route: { resource: "r" },
+      content: "OK",
+    });
+    assertEquals(hex(ours), hex(theirs));
+    const decoded = new TextDecoder().decode(
+      await protoc(["--decode=message.Message"], unhex(GOLDEN_PROTO)),
+    );
+    for (
+      const line of [
+        'ID: "m1"',
+        'ParentID: "p1"',
+        "Timestamp: 1000",
+        'Resouce: "r"',
+        'Content: "OK"',
+      ]
+    ) {
+      assert(decoded.includes(line), `protoc output lacks ${line}:\n${decoded}`);
+    }
+  },
+});
