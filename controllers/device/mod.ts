@@ -1,0 +1,22 @@
+/**
+ * DeviceController: Devices and DeviceModels (v1alpha2 and v1beta1) to edge nodes, twin and
+ * state reports back into the API (PROTOCOL.md §8).
+ */
+export {
+  DeviceController,
+  DeviceControllerError,
+  type DeviceControllerOptions,
+  type DeviceControllerStats,
+} from "./devicecontroller.ts";
+export { type DeviceApiClient, devicePath, type DevicePlural, KubeDeviceApi } from "./api.ts";
+export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+export { type TwinBatch, TwinCoalescer, type TwinUpdate } from "./coalescer.ts";
+export { ModelDeletedReason, ModelMissingAnnotation } from "./downstream.ts";
+export {
+  buildProfile,
+  DeviceProfileConfigPrefix,
+  DeviceProfileJson,
+  profileConfigMapName,
+} from "./profile.ts";
+export { parseUpstreamResource, TwinInputError } from "./upstream.ts";
+export type { MembershipUpdate, MsgTwin } from "./wire.ts";
