@@ -46,13 +46,17 @@ Deno.test("downstream: kubectl-applied pod reaches its edge node with RV; config
     const cmIns = hub.find("insert", "node/edge-a/default/configmap/cfg");
     assertEquals(cmIns.length, 1);
     assert(hub.messages.indexOf(cmIns[0]) < hub.messages.indexOf(ins));
-    assertEquals(hub.messages.filter((m) => m.route.resource?.startsWith("node/edge-b/default/")), []);
+    assertEquals(
+      hub.messages.filter((m) => m.route.resource?.startsWith("node/edge-b/default/")),
+      [],
+    );
     assertEquals(hub.messages.filter((m) => m.route.resource?.startsWith("node/cloud-1/")), []);
 
     // An edit reaches edge-a exactly once.
     await kubectl("patch", "configmap", "cfg", "--type=merge", "-p", '{"data":{"k":"v2"}}');
     const upd = await hub.waitFor(
-      (m) => m.route.operation === "update" && m.route.resource === "node/edge-a/default/configmap/cfg",
+      (m) =>
+        m.route.operation === "update" && m.route.resource === "node/edge-a/default/configmap/cfg",
       "configmap update",
     );
     // deno-lint-ignore no-explicit-any
@@ -69,7 +73,8 @@ Deno.test("downstream: kubectl-applied pod reaches its edge node with RV; config
     await kubectl("label", "pod", "web", "tier=front");
     await hub.waitFor(
       // deno-lint-ignore no-explicit-any
-      (m) => m.route.operation === "update" && (m.content as any)?.metadata?.labels?.tier === "front",
+      (m) =>
+        m.route.operation === "update" && (m.content as any)?.metadata?.labels?.tier === "front",
       "pod label update",
     );
     assertEquals(hub.find("update", "node/edge-a/default/pod/web").length, before + 1);
@@ -77,9 +82,13 @@ Deno.test("downstream: kubectl-applied pod reaches its edge node with RV; config
 
     // Deleting the pod: delete to edge-a, cache shrinks, configmap delete to edge-a.
     await kubectl("delete", "pod", "web", "--grace-period=0", "--force", "--wait=false");
-    await hub.waitFor((m) => m.route.operation === "delete" && m.route.resource === "node/edge-a/default/pod/web", "pod delete");
+    await hub.waitFor(
+      (m) => m.route.operation === "delete" && m.route.resource === "node/edge-a/default/pod/web",
+      "pod delete",
+    );
     const cmDel = await hub.waitFor(
-      (m) => m.route.operation === "delete" && m.route.resource === "node/edge-a/default/configmap/cfg",
+      (m) =>
+        m.route.operation === "delete" && m.route.resource === "node/edge-a/default/configmap/cfg",
       "configmap delete after shrink",
     );
     // deno-lint-ignore no-explicit-any
@@ -112,7 +121,10 @@ Deno.test("downstream: secrets go to referencing nodes with update; node delete 
       metadata: { name: "pull" },
       data: { x: btoa("y") },
     });
-    const s = await hub.waitFor((m) => m.route.resource === "node/e1/default/secret/pull", "secret");
+    const s = await hub.waitFor(
+      (m) => m.route.resource === "node/e1/default/secret/pull",
+      "secret",
+    );
     assertEquals(s.route.operation, "update");
     // deno-lint-ignore no-explicit-any
     assertEquals((s.content as any).kind, "Secret");
@@ -130,27 +142,34 @@ Deno.test("downstream: secrets go to referencing nodes with update; node delete 
       "node delete",
     );
     assertEquals(del.content, null);
-    assertEquals(hub.messages.filter((m) => m.route.resource === "node/e2/default/secret/pull"), []);
+    assertEquals(
+      hub.messages.filter((m) => m.route.resource === "node/e2/default/secret/pull"),
+      [],
+    );
   });
 });
 
 Deno.test("startup: objects existing before start are replayed once after every informer synced", async () => {
-  await withEnv(async ({ hub, ec }) => {
-    assert(ec.downstream?.ready);
-    await hub.waitFor((m) => m.route.resource === "node/pre/default/pod/p0", "replayed pod");
-    assertEquals(hub.find("insert", "node/pre/default/pod/p0").length, 1);
-    assertEquals(hub.find("insert", "node/pre/default/configmap/c0").length, 1);
-    assertEquals(hub.find("update", "node/pre/null/node/pre").length, 1);
-    assert(
-      hub.messages.indexOf(hub.find("insert", "node/pre/default/configmap/c0")[0]) <
-        hub.messages.indexOf(hub.find("insert", "node/pre/default/pod/p0")[0]),
-    );
-  }, { sendServicesToEdges: false }, async (kube) => {
-    await kube.create("/api/v1/nodes", edgeNode("pre"));
-    await kube.create("/api/v1/namespaces/default/configmaps", { metadata: { name: "c0" } });
-    await kube.create(
-      "/api/v1/namespaces/default/pods",
-      pod("p0", "pre", { volumes: [{ name: "v", configMap: { name: "c0" } }] }),
-    );
-  });
+  await withEnv(
+    async ({ hub, ec }) => {
+      assert(ec.downstream?.ready);
+      await hub.waitFor((m) => m.route.resource === "node/pre/default/pod/p0", "replayed pod");
+      assertEquals(hub.find("insert", "node/pre/default/pod/p0").length, 1);
+      assertEquals(hub.find("insert", "node/pre/default/configmap/c0").length, 1);
+      assertEquals(hub.find("update", "node/pre/null/node/pre").length, 1);
+      assert(
+        hub.messages.indexOf(hub.find("insert", "node/pre/default/configmap/c0")[0]) <
+          hub.messages.indexOf(hub.find("insert", "node/pre/default/pod/p0")[0]),
+      );
+    },
+    { sendServicesToEdges: false },
+    async (kube) => {
+      await kube.create("/api/v1/nodes", edgeNode("pre"));
+      await kube.create("/api/v1/namespaces/default/configmaps", { metadata: { name: "c0" } });
+      await kube.create(
+        "/api/v1/namespaces/default/pods",
+        pod("p0", "pre", { volumes: [{ name: "v", configMap: { name: "c0" } }] }),
+      );
+    },
+  );
 });

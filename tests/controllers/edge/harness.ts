@@ -4,7 +4,7 @@
  * (resource prefixed `node/<id>/`, published to the `edgecontroller` group).
  */
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
-import { Bus, buildMessage, type Message } from "../../../modules/mod.ts";
+import { buildMessage, Bus, type Message } from "../../../modules/mod.ts";
 import { KubeClient, type KubeObject } from "../../../controllers/kube/mod.ts";
 import { EdgeController, type EdgeControllerOptions } from "../../../controllers/edge/mod.ts";
 
@@ -99,7 +99,10 @@ export async function withEnv(
       send,
       request: async (node, resource, op, content) => {
         const msg = await send(node, resource, op, content);
-        return await hub.waitFor((m) => m.header.parentId === msg.header.id, `reply to ${op} ${resource}`);
+        return await hub.waitFor(
+          (m) => m.header.parentId === msg.header.id,
+          `reply to ${op} ${resource}`,
+        );
       },
       kubectl: async (...args: string[]) => {
         const out = await new Deno.Command("kubectl", {

@@ -44,7 +44,11 @@ Deno.test("informer: hasSynced after the initial list, then add/update/delete fr
     inf.on({
       add: (o) => void events.push(`add ${o.metadata?.name}`),
       update: (o, old) =>
-        void events.push(`update ${o.metadata?.name} ${old.metadata?.resourceVersion !== o.metadata?.resourceVersion}`),
+        void events.push(
+          `update ${o.metadata?.name} ${
+            old.metadata?.resourceVersion !== o.metadata?.resourceVersion
+          }`,
+        ),
       delete: (o) => void events.push(`delete ${o.metadata?.name}`),
     });
     assert(!inf.hasSynced());
@@ -68,7 +72,10 @@ Deno.test("informer: hasSynced after the initial list, then add/update/delete fr
 
 Deno.test("raw calls: typed KubeApiError with the Status; typed client-node APIs work", async () => {
   await withApi(async (kube) => {
-    const err = await assertRejects(() => kube.get("/api/v1/namespaces/default/secrets/nope"), KubeApiError);
+    const err = await assertRejects(
+      () => kube.get("/api/v1/namespaces/default/secrets/nope"),
+      KubeApiError,
+    );
     assert(isNotFound(err));
     assertEquals((err as KubeApiError).status.reason, "NotFound");
     const ns = await kube.core.readNamespace({ name: "default" });

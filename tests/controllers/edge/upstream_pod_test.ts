@@ -1,0 +1,155 @@
+import { assert, assertEquals } from "../../assert.ts";
+import { isNotFound } from "../../../controllers/kube/mod.ts";
+import { edgeNode, eventually, pod, withEnv } from "./harness.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+Deno.test("upstream podstatus (single): merges and updates status; container statuses sorted; OK", async () => {
+  await withEnv(async ({ request, kube }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    const p: Json = await kube.create("/api/v1/namespaces/default/pods", pod("web", "edge-1"));
+    const status = {
+      phase: "Running",
+      startTime: "2026-11-24T10:00:00.123Z",
+      conditions: [{ type: "Ready", status: "True" }],
+      containerStatuses: [
+        {
+          name: "b",
+          ready: true,
+          restartCount: 0,
+          image: "x",
+          imageID: "",
+          state: { running: { startedAt: "2026-11-24T10:00:01.5Z" } },
+        },
+        {
+          name: "a",
+          ready: true,
+          restartCount: 0,
+          image: "x",
+          imageID: "",
+          state: { running: {} },
+        },
+      ],
+    };
+    const resp = await request("edge-1", "default/podstatus/web", "update", {
+      UID: p.metadata.uid,
+      Name: "web",
+      Status: status,
+    });
+    assertEquals(resp.content, "OK");
+    const got: Json = await kube.get("/api/v1/namespaces/default/pods/web");
+    assertEquals(got.status.phase, "Running");
+    assertEquals(got.status.containerStatuses.map((c: Json) => c.name), ["a", "b"]);
+    assertEquals(got.status.containerStatuses[1].state.running.startedAt, "2026-11-24T10:00:01Z");
+    assertEquals(got.status.startTime, "2026-11-24T10:00:00Z");
+    assert(got.status.conditions[0].lastTransitionTime);
+  });
+});
+
+Deno.test("upstream podstatus (array): UID mismatch → OK and a delete of <ns>/pod/<name> to the edge", async () => {
+  await withEnv(async ({ request, kube, hub }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    const p: Json = await kube.create("/api/v1/namespaces/default/pods", pod("a", "edge-1"));
+    const resp = await request("edge-1", "default/podstatus", "update", [
+      { uid: p.metadata.uid, name: "a", status: { phase: "Running" } },
+      { UID: "stale-uid", Name: "gone", Status: { phase: "Running" } },
+    ]);
+    assertEquals(resp.content, "OK");
+    const del = await hub.waitFor(
+      (m) => m.route.operation === "delete" && m.route.resource === "node/edge-1/default/pod/gone",
+      "delete to edge",
+    );
+    assertEquals((del.content as Json).metadata.name, "gone");
+    assertEquals((del.content as Json).metadata.namespace, "default");
+    const got: Json = await kube.get("/api/v1/namespaces/default/pods/a");
+    assertEquals(got.status.phase, "Running");
+  });
+});
+
+Deno.test("upstream podstatus: a terminating pod that finished is deleted with grace 0", async () => {
+  await withEnv(async ({ request, kube }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    const p: Json = await kube.create("/api/v1/namespaces/default/pods", pod("job", "edge-1"));
+    // A bound pod is deleted gracefully: it stays with a deletionTimestamp until the node is done.
+    await kube.delete("/api/v1/namespaces/default/pods/job", { gracePeriodSeconds: 30 });
+    const cur: Json = await kube.get("/api/v1/namespaces/default/pods/job");
+    assert(cur.metadata.deletionTimestamp);
+    const resp = await request("edge-1", "default/podstatus/job", "update", {
+      UID: p.metadata.uid,
+      Name: "job",
+      Status: {
+        phase: "Succeeded",
+        containerStatuses: [{
+          name: "c",
+          ready: false,
+          restartCount: 0,
+          image: "x",
+          imageID: "",
+          state: { terminated: { exitCode: 0 } },
+        }],
+      },
+    });
+    assertEquals(resp.content, "OK");
+    await eventually(
+      () => kube.get("/api/v1/namespaces/default/pods/job").then(() => false, (e) => isNotFound(e)),
+      "pod deleted",
+    );
+  });
+});
+
+Deno.test("upstream podpatch: strategic merge on pod status; ObjectResp with RV; other node's pod → Forbidden", async () => {
+  await withEnv(async ({ request, kube }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    await kube.create("/api/v1/namespaces/default/pods", pod("web", "edge-1"));
+    await kube.create("/api/v1/namespaces/default/pods", pod("other", "edge-2"));
+    const resp = await request(
+      "edge-1",
+      "default/podpatch/web",
+      "update",
+      JSON.stringify({ status: { phase: "Running", podIP: "10.1.0.5" } }),
+    );
+    const c = resp.content as Json;
+    assertEquals(c.Err, null);
+    assertEquals(c.Object.status.podIP, "10.1.0.5");
+    assertEquals(resp.header.resourceVersion, c.Object.metadata.resourceVersion);
+    const got: Json = await kube.get("/api/v1/namespaces/default/pods/web");
+    assertEquals(got.status.podIP, "10.1.0.5");
+    const denied = await request("edge-1", "default/podpatch/other", "patch", "{}");
+    assertEquals((denied.content as Json).Err.ErrStatus.reason, "Forbidden");
+  });
+});
+
+Deno.test("upstream pod insert: a mirror pod bound to itself is created (ObjectResp + RV); bound elsewhere → Forbidden", async () => {
+  await withEnv(async ({ request, kube }) => {
+    const mirror = pod("static-web-edge-1", "edge-1");
+    mirror.metadata!.annotations = { "kubernetes.io/config.mirror": "abc" };
+    const resp = await request("edge-1", "default/pod/static-web-edge-1", "insert", mirror);
+    const c = resp.content as Json;
+    assertEquals(c.Err, null);
+    assertEquals(c.Object.metadata.name, "static-web-edge-1");
+    assertEquals(c.Object.kind, "Pod");
+    assertEquals(resp.header.resourceVersion, c.Object.metadata.resourceVersion);
+    await kube.get("/api/v1/namespaces/default/pods/static-web-edge-1");
+    const denied = await request("edge-1", "default/pod/x", "insert", pod("x", "edge-2"));
+    assertEquals((denied.content as Json).Err.ErrStatus.code, 403);
+  });
+});
+
+Deno.test("upstream pod delete: UID string precondition → deleted, OK; stale UID and missing pod count as success", async () => {
+  await withEnv(async ({ request, kube }) => {
+    const p: Json = await kube.create("/api/v1/namespaces/default/pods", pod("web", "edge-1"));
+    await kube.create("/api/v1/namespaces/default/pods", pod("keep", "edge-1"));
+    const stale = await request("edge-1", "default/pod/keep", "delete", "not-the-uid");
+    assertEquals(stale.content, "OK");
+    await kube.get("/api/v1/namespaces/default/pods/keep"); // still there
+    const resp = await request("edge-1", "default/pod/web", "delete", p.metadata.uid);
+    assertEquals(resp.content, "OK");
+    await eventually(
+      () => kube.get("/api/v1/namespaces/default/pods/web").then(() => false, (e) => isNotFound(e)),
+      "pod deleted",
+    );
+    const again = await request("edge-1", "default/pod/web", "delete", { gracePeriodSeconds: 0 });
+    assertEquals(again.content, "OK");
+  });
+});
