@@ -72,9 +72,10 @@ Deno.test("downstream: kubectl-applied pod reaches its edge node with RV; config
     // A labels change is sent (and proves the status change was processed before it).
     await kubectl("label", "pod", "web", "tier=front");
     await hub.waitFor(
-      // deno-lint-ignore no-explicit-any
       (m) =>
-        m.route.operation === "update" && (m.content as any)?.metadata?.labels?.tier === "front",
+        m.route.operation === "update" &&
+        (m.content as { metadata?: { labels?: Record<string, string> } })?.metadata?.labels
+            ?.tier === "front",
       "pod label update",
     );
     assertEquals(hub.find("update", "node/edge-a/default/pod/web").length, before + 1);
