@@ -1,0 +1,39 @@
+/**
+ * CloudHub: what other folders (main.ts, cli) may use.
+ *
+ * @example
+ * ```ts
+ * import { CloudHub, KubeSyncStore, kubeNodeAnnotator } from "./hub/mod.ts";
+ * const hub = new CloudHub({
+ *   tls: { certPem, keyPem, caPem },
+ *   websocket: { address: "0.0.0.0", port: 10000 },
+ *   syncStore: new KubeSyncStore(kc),
+ *   advertiseAddress: "10.0.0.1",
+ *   annotateNode: kubeNodeAnnotator(kc),
+ * });
+ * ```
+ */
+export { CloudHub, type CloudHubOptions, type CloudHubPorts } from "./cloudhub.ts";
+export type { ConnectionAcceptor, EdgeConnection, Refusal, TransportKind } from "./transport.ts";
+export {
+  compareResourceVersion,
+  MemorySyncStore,
+  nodeOfObjectSyncName,
+  type ObjectSyncSpec,
+  objectSyncName,
+  parseResourceVersion,
+  ReliableSyncsGroup,
+  ReliableSyncsVersion,
+  ResourceVersionError,
+  type SyncKey,
+  type SyncRecord,
+  type SyncStore,
+} from "./objectsync.ts";
+export { KubeSyncStore } from "./objectsync_kube.ts";
+export { CloudCoreAnnotation, kubeNodeAnnotator } from "./node_annotation.ts";
+export { CloseReason, type CloseReasonLabel, HubMetrics } from "./metrics.ts";
+export { type Monitor, type MonitorOptions, startMonitor } from "./monitor.ts";
+export { type Clock, ManualClock, systemClock } from "./clock.ts";
+export { isFromEdge, isNodeStopped, isToEdge, noAckRequired } from "./classify.ts";
+export { type DeliveryOptions, SessionCloseText } from "./session.ts";
+export { CloseCode, DefaultMaxPayload, WebSocketTransport, type WebSocketTransportOptions } from "./websocket.ts";
