@@ -1,0 +1,291 @@
+/**
+ * SyncController (`synccontroller`), PROTOCOL.md §4.5: reconciles every
+ * `objectsyncs` / `clusterobjectsyncs.reliablesyncs.kubeedge.io/v1alpha1` record `<node>.<uid>`
+ * against the object it names:
+ *
+ * - the object is gone, or exists under another UID → send the edge a `delete` (content with
+ *   name, namespace, uid) through cloudhub — this is how deletes that happened while the hub was
+ *   down still reach the edge;
+ * - the object's RV is newer than `status.objectResourceVersion` → send an `update` with the
+ *   full object and its RV;
+ * - the record's node no longer exists → delete the record.
+ *
+ * Event-driven where it can be: a full pass runs once every informer has synced, then every
+ * `intervalMs` (default 5 s), and object / node delete events trigger the affected records at
+ * once instead of waiting for the next pass.
+ */
+import {
+  buildMessage,
+  type Bus,
+  Group,
+  ModuleName,
+  NullNamespace,
+  Operation,
+} from "../../modules/mod.ts";
+import type { Module, ModuleContext } from "../../modules/mod.ts";
+import { createLogger } from "../../modules/log.ts";
+import { type Informer, isNotFound, type KubeClient, type KubeObject, sleep } from "../kube/mod.ts";
+import { objectPath } from "./kinds.ts";
+import { compareResourceVersion } from "./rv.ts";
+
+const log = createLogger("synccontroller");
+
+/** API group/version of the reliablesyncs CRDs. */
+export const ReliableSyncsApi = "reliablesyncs.kubeedge.io/v1alpha1";
+
+/** Kinds the controller keeps informers for (others are looked up live). */
+export const CachedKinds = ["Pod", "ConfigMap", "Secret", "Service", "Endpoints", "Node"] as const;
+
+const KIND_PATHS: Record<string, string> = {
+  Pod: "/api/v1/pods",
+  ConfigMap: "/api/v1/configmaps",
+  Secret: "/api/v1/secrets",
+  Service: "/api/v1/services",
+  Endpoints: "/api/v1/endpoints",
+  Node: "/api/v1/nodes",
+};
+
+/** Settings of the SyncController. */
+export interface SyncControllerOptions {
+  kube: KubeClient;
+  /** Full-pass interval in ms (default 5000); `0` disables periodic passes (tests). */
+  intervalMs?: number;
+  /**
+   * Informer caches by kind to share (e.g. EdgeController's); kinds not given get their own
+   * informer. `Node` must cover every node a record can name (all nodes or the edge nodes).
+   */
+  caches?: Partial<Record<string, Informer<KubeObject>>>;
+}
+
+interface SyncObj extends KubeObject {
+  spec?: { objectAPIVersion?: string; objectKind?: string; objectName?: string };
+  status?: { objectResourceVersion?: string };
+}
+
+/** Counters for metrics and tests. */
+export interface SyncStats {
+  passes: number;
+  deletesSent: number;
+  updatesSent: number;
+  recordsDeleted: number;
+}
+
+/** The node of a record name: everything before the last `.`. */
+export function nodeOfSyncName(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i < 0 ? name : name.slice(0, i);
+}
+
+/** The object UID of a record name: everything after the last `.`. */
+export function uidOfSyncName(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i < 0 ? "" : name.slice(i + 1);
+}
+
+/** See module docs. */
+export class SyncController implements Module {
+  readonly name = ModuleName.SyncController;
+  readonly group = ModuleName.SyncController;
+  readonly stats: SyncStats = { passes: 0, deletesSent: 0, updatesSent: 0, recordsDeleted: 0 };
+  readonly #opts: SyncControllerOptions;
+  readonly #caches = new Map<string, Informer<KubeObject>>();
+  readonly #own: Informer<KubeObject>[] = [];
+  #objectSyncs?: Informer<SyncObj>;
+  #clusterSyncs?: Informer<SyncObj>;
+  #bus?: Bus;
+  readonly #abort = new AbortController();
+  #loop?: Promise<void>;
+  #ready = false;
+  /** Serialises passes and event-driven checks. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(opts: SyncControllerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Starts informers, waits for them to sync, runs the first pass, schedules the next ones. */
+  async start(ctx: ModuleContext): Promise<void> {
+    this.#bus = ctx.bus;
+    const kube = this.#opts.kube;
+    for (const kind of CachedKinds) {
+      const shared = this.#opts.caches?.[kind];
+      if (shared) {
+        this.#caches.set(kind, shared);
+      } else {
+        const inf = kube.informer(KIND_PATHS[kind], undefined, {
+          name: `sync-${kind.toLowerCase()}`,
+          kind,
+          apiVersion: "v1",
+        });
+        this.#own.push(inf);
+        this.#caches.set(kind, inf);
+      }
+      const inf = this.#caches.get(kind) as Informer<KubeObject>;
+      inf.on({
+        delete: (obj) => {
+          if (!this.#ready) return;
+          if (kind === "Node") return this.#enqueue(() => this.#nodeGone(obj.metadata?.name ?? ""));
+          return this.#enqueue(() => this.#checkUid(obj.metadata?.uid ?? ""));
+        },
+      });
+    }
+    this.#objectSyncs = kube.informer<SyncObj>(`/apis/${ReliableSyncsApi}/objectsyncs`, undefined, {
+      name: "objectsyncs",
+      kind: "ObjectSync",
+      apiVersion: ReliableSyncsApi,
+    });
+    this.#clusterSyncs = kube.informer<SyncObj>(
+      `/apis/${ReliableSyncsApi}/clusterobjectsyncs`,
+      undefined,
+      { name: "clusterobjectsyncs", kind: "ClusterObjectSync", apiVersion: ReliableSyncsApi },
+    );
+    this.#own.push(
+      this.#objectSyncs as unknown as Informer<KubeObject>,
+      this.#clusterSyncs as unknown as Informer<KubeObject>,
+    );
+    for (const inf of this.#own) inf.start();
+    await Promise.all(
+      [...this.#caches.values(), this.#objectSyncs, this.#clusterSyncs].map((i) => i.synced),
+    );
+    this.#ready = true;
+    await this.reconcileNow();
+    const interval = this.#opts.intervalMs ?? 5000;
+    if (interval > 0) this.#loop = this.#periodic(interval);
+    log.info("synccontroller started", { intervalMs: interval });
+  }
+
+  async #periodic(ms: number): Promise<void> {
+    for (;;) {
+      try {
+        await sleep(ms, this.#abort.signal);
+      } catch {
+        return;
+      }
+      await this.reconcileNow().catch((err) => log.error("sync pass failed", { error: err }));
+    }
+  }
+
+  /** Stops the periodic pass and the informers it owns. */
+  async stop(): Promise<void> {
+    this.#abort.abort(new Error("synccontroller stopped"));
+    await this.#loop;
+    await Promise.all(this.#own.map((i) => i.stop()));
+    await this.#chain.catch(() => {});
+  }
+
+  #enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.#chain.then(fn).catch((err) =>
+      log.error("sync check failed", { error: err })
+    );
+    this.#chain = next;
+    return next;
+  }
+
+  /** Runs one full pass now (also what the timer runs). */
+  reconcileNow(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.stats.passes++;
+      for (const s of this.#all()) {
+        if (this.#abort.signal.aborted) return;
+        await this.#reconcile(s);
+      }
+    });
+  }
+
+  #all(): SyncObj[] {
+    return [...(this.#objectSyncs?.list() ?? []), ...(this.#clusterSyncs?.list() ?? [])];
+  }
+
+  async #checkUid(uid: string): Promise<void> {
+    if (!uid) return;
+    for (const s of this.#all()) {
+      if (uidOfSyncName(s.metadata?.name ?? "") === uid) await this.#reconcile(s);
+    }
+  }
+
+  async #nodeGone(node: string): Promise<void> {
+    for (const s of this.#all()) {
+      if (nodeOfSyncName(s.metadata?.name ?? "") === node) await this.#reconcile(s);
+    }
+  }
+
+  async #lookup(
+    apiVersion: string,
+    kind: string,
+    ns: string,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    const cache = this.#caches.get(kind);
+    if (cache) return cache.get(name, ns || undefined);
+    try {
+      const obj = await this.#opts.kube.get(objectPath(apiVersion, kind, ns, name));
+      if (!obj.kind) obj.kind = kind;
+      if (!obj.apiVersion) obj.apiVersion = apiVersion;
+      return obj;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async #deleteRecord(s: SyncObj): Promise<void> {
+    const ns = s.metadata?.namespace;
+    const name = s.metadata?.name ?? "";
+    const path = ns
+      ? `/apis/${ReliableSyncsApi}/namespaces/${encodeURIComponent(ns)}/objectsyncs/${
+        encodeURIComponent(name)
+      }`
+      : `/apis/${ReliableSyncsApi}/clusterobjectsyncs/${encodeURIComponent(name)}`;
+    await this.#opts.kube.delete(path, { gracePeriodSeconds: 0 }).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+    this.stats.recordsDeleted++;
+    log.info("objectsync of a deleted node removed", { name, namespace: ns ?? "" });
+  }
+
+  async #reconcile(s: SyncObj): Promise<void> {
+    const name = s.metadata?.name ?? "";
+    const node = nodeOfSyncName(name);
+    const uid = uidOfSyncName(name);
+    const nodes = this.#caches.get("Node");
+    if (nodes?.hasSynced() && !nodes.get(node)) return this.#deleteRecord(s);
+    const kind = s.spec?.objectKind ?? "";
+    const apiVersion = s.spec?.objectAPIVersion ?? "v1";
+    const objName = s.spec?.objectName ?? "";
+    if (!kind || !objName) return;
+    const ns = s.metadata?.namespace ?? "";
+    const resource = `node/${node}/${ns || NullNamespace}/${kind.toLowerCase()}/${objName}`;
+    const obj = await this.#lookup(apiVersion, kind, ns, objName);
+    const bus = this.#bus as Bus;
+    const route = { source: ModuleName.EdgeController, group: Group.Resource, resource };
+    if (!obj || obj.metadata?.uid !== uid) {
+      const metadata: Record<string, string> = { name: objName, uid };
+      if (ns) metadata.namespace = ns;
+      await bus.send(
+        ModuleName.CloudHub,
+        buildMessage(
+          { ...route, operation: Operation.Delete },
+          { apiVersion, kind, metadata },
+        ),
+      );
+      this.stats.deletesSent++;
+      return;
+    }
+    const objRv = obj.metadata?.resourceVersion ?? "";
+    const syncedRv = s.status?.objectResourceVersion ?? "";
+    let newer = false;
+    try {
+      newer = compareResourceVersion(objRv, syncedRv || "0") > 0;
+    } catch (err) {
+      log.warn("objectsync with a non-numeric resourceVersion skipped", { name, error: err });
+      return;
+    }
+    if (newer) {
+      await bus.send(
+        ModuleName.CloudHub,
+        buildMessage({ ...route, operation: Operation.Update }, obj, { resourceVersion: objRv }),
+      );
+      this.stats.updatesSent++;
+    }
+  }
+}

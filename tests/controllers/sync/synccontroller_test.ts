@@ -1,0 +1,126 @@
+import { assert, assertEquals } from "../../assert.ts";
+import { startEmbeddedApi } from "../../../apiserver/mod.ts";
+import { Bus } from "../../../modules/mod.ts";
+import { isNotFound, KubeClient, type KubeObject } from "../../../controllers/kube/mod.ts";
+import {
+  compareResourceVersion,
+  kindToResource,
+  SyncController,
+} from "../../../controllers/sync/mod.ts";
+import { HubRecorder } from "../edge/harness.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+const API = "/apis/reliablesyncs.kubeedge.io/v1alpha1";
+
+async function objectSync(
+  kube: KubeClient,
+  ns: string | null,
+  name: string,
+  spec: Record<string, string>,
+  rv: string,
+): Promise<void> {
+  const base = ns ? `${API}/namespaces/${ns}/objectsyncs` : `${API}/clusterobjectsyncs`;
+  const created: Json = await kube.create(base, {
+    apiVersion: "reliablesyncs.kubeedge.io/v1alpha1",
+    kind: ns ? "ObjectSync" : "ClusterObjectSync",
+    metadata: { name, ...(ns ? { namespace: ns } : {}) },
+    spec,
+  });
+  created.status = { objectResourceVersion: rv };
+  await kube.update(`${base}/${name}/status`, created);
+}
+
+Deno.test("sync: newer RV → update; gone or other UID → delete with name/namespace/uid; deleted node → record removed; deletes are event-driven", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  const bus = new Bus();
+  const hub = new HubRecorder(bus);
+  bus.addModule("synccontroller");
+  const sc = new SyncController({ kube, intervalMs: 0 });
+  try {
+    await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+    const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "cfg" },
+      data: { a: "1" },
+    });
+    const acked: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "acked" },
+    });
+    const cmSpec = { objectAPIVersion: "v1", objectKind: "ConfigMap", objectName: "cfg" };
+    await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, cmSpec, "1");
+    await objectSync(kube, "default", `edge-1.${acked.metadata!.uid}`, {
+      ...cmSpec,
+      objectName: "acked",
+    }, acked.metadata!.resourceVersion!);
+    await objectSync(kube, "default", "edge-1.00000000-dead-beef-0000-000000000000", {
+      objectAPIVersion: "v1",
+      objectKind: "Pod",
+      objectName: "was-deleted-while-down",
+    }, "5");
+    await objectSync(kube, null, "ghost-node.1234", {
+      objectAPIVersion: "v1",
+      objectKind: "Node",
+      objectName: "ghost-node",
+    }, "3");
+
+    await sc.start({ bus });
+    assertEquals(sc.stats.passes, 1);
+
+    const upd = await hub.waitFor(
+      (m) => m.route.resource === "node/edge-1/default/configmap/cfg",
+      "update",
+    );
+    assertEquals(upd.route.operation, "update");
+    assertEquals(upd.route.source, "edgecontroller");
+    assertEquals(upd.route.group, "resource");
+    assertEquals(upd.header.resourceVersion, cm.metadata!.resourceVersion);
+    assertEquals((upd.content as Json).kind, "ConfigMap");
+    assertEquals(hub.find("update", "node/edge-1/default/configmap/acked"), []);
+
+    const del = await hub.waitFor(
+      (m) => m.route.resource === "node/edge-1/default/pod/was-deleted-while-down",
+      "delete of a missing pod",
+    );
+    assertEquals(del.route.operation, "delete");
+    assertEquals((del.content as Json).metadata, {
+      name: "was-deleted-while-down",
+      uid: "00000000-dead-beef-0000-000000000000",
+      namespace: "default",
+    });
+    const gone = await kube.get(`${API}/clusterobjectsyncs/ghost-node.1234`).then(
+      () => false,
+      isNotFound,
+    );
+    assert(gone, "record of a deleted node is removed");
+
+    // A delete while running reaches the edge without waiting for a pass.
+    await kube.delete("/api/v1/namespaces/default/configmaps/cfg");
+    const cmDel = await hub.waitFor(
+      (m) =>
+        m.route.operation === "delete" && m.route.resource === "node/edge-1/default/configmap/cfg",
+      "event-driven delete",
+    );
+    assertEquals((cmDel.content as Json).metadata.uid, cm.metadata!.uid);
+    assertEquals(sc.stats.passes, 1);
+  } finally {
+    await sc.stop();
+    bus.close();
+    await hub.done();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("sync: resourceVersion comparison is uint64 and kinds pluralise like UnsafeGuessKindToResource", () => {
+  assertEquals(compareResourceVersion("10", "9"), 1);
+  assertEquals(compareResourceVersion("18446744073709551615", "18446744073709551614"), 1);
+  assertEquals(compareResourceVersion("7", "7"), 0);
+  assertEquals(kindToResource("Endpoints"), "endpoints");
+  assertEquals(kindToResource("ConfigMap"), "configmaps");
+  assertEquals(kindToResource("NetworkPolicy"), "networkpolicies");
+  assertEquals(kindToResource("Ingress"), "ingresses");
+});
