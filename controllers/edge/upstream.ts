@@ -179,6 +179,12 @@ export class UpstreamController {
   /** Routes one message from the `edgecontroller` inbox (waits while its pool is full). */
   async dispatch(msg: Message): Promise<void> {
     this.stats.received++;
+    const op = msg.route.operation ?? "";
+    if (op === "connected" || op === "disconnected") {
+      // cloudhub's node connection events (`node/<id>`): nothing to do against the API.
+      log.debug("edge connection event", { resource: msg.route.resource ?? "", operation: op });
+      return;
+    }
     let parsed;
     try {
       parsed = parseResource(msg.route.resource ?? "");
