@@ -182,7 +182,9 @@ export class Upstream {
   /** Handles one message from the `devicecontroller` inbox. Never throws. */
   async handle(msg: Message): Promise<void> {
     const received = this.deps.env.now();
-    let node = "";
+    const parts = (msg.route.resource ?? "").split("/");
+    // Known even when the rest of the resource is unusable, so the edge still gets an answer.
+    let node = parts[0] === "node" ? parts[1] ?? "" : "";
     try {
       const parsed = parseUpstreamResource(msg.route.resource ?? "");
       node = parsed.node;
