@@ -76,6 +76,7 @@ export class QuicEdgeClient {
   acksSent = 0;
   readonly #msg: StreamIo;
   readonly #waiters = new Set<Waiter>();
+  readonly #listeners = new Set<(msg: Message) => void>();
   readonly #tasks = new Set<Promise<void>>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #closing = false;
@@ -190,6 +191,7 @@ export class QuicEdgeClient {
         continue;
       }
       this.received.push(msg);
+      for (const l of this.#listeners) l(msg);
       for (const w of this.#waiters) {
         if (w.pred(msg)) {
           this.#waiters.delete(w);
@@ -222,6 +224,12 @@ export class QuicEdgeClient {
       operation: Operation.Keepalive,
       resource: "node",
     }, "ping");
+  }
+
+  /** Calls `listener` for every message received from now on; returns an unsubscribe function. */
+  onMessage(listener: (msg: Message) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /**
