@@ -360,3 +360,56 @@ Deno.test("QUIC into CloudHub: join, keepalive, pod + ACK, then reconnect over W
     bus.close();
   }
 });
+
+Deno.test("QUIC: a first message that is not the header, or no header at all, is refused", async () => {
+  const pki = await makePki();
+  const acceptor = new RecordingAcceptor();
+  const server = new QuicServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...pki,
+    acceptor,
+    headerTimeoutMs: 200,
+  });
+  await server.start();
+  const dial = () =>
+    Deno.connectQuic({
+      hostname: "127.0.0.1",
+      port: server.addr.port,
+      alpnProtocols: ["kubeedge-viaduct"],
+      caCerts: [pki.ca.certPem],
+    });
+  try {
+    // A keepalive where the header message belongs.
+    const c1 = await dial();
+    const ctl = new StreamIo(await c1.createBidirectionalStream());
+    const ka = buildMessage({ operation: "keepalive", resource: "node" }, "ping");
+    await ctl.write(ka);
+    const nack = await ctl.next();
+    assertEquals(nack?.content, "nack");
+    assertEquals(nack?.header.parentId, ka.header.id);
+    const why = await ctl.next();
+    assertEquals(why?.route.operation, "error");
+    assertStringIncludes(String(why?.content), 'operation "header"');
+    c1.close({ closeCode: 0, reason: "" });
+    await c1.closed;
+
+    // A header whose content is not a header map.
+    const c2 = await dial();
+    const ctl2 = new StreamIo(await c2.createBidirectionalStream());
+    await ctl2.write(buildMessage({ operation: "header", resource: "header" }, "not a map"));
+    assertEquals((await ctl2.next())?.content, "nack");
+    assertStringIncludes(String((await ctl2.next())?.content), "not a header map");
+    c2.close({ closeCode: 0, reason: "" });
+    await c2.closed;
+
+    // Connected but silent: closed by the hub after the header timeout, with the reason.
+    const c3 = await dial();
+    const info = await c3.closed;
+    assertStringIncludes(info.reason, "no control stream within 200 ms");
+    assertEquals(server.stats.refused, 3);
+    assertEquals(acceptor.conns.length, 0);
+  } finally {
+    await server.stop();
+  }
+});
