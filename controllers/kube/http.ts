@@ -100,15 +100,33 @@ export class KubeHttp {
 
   async #fetch(method: string, path: string, opts: RequestOptions): Promise<Response> {
     const hasBody = opts.body !== undefined;
-    const res = await fetch(this.#url(path, opts.query), {
-      method,
-      client: this.#client,
-      headers: await this.#headers(hasBody ? (opts.contentType ?? "application/json") : undefined),
-      body: hasBody
-        ? (typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body))
-        : undefined,
-      signal: opts.signal,
-    });
+    let res: Response;
+    try {
+      res = await fetch(this.#url(path, opts.query), {
+        method,
+        client: this.#client,
+        headers: await this.#headers(
+          hasBody ? (opts.contentType ?? "application/json") : undefined,
+        ),
+        body: hasBody
+          ? (typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body))
+          : undefined,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      // fetch says only "fetch failed"; the cause (refused, reset, TLS) is what operators need.
+      if (err instanceof TypeError) {
+        const cause = (err as { cause?: unknown }).cause;
+        const why = cause instanceof Error ? cause.message : cause ? String(cause) : "";
+        throw new TypeError(
+          `${method} ${this.server}${path}: ${err.message}${why ? `: ${why}` : ""}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
     if (res.ok) return res;
     const text = await res.text();
     let status: KubeStatus;

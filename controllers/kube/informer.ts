@@ -208,13 +208,20 @@ export class Informer<T extends KubeObject = KubeObject> {
     while (!signal.aborted) {
       try {
         if (!this.#rv) await this.#list(signal);
+        const started = Date.now();
+        let events = 0;
         await this.#http.watch<T>(
           this.path,
           { ...this.#selectors(), resourceVersion: this.#rv, allowWatchBookmarks: "true" },
-          (ev) => this.#onEvent(ev),
+          (ev) => {
+            events++;
+            return this.#onEvent(ev);
+          },
           signal,
         );
         delay = base; // a watch that ended normally: re-watch from the last RV at once
+        // ...unless the server keeps closing empty watches at once: don't spin.
+        if (events === 0 && Date.now() - started < 1000) await sleep(base, signal);
       } catch (err) {
         if (signal.aborted) break;
         if (isGone(err)) {

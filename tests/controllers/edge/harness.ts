@@ -5,7 +5,11 @@
  */
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { buildMessage, Bus, type Message } from "../../../modules/mod.ts";
-import { KubeClient, type KubeObject } from "../../../controllers/kube/mod.ts";
+import {
+  KubeClient,
+  type KubeClientOptions,
+  type KubeObject,
+} from "../../../controllers/kube/mod.ts";
 import { EdgeController, type EdgeControllerOptions } from "../../../controllers/edge/mod.ts";
 
 /** Records every message sent to `cloudhub`. */
@@ -71,10 +75,11 @@ export async function withEnv(
   fn: (env: Env) => Promise<void>,
   opts: Partial<EdgeControllerOptions> = {},
   before?: (kube: KubeClient) => Promise<void>,
+  kubeOpts: KubeClientOptions = {},
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "ec-test-" });
   const api = await startEmbeddedApi({ dataDir, port: 0 });
-  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml, kubeOpts);
   const bus = new Bus();
   const hub = new HubRecorder(bus);
   bus.addModule("edgecontroller");
@@ -123,7 +128,7 @@ export async function withEnv(
     bus.close();
     await hub.done();
     await kube.close();
-    await api.close();
+    await api.close().catch(() => {}); // a test may have closed it already
     await Deno.remove(dataDir, { recursive: true });
   }
 }

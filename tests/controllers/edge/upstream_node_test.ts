@@ -148,3 +148,21 @@ Deno.test("upstream unknown types and operations are counted and dropped", async
     assert((ec.upstream?.stats.received ?? 0) >= 3);
   });
 });
+
+Deno.test("upstream with the API gone: requests get an error reply after bounded retries, nothing crashes", async () => {
+  await withEnv(
+    async ({ request, api, kube }) => {
+      await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+      await api.close();
+      const resp = await request("edge-1", "default/nodepatch/edge-1", "patch", "{}");
+      const c = resp.content as Json;
+      assertEquals(c.Object, null);
+      assertEquals(c.Err, {}); // a plain Go error (not a StatusError) marshals as {}
+      const q = await request("edge-1", "kube-node-lease/lease/edge-1", "query", null);
+      assertEquals((q.content as Json).Object, null);
+    },
+    {},
+    undefined,
+    { maxAttempts: 2, backoffMs: 5, maxBackoffMs: 10 },
+  );
+});

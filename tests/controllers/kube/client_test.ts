@@ -114,3 +114,38 @@ Deno.test("token bucket: burst is free, then callers wait qps-spaced", () => {
   t = 1000;
   assertEquals(b.reserve(), 0);
 });
+
+Deno.test("informer: a 410 on watch re-lists, and objects gone meanwhile are delivered as deletes", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "kube-test-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0, watchLogSize: 5 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  try {
+    const path = "/api/v1/namespaces/default/configmaps";
+    await kube.create(path, { metadata: { name: "doomed" } });
+    // Push the change log past the informer's (stale) starting point.
+    for (let i = 0; i < 10; i++) await kube.create(path, { metadata: { name: `filler-${i}` } });
+    let lists = 0;
+    const deleted: string[] = [];
+    const inf = kube.informer<KubeObject>(path, async (query, signal) => {
+      lists++;
+      if (lists === 1) {
+        // A stale snapshot: "doomed" still there, RV far behind the log.
+        return {
+          items: [{ metadata: { name: "doomed", namespace: "default", resourceVersion: "1" } }],
+          metadata: { resourceVersion: "1" },
+        };
+      }
+      return await kube.get(path, { signal, query }) as never;
+    });
+    await kube.delete(`${path}/doomed`);
+    inf.on({ delete: (o) => void deleted.push(o.metadata?.name ?? "") }).start();
+    await inf.synced;
+    await until(() => lists >= 2 && deleted.includes("doomed"), "re-list after 410");
+    await until(() => inf.list().length === 10, "fresh list in the cache");
+    await inf.stop();
+  } finally {
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

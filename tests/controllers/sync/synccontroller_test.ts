@@ -124,3 +124,38 @@ Deno.test("sync: resourceVersion comparison is uint64 and kinds pluralise like U
   assertEquals(kindToResource("NetworkPolicy"), "networkpolicies");
   assertEquals(kindToResource("Ingress"), "ingresses");
 });
+
+Deno.test("sync: periodic passes run at the configured interval and stop cleanly", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  const bus = new Bus();
+  const hub = new HubRecorder(bus);
+  const sc = new SyncController({ kube, intervalMs: 10 });
+  try {
+    await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+    await sc.start({ bus });
+    // Created after start: only a periodic pass (not an informer event) sends it.
+    const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "late" },
+    });
+    await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
+      objectAPIVersion: "v1",
+      objectKind: "ConfigMap",
+      objectName: "late",
+    }, "0");
+    const upd = await hub.waitFor(
+      (m) => m.route.resource === "node/edge-1/default/configmap/late",
+      "periodic update",
+    );
+    assertEquals(upd.route.operation, "update");
+    assert(sc.stats.passes >= 2);
+  } finally {
+    await sc.stop();
+    bus.close();
+    await hub.done();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
