@@ -87,8 +87,7 @@ async function hubMain(sessions: number, perNode: number): Promise<void> {
   const quic = new QuicServer({
     hostname: "127.0.0.1",
     port: 0,
-    ca,
-    serverCert: server,
+    tls: { certPem: server.certPem, keyPem: server.keyPem, caPem: ca.certPem },
     acceptor: hub.acceptor,
   });
   await quic.start();

@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * const quic = new QuicServer({ port: 10001, ca, serverCert, acceptor: sessions });
+ * const quic = new QuicServer({ port: 10001, tls: { certPem, keyPem, caPem }, acceptor: sessions });
  * await quic.start();
  * // ...
  * await quic.stop();
@@ -33,7 +33,6 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { Operation } from "../modules/constants.ts";
-import type { CA, KeyPairPem } from "./certs/mod.ts";
 import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
 import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
 import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
@@ -68,17 +67,18 @@ export interface QuicServerOptions {
   hostname?: string;
   /** Listen port (default 10001; 0 picks a free one). */
   port?: number;
-  /** The KubeEdge CA: node credentials must chain to it. */
-  ca: CA;
-  /** The CloudHub server certificate and key. */
-  serverCert: KeyPairPem;
+  /**
+   * The CloudHub server certificate and key, and the KubeEdge CA node credentials must chain to
+   * (PEM; the same shape as `CloudHubOptions.tls`).
+   */
+  tls: { certPem: string; keyPem: string; caPem: string };
   /** Where authenticated connections go (the session manager). */
   acceptor: ConnectionAcceptor;
   /** Max concurrent client streams per connection (viaduct pools at most 99). Default 100. */
   maxIncomingStreams?: number;
   /** Time a client has to send its header message (default 10 s). */
   headerTimeoutMs?: number;
-  /** Credential verification; default built from `ca` and `serverCert`. */
+  /** Credential verification; default built from `tls`. */
   authenticator?: QuicAuthenticator;
   /** Hub metrics (refusals and bad streams are counted there too). */
   metrics?: HubMetrics;
@@ -124,7 +124,7 @@ export class QuicServer {
   constructor(opts: QuicServerOptions) {
     this.#opts = opts;
     this.#auth = opts.authenticator ??
-      new QuicAuthenticator({ ca: opts.ca, serverCert: opts.serverCert });
+      new QuicAuthenticator({ caPem: opts.tls.caPem, serverCertPem: opts.tls.certPem });
   }
 
   /** Binds the endpoint and starts accepting. */
@@ -136,8 +136,8 @@ export class QuicServer {
       this.#endpoint = new Deno.QuicEndpoint({ hostname, port });
       this.#listener = this.#endpoint.listen({
         alpnProtocols: [QUIC_ALPN],
-        cert: this.#opts.serverCert.certPem,
-        key: this.#opts.serverCert.keyPem,
+        cert: this.#opts.tls.certPem,
+        key: this.#opts.tls.keyPem,
         maxConcurrentBidirectionalStreams: this.#opts.maxIncomingStreams ?? 100,
         maxConcurrentUnidirectionalStreams: 0,
       });

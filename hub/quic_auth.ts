@@ -19,7 +19,7 @@
  * @example
  * ```ts
  * const headers = await signQuicAuth({ nodeId: "edge-1", certDer, key, serverName: "10.0.0.1" });
- * const auth = new QuicAuthenticator({ ca, serverCert });
+ * const auth = new QuicAuthenticator({ caPem, serverCertPem });
  * const { nodeId } = await auth.verify({ ...headers, Node_id: ["edge-1"] });
  * ```
  */
@@ -27,7 +27,6 @@ import {
   type CA,
   CertError,
   ECDSA_SHA256,
-  type KeyPairPem,
   toArrayBuffer,
   verifyClientCert,
   x509,
@@ -101,9 +100,10 @@ export function headerValue(headers: HeaderMap, name: string): string {
 
 /** Options of {@link QuicAuthenticator}. */
 export interface QuicAuthenticatorOptions {
-  ca: CA;
-  /** The hub's server certificate: its SANs are the server names a credential may name. */
-  serverCert: Pick<KeyPairPem, "cert">;
+  /** The KubeEdge CA certificate (PEM). */
+  caPem: string;
+  /** The hub's server certificate (PEM): its SANs are the server names a credential may name. */
+  serverCertPem: string;
   /** Accepted clock skew either way (default 5 minutes). */
   windowMs?: number;
   /** Clock in ms (tests). */
@@ -122,7 +122,8 @@ const SAN_OID = "2.5.29.17";
 
 /** Verifies header-message credentials (hub side). One instance per listener. */
 export class QuicAuthenticator {
-  readonly #ca: CA;
+  /** Only the certificate: `verifyClientCert` reads nothing else of the CA. */
+  readonly #ca: Pick<CA, "cert">;
   readonly #names: Set<string>;
   readonly #window: number;
   readonly #now: () => number;
@@ -131,12 +132,12 @@ export class QuicAuthenticator {
   readonly #seen = new Map<string, number>();
 
   constructor(opts: QuicAuthenticatorOptions) {
-    this.#ca = opts.ca;
+    this.#ca = { cert: new x509.X509Certificate(opts.caPem) };
     this.#window = opts.windowMs ?? 5 * 60_000;
     this.#now = opts.now ?? Date.now;
     this.#capacity = opts.replayCapacity ?? 100_000;
     this.#names = new Set();
-    for (const ext of opts.serverCert.cert.extensions) {
+    for (const ext of new x509.X509Certificate(opts.serverCertPem).extensions) {
       if (ext.type !== SAN_OID) continue;
       for (const n of new x509.SubjectAlternativeNameExtension(ext.rawData).names.items) {
         if (n.type === "ip" || n.type === "dns") this.#names.add(n.value.toLowerCase());
@@ -188,7 +189,7 @@ export class QuicAuthenticator {
     const sig = fromBase64(sigB64, "signature", nodeId);
     let cert: x509.X509Certificate;
     try {
-      const id = await verifyClientCert(this.#ca, certDer, new Date(now));
+      const id = await verifyClientCert(this.#ca as CA, certDer, new Date(now));
       if (id.commonName !== `system:node:${nodeId}`) {
         throw new CertError(`certificate CN "${id.commonName}" is not system:node:${nodeId}`);
       }

@@ -16,7 +16,7 @@ async function withServer(
 ) {
   const pki = await makePki();
   const acceptor = new RecordingAcceptor();
-  const server = new QuicServer({ hostname: "127.0.0.1", port: 0, ...pki, acceptor });
+  const server = new QuicServer({ hostname: "127.0.0.1", port: 0, tls: pki.tls, acceptor });
   await server.start();
   try {
     await fn({ server, acceptor, pki });

@@ -21,11 +21,23 @@ export interface EdgePems {
   keyPem: string;
 }
 
+/** TLS material in the shape QuicServer and CloudHub take. */
+export interface TlsPems {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+}
+
 /** CA + hub server cert for 127.0.0.1 / localhost. */
-export async function makePki(): Promise<{ ca: CA; serverCert: KeyPairPem }> {
+export async function makePki(): Promise<{ ca: CA; serverCert: KeyPairPem; tls: TlsPems }> {
   const ca = await createCA();
   const serverCert = await signServerCert(ca, { ips: ["127.0.0.1"], dnsNames: ["localhost"] });
-  return { ca, serverCert };
+  return { ca, serverCert, tls: tlsOf(ca, serverCert) };
+}
+
+/** The PEM triple of a CA and a server certificate. */
+export function tlsOf(ca: CA, server: KeyPairPem): TlsPems {
+  return { certPem: server.certPem, keyPem: server.keyPem, caPem: ca.certPem };
 }
 
 /** An edge certificate as the cert server issues it (CN system:node:<cn>, EKU ClientAuth). */

@@ -5,7 +5,7 @@ import { QuicAuthenticator, QuicAuthHeader, signQuicAuth } from "../../hub/quic_
 import { encodeFrame } from "../../hub/viaduct.ts";
 import { QuicEdgeClient, QuicRefusedError } from "../../edge/quic_client.ts";
 import { importEcPrivateKeyPem } from "../../hub/certs/mod.ts";
-import { type EdgePems, makeEdge, makePki, RecordingAcceptor } from "./quic_fixture.ts";
+import { type EdgePems, makeEdge, makePki, RecordingAcceptor, tlsOf } from "./quic_fixture.ts";
 import { clientCert, startHub, until } from "./hub_fixture.ts";
 import { Bus } from "../../modules/bus.ts";
 
@@ -23,7 +23,7 @@ async function withHub(
 ): Promise<void> {
   const pki = await makePki();
   const acceptor = new RecordingAcceptor();
-  const server = new QuicServer({ hostname: "127.0.0.1", port: 0, ...pki, acceptor });
+  const server = new QuicServer({ hostname: "127.0.0.1", port: 0, tls: pki.tls, acceptor });
   await server.start();
   const clients: QuicEdgeClient[] = [];
   const connect = async (
@@ -256,7 +256,10 @@ Deno.test("QUIC: a stream without the use type or with a bad frame closes only t
 
 Deno.test("QuicAuthenticator: server names come from the server certificate", async () => {
   const pki = await makePki();
-  const auth = new QuicAuthenticator(pki);
+  const auth = new QuicAuthenticator({
+    caPem: pki.ca.certPem,
+    serverCertPem: pki.serverCert.certPem,
+  });
   assertEquals(auth.serverNames.sort(), ["127.0.0.1", "localhost"]);
 });
 
@@ -267,8 +270,7 @@ Deno.test("QUIC into CloudHub: join, keepalive, pod + ACK, then reconnect over W
   const quic = new QuicServer({
     hostname: "127.0.0.1",
     port: 0,
-    ca: t.pki.ca,
-    serverCert: t.pki.server,
+    tls: tlsOf(t.pki.ca, t.pki.server),
     acceptor: t.hub.acceptor,
     metrics: t.hub.metrics,
   });
@@ -367,7 +369,7 @@ Deno.test("QUIC: a first message that is not the header, or no header at all, is
   const server = new QuicServer({
     hostname: "127.0.0.1",
     port: 0,
-    ...pki,
+    tls: pki.tls,
     acceptor,
     headerTimeoutMs: 200,
   });

@@ -24,6 +24,7 @@ import {
 import { QuicServer } from "../../hub/quic.ts";
 import { QuicEdgeClient } from "../../edge/quic_client.ts";
 import { clientCert, startHub, until } from "./hub_fixture.ts";
+import { tlsOf } from "./quic_fixture.ts";
 
 /** What KubeEdge's csidriver writes (§6): route cloudhub/resource, content the jsonpb string. */
 export function csiCreateVolume(nodeId: string, volumeId: string): Message {
@@ -226,8 +227,7 @@ Deno.test("UDS through CloudHub: CreateVolume answered by an edge over WebSocket
   const quic = new QuicServer({
     hostname: "127.0.0.1",
     port: 0,
-    ca: t.pki.ca,
-    serverCert: t.pki.server,
+    tls: tlsOf(t.pki.ca, t.pki.server),
     acceptor: t.hub.acceptor,
   });
   const uds = new UdsServer({
