@@ -64,7 +64,7 @@ export interface DeviceControllerOptions {
   deviceVersion?: "v1alpha2" | "v1beta1";
   /** Force DeviceStatus use on or off (default: whether `devicestatuses` is served). */
   useDeviceStatus?: boolean;
-  /** Send `error` messages for rejected upstream input (default true). */
+  /** Answer rejected upstream input with an error response (default true). */
   errorResponses?: boolean;
 }
 

@@ -4,7 +4,8 @@
  * status; the edge gets one `"OK"` per message once its values are stored.
  *
  * Bad input (unknown device, property not in the device/model, malformed JSON, wrong types) is
- * counted and logged and answered with an `error` message; it never affects other devices.
+ * counted and logged and answered with an error response (a `response` carrying Go's StatusError
+ * JSON); it never affects other devices.
  */
 import { getContentJson, type Message, type MessageEnv, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../modules/log.ts";

@@ -15,6 +15,7 @@ import {
   Operation,
   ResourceType,
 } from "../../modules/mod.ts";
+import { failureStatus, goStatusError } from "../kube/mod.ts";
 import {
   DeviceGroup,
   type DeviceModelObject,
@@ -196,8 +197,11 @@ export function okResponse(req: Message, node: string, env: MessageEnv): Message
 }
 
 /**
- * `NewErrorMessage` for a rejected upstream message: operation `error`, the reason as content,
- * routed like the OK response so the edge can match it by parent id.
+ * The answer to a rejected upstream message: a `response` (parent id = the request) whose content
+ * is Go's `*StatusError` JSON (`{"ErrStatus":{...metav1.Status}}`), the error form cloudcore's
+ * controllers put in responses. CloudHub sends it on the no-ack path (§4.2), so it reaches the
+ * edge even though it carries no resourceVersion; a bare `error` operation would be dropped by
+ * the ack path.
  */
 export function errorResponse(
   req: Message,
@@ -209,10 +213,10 @@ export function errorResponse(
     {
       source: ModuleName.DeviceController,
       group: Group.Twin,
-      operation: Operation.Error,
+      operation: Operation.Response,
       resource: buildResourceForDevice(node, ResourceType.Twin),
     },
-    reason,
+    goStatusError(failureStatus(400, reason)),
     { env, parentId: req.header.id },
   );
 }

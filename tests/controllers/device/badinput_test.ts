@@ -1,5 +1,5 @@
 /**
- * Bad upstream input (issue 7, point 4): counted, logged, answered with an `error` message,
+ * Bad upstream input (issue 7, point 4): counted, logged, answered with an error response,
  * never crashing the controller or affecting other devices.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../assert.ts";
@@ -48,11 +48,15 @@ Deno.test("bad upstream input gets error responses and leaves other devices work
         (m) => m.header.parentId === req.header.id,
         `error for ${includes}`,
       );
-      assertEquals(e.route.operation, "error");
+      assertEquals(e.route.operation, "response");
       assertEquals(e.route.source, "devicecontroller");
       assertEquals(e.route.group, "twin");
       assertEquals(e.route.resource, `node/${req.route.resource!.split("/")[1]}/twin`);
-      assertStringIncludes(String(e.content), includes);
+      const status = (e.content as { ErrStatus: { status: string; code: number; message: string } })
+        .ErrStatus;
+      assertEquals(status.status, "Failure");
+      assertEquals(status.code, 400);
+      assertStringIncludes(status.message, includes);
     };
     const twin = "device/default/good/twin/edge_updated";
 
