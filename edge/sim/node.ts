@@ -1,0 +1,173 @@
+/**
+ * One simulated edgecore: registers its node, reports node status and lease renewals on their
+ * periods, answers every pod it receives with a pod status, optionally reports device twins, and
+ * tracks what the hub sent (latest RV per object, duplicates after ACK, latency).
+ */
+import { Operation } from "../../modules/constants.ts";
+import type { Message } from "../../modules/message.ts";
+import { edgeAcks } from "../client.ts";
+import type { SimLink } from "./link.ts";
+import { leaseUpdate, nodeInsert, nodeStatus, podStatus, twinEdgeUpdated } from "./messages.ts";
+import type { SimStats } from "./stats.ts";
+
+/** Periodic behaviour of a node (seconds; 0 disables). */
+export interface NodeBehaviour {
+  nodeStatusInterval: number;
+  leaseInterval: number;
+  /** Devices per node; each reports its twin `twinHz` times a second. */
+  devices: number;
+  twinHz: number;
+  /** Namespace of the simulated devices. */
+  deviceNamespace: string;
+  /** ± fraction applied to every period and to the first tick's phase. */
+  jitter: number;
+  /** Send a pod status for each pod insert/update received. */
+  podStatus: boolean;
+}
+
+/** Remembers the last N ACKed message ids so a redelivery can be recognised. */
+class RecentIds {
+  readonly #ids = new Set<string>();
+  constructor(readonly cap: number) {}
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+  add(id: string): void {
+    this.#ids.add(id);
+    if (this.#ids.size > this.cap) {
+      const first = this.#ids.values().next().value;
+      if (first !== undefined) this.#ids.delete(first);
+    }
+  }
+}
+
+/** A simulated node; see module docs. */
+export class SimNode {
+  link: SimLink | undefined;
+  /** Resource → latest RV received (downstream objects). */
+  readonly objects = new Map<string, string>();
+  readonly #acked = new RecentIds(2048);
+  /** Latest timer handle of each periodic chain. */
+  readonly #timers: Array<ReturnType<typeof setTimeout>> = [];
+  #uid = "";
+  #stopped = false;
+  #registered = false;
+  #twinSeq = 0;
+
+  constructor(
+    readonly name: string,
+    readonly behaviour: NodeBehaviour,
+    readonly stats: SimStats,
+  ) {}
+
+  /** Handles one downstream message (called by the link). */
+  onMessage(msg: Message): void {
+    const s = this.stats;
+    s.received++;
+    s.downstreamLatency.add(Math.max(0, Date.now() - msg.header.timestamp));
+    const op = msg.route.operation ?? "";
+    if (op === Operation.Response && msg.header.parentId) {
+      const sentAt = s.pending.get(msg.header.parentId);
+      if (sentAt !== undefined) {
+        s.pending.delete(msg.header.parentId);
+        s.responses++;
+        s.rtt.add(performance.now() - sentAt);
+      }
+      this.#learnUid(msg);
+    }
+    if (!edgeAcks(msg)) return;
+    s.ackPathReceived++;
+    if (this.#acked.has(msg.header.id)) {
+      s.duplicatesAfterAck++;
+      return;
+    }
+    this.#acked.add(msg.header.id);
+    const resource = msg.route.resource ?? "";
+    if (msg.header.resourceVersion) this.objects.set(resource, msg.header.resourceVersion);
+    if (op === Operation.Delete) this.objects.delete(resource);
+    const parts = resource.split("/");
+    if (
+      this.behaviour.podStatus && parts.length === 3 && parts[1] === "pod" &&
+      (op === Operation.Insert || op === Operation.Update)
+    ) {
+      const content = msg.content as { metadata?: { uid?: string } } | null;
+      this.#send("podstatus", podStatus(parts[0], parts[2], content?.metadata?.uid ?? ""));
+    }
+  }
+
+  /** Called by the link after each (re)connect: register once, then start the periodic work. */
+  onOpen(): void {
+    this.stats.connected++;
+    this.stats.peakConnected = Math.max(this.stats.peakConnected, this.stats.connected);
+    if (!this.#registered) {
+      this.#registered = true;
+      this.stats.everConnected++;
+      this.#send("node", nodeInsert(this.name));
+      this.#startTimers();
+    } else {
+      this.stats.reconnects++;
+    }
+  }
+
+  /** Called by the link when a connection ends. */
+  onClose(): void {
+    this.stats.connected--;
+  }
+
+  /** Stops timers (the link is closed by the simulator). */
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+  }
+
+  #learnUid(msg: Message): void {
+    if (this.#uid) return;
+    const c = msg.content as { Object?: { kind?: string; metadata?: { uid?: string } } } | null;
+    if (c?.Object?.kind === "Node" && c.Object.metadata?.uid) this.#uid = c.Object.metadata.uid;
+  }
+
+  #send(kind: string, msg: Message, expectResponse = true): void {
+    const link = this.link;
+    if (!link?.connected) return;
+    if (expectResponse) this.stats.pending.set(msg.header.id, performance.now());
+    this.stats.countSent(kind);
+    link.send(msg).catch(() => {
+      this.stats.sendErrors++;
+      this.stats.pending.delete(msg.header.id);
+    });
+  }
+
+  #every(periodS: number, fn: () => void): void {
+    if (!(periodS > 0)) return;
+    const j = this.behaviour.jitter;
+    const slot = this.#timers.length;
+    const next = (first: boolean) => {
+      const base = periodS * 1000;
+      const ms = first ? Math.random() * base : base * (1 + j * (2 * Math.random() - 1));
+      const t = setTimeout(() => {
+        if (this.#stopped) return;
+        fn();
+        next(false);
+      }, ms);
+      this.#timers[slot] = t;
+    };
+    next(true);
+  }
+
+  #startTimers(): void {
+    const b = this.behaviour;
+    this.#every(
+      b.nodeStatusInterval,
+      () => this.#send("nodestatus", nodeStatus(this.name, this.#uid)),
+    );
+    this.#every(b.leaseInterval, () => this.#send("lease", leaseUpdate(this.name)));
+    for (let d = 0; d < b.devices; d++) {
+      const device = `${this.name}-dev-${d}`;
+      this.#every(b.twinHz > 0 ? 1 / b.twinHz : 0, () =>
+        this.#send(
+          "twin",
+          twinEdgeUpdated(b.deviceNamespace, device, { temperature: String(++this.#twinSeq) }),
+        ));
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The edge simulator against the real stack (embedded API + CloudHub + EdgeController): nodes
+ * register themselves, report status, receive pods, ACK them and answer with pod statuses.
+ */
+import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { startStack } from "../../bench/lib/stack.ts";
+import { assertLoopback, EdgeSimulator, SimOptionsError } from "../../edge/sim/mod.ts";
+import { setLogLevel } from "../../modules/log.ts";
+
+setLogLevel("error");
+
+Deno.test("edge-sim: nodes register, report status, get their pods and report pod status", async () => {
+  const stack = await startStack();
+  const sim = new EdgeSimulator({
+    nodes: 4,
+    server: stack.server,
+    credentials: (n) => stack.issuer.credentials(n),
+    namePrefix: "simt-",
+    nodeStatusInterval: 0.2,
+    leaseInterval: 0,
+    heartbeat: 1,
+    jitter: 0.2,
+  });
+  try {
+    await sim.start();
+    await sim.waitUntil((s) => s.connected === 4, 10_000, "4 connected");
+    // node insert creates the Node objects with the edge label.
+    await sim.waitUntil((s) => s.responses >= 8, 10_000, "node insert + status responses");
+    for (let i = 0; i < 4; i++) {
+      const node = await stack.kube.get(`/api/v1/nodes/simt-${i}`) as {
+        metadata: { labels: Record<string, string> };
+      };
+      assertEquals(node.metadata.labels["node-role.kubernetes.io/edge"], "");
+    }
+    for (let i = 0; i < 4; i++) {
+      await stack.kube.create("/api/v1/namespaces/default/pods", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: `p${i}`, namespace: "default" },
+        spec: { nodeName: `simt-${i}`, containers: [{ name: "c", image: "nginx" }] },
+      });
+    }
+    await sim.waitUntil(
+      () => sim.nodes.every((n) => [...n.objects.keys()].some((k) => k.startsWith("default/pod/"))),
+      10_000,
+      "every node has its pod",
+    );
+    await sim.waitUntil((s) => (s.sent.podstatus ?? 0) >= 4, 10_000, "4 pod statuses");
+    // The pod status reaches the API (Running).
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const pod = await stack.kube.get("/api/v1/namespaces/default/pods/p0") as {
+        status?: { phase?: string };
+      };
+      if (pod.status?.phase === "Running") break;
+      assert(Date.now() < deadline, "pod p0 never became Running");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await sim.stop();
+    await stack.close();
+  }
+  const summary = sim.summary();
+  assertEquals(summary.nodes, 4);
+  assertEquals(summary.duplicatesAfterAck, 0);
+  assert(summary.ackPathReceived >= 4);
+  assert(summary.acksSent >= 4);
+  assert(summary.rttMs.count > 0);
+});
+
+Deno.test("edge-sim: a dropped fleet reconnects by itself", async () => {
+  const stack = await startStack();
+  const sim = new EdgeSimulator({
+    nodes: 3,
+    server: stack.server,
+    credentials: (n) => stack.issuer.credentials(n),
+    namePrefix: "simr-",
+    nodeStatusInterval: 0,
+    leaseInterval: 0,
+    heartbeat: 1,
+    reconnectDelayMs: 50,
+  });
+  try {
+    await sim.start();
+    await sim.waitUntil((s) => s.connected === 3, 10_000, "3 connected");
+    sim.dropAll();
+    await sim.waitUntil((s) => s.reconnects >= 3 && s.connected === 3, 10_000, "3 reconnected");
+  } finally {
+    await sim.stop();
+    await stack.close();
+  }
+});
+
+Deno.test("edge-sim: refuses non-loopback servers and out-of-bound sizes", () => {
+  assertLoopback("127.0.0.1:10000");
+  assertLoopback("[::1]:10000");
+  assertLoopback("localhost:1");
+  assertThrows(() => assertLoopback("10.0.0.1:10000"), SimOptionsError, "loopback");
+  assertThrows(() => assertLoopback("example.com:443"), SimOptionsError, "loopback");
+  assertThrows(() => assertLoopback("127.0.0.1"), SimOptionsError, "host:port");
+  const creds = () => ({ caPem: "", certPem: "", keyPem: "" });
+  assertThrows(
+    () => new EdgeSimulator({ nodes: 0, server: "127.0.0.1:1", credentials: creds }),
+    SimOptionsError,
+  );
+  assertThrows(
+    () => new EdgeSimulator({ nodes: 60_000, server: "127.0.0.1:1", credentials: creds }),
+    SimOptionsError,
+  );
+});
