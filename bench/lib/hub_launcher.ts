@@ -1,0 +1,164 @@
+/**
+ * Starts {@link ../hub_process.ts} as a child process (so a bench measures the hub's RSS apart
+ * from the load generator, and a failure test can SIGKILL it), with the PKI written to files so
+ * a restarted hub keeps the CA the edges trust.
+ *
+ * @example
+ * ```ts
+ * const pki = await createBenchPki();
+ * const hub = await spawnHub({ pki, dataDir });
+ * // ... edges against hub.server
+ * await hub.kill("SIGKILL");
+ * const again = await spawnHub({ pki, dataDir, wsPort: hub.port });
+ * ```
+ */
+import { toPem } from "../../hub/certs/mod.ts";
+import type { BenchPki } from "./pki.ts";
+
+/** Options of {@link spawnHub}. */
+export interface SpawnHubOptions {
+  pki: BenchPki;
+  /** The hub's data dir (KV file); reuse it to restart with the same state. */
+  dataDir: string;
+  /** WebSocket port (default 0). */
+  wsPort?: number;
+  /** Start the cert server on this port (0 = any). */
+  certPort?: number;
+  devices?: boolean;
+  keepaliveInterval?: number;
+  /** Soft fd limit to raise to before exec (needs bash; default none). */
+  nofile?: number;
+  /** Extra V8 flags, e.g. `--max-old-space-size=4096` or `--cpu-prof`. */
+  v8Flags?: string[];
+  /** Extra deno flags before the script, e.g. `--cpu-prof`. */
+  denoFlags?: string[];
+}
+
+/** A running hub process. */
+export interface HubProcess {
+  pid: number;
+  server: string;
+  port: number;
+  certServer: string;
+  token: string;
+  /** Resident set size in bytes (from /proc), 0 once gone. */
+  rss(): number;
+  /** Sends `signal` and waits for exit. */
+  kill(signal?: Deno.Signal): Promise<void>;
+  /** Resolves with the exit status. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+async function writePki(pki: BenchPki, dir: string): Promise<string[]> {
+  const files: Record<string, string> = {
+    "ca.crt": pki.ca.certPem,
+    "ca.key": toPem(pki.ca.keyDer, "EC PRIVATE KEY"),
+    "server.crt": pki.server.certPem,
+    "server.key": toPem(pki.server.keyDer, "EC PRIVATE KEY"),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    await Deno.writeTextFile(`${dir}/${name}`, text, { mode: 0o600 });
+  }
+  return [
+    "--ca-cert",
+    `${dir}/ca.crt`,
+    "--ca-key",
+    `${dir}/ca.key`,
+    "--cert",
+    `${dir}/server.crt`,
+    "--key",
+    `${dir}/server.key`,
+  ];
+}
+
+/** Reads VmRSS of `pid` in bytes (0 when the process is gone). */
+export function rssOf(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = status.match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Spawns the hub and waits for its ready line. */
+export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
+  await Deno.mkdir(opts.dataDir, { recursive: true });
+  const pkiDir = `${opts.dataDir}/pki`;
+  await Deno.mkdir(pkiDir, { recursive: true });
+  const script = new URL("./hub_process.ts", import.meta.url).pathname;
+  const denoArgs = [
+    "run",
+    "--no-check",
+    "--unstable-kv",
+    "--unstable-net",
+    "-A",
+    ...(opts.v8Flags?.length ? [`--v8-flags=${opts.v8Flags.join(",")}`] : []),
+    ...(opts.denoFlags ?? []),
+    script,
+    "--data-dir",
+    opts.dataDir,
+    ...await writePki(opts.pki, pkiDir),
+    "--ws-port",
+    String(opts.wsPort ?? 0),
+    ...(opts.certPort !== undefined ? ["--cert-port", String(opts.certPort)] : []),
+    ...(opts.devices ? ["--devices"] : []),
+    ...(opts.keepaliveInterval ? ["--keepalive-interval", String(opts.keepaliveInterval)] : []),
+  ];
+  const deno = Deno.execPath();
+  // `exec` keeps the pid the hub's own, so kill() and rss() address the hub, not bash.
+  const cmd = opts.nofile
+    ? new Deno.Command("bash", {
+      args: [
+        "-c",
+        `ulimit -n ${opts.nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`,
+        deno,
+        ...denoArgs,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+      stdin: "null",
+    })
+    : new Deno.Command(deno, { args: denoArgs, stdout: "piped", stderr: "inherit", stdin: "null" });
+  const child = cmd.spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let ready: { server: string; certServer: string; token: string } | undefined;
+  while (!ready) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const st = await child.status;
+      throw new Error(`hub process exited (code ${st.code}) before it was ready`);
+    }
+    buf += value;
+    const nl = buf.indexOf("\n");
+    if (nl >= 0) ready = JSON.parse(buf.slice(0, nl));
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const drain = (async () => {
+    try {
+      while (!(await reader.read()).done) { /* discard */ }
+    } catch { /* closed */ }
+  })();
+  const status = child.status.then(async (s) => {
+    await drain;
+    return s;
+  });
+  const port = Number(ready.server.slice(ready.server.lastIndexOf(":") + 1));
+  return {
+    pid: child.pid,
+    server: ready.server,
+    port,
+    certServer: ready.certServer,
+    token: ready.token,
+    rss: () => rssOf(child.pid),
+    async kill(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      await status;
+    },
+    status,
+  };
+}
