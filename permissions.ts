@@ -257,8 +257,15 @@ export function permissionFlags(opts: PermissionOptions): string[] {
 /** The flags of `deno task start`, as one string (what deno.json's `start` task holds). */
 export const DEFAULT_START_FLAGS: string = permissionFlags(DEV_OPTIONS).join(" ");
 
+/** Double-quotes flags that hold `$PWD`, so a checkout path with spaces stays one word. */
+function taskWords(flags: string[]): string {
+  return flags.map((f) => f.includes("$PWD") ? `"${f}"` : f).join(" ");
+}
+
 /** The full `start` task line. */
-export const START_TASK: string = `deno run ${DEFAULT_START_FLAGS} main.ts serve`;
+export const START_TASK: string = `deno run ${
+  taskWords(permissionFlags(DEV_OPTIONS))
+} main.ts serve`;
 
 const USAGE = `usage: deno run permissions.ts [options]
 Prints edgecloud's Deno permission flags, one per line.
@@ -450,8 +457,8 @@ export function permissionsMain(args: string[]): number {
     for (const file of COMPILE_INCLUDES) console.log(file);
     return 0;
   }
-  if (cli.startTask) console.log(`deno run ${flags.join(" ")} main.ts serve`);
-  else if (cli.shell) console.log(flags.join(" "));
+  if (cli.startTask) console.log(`deno run ${taskWords(flags)} main.ts serve`);
+  else if (cli.shell) console.log(taskWords(flags));
   else console.log(flags.join("\n"));
   return 0;
 }
