@@ -18,6 +18,7 @@ import { createLogger } from "../modules/log.ts";
 import type { Message } from "../modules/message.ts";
 import { getResourceName, getNamespace } from "../modules/resource.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { Heap } from "./heap.ts";
 import {
   compareResourceVersion,
   type ObjectSyncSpec,
@@ -144,11 +145,26 @@ export function syncSpecOf(msg: Message): ObjectSyncSpec {
   };
 }
 
+interface HeapItem {
+  entry: AckEntry;
+  seq: number;
+  order: bigint;
+}
+
+function heapLess(a: HeapItem, b: HeapItem): boolean {
+  return a.order < b.order || (a.order === b.order && a.seq < b.seq);
+}
+
 /** Per-node ack store + queue. */
 export class AckQueue {
   readonly nodeId: string;
   readonly #store = new Map<string, AckEntry>();
-  readonly #pending = new Set<AckEntry>();
+  /** Pending entries due now, lowest RV first (lazy deletion: stale items are skipped). */
+  readonly #heap = new Heap<HeapItem>(heapLess);
+  /** Pending entries waiting out a back-off. */
+  readonly #delayed = new Set<AckEntry>();
+  /** Entries not yet delivered (pending or in flight). */
+  #waiting = 0;
   readonly #sync: SyncStore;
   readonly #clock: Clock;
   readonly #baseMs: number;
@@ -175,9 +191,7 @@ export class AckQueue {
 
   /** Messages waiting to be sent or acknowledged. */
   get depth(): number {
-    let n = 0;
-    for (const e of this.#store.values()) if (e.state !== "delivered") n++;
-    return n;
+    return this.#waiting;
   }
 
   /** Stored entry for a UID (tests, diagnostics). */
@@ -337,19 +351,35 @@ export class AckQueue {
     } else {
       entry.order = this.#maxOrder;
     }
-    this.#pending.add(entry);
-    if (!wasWaiting) this.#onDepth(1);
+    this.#delayed.delete(entry);
+    this.#heap.push({ entry, seq: entry.seq, order: entry.order });
+    if (!wasWaiting) {
+      this.#waiting++;
+      this.#onDepth(1);
+    }
     this.#wake();
     return wasWaiting ? "replaced" : "queued";
   }
 
-  #ready(now: number): AckEntry | null {
-    let best: AckEntry | null = null;
-    for (const e of this.#pending) {
-      if (e.notBefore > now) continue;
-      if (!best || e.order < best.order || (e.order === best.order && e.seq < best.seq)) best = e;
+  /** Pops the lowest-RV pending entry that is due, or null. */
+  #take(now: number): AckEntry | null {
+    for (const e of this.#delayed) {
+      if (e.notBefore <= now) {
+        this.#delayed.delete(e);
+        this.#heap.push({ entry: e, seq: e.seq, order: e.order });
+      }
     }
-    return best;
+    for (;;) {
+      const item = this.#heap.pop();
+      if (!item) return null;
+      const e = item.entry;
+      if (
+        e.state === "pending" && e.seq === item.seq && e.msg && !this.#delayed.has(e) &&
+        this.#store.get(e.key) === e
+      ) {
+        return e;
+      }
+    }
   }
 
   /**
@@ -359,9 +389,8 @@ export class AckQueue {
   async next(signal: AbortSignal): Promise<AckLease> {
     for (;;) {
       signal.throwIfAborted();
-      const e = this.#ready(this.#clock.now());
+      const e = this.#take(this.#clock.now());
       if (e && e.msg) {
-        this.#pending.delete(e);
         e.state = "inflight";
         return { entry: e, msg: e.msg };
       }
@@ -389,7 +418,7 @@ export class AckQueue {
 
   #armTimer(): void {
     let earliest = Infinity;
-    for (const e of this.#pending) if (e.notBefore < earliest) earliest = e.notBefore;
+    for (const e of this.#delayed) if (e.notBefore < earliest) earliest = e.notBefore;
     if (earliest === Infinity || earliest >= this.#timerAt) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = earliest;
@@ -419,6 +448,7 @@ export class AckQueue {
         entry.state = "delivered";
         entry.msg = null;
       }
+      this.#waiting--;
       this.#onDepth(-1);
     }
     if (msg.route.group !== Group.Resource || !entry.syncKey) return;
@@ -446,21 +476,26 @@ export class AckQueue {
     const delay = Math.min(this.#capMs, this.#baseMs * 2 ** Math.min(e.failures - 1, 40));
     e.notBefore = this.#clock.now() + delay;
     e.state = "pending";
-    this.#pending.add(e);
+    this.#delayed.add(e);
     this.#wake();
   }
 
   /** The session ended while `lease` was in flight: make it pending again, without back-off. */
   release(lease: AckLease): void {
     if (!this.isCurrent(lease)) return;
-    lease.entry.state = "pending";
-    this.#pending.add(lease.entry);
+    const e = lease.entry;
+    e.state = "pending";
+    this.#heap.push({ entry: e, seq: e.seq, order: e.order });
     this.#wake();
   }
 
   /** A new session starts: whatever waits in back-off is due now. */
   resetBackoff(): void {
-    for (const e of this.#pending) e.notBefore = 0;
+    for (const e of this.#delayed) {
+      e.notBefore = 0;
+      this.#heap.push({ entry: e, seq: e.seq, order: e.order });
+    }
+    this.#delayed.clear();
     this.#wake();
   }
 
@@ -469,7 +504,10 @@ export class AckQueue {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#onDepth(-this.depth);
+    this.#onDepth(-this.#waiting);
+    this.#waiting = 0;
+    this.#heap.clear();
+    this.#delayed.clear();
     this.#wake();
   }
 }

@@ -157,8 +157,9 @@ export class CloudHub implements Module {
       nodeLimit: opts.nodeLimit,
       keepaliveInterval: opts.keepaliveInterval,
       ...opts.delivery,
-      onMessage: async (session, msg) => {
-        await dispatcher.upstream(session, msg);
+      onMessage: (session, msg) => {
+        const r = dispatcher.upstream(session, msg);
+        if (r instanceof Promise) return r.then(() => {});
       },
       onConnected: (nodeId) => {
         this.#publishEvent(nodeId, Operation.Connected);

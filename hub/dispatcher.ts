@@ -86,11 +86,15 @@ export class Dispatcher {
     this.#maxEnqueues = opts.maxConcurrentEnqueues ?? 256;
   }
 
-  /** The upstream handler: one edge message from `session`, rules in §3.7 order. */
-  async upstream(session: Session, msg: Message): Promise<UpstreamAction> {
+  /**
+   * The upstream handler: one edge message from `session`, rules in §3.7 order. Keepalives,
+   * ACKs, errors and volume responses complete synchronously (the common case stays off the
+   * promise machinery); bus sends return a promise.
+   */
+  upstream(session: Session, msg: Message): UpstreamAction | Promise<UpstreamAction> {
     const op = msg.route.operation ?? "";
     const resource = msg.route.resource ?? "";
-    this.#metrics.messagesIn.inc({ operation: op });
+    this.#metrics.countIn(op);
     const nodeId = session.nodeId;
     if (op === Operation.Keepalive) {
       session.keepalive();
@@ -110,6 +114,13 @@ export class Dispatcher {
       log.warn("edge reported an error", { node: nodeId, resource, content: msg.content });
       return "error";
     }
+    return this.#route(session, msg);
+  }
+
+  async #route(session: Session, msg: Message): Promise<UpstreamAction> {
+    const op = msg.route.operation ?? "";
+    const resource = msg.route.resource ?? "";
+    const nodeId = session.nodeId;
     if (op === Operation.Upload && msg.route.group === Group.User) {
       msg.route.resource = prefixResource(nodeId, resource);
       return await this.#toModule(ModuleName.Router, msg) ? "router" : "dropped";

@@ -126,6 +126,30 @@ export class HubMetrics {
     });
   }
 
+  readonly #inByOp = new Map<string, { inc(): void }>();
+  readonly #outByOp = new Map<string, { inc(): void }>();
+
+  /** Counts one message read from an edge (label children cached: this runs per message). */
+  countIn(operation: string): void {
+    let child = this.#inByOp.get(operation);
+    if (!child) {
+      child = this.messagesIn.labels(operation);
+      this.#inByOp.set(operation, child);
+    }
+    child.inc();
+  }
+
+  /** Counts one message written to an edge. */
+  countOut(operation: string, path: "ack" | "noack" | "control"): void {
+    const key = `${path}/${operation}`;
+    let child = this.#outByOp.get(key);
+    if (!child) {
+      child = this.messagesOut.labels(operation, path);
+      this.#outByOp.set(key, child);
+    }
+    child.inc();
+  }
+
   /** Sets both connected-node gauges. */
   setConnected(n: number): void {
     this.connectedNodes.set(n);

@@ -97,7 +97,7 @@ export class MemorySyncStore implements SyncStore {
 
   get(key: SyncKey): Promise<SyncRecord | null> {
     const rec = this.#records.get(keyString(key));
-    return Promise.resolve(rec ? structuredClone(rec) : null);
+    return Promise.resolve(rec ? { ...rec, spec: { ...rec.spec } } : null);
   }
 
   upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
@@ -117,6 +117,6 @@ export class MemorySyncStore implements SyncStore {
   }
 
   list(): Promise<SyncRecord[]> {
-    return Promise.resolve([...this.#records.values()].map((r) => structuredClone(r)));
+    return Promise.resolve([...this.#records.values()].map((r) => ({ ...r, spec: { ...r.spec } })));
   }
 }

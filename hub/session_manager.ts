@@ -24,7 +24,7 @@ export interface SessionManagerOptions extends DeliveryOptions {
   /** `keepaliveInterval` in seconds (default 30). */
   keepaliveInterval?: number;
   /** Upstream handler (the dispatcher's). */
-  onMessage: (session: Session, msg: Message) => Promise<void>;
+  onMessage: (session: Session, msg: Message) => void | Promise<void>;
   /** A node's session started. */
   onConnected?: (nodeId: string, session: Session) => void;
   /** A node's session ended and no newer session replaced it. */

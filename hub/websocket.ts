@@ -75,6 +75,9 @@ export interface WebSocketTransportOptions {
   env?: MessageEnv;
 }
 
+/** Bytes queued on a socket above which writes wait for the flush. */
+const WRITE_HIGH_WATER = 1 << 20;
+
 const CONTROL_OPS: ReadonlySet<string> = new Set([Operation.Config, Operation.Ping, Operation.Pong]);
 
 /** Close reasons are limited to 123 bytes by RFC 6455. */
@@ -141,6 +144,14 @@ export class WsEdgeConnection implements EdgeConnection {
     }
     // gorilla's WriteJSON: one text frame, JSON plus a trailing newline (json.Encoder).
     const text = encodeMessage(msg) + "\n";
+    if (this.ws.bufferedAmount < WRITE_HIGH_WATER) {
+      // The frame is queued in order; a failure later closes the socket, which ends the
+      // session (ack-path messages are then released to the node's pool). Skipping the
+      // per-write callback keeps a promise and a closure off the hot path.
+      this.ws.send(text);
+      return Promise.resolve();
+    }
+    // Back-pressure: past the high-water mark, wait until this frame is flushed.
     return new Promise((resolve, reject) => {
       this.ws.send(text, (err) => (err ? reject(err) : resolve()));
     });
@@ -201,7 +212,7 @@ export class WsEdgeConnection implements EdgeConnection {
     if (CONTROL_OPS.has(msg.route.operation ?? "")) {
       // viaduct answers config/ping/pong itself with "ack" (§3.3) and drops the message.
       this.write(newRespByMessage(msg, "ack", this.env)).catch(() => {});
-      this.metrics.messagesOut.inc({ operation: Operation.Response, path: "control" });
+      this.metrics.countOut(Operation.Response, "control");
       return;
     }
     if (!this.#handler) {
@@ -213,6 +224,24 @@ export class WsEdgeConnection implements EdgeConnection {
 
   #dispatch(msg: Message): void {
     const handler = this.#handler!;
+    if (this.#inProgress === 0) {
+      // Fast path: ACKs and keepalives complete synchronously; no promise chain needed.
+      let result: void | Promise<void>;
+      try {
+        result = handler(msg);
+      } catch (err) {
+        log.error("message handler failed", { node: this.nodeId, error: err });
+        return;
+      }
+      if (!(result instanceof Promise)) return;
+      this.#inProgress++;
+      this.#chain = result.catch((err) => {
+        log.error("message handler failed", { node: this.nodeId, error: err });
+      }).finally(() => {
+        this.#inProgress--;
+      });
+      return;
+    }
     this.#inProgress++;
     // Back-pressure: stop reading while many messages wait for a slow handler.
     if (this.#inProgress > 64 && !this.#paused) {
