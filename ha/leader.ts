@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * const elector = new LeaderElector({
- *   lock: new LeaseLock(kc.makeApiClient(CoordinationV1Api), "kubeedge", "edgecloud-controllers"),
+ *   lock: leaseLockFor(kc), // kubeedge/edgecloud-controllers
  *   identity: defaultIdentity(),
  *   callbacks: {
  *     onStartedLeading: (signal) => controllers.start(signal),

@@ -11,10 +11,16 @@
  */
 import {
   ApiException,
-  type CoordinationV1Api,
+  CoordinationV1Api,
+  type KubeConfig,
   type V1Lease,
   V1MicroTime,
 } from "@kubernetes/client-node";
+
+/** Namespace of edgecloud's controller Lease (KubeEdge keeps its objects in `kubeedge`). */
+export const DEFAULT_LEASE_NAMESPACE = "kubeedge";
+/** Name of the Lease the controller leader holds. */
+export const DEFAULT_LEASE_NAME = "edgecloud-controllers";
 
 /** What the Lease says about the leader (client-go's `LeaderElectionRecord`). */
 export interface LeaderElectionRecord {
@@ -163,4 +169,13 @@ export class LeaseLock {
       });
     }
   }
+}
+
+/** A {@link LeaseLock} on `kc`'s cluster; defaults to `kubeedge/edgecloud-controllers`. */
+export function leaseLockFor(
+  kc: KubeConfig,
+  namespace = DEFAULT_LEASE_NAMESPACE,
+  name = DEFAULT_LEASE_NAME,
+): LeaseLock {
+  return new LeaseLock(kc.makeApiClient(CoordinationV1Api), namespace, name);
 }

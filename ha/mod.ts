@@ -4,10 +4,9 @@
  *
  * @example
  * ```ts
- * import { CoordinationV1Api } from "@kubernetes/client-node";
- * import { defaultIdentity, LeaderElector, LeaseLock } from "./ha/mod.ts";
+ * import { defaultIdentity, LeaderElector, leaseLockFor } from "./ha/mod.ts";
  * const elector = new LeaderElector({
- *   lock: new LeaseLock(kc.makeApiClient(CoordinationV1Api), "kubeedge", "edgecloud-controllers"),
+ *   lock: leaseLockFor(kc), // kubeedge/edgecloud-controllers
  *   identity: defaultIdentity(),
  *   callbacks: { onStartedLeading: (signal) => startControllers(signal), onStoppedLeading: stop },
  * });
@@ -24,10 +23,13 @@ export {
   type LeaderElectorOptions,
 } from "./leader.ts";
 export {
+  DEFAULT_LEASE_NAME,
+  DEFAULT_LEASE_NAMESPACE,
   type LeaderElectionRecord,
   type LeaseApi,
   LeaseLock,
   LeaseLockError,
+  leaseLockFor,
   recordFromLease,
   type VersionedRecord,
 } from "./lease_lock.ts";
