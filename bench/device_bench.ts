@@ -232,7 +232,9 @@ try {
   const driveMs = performance.now() - start;
   // Let the last window close and every value land.
   const deadline = performance.now() + 30_000;
-  while (performance.now() < deadline && resolvedUpTo.some((v) => v < ticks - 1)) {
+  while (
+    performance.now() < deadline && (resolvedUpTo.some((v) => v < ticks - 1) || oks < sent)
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const totalMs = performance.now() - start;

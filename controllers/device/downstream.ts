@@ -13,7 +13,7 @@ import type { KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient } from "./api.ts";
 import type { TwinCoalescer } from "./coalescer.ts";
 import type { ProfileWriter } from "./profile_writer.ts";
-import { type DeviceRecord, DeviceState } from "./state.ts";
+import { type DeviceRecord, DeviceState, newerRv } from "./state.ts";
 import {
   DeviceGroup,
   type DeviceModelObject,
@@ -190,9 +190,7 @@ export class Downstream {
       apiVersion: "v1",
       kind: "Event",
       metadata: {
-        name: `${rec.name}.${this.deps.env.now().toString(16)}${
-          Math.floor(Math.random() * 0xffff).toString(16)
-        }`,
+        name: `${rec.name}.${this.deps.env.newId().toLowerCase().replace(/[^a-z0-9]/g, "")}`,
         namespace: rec.ns,
       },
       involvedObject: {
@@ -262,8 +260,12 @@ export class Downstream {
     if (!rec) return this.deviceAdded(dev);
     const old = rec.obj;
     const next = DeviceState.record(dev);
+    const statusInDevice = next.api !== "v1beta1" || !this.deps.deviceStatus;
+    // Our own PATCH responses may already be newer than this (lagging) watch event.
     if (
-      !rec.statusObj || rec.statusObj === old || rec.api !== "v1beta1" || !this.deps.deviceStatus
+      statusInDevice &&
+      (!rec.statusObj || rec.statusObj.kind === "DeviceStatus" ||
+        newerRv(dev.metadata?.resourceVersion, rec.statusObj.metadata?.resourceVersion))
     ) {
       rec.statusObj = dev;
     }
