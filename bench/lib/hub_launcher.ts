@@ -41,6 +41,8 @@ export interface HubProcess {
   port: number;
   certServer: string;
   token: string;
+  /** The embedded API's kubeconfig (admin). */
+  kubeconfigPath: string;
   /** Resident set size in bytes (from /proc), 0 once gone. */
   rss(): number;
   /** Sends `signal` and waits for exit. */
@@ -124,7 +126,9 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
   const child = cmd.spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
-  let ready: { server: string; certServer: string; token: string } | undefined;
+  let ready:
+    | { server: string; certServer: string; token: string; kubeconfigPath: string }
+    | undefined;
   while (!ready) {
     const { value, done } = await reader.read();
     if (done) {
@@ -152,6 +156,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     port,
     certServer: ready.certServer,
     token: ready.token,
+    kubeconfigPath: ready.kubeconfigPath,
     rss: () => rssOf(child.pid),
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {

@@ -86,5 +86,6 @@ console.log(JSON.stringify({
   server: stack.server,
   certServer: certPort ? `127.0.0.1:${certPort}` : "",
   token,
+  kubeconfigPath: `${dataDir}/kubeconfig.yaml`,
   pid: Deno.pid,
 }));
