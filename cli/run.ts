@@ -12,6 +12,7 @@ import { resolveConfig } from "./resolve_config.ts";
 import { type ModuleBuilder, serve } from "./serve.ts";
 import { startupErrorLine } from "./startup_error.ts";
 import { versionLine } from "./version.ts";
+import { currentToken } from "./wiring.ts";
 
 /** Produces the current edge join token (`<sha256hex(CA)>.<jwt>`, PROTOCOL.md §5.3). */
 export type TokenProvider = (ctx: {
@@ -21,7 +22,7 @@ export type TokenProvider = (ctx: {
 
 /** What `runCli` needs from the rest of the program; everything is optional. */
 export interface CliDeps extends DefaultsOptions {
-  /** Source of `edgecloud token`; wired by main.ts once the hub's certificate code exists. */
+  /** Source of `edgecloud token` (default: Secret `kubeedge/tokensecret` via cli/wiring.ts). */
   token?: TokenProvider;
   /** Replaces serve's module builder (tests). */
   buildModules?: ModuleBuilder;
@@ -73,8 +74,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       defaultPath: deps.defaultConfigPath,
     });
     if (args.command === "token") {
-      if (!deps.token) throw new Error("token: this build has no token source wired in");
-      out(await deps.token({ config, dataDir: args.dataDir }));
+      out(await (deps.token ?? currentToken)({ config, dataDir: args.dataDir }));
       return 0;
     }
     return await serve({

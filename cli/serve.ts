@@ -10,6 +10,7 @@ import { Bus } from "../modules/bus.ts";
 import { createLogger, type LogLevel, setLogLevel } from "../modules/log.ts";
 import { type Module, ModuleRegistry } from "../modules/module.ts";
 import { notifyBindPath } from "../permissions.ts";
+import { buildServeModules } from "./wiring.ts";
 
 const log = createLogger("edgecloud");
 
@@ -44,15 +45,10 @@ export interface ModuleSpec {
 export type ModuleBuilder = (ctx: ServeContext) => ModuleSpec[] | Promise<ModuleSpec[]>;
 
 /**
- * ======================================================================================
- * WIRING POINT: the process's modules, in start order (stopped in reverse).
- * The lead adds the embedded API, CloudHub and the controllers here, e.g.
- *   { module: new CloudHub(ctx.config.modules.cloudHub, ...),
- *     enabled: ctx.config.modules.cloudHub.enable }
- * ======================================================================================
+ * The process's modules, in start order (stopped in reverse): see cli/wiring.ts.
  */
-export function buildModules(_ctx: ServeContext): Promise<ModuleSpec[]> {
-  return Promise.resolve([]);
+export function buildModules(ctx: ServeContext): Promise<ModuleSpec[]> {
+  return buildServeModules(ctx);
 }
 
 /** Options for {@link serve}. */

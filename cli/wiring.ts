@@ -1,0 +1,306 @@
+/**
+ * The process's real module list for `edgecloud serve`, built from the config:
+ *
+ * 1. the Kubernetes API: `kubeAPIConfig.kubeConfig` (or `--kubeconfig`), else the embedded API;
+ * 2. certificates (PROTOCOL.md §5.4): files, else Secrets, else generated and saved;
+ * 3. modules in start order: the cert server (:10002) with the join token, CloudHub (WebSocket
+ *    :10000, monitor :9091), the QUIC listener (:10001) and the CSI socket when enabled, then
+ *    EdgeController, DeviceController and the ObjectSync reconciler.
+ *
+ * Stopped in reverse order by the registry; the API client and the embedded API close last.
+ */
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { startEmbeddedApi } from "../apiserver/mod.ts";
+import type { CloudCoreConfig } from "../config/types.ts";
+import { DeviceController } from "../controllers/device/mod.ts";
+import { EdgeController } from "../controllers/edge/mod.ts";
+import { KubeClient } from "../controllers/kube/mod.ts";
+import { SyncController } from "../controllers/sync/mod.ts";
+import {
+  CertServer,
+  KubeSecretStore,
+  prepareCerts,
+  type PreparedCerts,
+  readStoredToken,
+  TokenManager,
+} from "../hub/certs/mod.ts";
+import { CloudHub, kubeNodeAnnotator, KubeSyncStore } from "../hub/mod.ts";
+import { QuicServer } from "../hub/quic.ts";
+import { DEFAULT_UDS_ADDRESS, defaultUdsAddress, UdsServer } from "../hub/uds.ts";
+import { createLogger } from "../modules/log.ts";
+import type { Module } from "../modules/module.ts";
+import type { ModuleSpec, ServeContext } from "./serve.ts";
+
+const log = createLogger("edgecloud");
+
+/** A listener or background service that is not a bus participant, run as a module for ordering. */
+export function serviceModule(
+  name: string,
+  start: () => Promise<unknown>,
+  stop: () => Promise<unknown>,
+): Module {
+  return {
+    name,
+    group: name,
+    start: async () => void await start(),
+    stop: async () => void await stop(),
+  };
+}
+
+/** The Kubernetes API edgecloud talks to. */
+export interface ApiConnection {
+  kubeConfig: KubeConfig;
+  kube: KubeClient;
+  /** The API's CA (PEM), answered to edges asking for `k8s/ca.crt`. */
+  caPem: string;
+  /** Where it came from, for the ready log line. */
+  source: string;
+}
+
+/**
+ * Connects to the configured cluster, or starts the embedded API in the data dir. Registers the
+ * closers with `ctx.onShutdown`.
+ */
+export async function connectApi(ctx: ServeContext): Promise<ApiConnection> {
+  const cfg = ctx.config;
+  const clientOpts = {
+    qps: cfg.kubeAPIConfig.qps,
+    burst: cfg.kubeAPIConfig.burst,
+    nodeLimit: cfg.modules.cloudHub.nodeLimit,
+  };
+  const kc = new KubeConfig();
+  let caPem = "";
+  let source: string;
+  if (cfg.kubeAPIConfig.kubeConfig) {
+    kc.loadFromFile(cfg.kubeAPIConfig.kubeConfig);
+    if (cfg.kubeAPIConfig.master) {
+      const cluster = kc.getCurrentCluster();
+      if (cluster) Object.assign(cluster, { server: cfg.kubeAPIConfig.master });
+    }
+    const cluster = kc.getCurrentCluster();
+    if (cluster?.caData) {
+      caPem = new TextDecoder().decode(
+        Uint8Array.from(atob(cluster.caData), (c) => c.charCodeAt(0)),
+      );
+    } else if (cluster?.caFile) caPem = await Deno.readTextFile(cluster.caFile);
+    source = cfg.kubeAPIConfig.kubeConfig;
+  } else {
+    const api = await startEmbeddedApi({
+      dataDir: ctx.dataDir,
+      hostname: cfg.apiServer.bindAddress,
+      port: cfg.apiServer.port,
+    });
+    ctx.onShutdown(() => api.close());
+    kc.loadFromString(api.kubeconfigYaml);
+    caPem = api.caPem;
+    source = `embedded ${api.url} (kubeconfig ${api.kubeconfigPath})`;
+  }
+  const kube = new KubeClient(kc, clientOpts);
+  ctx.onShutdown(() => kube.close());
+  return { kubeConfig: kc, kube, caPem, source };
+}
+
+/** IP SANs: the configured advertise addresses plus loopback, so local edges and tests verify. */
+export function certAddresses(cfg: CloudCoreConfig): { ips: string[]; dnsNames: string[] } {
+  const hub = cfg.modules.cloudHub;
+  const ips = [...new Set([...hub.advertiseAddress.filter(Boolean), "127.0.0.1"])];
+  const dnsNames = [...new Set([...hub.dnsNames.filter(Boolean), "localhost"])];
+  return { ips, dnsNames };
+}
+
+/** Loads or creates the CA and the server certificate (files, then Secrets, then generated). */
+export function loadCerts(cfg: CloudCoreConfig, kc: KubeConfig): Promise<PreparedCerts> {
+  const hub = cfg.modules.cloudHub;
+  const { ips, dnsNames } = certAddresses(cfg);
+  return prepareCerts({
+    store: new KubeSecretStore(kc.makeApiClient(CoreV1Api)),
+    caFile: hub.tlsCAFile,
+    caKeyFile: hub.tlsCAKeyFile,
+    certFile: hub.tlsCertFile,
+    keyFile: hub.tlsPrivateKeyFile,
+    advertiseAddress: ips,
+    dnsNames,
+  });
+}
+
+/**
+ * The CSI socket address: the configured one, except that a run without a config file keeps
+ * KubeEdge's production default out of `/var/lib` and uses `<data-dir>/kubeedge.sock`.
+ */
+export function udsAddress(ctx: ServeContext): string {
+  const configured = ctx.config.modules.cloudHub.unixsocket.address;
+  if (!ctx.configFile && configured === DEFAULT_UDS_ADDRESS) return defaultUdsAddress(ctx.dataDir);
+  return configured;
+}
+
+/** `host:port` → {host, port}; used for `commonConfig.monitorServer.bindAddress`. */
+export function splitHostPort(value: string, fallbackPort: number): { host: string; port: number } {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(value);
+  if (!m) return { host: value || "127.0.0.1", port: fallbackPort };
+  return { host: m[1], port: Number(m[2]) };
+}
+
+/** Builds every module `edgecloud serve` runs (see module docs). */
+export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]> {
+  const cfg = ctx.config;
+  const hubCfg = cfg.modules.cloudHub;
+  const api = await connectApi(ctx);
+  const certs = await loadCerts(cfg, api.kubeConfig);
+  const tls = {
+    certPem: certs.serverCert.certPem,
+    keyPem: certs.serverCert.keyPem,
+    caPem: certs.ca.certPem,
+  };
+  const store = new KubeSecretStore(api.kubeConfig.makeApiClient(CoreV1Api));
+  const core = api.kubeConfig.makeApiClient(CoreV1Api);
+  const advertise = certAddresses(cfg).ips[0];
+
+  const tokens = new TokenManager({
+    ca: certs.ca,
+    store,
+    refreshHours: hubCfg.tokenRefreshDuration,
+  });
+  const certServer = new CertServer({
+    address: hubCfg.https.address,
+    port: hubCfg.https.port,
+    ca: certs.ca,
+    serverCert: certs.serverCert,
+    signingDays: hubCfg.edgeCertSigningDuration,
+    nodeExists: async (name) => {
+      try {
+        await core.readNode({ name });
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return false;
+        throw err;
+      }
+    },
+  });
+
+  const edgeController = new EdgeController({
+    kube: api.kube,
+    nodeUpdateFrequency: cfg.modules.edgeController.nodeUpdateFrequency,
+    buffer: cfg.modules.edgeController.buffer,
+    load: cfg.modules.edgeController.load,
+    nodeLimit: hubCfg.nodeLimit,
+    sendServicesToEdges: cfg.modules.edgeController.sendServicesToEdges,
+    localIp: advertise,
+  });
+  const deviceController = new DeviceController({
+    kube: api.kube,
+    updateDeviceTwinsBuffer: cfg.modules.deviceController.buffer.updateDeviceTwins,
+    updateDeviceStatusWorkers: cfg.modules.deviceController.load.updateDeviceStatusWorkers,
+  });
+  const syncController = new SyncController({ kube: api.kube });
+
+  // /readyz turns 200 once every module (controllers included) has started: see the marker below.
+  let controllersStarted = false;
+  const monitor = splitHostPort(cfg.commonConfig.monitorServer.bindAddress, 9091);
+  const hub = new CloudHub({
+    tls,
+    websocket: {
+      enable: hubCfg.websocket.enable,
+      address: hubCfg.websocket.address,
+      port: hubCfg.websocket.port,
+    },
+    monitor: { enable: true, address: monitor.host, port: monitor.port },
+    keepaliveInterval: hubCfg.keepaliveInterval,
+    nodeLimit: hubCfg.nodeLimit,
+    authorization: hubCfg.authorization.enable && !hubCfg.authorization.debug,
+    advertiseAddress: advertise,
+    syncStore: new KubeSyncStore(api.kubeConfig),
+    kubeCaPem: api.caPem,
+    annotateNode: kubeNodeAnnotator(api.kubeConfig),
+    ready: () => controllersStarted,
+  });
+
+  const specs: ModuleSpec[] = [
+    {
+      module: serviceModule("cloudhub-https", async () => {
+        await tokens.start();
+        await certServer.start();
+      }, async () => {
+        await certServer.close();
+        tokens.stop();
+      }),
+      enabled: hubCfg.enable && hubCfg.https.enable,
+    },
+    { module: hub, enabled: hubCfg.enable },
+  ];
+  if (hubCfg.enable && hubCfg.quic.enable) {
+    let quic: QuicServer | undefined;
+    specs.push({
+      module: serviceModule("cloudhub-quic", async () => {
+        quic = new QuicServer({
+          hostname: hubCfg.quic.address,
+          port: hubCfg.quic.port,
+          tls,
+          acceptor: hub.acceptor,
+          maxIncomingStreams: hubCfg.quic.maxIncomingStreams,
+          metrics: hub.metrics,
+        });
+        await quic.start();
+      }, async () => await quic?.stop()),
+    });
+  }
+  if (hubCfg.enable && hubCfg.unixsocket.enable) {
+    let uds: UdsServer | undefined;
+    specs.push({
+      module: serviceModule("cloudhub-uds", async () => {
+        uds = new UdsServer({
+          address: udsAddress(ctx),
+          bus: ctx.bus,
+          timeoutMs: hubCfg.unixsocket.requestTimeout * 1000,
+          nodeOnline: (nodeId) => hub.sessions.get(nodeId) !== undefined,
+        });
+        await uds.start();
+      }, async () => await uds?.stop()),
+    });
+  }
+  specs.push(
+    { module: edgeController, enabled: cfg.modules.edgeController.enable },
+    { module: deviceController, enabled: cfg.modules.deviceController.enable },
+    { module: syncController, enabled: cfg.modules.syncController.enable },
+    // Last in start order: reaching it means every module before it started.
+    {
+      module: serviceModule("ready", () => Promise.resolve(controllersStarted = true), () => {
+        controllersStarted = false;
+        return Promise.resolve();
+      }),
+    },
+  );
+  log.info("kubernetes API", {
+    source: api.source,
+    ca: certs.source.ca,
+    serverCert: certs.source.serverCert,
+  });
+  return specs;
+}
+
+/** `edgecloud token`: the current join token from Secret `kubeedge/tokensecret`. */
+export async function currentToken(
+  ctx: { config: CloudCoreConfig; dataDir: string },
+): Promise<string> {
+  const kc = new KubeConfig();
+  if (ctx.config.kubeAPIConfig.kubeConfig) kc.loadFromFile(ctx.config.kubeAPIConfig.kubeConfig);
+  else {
+    const path = `${ctx.dataDir.replace(/\/+$/, "")}/kubeconfig.yaml`;
+    try {
+      kc.loadFromString(await Deno.readTextFile(path));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `no embedded API state in ${ctx.dataDir} (${path} is missing): start "edgecloud serve" first`,
+        );
+      }
+      throw err;
+    }
+  }
+  const token = await readStoredToken(new KubeSecretStore(kc.makeApiClient(CoreV1Api)));
+  if (!token) {
+    throw new Error(
+      "no join token yet: Secret kubeedge/tokensecret is empty; is edgecloud serving?",
+    );
+  }
+  return token;
+}
