@@ -10,6 +10,7 @@ export {
 } from "./devicecontroller.ts";
 export { type DeviceApiClient, devicePath, type DevicePlural, KubeDeviceApi } from "./api.ts";
 export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+export { deviceControllerOptions } from "./config.ts";
 export { type TwinBatch, TwinCoalescer, type TwinUpdate } from "./coalescer.ts";
 export { ModelDeletedReason, ModelMissingAnnotation } from "./downstream.ts";
 export {

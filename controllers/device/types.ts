@@ -80,6 +80,9 @@ export function deviceNode(dev: DeviceObject): string {
   return typeof v === "string" ? v : "";
 }
 
+/** `spec.protocol` keys only the classic design has (v1beta1 uses `protocolName`). */
+const CLASSIC_PROTOCOL_KEYS = ["opcua", "modbus", "bluetooth", "common", "customizedProtocol"];
+
 /** Classic (v1alpha2) when the Device uses `nodeSelector` and has no `nodeName`. */
 export function deviceApi(dev: DeviceObject): DeviceApi {
   const spec = dev.spec ?? {};
@@ -90,6 +93,8 @@ export function deviceApi(dev: DeviceObject): DeviceApi {
   ) {
     return "v1alpha2";
   }
+  const protocol = spec.protocol ?? {};
+  if (CLASSIC_PROTOCOL_KEYS.some((k) => protocol[k] !== undefined)) return "v1alpha2";
   return "v1beta1";
 }
 
