@@ -404,6 +404,12 @@ export class Upstream {
           base = undefined;
           continue;
         }
+        if (isNotFound(err) && plural === "devicestatuses" && attempt < 5) {
+          // Someone deleted the DeviceStatus: make a new one and write into it.
+          rec.statusObj = undefined;
+          base = undefined;
+          continue;
+        }
         throw err;
       }
     }

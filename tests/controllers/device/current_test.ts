@@ -103,6 +103,20 @@ Deno.test("v1beta1 walk-through: membership, resource messages, DeviceStatus, mo
     assertEquals(ds2.status.lastOnlineTime, "2026-11-24T10:00:00Z");
     assertEquals(ds2.status.twins[0].reported.value, "25");
 
+    // A deleted DeviceStatus is recreated by the next report.
+    await h.k(["delete", "devicestatus", "thermo"]);
+    const again = await h.upstream(
+      "edge-1",
+      "device/default/thermo/twin/edge_updated",
+      edgeUpdated({ temperature: "26" }),
+    );
+    await h.waitSent(
+      (m) => m.header.parentId === again.header.id && m.content === "OK",
+      "OK again",
+    );
+    const ds3 = JSON.parse(await h.k(["get", "devicestatus", "thermo", "-o", "json"]));
+    assertEquals(ds3.status.twins[0].reported.value, "26");
+
     // Spec change → device update.
     let n = h.sent.length;
     await h.k([
