@@ -1,6 +1,7 @@
 /**
  * An in-process edgecloud for benches and failure tests: the embedded API on Deno KV, CloudHub
- * (mTLS WebSocket on 127.0.0.1, port 0), EdgeController and optionally DeviceController, wired on
+ * (mTLS WebSocket on 127.0.0.1, port 0), EdgeController, SyncController and optionally
+ * DeviceController, wired on
  * one bus exactly as `edgecloud serve` wires them, with ObjectSync records kept in the API.
  *
  * @example
@@ -15,6 +16,7 @@ import { type EmbeddedApi, startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { EdgeController } from "../../controllers/edge/mod.ts";
 import { DeviceController } from "../../controllers/device/mod.ts";
+import { SyncController } from "../../controllers/sync/mod.ts";
 import { CloudHub, type CloudHubOptions, KubeSyncStore } from "../../hub/mod.ts";
 import { Bus, ModuleRegistry } from "../../modules/mod.ts";
 import { type BenchPki, createBenchPki, NodeCertIssuer } from "./pki.ts";
@@ -27,6 +29,8 @@ export interface StackOptions {
   pki?: BenchPki;
   /** Start DeviceController too (default false). */
   devices?: boolean;
+  /** Start SyncController (ObjectSync reconciliation; default true, as `serve`). */
+  sync?: boolean;
   /** Extra CloudHub options (nodeLimit, keepaliveInterval, ...). */
   hub?: Partial<CloudHubOptions>;
   /** WebSocket port (default 0). */
@@ -70,11 +74,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   });
   const edgeController = new EdgeController({ kube, localIp: "127.0.0.1", nodeLimit: 100_000 });
   const deviceController = opts.devices ? new DeviceController({ kube }) : undefined;
+  const syncController = opts.sync === false ? undefined : new SyncController({ kube });
   // The registry adds each module's inbox before starting it, in order, as `serve` does.
   const registry = new ModuleRegistry(bus);
   registry.register(hub);
   registry.register(edgeController);
   if (deviceController) registry.register(deviceController);
+  if (syncController) registry.register(syncController);
   await registry.startAll();
   const server = `127.0.0.1:${hub.ports.websocket}`;
   return {
