@@ -83,14 +83,33 @@ while IFS= read -r inc; do
   [ -n "$inc" ] && includes+=(--include "$inc")
 done <<<"$includes_out"
 
+# What not to embed. --exclude-unused-npm: only npm packages the program imports (not fast-check
+# and other test-only packages in deno.lock). bintrees' test data (a 2 MB number list, pulled in
+# via prom-client -> tdigest) makes deno 2.9.6's compile overflow its stack ("thread
+# 'tokio-runtime-worker' has overflowed its stack"), and is not needed at run time.
+excludes=(--exclude-unused-npm)
+npm_cache=$("$DENO" info --json 2>/dev/null | sed -n 's/^ *"npmCache": *"\(.*\)",\{0,1\}$/\1/p')
+if [ -n "$npm_cache" ]; then
+  for dir in "$npm_cache"/registry.npmjs.org/bintrees/*/test; do
+    [ -d "$dir" ] && excludes+=(--exclude "$dir")
+  done
+fi
+
 if [ "$dry_run" -eq 0 ] && [ -n "${DENORT_BIN:-}" ] && [ ! -f "$DENORT_BIN" ]; then
   echo "compile.sh: DENORT_BIN=$DENORT_BIN is not a file; point it at a denort binary of the same Deno version" >&2
   exit 3
 fi
 
+case "$(uname -m)" in
+x86_64 | amd64) host_target=x86_64-unknown-linux-gnu ;;
+aarch64 | arm64) host_target=aarch64-unknown-linux-gnu ;;
+*) host_target="" ;;
+esac
+
 for target in "${targets[@]}"; do
   output="$out/edgecloud-$target"
-  cmd=("$DENO" compile "${flags[@]}" "${includes[@]}" --target "$target" --output "$output" main.ts)
+  cmd=("$DENO" compile "${flags[@]}" "${includes[@]}" "${excludes[@]}" --target "$target"
+    --output "$output" main.ts)
   if [ "$dry_run" -eq 1 ]; then
     print_cmd "${cmd[@]}"
     continue
@@ -109,6 +128,19 @@ for target in "${targets[@]}"; do
     exit 1
   fi
   rm -f "$log"
+  # Smoke test where the target runs here: a wrong DENORT_BIN (e.g. the deno CLI itself) yields
+  # a binary that ignores the embedded program.
+  if [ "$target" = "$host_target" ]; then
+    smoke=$(NO_COLOR=1 "$output" version </dev/null 2>&1 | head -n 1) || true
+    case "$smoke" in
+    "edgecloud "*) ;;
+    *)
+      rm -f "$output"
+      echo "compile.sh: $output does not run edgecloud (\"$smoke\"); DENORT_BIN must be a denort of this Deno version" >&2
+      exit 4
+      ;;
+    esac
+  fi
   (cd "$out" && sha256sum "edgecloud-$target" >"edgecloud-$target.sha256")
   echo "compile.sh: built $output ($(cut -d' ' -f1 "$output.sha256"))"
 done
