@@ -6,7 +6,7 @@
  * become ADDED or DELETED) and Table output for `kubectl get -w`.
  */
 import { ApiError } from "./errors.ts";
-import { apiVersionOf, type KObject, type ResourceDef, storageKey } from "./resources.ts";
+import { apiVersionOf, type KObject, storageKey } from "./resources.ts";
 import type { Rest, Target } from "./rest.ts";
 import type { ChangeEvent, Store } from "./store.ts";
 import { toTable } from "./table.ts";

@@ -1,0 +1,130 @@
+/** Test helpers for the embedded API: start on port 0 in a temp dir, run kubectl, poll. */
+import {
+  type EmbeddedApi,
+  type EmbeddedApiOptions,
+  startEmbeddedApi,
+} from "../../apiserver/mod.ts";
+import { setLogLevel } from "../../modules/log.ts";
+
+setLogLevel("warn");
+
+/** An API plus its temp dir (removed by `close`). */
+export interface TestApi extends EmbeddedApi {
+  dir: string;
+  /** Closes the API and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+/** Starts an embedded API on 127.0.0.1:0 in a fresh temp dir (or `dir`). */
+export async function startTestApi(
+  extra: Partial<EmbeddedApiOptions> & { dir?: string } = {},
+): Promise<TestApi> {
+  const dir = extra.dir ?? await Deno.makeTempDir({ prefix: "edgecloud-api-" });
+  const api = await startEmbeddedApi({ dataDir: dir, port: 0, hostname: "127.0.0.1", ...extra });
+  return Object.assign(Object.create(null), {
+    url: api.url,
+    port: api.port,
+    kubeconfigPath: api.kubeconfigPath,
+    kubeconfigYaml: api.kubeconfigYaml,
+    caPem: api.caPem,
+    token: api.token,
+    dir,
+    close: () => api.close(),
+    async dispose() {
+      await api.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  }) as TestApi;
+}
+
+/** The result of one kubectl run. */
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs real kubectl against the API; `stdin` is piped when given. */
+export async function kubectl(
+  api: EmbeddedApi,
+  args: string[],
+  stdin?: string,
+): Promise<KubectlResult> {
+  const cmd = new Deno.Command("kubectl", {
+    args: ["--kubeconfig", api.kubeconfigPath, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { HOME: Deno.env.get("HOME") ?? "/tmp", KUBECACHEDIR: `${api.kubeconfigPath}.cache` },
+  });
+  const child = cmd.spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs kubectl and throws (with stderr) unless it exits 0. */
+export async function kubectlOk(api: EmbeddedApi, args: string[], stdin?: string): Promise<string> {
+  const r = await kubectl(api, args, stdin);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Polls `fn` until it returns a truthy value or the timeout passes. */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A raw HTTPS request to the API with the admin token (or `token`). */
+export async function rawRequest(
+  api: EmbeddedApi,
+  method: string,
+  path: string,
+  body?: string | Uint8Array<ArrayBuffer>,
+  headers: Record<string, string> = {},
+  token: string | null = api.token,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const client = Deno.createHttpClient({ caCerts: [api.caPem] });
+  try {
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      body,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        "content-type": "application/json",
+        ...headers,
+      },
+      client,
+    });
+    const text = await res.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = { raw: text };
+    }
+    return { status: res.status, json };
+  } finally {
+    client.close();
+  }
+}
+
+/** Asserts that `text` matches `re`. */
+export function assertMatch(text: string, re: RegExp, msg?: string): void {
+  if (!re.test(text)) throw new Error(msg ?? `expected ${JSON.stringify(text)} to match ${re}`);
+}
