@@ -72,6 +72,7 @@ class Counting implements DeviceApiClient {
   };
   applyConfigMap: DeviceApiClient["applyConfigMap"] = (...a) => this.inner.applyConfigMap(...a);
   deleteConfigMap: DeviceApiClient["deleteConfigMap"] = (...a) => this.inner.deleteConfigMap(...a);
+  listConfigMaps: DeviceApiClient["listConfigMaps"] = (s) => this.inner.listConfigMaps(s);
   createEvent: DeviceApiClient["createEvent"] = (...a) => this.inner.createEvent(...a);
 }
 

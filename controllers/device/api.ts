@@ -30,8 +30,15 @@ export interface DeviceApiClient {
     body: unknown,
     subresource?: "status",
   ): Promise<KubeObject>;
-  /** Creates or merges `data` into a ConfigMap. */
-  applyConfigMap(ns: string, name: string, data: Record<string, string>): Promise<void>;
+  /** Creates or merges `data` (and `labels`) into a ConfigMap. */
+  applyConfigMap(
+    ns: string,
+    name: string,
+    data: Record<string, string>,
+    labels?: Record<string, string>,
+  ): Promise<void>;
+  /** `<ns>/<name>` of every ConfigMap matching a label selector. */
+  listConfigMaps(labelSelector: string): Promise<{ namespace: string; name: string }[]>;
   /** Deletes a ConfigMap; a missing one is not an error. */
   deleteConfigMap(ns: string, name: string): Promise<void>;
   /** Creates a core/v1 Event. */
@@ -122,12 +129,18 @@ export class KubeDeviceApi implements DeviceApiClient {
     );
   }
 
-  async applyConfigMap(ns: string, name: string, data: Record<string, string>): Promise<void> {
+  async applyConfigMap(
+    ns: string,
+    name: string,
+    data: Record<string, string>,
+    labels?: Record<string, string>,
+  ): Promise<void> {
     const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`;
+    const metadata = labels ? { labels } : undefined;
     try {
       await this.kube.patch(
         `${path}/${encodeURIComponent(name)}`,
-        { data },
+        { ...(metadata ? { metadata } : {}), data },
         PatchStrategy.MergePatch,
       );
     } catch (err) {
@@ -135,10 +148,20 @@ export class KubeDeviceApi implements DeviceApiClient {
       await this.kube.create(path, {
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { name, namespace: ns },
+        metadata: { name, namespace: ns, ...metadata },
         data,
       });
     }
+  }
+
+  async listConfigMaps(labelSelector: string): Promise<{ namespace: string; name: string }[]> {
+    const list = await this.kube.get("/api/v1/configmaps", { query: { labelSelector } }) as {
+      items?: { metadata?: { name?: string; namespace?: string } }[];
+    };
+    return (list.items ?? []).map((i) => ({
+      namespace: i.metadata?.namespace ?? "",
+      name: i.metadata?.name ?? "",
+    }));
   }
 
   async deleteConfigMap(ns: string, name: string): Promise<void> {

@@ -217,6 +217,7 @@ export class DeviceController implements Module {
     devices.start();
     await devices.synced;
     await this.#queue;
+    await this.#profiles.reconcileExisting();
 
     const workers = Math.max(1, this.#opts.updateDeviceStatusWorkers ?? 1);
     for (let i = 0; i < workers; i++) this.#loops.push(this.#receiveLoop());

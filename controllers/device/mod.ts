@@ -19,5 +19,6 @@ export {
   DeviceProfileJson,
   profileConfigMapName,
 } from "./profile.ts";
+export { ProfileLabel } from "./profile_writer.ts";
 export { parseUpstreamResource, TwinInputError } from "./upstream.ts";
 export type { MembershipUpdate, MsgTwin } from "./wire.ts";

@@ -12,6 +12,9 @@ import type { DeviceState } from "./state.ts";
 
 const log = createLogger("devicecontroller");
 
+/** Label on the profile ConfigMaps edgecloud writes, so stale ones can be found at start. */
+export const ProfileLabel = "edgecloud.kubeedge.io/device-profile";
+
 /** Counters. */
 export interface ProfileStats {
   writes: number;
@@ -41,6 +44,21 @@ export class ProfileWriter {
     if (!ns || !node) return;
     this.#dirty.add(`${ns}|${node}`);
     this.#kick();
+  }
+
+  /**
+   * Marks every labelled profile ConfigMap dirty: after the initial device list, the ones whose
+   * node no longer has classic devices (deleted while edgecloud was down) are then deleted.
+   */
+  async reconcileExisting(): Promise<void> {
+    try {
+      const prefix = profileConfigMapName("");
+      for (const cm of await this.api.listConfigMaps(`${ProfileLabel}=true`)) {
+        if (cm.name.startsWith(prefix)) this.markDirty(cm.namespace, cm.name.slice(prefix.length));
+      }
+    } catch (err) {
+      log.warn("cannot list device profiles for cleanup", { error: err });
+    }
   }
 
   /** Resolves when no write is pending or running. */
@@ -97,7 +115,9 @@ export class ProfileWriter {
     }
     const json = goJsonStringify(profile);
     if (this.#written.get(key) === json) return;
-    await this.api.applyConfigMap(ns, name, { [DeviceProfileJson]: json });
+    await this.api.applyConfigMap(ns, name, { [DeviceProfileJson]: json }, {
+      [ProfileLabel]: "true",
+    });
     this.#written.set(key, json);
     this.stats.writes++;
     log.debug("device profile written", { namespace: ns, configmap: name });

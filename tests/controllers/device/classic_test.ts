@@ -5,12 +5,14 @@
  */
 import { assert, assertEquals } from "../../assert.ts";
 import type { Message } from "../../../modules/mod.ts";
+import { ProfileLabel } from "../../../controllers/device/mod.ts";
 import {
   classicDevice,
   classicModel,
   desiredTwins,
   edgeUpdated,
   kubectl,
+  kubectlOk,
   nodeSelector,
   startHarness,
   waitFor,
@@ -257,6 +259,51 @@ Deno.test("v1alpha2 walk-through: profile, membership, desired, reported, move, 
       return r.code !== 0;
     }, "empty profile deleted");
     assert(h.dc.state.devices.size === 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a profile left behind while edgecloud was down is deleted at start; live ones stay", async () => {
+  const stale = JSON.stringify({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: "device-profile-config-gone",
+      namespace: "default",
+      labels: { [ProfileLabel]: "true" },
+    },
+    data: { "deviceProfile.json": "{}" },
+  });
+  const foreign = stale.replace("device-profile-config-gone", "device-profile-config-manual")
+    .replace(`"${ProfileLabel}":"true"`, `"app":"x"`);
+  const h = await startHarness({
+    before: async ({ api }) => {
+      await kubectlOk(api, ["apply", "-f", "-"], stale);
+      await kubectlOk(api, ["apply", "-f", "-"], foreign);
+      await kubectlOk(api, ["apply", "-f", "-"], classicModel());
+      await kubectlOk(api, ["apply", "-f", "-"], classicDevice("live", "edge-7"));
+    },
+  });
+  try {
+    await waitFor(
+      async () =>
+        (await kubectl(h.api, ["get", "configmap", "device-profile-config-gone"])).code !== 0,
+      "stale profile deleted",
+    );
+    await h.dc.idle();
+    assertEquals(
+      (await kubectl(h.api, ["get", "configmap", "device-profile-config-edge-7"])).code,
+      0,
+    );
+    assertEquals(
+      (await kubectl(h.api, ["get", "configmap", "device-profile-config-manual"])).code,
+      0,
+    );
+    const cm = JSON.parse(
+      await h.k(["get", "configmap", "device-profile-config-edge-7", "-o", "json"]),
+    );
+    assertEquals(cm.metadata.labels[ProfileLabel], "true");
   } finally {
     await h.close();
   }

@@ -85,6 +85,7 @@ export class CountingApi implements DeviceApiClient {
   };
   applyConfigMap: DeviceApiClient["applyConfigMap"] = (...a) => this.inner.applyConfigMap(...a);
   deleteConfigMap: DeviceApiClient["deleteConfigMap"] = (...a) => this.inner.deleteConfigMap(...a);
+  listConfigMaps: DeviceApiClient["listConfigMaps"] = (s) => this.inner.listConfigMaps(s);
   createEvent: DeviceApiClient["createEvent"] = (...a) => this.inner.createEvent(...a);
 }
 
