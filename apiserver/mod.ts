@@ -57,6 +57,11 @@ export interface EmbeddedApi {
   readonly caPem: string;
   /** Admin bearer token. */
   readonly token: string;
+  /**
+   * Ends every open watch stream, as kube-apiserver does when a watch times out; clients resume
+   * from their last resourceVersion. Returns how many were ended.
+   */
+  endWatches(): number;
   /** Stops serving, ends watches, closes KV. */
   close(): Promise<void>;
 }
@@ -180,6 +185,11 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       kubeconfigYaml,
       caPem: ca.certPem,
       token,
+      endWatches() {
+        const n = watches.size;
+        watches.closeAll();
+        return n;
+      },
       close() {
         closing ??= (async () => {
           watches.closeAll();

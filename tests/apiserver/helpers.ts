@@ -30,6 +30,7 @@ export async function startTestApi(
     token: api.token,
     dir,
     close: () => api.close(),
+    endWatches: () => api.endWatches(),
     async dispose() {
       await api.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
