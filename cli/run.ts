@@ -12,7 +12,6 @@ import { resolveConfig } from "./resolve_config.ts";
 import { type ModuleBuilder, serve } from "./serve.ts";
 import { startupErrorLine } from "./startup_error.ts";
 import { versionLine } from "./version.ts";
-import { currentToken } from "./wiring.ts";
 
 /** Produces the current edge join token (`<sha256hex(CA)>.<jwt>`, PROTOCOL.md §5.3). */
 export type TokenProvider = (ctx: {
@@ -74,7 +73,8 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       defaultPath: deps.defaultConfigPath,
     });
     if (args.command === "token") {
-      out(await (deps.token ?? currentToken)({ config, dataDir: args.dataDir }));
+      const token = deps.token ?? (await import("./wiring.ts")).currentToken;
+      out(await token({ config, dataDir: args.dataDir }));
       return 0;
     }
     return await serve({

@@ -10,7 +10,6 @@ import { Bus } from "../modules/bus.ts";
 import { createLogger, type LogLevel, setLogLevel } from "../modules/log.ts";
 import { type Module, ModuleRegistry } from "../modules/module.ts";
 import { notifyBindPath } from "../permissions.ts";
-import { buildServeModules } from "./wiring.ts";
 
 const log = createLogger("edgecloud");
 
@@ -47,7 +46,10 @@ export type ModuleBuilder = (ctx: ServeContext) => ModuleSpec[] | Promise<Module
 /**
  * The process's modules, in start order (stopped in reverse): see cli/wiring.ts.
  */
-export function buildModules(ctx: ServeContext): Promise<ModuleSpec[]> {
+export async function buildModules(ctx: ServeContext): Promise<ModuleSpec[]> {
+  // Loaded on demand: the wiring pulls in client-node and every module, which `version`,
+  // `--defaultconfig` and config errors do not need (and which reads the environment at import).
+  const { buildServeModules } = await import("./wiring.ts");
   return buildServeModules(ctx);
 }
 

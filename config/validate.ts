@@ -82,7 +82,7 @@ export function configErrors(
     const field = "commonConfig.monitorServer.bindAddress";
     if (isIP(hostPort[1] ?? hostPort[2]) === 0) bad(field, bind, "does not start with a valid IP");
     const p = Number(hostPort[3]);
-    if (p < 1 || p > 65535) bad(field, bind, "has an invalid port (1-65535)");
+    if (p < 0 || p > 65535) bad(field, bind, "has an invalid port (0-65535)");
   }
   port("commonConfig.tunnelPort", cfg.commonConfig.tunnelPort);
 
@@ -90,11 +90,12 @@ export function configErrors(
   const hub = cfg.modules.cloudHub;
   const h = "modules.cloudHub";
   if (hub.enable) {
-    port(`${h}.https.port`, hub.https.port);
+    // edgecloud: 0 picks a free port (tests, several hubs on one host); KubeEdge requires 1-65535.
+    port(`${h}.https.port`, hub.https.port, true);
     ip(`${h}.https.address`, hub.https.address);
-    port(`${h}.websocket.port`, hub.websocket.port);
+    port(`${h}.websocket.port`, hub.websocket.port, true);
     ip(`${h}.websocket.address`, hub.websocket.address);
-    port(`${h}.quic.port`, hub.quic.port);
+    port(`${h}.quic.port`, hub.quic.port, true);
     ip(`${h}.quic.address`, hub.quic.address);
     nonNegative(`${h}.quic.maxIncomingStreams`, hub.quic.maxIncomingStreams);
     if (!hub.unixsocket.address.toLowerCase().startsWith("unix://")) {

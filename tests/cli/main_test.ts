@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import denoJson from "../../deno.json" with { type: "json" };
 import { defaultConfig } from "../../config/defaults.ts";
 import { parseConfig } from "../../config/load.ts";
-import { ROOT, runMain, RunningMain } from "./subprocess.ts";
+import { ROOT, runMain, RunningMain, writeTestConfig } from "./subprocess.ts";
 
 const MAIN_DIR = ROOT.replace(/\/$/, "");
 const lines = (text: string) => text.split("\n").filter((l) => l !== "");
@@ -38,11 +38,12 @@ Deno.test("--defaultconfig output is accepted by --config as-is", async () => {
   try {
     const printed = await runMain(["--defaultconfig"]);
     await Deno.writeTextFile(`${dir}/cloudcore.yaml`, printed.stdout);
-    // `version` needs no config; use token without provider to force config resolution cheaply.
-    const r = await runMain(["token", "--config", `${dir}/cloudcore.yaml`]);
+    // `token` resolves and validates the config, then fails cheaply: no hub state in the dir.
+    const data = `${dir}/data`;
+    const r = await runMain(["token", "--config", `${dir}/cloudcore.yaml`, "--data-dir", data]);
     assert.equal(r.code, 1);
     assert.deepEqual(lines(r.stderr), [
-      "edgecloud: token: this build has no token source wired in",
+      `edgecloud: no embedded API state in ${data} (${data}/kubeconfig.yaml is missing): start "edgecloud serve" first`,
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -97,15 +98,15 @@ Deno.test("every config error exits 1 with one stderr line naming file, field an
     const cases: Array<[string, string]> = [
       [
         "modules:\n  cloudHub:\n    websocket: {port: 70000}\n",
-        "modules.cloudHub.websocket.port: 70000 is not a valid port (1-65535)",
+        "modules.cloudHub.websocket.port: 70000 is not a valid port (0-65535)",
       ],
       [
-        "modules:\n  cloudHub:\n    https: {port: 0}\n",
-        "modules.cloudHub.https.port: 0 is not a valid port (1-65535)",
+        "modules:\n  cloudHub:\n    https: {port: -5}\n",
+        "modules.cloudHub.https.port: -5 is not a valid port (0-65535)",
       ],
       [
         "modules:\n  cloudHub:\n    quic: {port: 123456}\n",
-        "modules.cloudHub.quic.port: 123456 is not a valid port (1-65535)",
+        "modules.cloudHub.quic.port: 123456 is not a valid port (0-65535)",
       ],
       [
         "modules:\n  cloudHub:\n    websocket: {address: my-host}\n",
@@ -217,7 +218,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`serve shuts down gracefully on ${signal} and exits 0`, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const proc = new RunningMain(["serve", "--data-dir", `${dir}/data`]);
+      const config = await writeTestConfig(dir);
+      const proc = new RunningMain(["serve", "--config", config, "--data-dir", `${dir}/data`]);
       await proc.waitForLine("edgecloud ready");
       assert.ok((await Deno.stat(`${dir}/data`)).isDirectory);
       proc.child.kill(signal);
@@ -240,9 +242,18 @@ Deno.test("--log-level error silences the info lines", async () => {
     // token resolves the config and fails: the only output is the error line.
     const file = `${dir}/c.yaml`;
     await Deno.writeTextFile(file, "unknownTop: 1\n");
-    const quiet = await runMain(["token", "--config", file, "--log-level", "error"]);
+    const none = `${dir}/none`;
+    const quiet = await runMain([
+      "token",
+      "--config",
+      file,
+      "--data-dir",
+      none,
+      "--log-level",
+      "error",
+    ]);
     assert.equal(lines(quiet.stderr).length, 1, quiet.stderr);
-    const loud = await runMain(["token", "--config", file]);
+    const loud = await runMain(["token", "--config", file, "--data-dir", none]);
     assert.ok(loud.stderr.includes("unknown field unknownTop (ignored)"), loud.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });

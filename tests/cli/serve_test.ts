@@ -49,21 +49,6 @@ async function waitForLog(lines: string[], text: string): Promise<void> {
   throw new Error(`no log line with "${text}": ${lines.join("\n")}`);
 }
 
-Deno.test("buildModules is the wiring point and returns a list", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const list = await buildModules({
-      config: config(),
-      dataDir: dir,
-      bus: undefined as unknown as Bus,
-      onShutdown: () => {},
-    });
-    assert.ok(Array.isArray(list));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("serve creates the data dir, starts modules in order, stops in reverse, exits 0", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -92,3 +92,35 @@ export class RunningMain {
     return status;
   }
 }
+
+/**
+ * Writes a cloudcore.yaml for a hub that can run beside others on one host: every listener on
+ * 127.0.0.1 port 0, QUIC off, the CSI socket and nothing else under `dir`. Returns its path.
+ */
+export async function writeTestConfig(dir: string, extra = ""): Promise<string> {
+  const file = `${dir}/cloudcore.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+commonConfig:
+  monitorServer:
+    bindAddress: 127.0.0.1:0
+apiServer:
+  bindAddress: 127.0.0.1
+  port: 0
+modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    tlsCAFile: ${dir}/none/rootCA.crt
+    tlsCAKeyFile: ${dir}/none/rootCA.key
+    tlsCertFile: ${dir}/none/server.crt
+    tlsPrivateKeyFile: ${dir}/none/server.key
+    websocket: {address: 127.0.0.1, port: 0}
+    https: {address: 127.0.0.1, port: 0}
+    quic: {enable: false, address: 127.0.0.1, port: 0}
+    unixsocket: {enable: true, address: "unix://${dir}/kubeedge.sock"}
+${extra}`,
+  );
+  return file;
+}

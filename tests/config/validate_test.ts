@@ -22,15 +22,15 @@ Deno.test("each validation rule yields one line naming file, field path and valu
   const cases: Array<[string, string]> = [
     [
       "modules:\n  cloudHub:\n    websocket:\n      port: 70000\n",
-      "cloudcore.yaml: modules.cloudHub.websocket.port: 70000 is not a valid port (1-65535)",
+      "cloudcore.yaml: modules.cloudHub.websocket.port: 70000 is not a valid port (0-65535)",
     ],
     [
-      "modules:\n  cloudHub:\n    https:\n      port: 0\n",
-      "cloudcore.yaml: modules.cloudHub.https.port: 0 is not a valid port (1-65535)",
+      "modules:\n  cloudHub:\n    https:\n      port: -5\n",
+      "cloudcore.yaml: modules.cloudHub.https.port: -5 is not a valid port (0-65535)",
     ],
     [
       "modules:\n  cloudHub:\n    quic:\n      port: -1\n",
-      "cloudcore.yaml: modules.cloudHub.quic.port: -1 is not a valid port (1-65535)",
+      "cloudcore.yaml: modules.cloudHub.quic.port: -1 is not a valid port (0-65535)",
     ],
     [
       "modules:\n  cloudHub:\n    websocket:\n      address: localhost\n",
@@ -86,7 +86,7 @@ Deno.test("each validation rule yields one line naming file, field path and valu
     ],
     [
       "commonConfig:\n  monitorServer:\n    bindAddress: 127.0.0.1:99999\n",
-      'cloudcore.yaml: commonConfig.monitorServer.bindAddress: "127.0.0.1:99999" has an invalid port (1-65535)',
+      'cloudcore.yaml: commonConfig.monitorServer.bindAddress: "127.0.0.1:99999" has an invalid port (0-65535)',
     ],
     [
       "commonConfig:\n  monitorServer:\n    bindAddress: localhost:9091\n",
@@ -148,14 +148,14 @@ Deno.test("kubeConfig that exists, IPv6 addresses and apiServer port 0 are accep
 
 Deno.test("validateConfig throws the first error; configErrors lists all", () => {
   const { config } = parseConfig(
-    "modules:\n  cloudHub:\n    websocket: {port: 0}\n    https: {port: 0}\n",
+    "modules:\n  cloudHub:\n    websocket: {port: 70000}\n    https: {port: -5}\n",
     "c.yaml",
     opts,
   );
   assert.throws(() => validateConfig(config, "c.yaml"), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
     assert.equal(e.field, "modules.cloudHub.https.port");
-    assert.equal(e.value, 0);
+    assert.equal(e.value, -5);
     assert.equal(e.file, "c.yaml");
     return true;
   });
