@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildModules, serve, type ServeContext } from "../../cli/serve.ts";
+import { serve, type ServeContext } from "../../cli/serve.ts";
 import { defaultConfig } from "../../config/defaults.ts";
 import type { Bus } from "../../modules/bus.ts";
 import { setLogSink } from "../../modules/log.ts";
