@@ -16,7 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import https from "node:https";
-import { WebSocket, WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { createCA, signCSR, signServerCert, toPem } from "../hub/certs/mod.ts";
 import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
@@ -24,7 +24,13 @@ import { dialEdgeWebSocket } from "../edge/ws_transport.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { Bus } from "../modules/bus.ts";
 import { setLogLevel } from "../modules/log.ts";
-import { buildMessage, decodeMessage, encodeMessage, type Message, newRespByMessage } from "../modules/message.ts";
+import {
+  buildMessage,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  newRespByMessage,
+} from "../modules/message.ts";
 
 interface Pems {
   caPem: string;
@@ -41,6 +47,7 @@ const { values: args } = parseArgs({
     dir: { type: "string", default: "" },
     concurrency: { type: "string", default: "50" },
     window: { type: "string", default: "" },
+    rounds: { type: "string", default: "5" },
   },
 });
 
@@ -55,7 +62,13 @@ function podMessage(node: string, i: number): Message {
   }, {
     kind: "Pod",
     apiVersion: "v1",
-    metadata: { name: `p${i}`, namespace: "default", uid, resourceVersion: rv, labels: { app: "bench" } },
+    metadata: {
+      name: `p${i}`,
+      namespace: "default",
+      uid,
+      resourceVersion: rv,
+      labels: { app: "bench" },
+    },
     spec: { nodeName: node, containers: [{ name: "c", image: "nginx:1.27" }] },
   }, { resourceVersion: rv });
 }
@@ -67,7 +80,9 @@ function rss(): number {
 
 // ---------- child roles: line-delimited JSON commands on stdin, answers on stdout ----------
 
-async function commandLoop(handle: (cmd: Record<string, unknown>) => Promise<unknown>): Promise<void> {
+async function commandLoop(
+  handle: (cmd: Record<string, unknown>) => Promise<unknown>,
+): Promise<void> {
   const decoder = new TextDecoderStream();
   Deno.stdin.readable.pipeTo(decoder.writable).catch(() => {});
   let buf = "";
@@ -105,7 +120,12 @@ async function runHubChild(pems: Pems): Promise<void> {
       case "deliver": {
         const perNode = cmd.perNode as number;
         const nodes = hub.sessions.nodeIds;
-        const msgs = nodes.flatMap((n) => Array.from({ length: perNode }, (_, i) => podMessage(n, cmd.round as number * perNode + i)));
+        const msgs = nodes.flatMap((n) =>
+          Array.from(
+            { length: perNode },
+            (_, i) => podMessage(n, cmd.round as number * perNode + i),
+          )
+        );
         const start = performance.now();
         for (const m of msgs) await hub.dispatcher.downstream(m);
         await hub.dispatcher.flush();
@@ -238,27 +258,34 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string>
   }
 }
 
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function inBatches<T>(
+  items: T[],
+  size: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
-interface Phase {
+interface Side {
   idleRss: number;
   connectedRss: number;
   sessions: number;
   perSessionBytes: number;
   connectMs: number;
-  messages: number;
-  deliverMs: number;
+  messagesPerRound: number;
+  /** ACKed messages per second of each measured round. */
+  rounds: number[];
+  /** Median of {@link rounds}. */
   msgsPerSec: number;
 }
 
-async function measure(
-  child: Child,
-  connectAll: () => Promise<void>,
-  perNode: number,
-): Promise<Phase> {
-  await child.call({ cmd: "port" });
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function connectSide(child: Child, connectAll: () => Promise<void>): Promise<Side> {
   const idle = await child.call<{ rss: number }>({ cmd: "rss" });
   const t0 = performance.now();
   await connectAll();
@@ -266,31 +293,44 @@ async function measure(
   // a second sample lets lazily allocated buffers settle
   await child.call({ cmd: "rss" });
   const connected = await child.call<{ rss: number; sessions: number }>({ cmd: "rss" });
-  // warm-up round, then the measured one
-  await child.call({ cmd: "deliver", perNode: Math.max(1, Math.floor(perNode / 4)), round: 0 });
-  const d = await child.call<{ count: number; ms: number }>({ cmd: "deliver", perNode, round: 1 });
   return {
     idleRss: idle.rss,
     connectedRss: connected.rss,
     sessions: connected.sessions,
     perSessionBytes: (connected.rss - idle.rss) / Math.max(1, connected.sessions),
     connectMs,
-    messages: d.count,
-    deliverMs: d.ms,
-    msgsPerSec: d.count / (d.ms / 1000),
+    messagesPerRound: 0,
+    rounds: [],
+    msgsPerSec: 0,
   };
+}
+
+async function deliverRound(
+  child: Child,
+  side: Side,
+  perNode: number,
+  round: number,
+): Promise<void> {
+  const d = await child.call<{ count: number; ms: number }>({ cmd: "deliver", perNode, round });
+  side.messagesPerRound = d.count;
+  side.rounds.push(d.count / (d.ms / 1000));
 }
 
 async function driver(): Promise<void> {
   const sessions = Number(args.sessions);
   const perNode = Number(args.messages);
   const concurrency = Number(args.concurrency);
+  const roundsWanted = Number(args.rounds);
   setLogLevel("error");
   const dir = await Deno.makeTempDir({ prefix: "hub-bench-" });
   console.error(`preparing ${sessions} client certificates ...`);
   const ca = await createCA();
   const server = await signServerCert(ca, { ips: ["127.0.0.1"], dnsNames: ["localhost"] });
-  const pems: Pems = { caPem: ca.certPem, serverCertPem: server.certPem, serverKeyPem: server.keyPem };
+  const pems: Pems = {
+    caPem: ca.certPem,
+    serverCertPem: server.certPem,
+    serverKeyPem: server.keyPem,
+  };
   await Deno.writeTextFile(`${dir}/pems.json`, JSON.stringify(pems));
   const nodes = Array.from({ length: sessions }, (_, i) => `bench-node-${i}`);
   const certs = new Map<string, { certPem: string; keyPem: string }>();
@@ -300,39 +340,65 @@ async function driver(): Promise<void> {
     certs.set(node, { certPem: toPem(der, "CERTIFICATE"), keyPem: csr.keyPem });
   });
 
-  // Hub
-  console.error("hub: connecting edge clients ...");
   const hubChild = new Child("hub", dir);
+  const baseChild = new Child("baseline", dir);
   const { port: hubPort } = await hubChild.call<{ port: number }>({ cmd: "port" });
+  const { port: basePort } = await baseChild.call<{ port: number }>({ cmd: "port" });
+
+  console.error("hub: connecting edge clients (edge/client.ts, keepalive 15 s) ...");
   const clients: EdgeClient[] = [];
-  const hub = await measure(hubChild, () =>
+  const hub = await connectSide(hubChild, () =>
     inBatches(nodes, concurrency, async (node) => {
-      const c = new EdgeClient({ server: `127.0.0.1:${hubPort}`, nodeName: node, caPem: ca.certPem, ...certs.get(node)!, heartbeat: 15 });
+      const c = new EdgeClient({
+        server: `127.0.0.1:${hubPort}`,
+        nodeName: node,
+        caPem: ca.certPem,
+        ...certs.get(node)!,
+        heartbeat: 15,
+      });
       await c.connect();
       clients.push(c);
-    }), perNode);
-  const keepalives = clients.reduce((n, c) => n + c.keepalivesSent, 0);
-  await Promise.all(clients.map((c) => c.close()));
-  await hubChild.close();
+    }));
 
   // Baseline: raw ws, same TLS, same JSON, clients decode + ACK like the edge client.
   console.error("baseline: connecting raw ws clients ...");
-  const baseChild = new Child("baseline", dir);
-  const { port: basePort } = await baseChild.call<{ port: number }>({ cmd: "port" });
   const raw: WebSocket[] = [];
-  const base = await measure(baseChild, () =>
+  const base = await connectSide(baseChild, () =>
     inBatches(nodes, concurrency, async (node) => {
-      const { ws } = await dialEdgeWebSocket({ server: `127.0.0.1:${basePort}`, nodeName: node, caPem: ca.certPem, ...certs.get(node)! });
+      const { ws } = await dialEdgeWebSocket({
+        server: `127.0.0.1:${basePort}`,
+        nodeName: node,
+        caPem: ca.certPem,
+        ...certs.get(node)!,
+      });
       ws.on("message", (data: Uint8Array) => {
         const msg = decodeMessage(data);
         ws.send(encodeMessage(newRespByMessage(msg, "OK")) + "\n");
       });
       raw.push(ws);
-    }), perNode);
-  await Promise.all(raw.map((ws) => new Promise<void>((r) => {
-    ws.once("close", () => r());
-    ws.close();
-  })));
+    }));
+
+  // Warm-up, then alternate hub and baseline rounds so machine noise hits both alike.
+  console.error(`delivering ${perNode} messages per node, ${roundsWanted} rounds each ...`);
+  const warm = Math.max(1, Math.floor(perNode / 4));
+  await hubChild.call({ cmd: "deliver", perNode: warm, round: 0 });
+  await baseChild.call({ cmd: "deliver", perNode: warm, round: 0 });
+  for (let r = 1; r <= roundsWanted; r++) {
+    await deliverRound(hubChild, hub, perNode, r);
+    await deliverRound(baseChild, base, perNode, r);
+  }
+  hub.msgsPerSec = median(hub.rounds);
+  base.msgsPerSec = median(base.rounds);
+
+  const keepalives = clients.reduce((n, c) => n + c.keepalivesSent, 0);
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(raw.map((ws) =>
+    new Promise<void>((r) => {
+      ws.once("close", () => r());
+      ws.close();
+    })
+  ));
+  await hubChild.close();
   await baseChild.close();
   await Deno.remove(dir, { recursive: true });
 
@@ -343,10 +409,26 @@ async function driver(): Promise<void> {
     ["sessions", String(hub.sessions), String(base.sessions), ""],
     ["idle RSS (MiB)", mb(hub.idleRss), mb(base.idleRss), ""],
     ["connected RSS (MiB)", mb(hub.connectedRss), mb(base.connectedRss), ""],
-    ["RSS per session (KiB)", kb(hub.perSessionBytes), kb(base.perSessionBytes), (hub.perSessionBytes / base.perSessionBytes).toFixed(2)],
+    [
+      "RSS per session (KiB)",
+      kb(hub.perSessionBytes),
+      kb(base.perSessionBytes),
+      (hub.perSessionBytes / base.perSessionBytes).toFixed(2),
+    ],
     ["connect all (ms)", hub.connectMs.toFixed(0), base.connectMs.toFixed(0), ""],
-    ["messages delivered", String(hub.messages), String(base.messages), ""],
-    ["ACKed msgs/s", hub.msgsPerSec.toFixed(0), base.msgsPerSec.toFixed(0), (hub.msgsPerSec / base.msgsPerSec).toFixed(2)],
+    ["messages per round", String(hub.messagesPerRound), String(base.messagesPerRound), ""],
+    [
+      "ACKed msgs/s (median)",
+      hub.msgsPerSec.toFixed(0),
+      base.msgsPerSec.toFixed(0),
+      (hub.msgsPerSec / base.msgsPerSec).toFixed(2),
+    ],
+    [
+      "ACKed msgs/s (rounds)",
+      hub.rounds.map((x) => x.toFixed(0)).join(" "),
+      base.rounds.map((x) => x.toFixed(0)).join(" "),
+      "",
+    ],
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
@@ -367,7 +449,10 @@ async function driver(): Promise<void> {
     },
   };
   await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
-  const out = new URL(`./results/hub_bench-${result.date.replace(/[:.]/g, "-")}.json`, import.meta.url);
+  const out = new URL(
+    `./results/hub_bench-${result.date.replace(/[:.]/g, "-")}.json`,
+    import.meta.url,
+  );
   await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
   console.log(`wrote ${out.pathname}`);
 }

@@ -26,7 +26,7 @@ import {
   type MessageEnv,
   newRespByMessage,
 } from "../modules/message.ts";
-import { type DialOptions, dialEdgeWebSocket } from "./ws_transport.ts";
+import { dialEdgeWebSocket, type DialOptions } from "./ws_transport.ts";
 
 export { DefaultProjectId, EdgeConnectError } from "./ws_transport.ts";
 
@@ -145,7 +145,10 @@ export class EdgeClient {
     this.connects++;
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.#onFrame(data));
     ws.on("error", () => {});
-    ws.on("close", (code: number, reason: Buffer) => this.#onClose(ws, { code, reason: reason.toString() }));
+    ws.on(
+      "close",
+      (code: number, reason: Buffer) => this.#onClose(ws, { code, reason: reason.toString() }),
+    );
     const hb = this.#opts.heartbeat ?? 15;
     if (hb > 0) {
       this.#heartbeatTimer = setInterval(() => {
@@ -218,18 +221,26 @@ export class EdgeClient {
   /** Sends raw text or bytes as one frame (tests of malformed input). */
   sendRaw(data: string | Uint8Array): Promise<void> {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== 1) return Promise.reject(new Error(`${this.nodeName} is not connected`));
-    return new Promise((resolve, reject) => ws.send(data, (err) => (err ? reject(err) : resolve())));
+    if (!ws || ws.readyState !== 1) {
+      return Promise.reject(new Error(`${this.nodeName} is not connected`));
+    }
+    return new Promise((resolve, reject) =>
+      ws.send(data, (err) => (err ? reject(err) : resolve()))
+    );
   }
 
   /** The keepalive edgecore sends every heartbeat (§1.8). */
   keepaliveMessage(): Message {
-    return buildMessage({
-      source: "websocket",
-      group: Group.Resource,
-      operation: Operation.Keepalive,
-      resource: "node",
-    }, "ping", { env: this.#env });
+    return buildMessage(
+      {
+        source: "websocket",
+        group: Group.Resource,
+        operation: Operation.Keepalive,
+        resource: "node",
+      },
+      "ping",
+      { env: this.#env },
+    );
   }
 
   /** Sends one keepalive now. */
@@ -254,7 +265,9 @@ export class EdgeClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new WaitTimeoutError(`${this.nodeName}: no matching message within ${timeoutMs} ms`));
+        reject(
+          new WaitTimeoutError(`${this.nodeName}: no matching message within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       const waiter: Waiter = {
         predicate,
@@ -270,13 +283,21 @@ export class EdgeClient {
   /** Resolves when the current connection closes (immediately if none is open). */
   waitClosed(timeoutMs = 10_000): Promise<EdgeClose> {
     if (!this.#ws) return Promise.resolve(this.#lastClose ?? { code: 0, reason: "" });
-    return withTimeout(new Promise((resolve) => this.#closeWaiters.push(resolve)), timeoutMs, `${this.nodeName}: still connected after ${timeoutMs} ms`);
+    return withTimeout(
+      new Promise((resolve) => this.#closeWaiters.push(resolve)),
+      timeoutMs,
+      `${this.nodeName}: still connected after ${timeoutMs} ms`,
+    );
   }
 
   /** Resolves when a (re)connection is open. */
   waitOpen(timeoutMs = 10_000): Promise<void> {
     if (this.connected) return Promise.resolve();
-    return withTimeout(new Promise<void>((resolve) => this.#openWaiters.push(resolve)), timeoutMs, `${this.nodeName}: not connected within ${timeoutMs} ms`);
+    return withTimeout(
+      new Promise<void>((resolve) => this.#openWaiters.push(resolve)),
+      timeoutMs,
+      `${this.nodeName}: not connected within ${timeoutMs} ms`,
+    );
   }
 
   /** Drops the connection without a close handshake (a crash or network loss). */

@@ -107,11 +107,13 @@ export function dialEdgeWebSocket(opts: DialOptions): Promise<EdgeLink> {
       res.on("data", (c: Uint8Array) => chunks.push(c));
       res.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8").trim();
-        fail(new EdgeConnectError(
-          `hub refused the connection: ${res.statusCode} ${body}`,
-          res.statusCode,
-          body,
-        ));
+        fail(
+          new EdgeConnectError(
+            `hub refused the connection: ${res.statusCode} ${body}`,
+            res.statusCode,
+            body,
+          ),
+        );
         ws.terminate();
       });
       res.on("error", () => {});

@@ -16,13 +16,13 @@
 import { Group, Operation } from "../modules/constants.ts";
 import { createLogger } from "../modules/log.ts";
 import type { Message } from "../modules/message.ts";
-import { getResourceName, getNamespace } from "../modules/resource.ts";
+import { getNamespace, getResourceName } from "../modules/resource.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { Heap } from "./heap.ts";
 import {
   compareResourceVersion,
-  type ObjectSyncSpec,
   objectSyncName,
+  type ObjectSyncSpec,
   parseResourceVersion,
   ResourceVersionError,
   type SyncKey,
@@ -73,8 +73,12 @@ export interface AckEntry {
   /** Whether `msg` is a delete. */
   isDelete: boolean;
   state: EntryState;
-  /** Ordering key: RV, or the largest RV seen so far for messages without one. */
-  order: bigint;
+  /**
+   * Ordering key: the RV as a float (exact below 2^53, which covers real clusters; beyond that
+   * ordering is approximate, the §4.3 rules still compare exactly with BigInt), or the largest
+   * RV seen so far for messages without one.
+   */
+  order: number;
   seq: number;
   failures: number;
   notBefore: number;
@@ -148,7 +152,7 @@ export function syncSpecOf(msg: Message): ObjectSyncSpec {
 interface HeapItem {
   entry: AckEntry;
   seq: number;
-  order: bigint;
+  order: number;
 }
 
 function heapLess(a: HeapItem, b: HeapItem): boolean {
@@ -172,7 +176,7 @@ export class AckQueue {
   readonly #onDrop: (reason: AckDropReason, msg: Message) => void;
   readonly #onDepth: (delta: number) => void;
   #seq = 0;
-  #maxOrder = 0n;
+  #maxOrder = 0;
   #chain: Promise<unknown> = Promise.resolve();
   #waiters: Array<() => void> = [];
   #timer: TimerHandle | undefined;
@@ -278,7 +282,10 @@ export class AckQueue {
       }
       if (cmp <= 0) {
         // Remember what the node already has, saving the next lookup.
-        this.#store.set(uid, this.#newEntry(uid, null, record.resourceVersion, false, syncKey, msg, "delivered"));
+        this.#store.set(
+          uid,
+          this.#newEntry(uid, null, record.resourceVersion, false, syncKey, msg, "delivered"),
+        );
         return this.#drop("stale", msg);
       }
       return this.#put(uid, msg, rv, false, syncKey, undefined);
@@ -312,7 +319,7 @@ export class AckQueue {
       rv,
       isDelete,
       state,
-      order: 0n,
+      order: 0,
       seq: 0,
       failures: 0,
       notBefore: 0,
@@ -345,7 +352,7 @@ export class AckQueue {
     entry.notBefore = 0;
     entry.seq = ++this.#seq;
     if (rv) {
-      const n = parseResourceVersion(rv);
+      const n = Number(rv); // validated in #enqueue
       entry.order = n;
       if (n > this.#maxOrder) this.#maxOrder = n;
     } else {
@@ -386,14 +393,19 @@ export class AckQueue {
    * Takes the next pending message (lowest RV first) whose back-off has passed, waiting for one.
    * Rejects with the signal's reason when `signal` aborts.
    */
+  /** Takes the next due message without waiting, or returns null. */
+  tryNext(): AckLease | null {
+    const e = this.#take(this.#clock.now());
+    if (!e || !e.msg) return null;
+    e.state = "inflight";
+    return { entry: e, msg: e.msg };
+  }
+
   async next(signal: AbortSignal): Promise<AckLease> {
     for (;;) {
       signal.throwIfAborted();
-      const e = this.#take(this.#clock.now());
-      if (e && e.msg) {
-        e.state = "inflight";
-        return { entry: e, msg: e.msg };
-      }
+      const lease = this.tryNext();
+      if (lease) return lease;
       this.#armTimer();
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {

@@ -70,7 +70,10 @@ export class ManualClock implements Clock {
       let next: [TimerHandle, ManualTimer] | undefined;
       for (const entry of this.#timers) {
         if (entry[1].at > target) continue;
-        if (!next || entry[1].at < next[1].at || (entry[1].at === next[1].at && entry[1].seq < next[1].seq)) {
+        if (
+          !next || entry[1].at < next[1].at ||
+          (entry[1].at === next[1].at && entry[1].seq < next[1].seq)
+        ) {
           next = entry;
         }
       }

@@ -260,4 +260,3 @@ export class CloudHub implements Module {
     void this.#loop;
   }
 }
-

@@ -72,7 +72,10 @@ export class Dispatcher {
   readonly #metrics: HubMetrics;
   readonly #env: MessageEnv | undefined;
   readonly #maxEnqueues: number;
-  readonly #enqueues = new Set<Promise<unknown>>();
+  /** Ack enqueues running; a slot waiter is woken when one finishes (no Promise.race per message). */
+  #running = 0;
+  #slotWaiters: Array<() => void> = [];
+  #idleWaiters: Array<() => void> = [];
   sessions: SessionManager | undefined;
   kubeCaPem: string;
 
@@ -106,7 +109,10 @@ export class Dispatcher {
     }
     if (op === Operation.Response) {
       if (!session.handleAck(msg.header.parentId)) {
-        log.debug("response for no pending message", { node: nodeId, parent: msg.header.parentId ?? "" });
+        log.debug("response for no pending message", {
+          node: nodeId,
+          parent: msg.header.parentId ?? "",
+        });
       }
       return "ack";
     }
@@ -129,25 +135,36 @@ export class Dispatcher {
       return await this.#toGroup(ModuleName.TaskManager, msg) ? "taskmanager" : "dropped";
     }
     if (resource === ResourceType.K8sCA) {
-      const resp = buildMessage({
-        source: ModuleName.CloudHub,
-        group: Group.Resource,
-        operation: Operation.Response,
-        resource: prefixResource(nodeId, ResourceType.K8sCA),
-      }, this.kubeCaPem, { parentId: msg.header.id, env: this.#env });
+      const resp = buildMessage(
+        {
+          source: ModuleName.CloudHub,
+          group: Group.Resource,
+          operation: Operation.Response,
+          resource: prefixResource(nodeId, ResourceType.K8sCA),
+        },
+        this.kubeCaPem,
+        { parentId: msg.header.id, env: this.#env },
+      );
       await this.downstream(resp);
       return "k8s_ca";
     }
     msg.route.resource = prefixResource(nodeId, resource);
     if (!isFromEdge(msg)) {
-      log.warn("edge message claims a cloud source; dropped", { node: nodeId, source: msg.route.source ?? "" });
+      log.warn("edge message claims a cloud source; dropped", {
+        node: nodeId,
+        source: msg.route.source ?? "",
+      });
       return "dropped";
     }
     switch (msg.route.source) {
       case "metaserver":
-        return await this.#toModule(ModuleName.DynamicController, msg) ? "dynamiccontroller" : "dropped";
+        return await this.#toModule(ModuleName.DynamicController, msg)
+          ? "dynamiccontroller"
+          : "dropped";
       case "twin":
-        return await this.#toGroup(ModuleName.DeviceController, msg) ? "devicecontroller" : "dropped";
+        return await this.#toGroup(ModuleName.DeviceController, msg)
+          ? "devicecontroller"
+          : "dropped";
       default:
         return await this.#toGroup(ModuleName.EdgeController, msg) ? "edgecontroller" : "dropped";
     }
@@ -193,7 +210,9 @@ export class Dispatcher {
     const nodeId = getNodeId(msg.route.resource ?? "");
     if (!nodeId) {
       this.#metrics.dropped.inc({ reason: "no_node" });
-      log.warn("downstream message without a node; dropped", { resource: msg.route.resource ?? "" });
+      log.warn("downstream message without a node; dropped", {
+        resource: msg.route.resource ?? "",
+      });
       return "dropped";
     }
     if (!isToEdge(msg)) {
@@ -210,18 +229,27 @@ export class Dispatcher {
       pool.noAck.push(msg);
       return "noack";
     }
-    while (this.#enqueues.size >= this.#maxEnqueues) await Promise.race(this.#enqueues);
-    const p = pool.ack.enqueue(msg).catch((err) => {
+    while (this.#running >= this.#maxEnqueues) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    this.#running++;
+    pool.ack.enqueue(msg).catch((err) => {
       log.error("ack enqueue failed", { node: nodeId, error: err });
+    }).finally(() => {
+      this.#running--;
+      this.#slotWaiters.shift()?.();
+      if (this.#running === 0) {
+        const idle = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const w of idle) w();
+      }
     });
-    this.#enqueues.add(p);
-    p.finally(() => this.#enqueues.delete(p));
     return "ack";
   }
 
   /** Waits until every started ack enqueue has finished. */
   async flush(): Promise<void> {
-    while (this.#enqueues.size > 0) await Promise.all([...this.#enqueues]);
+    while (this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Runs the downstream loop on the bus module `cloudhub` until its inbox closes. */

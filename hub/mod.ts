@@ -19,8 +19,8 @@ export {
   compareResourceVersion,
   MemorySyncStore,
   nodeOfObjectSyncName,
-  type ObjectSyncSpec,
   objectSyncName,
+  type ObjectSyncSpec,
   parseResourceVersion,
   ReliableSyncsGroup,
   ReliableSyncsVersion,
@@ -36,4 +36,9 @@ export { type Monitor, type MonitorOptions, startMonitor } from "./monitor.ts";
 export { type Clock, ManualClock, systemClock } from "./clock.ts";
 export { isFromEdge, isNodeStopped, isToEdge, noAckRequired } from "./classify.ts";
 export { type DeliveryOptions, SessionCloseText } from "./session.ts";
-export { CloseCode, DefaultMaxPayload, WebSocketTransport, type WebSocketTransportOptions } from "./websocket.ts";
+export {
+  CloseCode,
+  DefaultMaxPayload,
+  WebSocketTransport,
+  type WebSocketTransportOptions,
+} from "./websocket.ts";

@@ -53,9 +53,7 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         }
         if (path === "/healthz") return new Response("ok\n");
         if (path === "/readyz") {
-          return ready()
-            ? new Response("ok\n")
-            : new Response("not ready\n", { status: 503 });
+          return ready() ? new Response("ok\n") : new Response("not ready\n", { status: 503 });
         }
         return new Response("not found\n", { status: 404 });
       });

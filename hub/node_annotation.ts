@@ -8,13 +8,20 @@
  * const hub = new CloudHub({ ..., advertiseAddress: "10.0.0.1", annotateNode: kubeNodeAnnotator(kc) });
  * ```
  */
-import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 
 /** The annotation key cloudcore sets. */
 export const CloudCoreAnnotation = "cloudcore";
 
 /** Returns an `annotateNode` callback for {@link CloudHubOptions} backed by a Kubernetes API. */
-export function kubeNodeAnnotator(kc: KubeConfig): (nodeId: string, address: string) => Promise<void> {
+export function kubeNodeAnnotator(
+  kc: KubeConfig,
+): (nodeId: string, address: string) => Promise<void> {
   const api = kc.makeApiClient(CoreV1Api);
   return async (nodeId, address) => {
     await api.patchNode(

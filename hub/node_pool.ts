@@ -5,7 +5,7 @@
  * so a node's backlog survives disconnects (DESIGN.md).
  */
 import type { Message } from "../modules/message.ts";
-import { AckQueue, type AckDropReason } from "./ack_queue.ts";
+import { type AckDropReason, AckQueue } from "./ack_queue.ts";
 import type { Clock } from "./clock.ts";
 import type { HubMetrics } from "./metrics.ts";
 import { NoAckQueue } from "./noack_queue.ts";

@@ -73,7 +73,9 @@ const MAX_U64 = (1n << 64n) - 1n;
  */
 export function parseResourceVersion(rv: string): bigint {
   if (!/^[0-9]+$/.test(rv)) {
-    throw new ResourceVersionError(`resourceVersion ${JSON.stringify(rv)} is not an unsigned integer`);
+    throw new ResourceVersionError(
+      `resourceVersion ${JSON.stringify(rv)} is not an unsigned integer`,
+    );
   }
   const n = BigInt(rv);
   if (n > MAX_U64) throw new ResourceVersionError(`resourceVersion ${rv} overflows uint64`);

@@ -88,7 +88,9 @@ export class KubeSyncStore implements SyncStore {
     const body: SyncObject = {
       apiVersion: `${group}/${version}`,
       kind: key.namespace === null ? "ClusterObjectSync" : "ObjectSync",
-      metadata: key.namespace === null ? { name: key.name } : { name: key.name, namespace: key.namespace },
+      metadata: key.namespace === null
+        ? { name: key.name }
+        : { name: key.name, namespace: key.namespace },
       spec: { ...spec },
     };
     if (key.namespace === null) {

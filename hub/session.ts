@@ -175,7 +175,8 @@ export class Session {
     try {
       for (;;) {
         while (inflight.size >= this.#ackWindow) await Promise.race(inflight);
-        const lease = await this.pool.ack.next(signal);
+        signal.throwIfAborted();
+        const lease = this.pool.ack.tryNext() ?? await this.pool.ack.next(signal);
         const p: Promise<void> = this.#deliver(lease).finally(() => inflight.delete(p));
         inflight.add(p);
       }
@@ -202,7 +203,10 @@ export class Session {
       } catch (err) {
         // close() resolves the waiter registered above and clears its timer.
         queue.release(lease);
-        this.close(`${SessionCloseText.WriteError}: ${(err as Error).message}`, CloseReason.WriteError);
+        this.close(
+          `${SessionCloseText.WriteError}: ${(err as Error).message}`,
+          CloseReason.WriteError,
+        );
         return;
       }
       this.#metrics.countOut(op, "ack");
@@ -230,7 +234,11 @@ export class Session {
    */
   #waitAck(msgId: string): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      const waiter: AckWaiter = { resolve, deadline: this.#clock.now() + this.#ackTimeoutMs, msgId };
+      const waiter: AckWaiter = {
+        resolve,
+        deadline: this.#clock.now() + this.#ackTimeoutMs,
+        msgId,
+      };
       this.#ackWaiters.set(msgId, waiter);
       this.#deadlines.push(waiter);
       if (this.#deadlineTimer === undefined) this.#armDeadlineTimer();
@@ -289,7 +297,10 @@ export class Session {
         await this.conn.write(wire);
       } catch (err) {
         queue.unshift(msg);
-        this.close(`${SessionCloseText.WriteError}: ${(err as Error).message}`, CloseReason.WriteError);
+        this.close(
+          `${SessionCloseText.WriteError}: ${(err as Error).message}`,
+          CloseReason.WriteError,
+        );
         return;
       }
       this.#metrics.countOut(wire.route.operation ?? "", "noack");

@@ -77,7 +77,11 @@ export class SessionManager implements ConnectionAcceptor {
     const nodeId = conn.nodeId;
     const old = this.#sessions.get(nodeId);
     if (old) {
-      log.info("replacing session", { node: nodeId, old: old.conn.remoteAddress, new: conn.remoteAddress });
+      log.info("replacing session", {
+        node: nodeId,
+        old: old.conn.remoteAddress,
+        new: conn.remoteAddress,
+      });
       old.close(SessionCloseText.Replaced, CloseReason.Replaced);
     }
     const session = new Session({
@@ -93,7 +97,11 @@ export class SessionManager implements ConnectionAcceptor {
     });
     this.#sessions.set(nodeId, session);
     this.#opts.metrics.setConnected(this.#sessions.size);
-    log.info("node connected", { node: nodeId, transport: conn.transport, remote: conn.remoteAddress });
+    log.info("node connected", {
+      node: nodeId,
+      transport: conn.transport,
+      remote: conn.remoteAddress,
+    });
     const done = (async () => {
       // Wait for the replaced session to release its in-flight messages before starting.
       const ended = session.start();
@@ -112,7 +120,11 @@ export class SessionManager implements ConnectionAcceptor {
   }
 
   /** Closes one node's session (e.g. node deleted). */
-  closeNode(nodeId: string, reason: string, label: typeof CloseReason[keyof typeof CloseReason]): void {
+  closeNode(
+    nodeId: string,
+    reason: string,
+    label: typeof CloseReason[keyof typeof CloseReason],
+  ): void {
     this.#sessions.get(nodeId)?.close(reason, label);
   }
 

@@ -78,7 +78,11 @@ export interface WebSocketTransportOptions {
 /** Bytes queued on a socket above which writes wait for the flush. */
 const WRITE_HIGH_WATER = 1 << 20;
 
-const CONTROL_OPS: ReadonlySet<string> = new Set([Operation.Config, Operation.Ping, Operation.Pong]);
+const CONTROL_OPS: ReadonlySet<string> = new Set([
+  Operation.Config,
+  Operation.Ping,
+  Operation.Pong,
+]);
 
 /** Close reasons are limited to 123 bytes by RFC 6455. */
 function closeText(reason: string): string {
@@ -325,7 +329,13 @@ export class WebSocketTransport {
     });
   }
 
-  #refuse(socket: Duplex, status: number, text: string, reason: string, label: CloseReasonLabel): void {
+  #refuse(
+    socket: Duplex,
+    status: number,
+    text: string,
+    reason: string,
+    label: CloseReasonLabel,
+  ): void {
     this.#opts.metrics.closedConnections.inc({ reason: label });
     log.warn("connection refused", { status, reason });
     const body = reason + "\n";
@@ -343,7 +353,13 @@ export class WebSocketTransport {
     const nodeId = headerValue(req, "node_id");
     const projectId = headerValue(req, "project_id");
     if (!nodeId) {
-      return this.#refuse(socket, 400, "Bad Request", "missing node_id header", CloseReason.MissingNodeId);
+      return this.#refuse(
+        socket,
+        400,
+        "Bad Request",
+        "missing node_id header",
+        CloseReason.MissingNodeId,
+      );
     }
     const use = headerValue(req, "ConnectionUse");
     if (use !== "msg") {
@@ -351,7 +367,9 @@ export class WebSocketTransport {
         socket,
         400,
         "Bad Request",
-        use ? `unsupported ConnectionUse ${JSON.stringify(use)} (only "msg")` : "missing ConnectionUse header",
+        use
+          ? `unsupported ConnectionUse ${JSON.stringify(use)} (only "msg")`
+          : "missing ConnectionUse header",
         CloseReason.MissingConnectionUse,
       );
     }
@@ -362,7 +380,9 @@ export class WebSocketTransport {
           socket,
           403,
           "Forbidden",
-          `client certificate CN ${JSON.stringify(cn)} does not match node_id ${JSON.stringify(nodeId)} ` +
+          `client certificate CN ${JSON.stringify(cn)} does not match node_id ${
+            JSON.stringify(nodeId)
+          } ` +
             `(expected "system:node:${nodeId}")`,
           CloseReason.Unauthorized,
         );
@@ -375,7 +395,14 @@ export class WebSocketTransport {
     }
     const remote = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}`;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new WsEdgeConnection(ws, nodeId, projectId, remote, this.#opts.metrics, this.#opts.env);
+      const conn = new WsEdgeConnection(
+        ws,
+        nodeId,
+        projectId,
+        remote,
+        this.#opts.metrics,
+        this.#opts.env,
+      );
       this.#conns.add(conn);
       conn.closed.then(() => this.#conns.delete(conn));
       this.#opts.acceptor.accept(conn);

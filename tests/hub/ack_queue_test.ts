@@ -16,12 +16,16 @@ function podMessage(uid: string, rv: string, operation: string, name = "foo-pod"
     apiVersion: "v1",
     metadata: { name, namespace: NS, uid, resourceVersion: rv },
   };
-  return buildMessage({
-    source: "edgecontroller",
-    group: "resource",
-    operation,
-    resource: `node/${NODE}/${NS}/pod/${name}`,
-  }, pod, { resourceVersion: rv });
+  return buildMessage(
+    {
+      source: "edgecontroller",
+      group: "resource",
+      operation,
+      resource: `node/${NODE}/${NS}/pod/${name}`,
+    },
+    pod,
+    { resourceVersion: rv },
+  );
 }
 
 const syncKey = (uid: string) => ({ namespace: NS, name: objectSyncName(NODE, uid) });
@@ -120,7 +124,8 @@ Deno.test("enqueue: same name, different UID is a separate object with its own O
 Deno.test("enqueue: deletionTimestamp counts as a delete", async () => {
   const { q } = await setup();
   const m = podMessage(UID, "", "update");
-  (m.content as { metadata: Record<string, unknown> }).metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+  (m.content as { metadata: Record<string, unknown> }).metadata.deletionTimestamp =
+    "2026-01-01T00:00:00Z";
   assertEquals(await q.enqueue(m), "queued");
 });
 
@@ -138,9 +143,27 @@ Deno.test("enqueue: RVs compare as unsigned 64-bit numbers, not strings", async 
 
 Deno.test("enqueue: messages of other groups or without a UID are dropped", async () => {
   const { q } = await setup();
-  const twin = buildMessage({ source: "devicecontroller", group: "twin", operation: "update", resource: `node/${NODE}/twin` }, {}, { resourceVersion: "1" });
+  const twin = buildMessage(
+    {
+      source: "devicecontroller",
+      group: "twin",
+      operation: "update",
+      resource: `node/${NODE}/twin`,
+    },
+    {},
+    { resourceVersion: "1" },
+  );
   assertEquals(await q.enqueue(twin), "dropped");
-  const noUid = buildMessage({ source: "edgecontroller", group: "resource", operation: "update", resource: `node/${NODE}/${NS}/pod/x` }, "text", { resourceVersion: "1" });
+  const noUid = buildMessage(
+    {
+      source: "edgecontroller",
+      group: "resource",
+      operation: "update",
+      resource: `node/${NODE}/${NS}/pod/x`,
+    },
+    "text",
+    { resourceVersion: "1" },
+  );
   assertEquals(await q.enqueue(noUid), "dropped");
 });
 
@@ -174,7 +197,12 @@ Deno.test("acked saves the success point; delete ACK removes the ObjectSync and 
 
 Deno.test("failed requeues with back-off; release and resetBackoff make it due again", async () => {
   const clock = new ManualClock();
-  const q = new AckQueue({ nodeId: NODE, syncStore: new MemorySyncStore(), clock, backoffBaseMs: 100 });
+  const q = new AckQueue({
+    nodeId: NODE,
+    syncStore: new MemorySyncStore(),
+    clock,
+    backoffBaseMs: 100,
+  });
   const ac = new AbortController();
   await q.enqueue(podMessage(UID, "1", "update"));
   const lease = await q.next(ac.signal);

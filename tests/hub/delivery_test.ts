@@ -30,14 +30,27 @@ Deno.test("messages queued while a node is offline arrive on reconnect: latest R
     await d.downstream(pod("n1", "c", "uid-c", "13"));
     await d.downstream(pod("n1", "c", "uid-c", "14", "delete")); // delete after update wins
     await d.downstream(pod("n1", "c", "uid-c", "15")); // dropped: a delete is pending
-    await d.downstream(buildMessage({ source: "edgecontroller", group: "resource", operation: "insert", resource: "node/n1/null/node/n1" }, { kind: "Node" })); // no-ack, kept offline
+    await d.downstream(
+      buildMessage({
+        source: "edgecontroller",
+        group: "resource",
+        operation: "insert",
+        resource: "node/n1/null/node/n1",
+      }, { kind: "Node" }),
+    ); // no-ack, kept offline
     await d.flush();
     assertEquals(t.hub.pools.get("n1").ack.depth, 3);
-    assertEquals((await store.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))?.resourceVersion, "0");
+    assertEquals(
+      (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))
+        ?.resourceVersion,
+      "0",
+    );
 
     const edge = await t.connect("n1");
     await until(() => edge.received.filter(isPod).length >= 3, 5_000, "3 pod messages");
-    const pods = edge.received.filter(isPod).map((m) => [m.route.resource, m.route.operation, m.header.resourceVersion]);
+    const pods = edge.received.filter(isPod).map((
+      m,
+    ) => [m.route.resource, m.route.operation, m.header.resourceVersion]);
     assertEquals(pods, [
       ["default/pod/b", "update", "11"],
       ["default/pod/a", "update", "12"],
@@ -45,9 +58,18 @@ Deno.test("messages queued while a node is offline arrive on reconnect: latest R
     ]);
     await edge.waitFor((m) => m.route.resource === "null/node/n1");
     // ACKs saved the success points; the delete removed its ObjectSync
-    await until(async () => (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))?.resourceVersion === "12");
-    await until(async () => (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-c") })) === null);
-    assertEquals((await store.get({ namespace: "default", name: objectSyncName("n1", "uid-b") }))?.resourceVersion, "11");
+    await until(async () =>
+      (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))
+        ?.resourceVersion === "12"
+    );
+    await until(async () =>
+      (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-c") })) === null
+    );
+    assertEquals(
+      (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-b") }))
+        ?.resourceVersion,
+      "11",
+    );
     await until(() => t.hub.pools.get("n1").ack.depth === 0);
   } finally {
     await t.close();
@@ -71,11 +93,20 @@ Deno.test("no ACK → resend with the same msg_id every 5 s; an ACK stops resend
     await until(() => t.hub.pools.get("n1").ack.depth === 0, 5_000, "acked");
     clock.advance(60_000);
     // a round trip after the advance proves no resend was written before it
-    const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "ping",
+      resource: "node",
+    }, "x");
     await edge.send(ping);
     await edge.waitFor((m) => m.header.parentId === ping.header.id);
     assertEquals(edge.received.filter(isPod).length, 2);
-    assertEquals((await t.hub.syncStore.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))?.resourceVersion, "5");
+    assertEquals(
+      (await t.hub.syncStore.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))
+        ?.resourceVersion,
+      "5",
+    );
   } finally {
     await t.close();
   }
@@ -94,7 +125,11 @@ Deno.test("five unacknowledged writes → requeued with back-off, then sent agai
       await until(() => edge.received.filter(isPod).length === i, 5_000, `write ${i}`);
     }
     clock.advance(5_000); // fifth timeout → back-off
-    await until(async () => (await t.hub.metrics.value("edgecloud_cloudhub_requeues_total")) === 1, 5_000, "requeue");
+    await until(
+      async () => (await t.hub.metrics.value("edgecloud_cloudhub_requeues_total")) === 1,
+      5_000,
+      "requeue",
+    );
     clock.advance(10); // first back-off step (5 ms)
     await until(() => edge.received.filter(isPod).length === 6, 5_000, "sent after back-off");
     const ids = new Set(edge.received.filter(isPod).map((m) => m.header.id));
@@ -137,8 +172,16 @@ Deno.test("after a hub restart, unacknowledged objects are resent and acknowledg
   } finally {
     await first.close(); // the hub's memory is gone; only ObjectSync records remain
   }
-  assertEquals((await store.get({ namespace: "default", name: objectSyncName("n1", "uid-1") }))?.resourceVersion, "10");
-  assertEquals((await store.get({ namespace: "default", name: objectSyncName("n1", "uid-2") }))?.resourceVersion, "0");
+  assertEquals(
+    (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-1") }))
+      ?.resourceVersion,
+    "10",
+  );
+  assertEquals(
+    (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-2") }))
+      ?.resourceVersion,
+    "0",
+  );
 
   const second = await startHub({ syncStore: store });
   try {
@@ -148,11 +191,22 @@ Deno.test("after a hub restart, unacknowledged objects are resent and acknowledg
     await second.hub.dispatcher.flush();
     const edge = await second.connect("n1");
     await edge.waitFor((m) => m.route.resource === "default/pod/pending");
-    await until(async () => (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-2") }))?.resourceVersion === "11");
-    const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+    await until(async () =>
+      (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-2") }))
+        ?.resourceVersion === "11"
+    );
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "ping",
+      resource: "node",
+    }, "x");
     await edge.send(ping);
     await edge.waitFor((m) => m.header.parentId === ping.header.id);
-    assert(!edge.received.some((m) => m.route.resource === "default/pod/acked"), "acknowledged object resent");
+    assert(
+      !edge.received.some((m) => m.route.resource === "default/pod/acked"),
+      "acknowledged object resent",
+    );
   } finally {
     await second.close();
   }
@@ -163,7 +217,14 @@ Deno.test("a node delete closes the node's session and drops its pool", async ()
   try {
     const edge = await t.connect("n1");
     await until(() => t.hub.sessions.get("n1"));
-    await t.hub.dispatcher.downstream(buildMessage({ source: "edgecontroller", group: "resource", operation: "delete", resource: "node/n1/null/node/n1" }, null));
+    await t.hub.dispatcher.downstream(
+      buildMessage({
+        source: "edgecontroller",
+        group: "resource",
+        operation: "delete",
+        resource: "node/n1/null/node/n1",
+      }, null),
+    );
     const closed = await edge.waitClosed();
     assertEquals(closed.reason, "node deleted");
     assertEquals(t.hub.pools.peek("n1"), undefined);

@@ -7,7 +7,9 @@ import type { EdgeClient } from "../../edge/client.ts";
 
 const KUBE_CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
-async function setup(modules: Array<[string, string]>): Promise<{ t: TestHub; bus: Bus; edge: EdgeClient }> {
+async function setup(
+  modules: Array<[string, string]>,
+): Promise<{ t: TestHub; bus: Bus; edge: EdgeClient }> {
   const bus = new Bus();
   for (const [name, group] of modules) bus.addModule(name, group);
   const t = await startHub({ bus, kubeCaPem: KUBE_CA });
@@ -34,36 +36,132 @@ Deno.test("upstream routes in §3.7 order", async () => {
     // connected event first
     assertEquals((await bus.receive("edgecontroller")).route.operation, "connected");
     // 1 keepalive (even with a volume-looking resource)
-    assertEquals(await runUpstream(t, up({ source: "websocket", group: "resource", operation: "keepalive", resource: "default/volume/v1" })), "keepalive");
+    assertEquals(
+      await runUpstream(
+        t,
+        up({
+          source: "websocket",
+          group: "resource",
+          operation: "keepalive",
+          resource: "default/volume/v1",
+        }),
+      ),
+      "keepalive",
+    );
     // 2 volume response before `response`
-    assertEquals(await runUpstream(t, up({ operation: "response", resource: "default/volume/v1" }, "x")), "volume_response");
+    assertEquals(
+      await runUpstream(t, up({ operation: "response", resource: "default/volume/v1" }, "x")),
+      "volume_response",
+    );
     // 3 response → ACK
-    assertEquals(await runUpstream(t, up({ source: "edged", group: "resource", operation: "response", resource: "default/pod/p" }, "OK")), "ack");
+    assertEquals(
+      await runUpstream(
+        t,
+        up(
+          { source: "edged", group: "resource", operation: "response", resource: "default/pod/p" },
+          "OK",
+        ),
+      ),
+      "ack",
+    );
     // 4 error → log only
-    assertEquals(await runUpstream(t, up({ operation: "error", resource: "default/pod/p" }, "boom")), "error");
+    assertEquals(
+      await runUpstream(t, up({ operation: "error", resource: "default/pod/p" }, "boom")),
+      "error",
+    );
     // 5 upload + user → router with node prefix
-    assertEquals(await runUpstream(t, up({ source: "router_eventbus", group: "user", operation: "upload", resource: "rule/r1" }, {})), "router");
+    assertEquals(
+      await runUpstream(
+        t,
+        up(
+          { source: "router_eventbus", group: "user", operation: "upload", resource: "rule/r1" },
+          {},
+        ),
+      ),
+      "router",
+    );
     assertEquals((await bus.receive("router")).route.resource, "node/n1/rule/r1");
     // 6 taskmanager ops
     for (const op of ["prepull", "upgrade", "UpdateNodeActionStatus"]) {
-      assertEquals(await runUpstream(t, up({ source: "taskmanager", group: "taskmanager", operation: op, resource: "task/x" })), "taskmanager");
+      assertEquals(
+        await runUpstream(
+          t,
+          up({ source: "taskmanager", group: "taskmanager", operation: op, resource: "task/x" }),
+        ),
+        "taskmanager",
+      );
       assertEquals((await bus.receive("taskmanager")).route.operation, op);
     }
     // 7 k8s/ca.crt → response with the CA through the downstream path
-    const caReq = up({ source: "edged", group: "resource", operation: "query", resource: "k8s/ca.crt" });
+    const caReq = up({
+      source: "edged",
+      group: "resource",
+      operation: "query",
+      resource: "k8s/ca.crt",
+    });
     assertEquals(await runUpstream(t, caReq), "k8s_ca");
     const caResp = await edge.waitFor((m) => m.header.parentId === caReq.header.id);
-    assertEquals(caResp.route, { source: "cloudhub", group: "resource", operation: "response", resource: "k8s/ca.crt" });
+    assertEquals(caResp.route, {
+      source: "cloudhub",
+      group: "resource",
+      operation: "response",
+      resource: "k8s/ca.crt",
+    });
     assertEquals(caResp.content, KUBE_CA);
     // 8 by source
-    assertEquals(await runUpstream(t, up({ source: "metaserver", group: "meta", operation: "list", resource: "default/pod" })), "dynamiccontroller");
+    assertEquals(
+      await runUpstream(
+        t,
+        up({ source: "metaserver", group: "meta", operation: "list", resource: "default/pod" }),
+      ),
+      "dynamiccontroller",
+    );
     assertEquals((await bus.receive("dynamiccontroller")).route.resource, "node/n1/default/pod");
-    assertEquals(await runUpstream(t, up({ source: "twin", group: "twin", operation: "update", resource: "device/d1/twin/edge_updated" })), "devicecontroller");
-    assertEquals((await bus.receive("devicecontroller")).route.resource, "node/n1/device/d1/twin/edge_updated");
-    assertEquals(await runUpstream(t, up({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p" })), "edgecontroller");
-    assertEquals((await bus.receive("edgecontroller")).route.resource, "node/n1/default/podstatus/p");
+    assertEquals(
+      await runUpstream(
+        t,
+        up({
+          source: "twin",
+          group: "twin",
+          operation: "update",
+          resource: "device/d1/twin/edge_updated",
+        }),
+      ),
+      "devicecontroller",
+    );
+    assertEquals(
+      (await bus.receive("devicecontroller")).route.resource,
+      "node/n1/device/d1/twin/edge_updated",
+    );
+    assertEquals(
+      await runUpstream(
+        t,
+        up({
+          source: "edged",
+          group: "meta",
+          operation: "update",
+          resource: "default/podstatus/p",
+        }),
+      ),
+      "edgecontroller",
+    );
+    assertEquals(
+      (await bus.receive("edgecontroller")).route.resource,
+      "node/n1/default/podstatus/p",
+    );
     // an edge message claiming a cloud source is dropped
-    assertEquals(await runUpstream(t, up({ source: "edgecontroller", group: "resource", operation: "update", resource: "default/pod/p" })), "dropped");
+    assertEquals(
+      await runUpstream(
+        t,
+        up({
+          source: "edgecontroller",
+          group: "resource",
+          operation: "update",
+          resource: "default/pod/p",
+        }),
+      ),
+      "dropped",
+    );
   } finally {
     await t.close();
     bus.close();
@@ -73,13 +171,43 @@ Deno.test("upstream routes in §3.7 order", async () => {
 Deno.test("a missing module or group is counted and logged, never a crash", async () => {
   const { t, bus, edge } = await setup([]);
   try {
-    assertEquals(await runUpstream(t, up({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p" })), "dropped");
-    assertEquals(await runUpstream(t, up({ source: "twin", group: "twin", operation: "update", resource: "twin" })), "dropped");
-    assertEquals(await runUpstream(t, up({ source: "metaserver", operation: "list", resource: "default/pod" })), "dropped");
-    assertEquals(await runUpstream(t, up({ group: "user", operation: "upload", resource: "rule/r" })), "dropped");
+    assertEquals(
+      await runUpstream(
+        t,
+        up({
+          source: "edged",
+          group: "meta",
+          operation: "update",
+          resource: "default/podstatus/p",
+        }),
+      ),
+      "dropped",
+    );
+    assertEquals(
+      await runUpstream(
+        t,
+        up({ source: "twin", group: "twin", operation: "update", resource: "twin" }),
+      ),
+      "dropped",
+    );
+    assertEquals(
+      await runUpstream(
+        t,
+        up({ source: "metaserver", operation: "list", resource: "default/pod" }),
+      ),
+      "dropped",
+    );
+    assertEquals(
+      await runUpstream(t, up({ group: "user", operation: "upload", resource: "rule/r" })),
+      "dropped",
+    );
     assertEquals(await runUpstream(t, up({ operation: "upgrade", resource: "task" })), "dropped");
-    assertEquals(await runUpstream(t, up({ operation: "response", resource: "ns/volume/v" })), "volume_response");
-    const m = (target: string) => t.hub.metrics.value("edgecloud_cloudhub_unroutable_messages_total", { target });
+    assertEquals(
+      await runUpstream(t, up({ operation: "response", resource: "ns/volume/v" })),
+      "volume_response",
+    );
+    const m = (target: string) =>
+      t.hub.metrics.value("edgecloud_cloudhub_unroutable_messages_total", { target });
     assertEquals(await m("edgecontroller"), 1);
     assertEquals(await m("devicecontroller"), 1);
     assertEquals(await m("dynamiccontroller"), 1);
@@ -87,7 +215,9 @@ Deno.test("a missing module or group is counted and logged, never a crash", asyn
     assertEquals(await m("taskmanager"), 1);
     assertEquals(await m("volume_response"), 1);
     // the same over the wire: the session stays up
-    await edge.send(up({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p" }));
+    await edge.send(
+      up({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p" }),
+    );
     await until(async () => (await m("edgecontroller")) === 2);
     assertEquals(edge.connected, true);
   } finally {
@@ -101,17 +231,43 @@ Deno.test("downstream: the bus module `cloudhub` feeds nodes; no node → droppe
   const t = await startHub({ bus });
   try {
     const edge = await t.connect("n1");
-    await bus.send("cloudhub", buildMessage({ source: "edgecontroller", group: "resource", operation: "update", resource: "node/n1/default/configmap/c" }, {
-      kind: "ConfigMap",
-      apiVersion: "v1",
-      metadata: { name: "c", namespace: "default", uid: "cm-1", resourceVersion: "3" },
-    }, { resourceVersion: "3" }));
+    await bus.send(
+      "cloudhub",
+      buildMessage({
+        source: "edgecontroller",
+        group: "resource",
+        operation: "update",
+        resource: "node/n1/default/configmap/c",
+      }, {
+        kind: "ConfigMap",
+        apiVersion: "v1",
+        metadata: { name: "c", namespace: "default", uid: "cm-1", resourceVersion: "3" },
+      }, { resourceVersion: "3" }),
+    );
     const cm = await edge.waitFor((m) => m.route.resource === "default/configmap/c");
     assertEquals(cm.route.source, "edgecontroller");
-    assertEquals(await t.hub.dispatcher.downstream(buildMessage({ operation: "update", resource: "default/pod/x" }, null)), "dropped");
-    assertEquals(await t.hub.dispatcher.downstream(buildMessage({ source: "edgemgr", operation: "get", resource: "node/n1/membership" }, null)), "dropped");
-    assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_dropped_messages_total", { reason: "no_node" }), 1);
-    assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_dropped_messages_total", { reason: "not_to_edge" }), 1);
+    assertEquals(
+      await t.hub.dispatcher.downstream(
+        buildMessage({ operation: "update", resource: "default/pod/x" }, null),
+      ),
+      "dropped",
+    );
+    assertEquals(
+      await t.hub.dispatcher.downstream(
+        buildMessage({ source: "edgemgr", operation: "get", resource: "node/n1/membership" }, null),
+      ),
+      "dropped",
+    );
+    assertEquals(
+      await t.hub.metrics.value("edgecloud_cloudhub_dropped_messages_total", { reason: "no_node" }),
+      1,
+    );
+    assertEquals(
+      await t.hub.metrics.value("edgecloud_cloudhub_dropped_messages_total", {
+        reason: "not_to_edge",
+      }),
+      1,
+    );
   } finally {
     await t.close();
     bus.close();

@@ -3,7 +3,14 @@
  * CloudHub on 127.0.0.1 with ports from 0, and edge clients for it.
  */
 import { Bus } from "../../modules/bus.ts";
-import { type CA, createCA, type KeyPairPem, signCSR, signServerCert, toPem } from "../../hub/certs/mod.ts";
+import {
+  type CA,
+  createCA,
+  type KeyPairPem,
+  signCSR,
+  signServerCert,
+  toPem,
+} from "../../hub/certs/mod.ts";
 import { createEdgeCsr } from "../../edge/pki.ts";
 import { CloudHub, type CloudHubOptions } from "../../hub/cloudhub.ts";
 import { EdgeClient, type EdgeClientOptions } from "../../edge/client.ts";
@@ -48,7 +55,10 @@ export interface TestHub {
   port: number;
   server: string;
   /** Makes an edge client for `node` (cert CN system:node:<certNode ?? node>). */
-  edge(node: string, opts?: Partial<EdgeClientOptions> & { certNode?: string; ca?: CA }): Promise<EdgeClient>;
+  edge(
+    node: string,
+    opts?: Partial<EdgeClientOptions> & { certNode?: string; ca?: CA },
+  ): Promise<EdgeClient>;
   /** Makes, connects and registers an edge client. */
   connect(node: string, opts?: Partial<EdgeClientOptions>): Promise<EdgeClient>;
   close(): Promise<void>;
@@ -72,7 +82,14 @@ export async function startHub(
   const clients: EdgeClient[] = [];
   const edge: TestHub["edge"] = async (node, o = {}) => {
     const certs = await clientCert(o.ca ?? p.ca, o.certNode ?? node);
-    const client = new EdgeClient({ server, nodeName: node, caPem: p.ca.certPem, ...certs, heartbeat: 0, ...o });
+    const client = new EdgeClient({
+      server,
+      nodeName: node,
+      caPem: p.ca.certPem,
+      ...certs,
+      heartbeat: 0,
+      ...o,
+    });
     clients.push(client);
     return client;
   };
@@ -97,7 +114,11 @@ export async function startHub(
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, what = "condition"): Promise<T> {
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -9,11 +9,18 @@ Deno.test("/metrics, /healthz and /readyz", async () => {
   try {
     const edge = await t.connect("n1");
     await edge.sendKeepalive();
-    await t.hub.dispatcher.downstream(buildMessage({ source: "edgecontroller", group: "resource", operation: "insert", resource: "node/n1/default/pod/p" }, {
-      kind: "Pod",
-      apiVersion: "v1",
-      metadata: { name: "p", namespace: "default", uid: "u", resourceVersion: "1" },
-    }, { resourceVersion: "1" }));
+    await t.hub.dispatcher.downstream(
+      buildMessage({
+        source: "edgecontroller",
+        group: "resource",
+        operation: "insert",
+        resource: "node/n1/default/pod/p",
+      }, {
+        kind: "Pod",
+        apiVersion: "v1",
+        metadata: { name: "p", namespace: "default", uid: "u", resourceVersion: "1" },
+      }, { resourceVersion: "1" }),
+    );
     await edge.waitFor((m) => m.route.resource === "default/pod/p");
     await until(() => t.hub.pools.get("n1").ack.depth === 0);
     const base = `http://127.0.0.1:${t.hub.ports.monitor}`;
@@ -24,7 +31,10 @@ Deno.test("/metrics, /healthz and /readyz", async () => {
     assertStringIncludes(text, "KubeEdge_CloudHub_connected_nodes 1");
     assertStringIncludes(text, "edgecloud_cloudhub_connected_nodes 1");
     assertStringIncludes(text, 'edgecloud_cloudhub_messages_in_total{operation="keepalive"} 1');
-    assertStringIncludes(text, 'edgecloud_cloudhub_messages_out_total{operation="insert",path="ack"} 1');
+    assertStringIncludes(
+      text,
+      'edgecloud_cloudhub_messages_out_total{operation="insert",path="ack"} 1',
+    );
     assertStringIncludes(text, 'edgecloud_cloudhub_queue_depth{queue="ack"} 0');
     assertStringIncludes(text, "edgecloud_cloudhub_ack_latency_seconds_count 1");
     assertStringIncludes(text, "edgecloud_cloudhub_resends_total 0");
@@ -41,7 +51,12 @@ Deno.test("/metrics, /healthz and /readyz", async () => {
 
 Deno.test("/readyz follows the readiness callback", async () => {
   let ready = false;
-  const monitor = await startMonitor({ metrics: new HubMetrics(), hostname: "127.0.0.1", port: 0, ready: () => ready });
+  const monitor = await startMonitor({
+    metrics: new HubMetrics(),
+    hostname: "127.0.0.1",
+    port: 0,
+    ready: () => ready,
+  });
   try {
     const r1 = await fetch(`http://127.0.0.1:${monitor.port}/readyz`);
     await r1.body?.cancel();

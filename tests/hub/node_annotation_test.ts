@@ -11,14 +11,20 @@ Deno.test("a connecting node gets the annotation cloudcore: <advertise address>"
     const kc = new KubeConfig();
     kc.loadFromString(api.kubeconfigYaml);
     const core = kc.makeApiClient(CoreV1Api);
-    await core.createNode({ body: { apiVersion: "v1", kind: "Node", metadata: { name: "edge-1" } } });
+    await core.createNode({
+      body: { apiVersion: "v1", kind: "Node", metadata: { name: "edge-1" } },
+    });
     const t = await startHub({ advertiseAddress: "10.1.2.3", annotateNode: kubeNodeAnnotator(kc) });
     try {
       await t.connect("edge-1");
-      const node = await until(async () => {
-        const n = await core.readNode({ name: "edge-1" });
-        return n.metadata?.annotations?.[CloudCoreAnnotation] ? n : undefined;
-      }, 5_000, "annotation");
+      const node = await until(
+        async () => {
+          const n = await core.readNode({ name: "edge-1" });
+          return n.metadata?.annotations?.[CloudCoreAnnotation] ? n : undefined;
+        },
+        5_000,
+        "annotation",
+      );
       assertEquals(node?.metadata?.annotations?.[CloudCoreAnnotation], "10.1.2.3");
     } finally {
       await t.close();

@@ -19,7 +19,8 @@ async function withApi(fn: (kc: KubeConfig, kubeconfigPath: string) => Promise<v
 }
 
 async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("kubectl", { args: ["--kubeconfig", kubeconfig, ...args] }).output();
+  const out = await new Deno.Command("kubectl", { args: ["--kubeconfig", kubeconfig, ...args] })
+    .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`kubectl ${args.join(" ")} failed: ${text}`);
   return text;
@@ -31,9 +32,21 @@ Deno.test("KubeSyncStore: ObjectSync and ClusterObjectSync through the status su
     const ns = { namespace: "default", name: "n1.uid-1" };
     const cluster = { namespace: null, name: "n1.uid-2" };
     assertEquals(await store.get(ns), null);
-    await store.upsertStatus(ns, { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" }, "0");
-    await store.upsertStatus(ns, { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" }, "42");
-    await store.upsertStatus(cluster, { objectAPIVersion: "v1", objectKind: "Node", objectName: "n1" }, "7");
+    await store.upsertStatus(
+      ns,
+      { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" },
+      "0",
+    );
+    await store.upsertStatus(
+      ns,
+      { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" },
+      "42",
+    );
+    await store.upsertStatus(cluster, {
+      objectAPIVersion: "v1",
+      objectKind: "Node",
+      objectName: "n1",
+    }, "7");
     assertEquals(await store.get(ns), {
       namespace: "default",
       name: "n1.uid-1",
@@ -41,7 +54,18 @@ Deno.test("KubeSyncStore: ObjectSync and ClusterObjectSync through the status su
       resourceVersion: "42",
     });
     assertEquals((await store.get(cluster))?.resourceVersion, "7");
-    const json = JSON.parse(await kubectl(kubeconfig, "get", "objectsyncs.reliablesyncs.kubeedge.io", "-n", "default", "n1.uid-1", "-o", "json"));
+    const json = JSON.parse(
+      await kubectl(
+        kubeconfig,
+        "get",
+        "objectsyncs.reliablesyncs.kubeedge.io",
+        "-n",
+        "default",
+        "n1.uid-1",
+        "-o",
+        "json",
+      ),
+    );
     assertEquals(json.kind, "ObjectSync");
     assertEquals(json.status.objectResourceVersion, "42");
     assertEquals(json.spec.objectKind, "Pod");
@@ -53,7 +77,12 @@ Deno.test("KubeSyncStore: ObjectSync and ClusterObjectSync through the status su
 });
 
 function pod(name: string, uid: string, rv: string): Message {
-  return buildMessage({ source: "edgecontroller", group: "resource", operation: "update", resource: `node/n1/default/pod/${name}` }, {
+  return buildMessage({
+    source: "edgecontroller",
+    group: "resource",
+    operation: "update",
+    resource: `node/n1/default/pod/${name}`,
+  }, {
     kind: "Pod",
     apiVersion: "v1",
     metadata: { name, namespace: "default", uid, resourceVersion: rv },
@@ -67,7 +96,10 @@ Deno.test("hub restart over the embedded API: unacknowledged objects resent, ack
       const edge = await first.connect("n1");
       await first.hub.dispatcher.downstream(pod("acked", "uid-1", "10"));
       await edge.waitFor((m) => m.route.resource === "default/pod/acked");
-      await until(async () => (await first.hub.syncStore.get({ namespace: "default", name: "n1.uid-1" }))?.resourceVersion === "10");
+      await until(async () =>
+        (await first.hub.syncStore.get({ namespace: "default", name: "n1.uid-1" }))
+          ?.resourceVersion === "10"
+      );
       await edge.close();
       await until(() => first.hub.sessions.count === 0);
       await first.hub.dispatcher.downstream(pod("pending", "uid-2", "11"));
@@ -77,13 +109,20 @@ Deno.test("hub restart over the embedded API: unacknowledged objects resent, ack
     }
     const second = await startHub({ syncStore: new KubeSyncStore(kc) });
     try {
-      assertEquals((await second.hub.syncStore.get({ namespace: "default", name: "n1.uid-2" }))?.resourceVersion, "0");
+      assertEquals(
+        (await second.hub.syncStore.get({ namespace: "default", name: "n1.uid-2" }))
+          ?.resourceVersion,
+        "0",
+      );
       await second.hub.dispatcher.downstream(pod("acked", "uid-1", "10"));
       await second.hub.dispatcher.downstream(pod("pending", "uid-2", "11"));
       await second.hub.dispatcher.flush();
       const edge = await second.connect("n1");
       await edge.waitFor((m) => m.route.resource === "default/pod/pending");
-      await until(async () => (await second.hub.syncStore.get({ namespace: "default", name: "n1.uid-2" }))?.resourceVersion === "11");
+      await until(async () =>
+        (await second.hub.syncStore.get({ namespace: "default", name: "n1.uid-2" }))
+          ?.resourceVersion === "11"
+      );
       assertEquals(edge.received.filter((m) => m.route.resource === "default/pod/acked").length, 0);
     } finally {
       await second.close();

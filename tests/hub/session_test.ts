@@ -5,7 +5,12 @@ import type { EdgeClient } from "../../edge/client.ts";
 import { startHub, until } from "./hub_fixture.ts";
 
 async function roundTrip(edge: EdgeClient): Promise<void> {
-  const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+  const ping = buildMessage({
+    source: "websocket",
+    group: "resource",
+    operation: "ping",
+    resource: "node",
+  }, "x");
   await edge.send(ping);
   await edge.waitFor((m) => m.header.parentId === ping.header.id);
 }
@@ -22,7 +27,12 @@ Deno.test("keepalive timeout closes the session with reason 'keepalive timeout'"
     clock.advance(1);
     const closed = await edge.waitClosed();
     assertStringIncludes(closed.reason, "keepalive timeout");
-    assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason: "keepalive_timeout" }), 1);
+    assertEquals(
+      await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", {
+        reason: "keepalive_timeout",
+      }),
+      1,
+    );
     await until(() => t.hub.sessions.count === 0, 5_000, "session removed");
   } finally {
     await t.close();
@@ -37,12 +47,25 @@ Deno.test("only keepalive operations reset the keepalive timer", async () => {
     await until(() => t.hub.sessions.get("n1"), 5_000, "session");
     clock.advance(20_000);
     await edge.sendKeepalive();
-    await until(async () => (await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", { operation: "keepalive" })) === 1);
+    await until(async () =>
+      (await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", {
+        operation: "keepalive",
+      })) === 1
+    );
     clock.advance(20_000); // 40 s since connect, 20 s since the keepalive
     await roundTrip(edge); // a ping does not reset the timer
-    const up = buildMessage({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p" }, {});
+    const up = buildMessage({
+      source: "edged",
+      group: "meta",
+      operation: "update",
+      resource: "default/podstatus/p",
+    }, {});
     await edge.send(up); // nor does an ordinary message
-    await until(async () => (await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", { operation: "update" })) === 1);
+    await until(async () =>
+      (await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", {
+        operation: "update",
+      })) === 1
+    );
     assert(edge.connected);
     clock.advance(10_000);
     const closed = await edge.waitClosed();
@@ -62,11 +85,23 @@ Deno.test("a new connection for the same node replaces the old one cleanly", asy
     assertEquals(closed.reason, "replaced by a new connection");
     await roundTrip(second);
     assertEquals(t.hub.sessions.count, 1);
-    assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason: "replaced" }), 1);
+    assertEquals(
+      await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", {
+        reason: "replaced",
+      }),
+      1,
+    );
     assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_connected_nodes"), 1);
     assertEquals(await t.hub.metrics.value("KubeEdge_CloudHub_connected_nodes"), 1);
     // the newer session keeps working: a downstream message reaches it
-    await t.hub.dispatcher.downstream(buildMessage({ source: "edgecontroller", group: "resource", operation: "insert", resource: "node/n1/null/node/n1" }, { kind: "Node" }));
+    await t.hub.dispatcher.downstream(
+      buildMessage({
+        source: "edgecontroller",
+        group: "resource",
+        operation: "insert",
+        resource: "node/n1/null/node/n1",
+      }, { kind: "Node" }),
+    );
     await second.waitFor((m) => m.route.resource === "null/node/n1");
   } finally {
     await t.close();

@@ -12,23 +12,41 @@ Deno.test("edge client joins over mTLS; keepalive reaches the session; config/pi
   try {
     const edge = await t.connect("n1");
     const connected = await bus.receive("edgecontroller");
-    assertEquals(connected.route, { source: "cloudhub", group: "resource", operation: "connected", resource: "node/n1" });
+    assertEquals(connected.route, {
+      source: "cloudhub",
+      group: "resource",
+      operation: "connected",
+      resource: "node/n1",
+    });
     const c = connected.content as Record<string, unknown>;
     assertEquals(c.event_type, "connected");
     assertEquals(c.client_id, "n1");
     assertEquals(typeof c.timestamp, "number");
     assertEquals(t.hub.sessions.nodeIds, ["n1"]);
     await edge.sendKeepalive();
-    const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "ping",
+      resource: "node",
+    }, "x");
     await edge.send(ping);
     const ack = await edge.waitFor((m) => m.header.parentId === ping.header.id);
     assertEquals(ack.route.operation, "response");
     assertEquals(ack.content, "ack");
-    const up = buildMessage({ source: "edged", group: "meta", operation: "update", resource: "default/podstatus/p1" }, { a: 1 });
+    const up = buildMessage({
+      source: "edged",
+      group: "meta",
+      operation: "update",
+      resource: "default/podstatus/p1",
+    }, { a: 1 });
     await edge.send(up);
     const got = await bus.receive("edgecontroller");
     assertEquals(got.route.resource, "node/n1/default/podstatus/p1");
-    assertEquals(await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", { operation: "keepalive" }), 1);
+    assertEquals(
+      await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", { operation: "keepalive" }),
+      1,
+    );
     await edge.close();
     const disc = await bus.receive("edgecontroller");
     assertEquals(disc.route.operation, "disconnected");
@@ -42,7 +60,8 @@ Deno.test("refusals close only that connection, with a reason and a metric", asy
   const t = await startHub({ nodeLimit: 2 });
   try {
     const good = await t.connect("good");
-    const m = (reason: string) => t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason });
+    const m = (reason: string) =>
+      t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason });
 
     // wrong CA
     const other = await createCA();
@@ -76,7 +95,12 @@ Deno.test("refusals close only that connection, with a reason and a metric", asy
     assertEquals(await m("node_limit"), 1);
 
     // the good node still works
-    const ping = buildMessage({ source: "websocket", group: "resource", operation: "config", resource: "node" }, "x");
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "config",
+      resource: "node",
+    }, "x");
     await good.send(ping);
     await good.waitFor((x) => x.header.parentId === ping.header.id);
     assert(good.connected);
@@ -96,16 +120,25 @@ Deno.test("malformed frames close only that connection with a reason and a metri
       ["bad4", crypto.getRandomValues(new Uint8Array(512)), 1007, "malformed_not_json"],
     ];
     for (const [node, payload, code, label] of cases) {
-      const before = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason: label });
+      const before = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", {
+        reason: label,
+      });
       const bad = await t.connect(node);
       await bad.sendRaw(payload).catch(() => {});
       const closed = await bad.waitClosed();
       assertEquals(closed.code, code, `${node} close code`);
       if (code === 1007) assertStringIncludes(closed.reason, "malformed message");
-      const after = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", { reason: label });
+      const after = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", {
+        reason: label,
+      });
       assertEquals(after, before + 1, label);
     }
-    const ping = buildMessage({ source: "websocket", group: "resource", operation: "ping", resource: "node" }, "x");
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "ping",
+      resource: "node",
+    }, "x");
     await good.send(ping);
     await good.waitFor((x) => x.header.parentId === ping.header.id);
     await until(() => t.hub.sessions.nodeIds.length === 1, 5_000, "bad sessions gone");
