@@ -60,7 +60,10 @@ export interface TestHub {
     opts?: Partial<EdgeClientOptions> & { certNode?: string; ca?: CA },
   ): Promise<EdgeClient>;
   /** Makes, connects and registers an edge client. */
-  connect(node: string, opts?: Partial<EdgeClientOptions>): Promise<EdgeClient>;
+  connect(
+    node: string,
+    opts?: Partial<EdgeClientOptions> & { certNode?: string; ca?: CA },
+  ): Promise<EdgeClient>;
   close(): Promise<void>;
 }
 

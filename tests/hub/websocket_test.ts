@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "../as
 import { buildMessage } from "../../modules/message.ts";
 import { createCA } from "../../hub/certs/mod.ts";
 import { EdgeConnectError } from "../../edge/client.ts";
-import { startHub, until } from "./hub_fixture.ts";
+import { clientCert, startHub, until } from "./hub_fixture.ts";
 import { Bus } from "../../modules/bus.ts";
 
 Deno.test("edge client joins over mTLS; keepalive reaches the session; config/ping answered with ack", async () => {
@@ -143,6 +143,48 @@ Deno.test("malformed frames close only that connection with a reason and a metri
     await good.waitFor((x) => x.header.parentId === ping.header.id);
     await until(() => t.hub.sessions.nodeIds.length === 1, 5_000, "bad sessions gone");
     assertEquals(t.hub.sessions.nodeIds, ["good"]);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("authorization off: CN need not match node_id (KubeEdge's default)", async () => {
+  const t = await startHub({ authorization: false });
+  try {
+    const edge = await t.connect("n1", { certNode: "someone-else" });
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "pong",
+      resource: "node",
+    }, "x");
+    await edge.send(ping);
+    await edge.waitFor((m) => m.header.parentId === ping.header.id);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a plain HTTPS request gets 400 like gorilla; the node_id header is required", async () => {
+  const t = await startHub();
+  try {
+    const certs = await clientCert(t.pki.ca, "n1");
+    const client = Deno.createHttpClient({
+      caCerts: [t.pki.ca.certPem],
+      cert: certs.certPem,
+      key: certs.keyPem,
+    });
+    try {
+      const res = await fetch(`https://${t.server}/anything`, { client });
+      await res.body?.cancel();
+      assertEquals(res.status, 400);
+    } finally {
+      client.close();
+    }
+    const noId = await t.edge("n1", { headers: { Node_id: undefined } });
+    const err = await assertRejects(() => noId.connect(), EdgeConnectError) as EdgeConnectError;
+    assertEquals(err.status, 400);
+    assertStringIncludes(err.body ?? "", "node_id");
   } finally {
     await t.close();
   }

@@ -1,0 +1,39 @@
+/**
+ * A CloudHub in its own process for restart tests: `deno run -A hub_process_fixture.ts
+ * <pki.json> <kubeconfig>`. Prints `{"port":N}` once listening, then reads one JSON message per
+ * stdin line, dispatches it downstream, flushes, and answers `ok`. Killing it (SIGKILL) loses
+ * everything but the ObjectSync records in the API.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { Bus } from "../../modules/bus.ts";
+import { setLogLevel } from "../../modules/log.ts";
+import { messageFromWire } from "../../modules/message.ts";
+import { CloudHub } from "../../hub/cloudhub.ts";
+import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+
+setLogLevel("error");
+const [pkiPath, kubeconfigPath] = Deno.args;
+const pki = JSON.parse(await Deno.readTextFile(pkiPath));
+const kc = new KubeConfig();
+kc.loadFromFile(kubeconfigPath);
+const hub = new CloudHub({
+  tls: pki,
+  websocket: { address: "127.0.0.1", port: 0 },
+  monitor: { enable: false },
+  syncStore: new KubeSyncStore(kc),
+});
+await hub.start({ bus: new Bus() });
+const out = (line: string) => Deno.stdout.write(new TextEncoder().encode(line + "\n"));
+await out(JSON.stringify({ port: hub.ports.websocket }));
+let buf = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  buf += chunk;
+  let nl;
+  while ((nl = buf.indexOf("\n")) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + 1);
+    await hub.dispatcher.downstream(messageFromWire(JSON.parse(line)));
+    await hub.dispatcher.flush();
+    await out("ok");
+  }
+}
