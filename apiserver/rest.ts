@@ -498,13 +498,14 @@ export class Rest {
     t: Target,
     fn: (cur: StoredObject) => MutationResult,
     dryRun: boolean,
+    policy: DeleteOptions["propagationPolicy"] = "Background",
   ): Promise<{ object: StoredObject; deleted: boolean }> {
     const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), t.name!, (cur) => {
       if (!cur) throw notFound(t.def, t.name!);
       return fn(cur);
     }, dryRun);
     const deleted = out.event?.type === "DELETED";
-    if (!dryRun) await this.#afterWrite(t, out.object!, deleted);
+    if (!dryRun) await this.#afterWrite(t, out.object!, deleted, policy);
     return { object: out.object!, deleted };
   }
 
@@ -571,65 +572,70 @@ export class Rest {
     dryRun = false,
   ): Promise<{ object: StoredObject; deleted: boolean }> {
     const grace = opts.gracePeriodSeconds;
-    const res = await this.#mutateExisting(t, (cur) => {
-      const pre = opts.preconditions ?? {};
-      if (pre.uid && pre.uid !== cur.obj.metadata!.uid) {
-        throw conflict(
-          t.def,
-          t.name!,
-          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${
-            cur.obj.metadata!.uid
-          }`,
-        );
-      }
-      if (pre.resourceVersion && pre.resourceVersion !== String(cur.rv)) {
-        throw conflict(
-          t.def,
-          t.name!,
-          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
-        );
-      }
-      const meta = cur.obj.metadata!;
-      const next = clone(cur);
-      const nmeta = next.metadata!;
-      if (t.def.resource === "namespaces") {
-        if (meta.deletionTimestamp) return { kind: "noop" };
-        nmeta.deletionTimestamp = this.#timestamp();
-        nmeta.deletionGracePeriodSeconds = 0;
-        next.status = { ...((next.status ?? {}) as Record<string, unknown>), phase: "Terminating" };
-        return { kind: "put", obj: next };
-      }
-      if (meta.finalizers?.length) {
-        if (meta.deletionTimestamp) return { kind: "noop" };
-        nmeta.deletionTimestamp = this.#timestamp();
-        nmeta.deletionGracePeriodSeconds = 0;
-        if (
-          opts.propagationPolicy === "Foreground" &&
-          !nmeta.finalizers!.includes("foregroundDeletion")
-        ) {
-          nmeta.finalizers!.push("foregroundDeletion");
+    const res = await this.#mutateExisting(
+      t,
+      (cur) => {
+        const pre = opts.preconditions ?? {};
+        if (pre.uid && pre.uid !== cur.obj.metadata!.uid) {
+          throw conflict(
+            t.def,
+            t.name!,
+            `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${
+              cur.obj.metadata!.uid
+            }`,
+          );
         }
-        return { kind: "put", obj: next };
-      }
-      if (t.def.builtin && t.def.resource === "pods" && t.def.group === "") {
-        const spec = (cur.obj.spec ?? {}) as Record<string, unknown>;
-        const phase = (cur.obj.status as Record<string, unknown> | undefined)?.phase;
-        const g = grace ?? Number(spec.terminationGracePeriodSeconds ?? 30);
-        // A pod bound to a node is deleted gracefully: the node's agent confirms with grace 0.
-        if (spec.nodeName && g > 0 && phase !== "Succeeded" && phase !== "Failed") {
-          if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) <= g) {
-            return { kind: "noop" };
-          }
-          nmeta.deletionTimestamp = this.#timestamp(g);
-          nmeta.deletionGracePeriodSeconds = g;
+        if (pre.resourceVersion && pre.resourceVersion !== String(cur.rv)) {
+          throw conflict(
+            t.def,
+            t.name!,
+            `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
+          );
+        }
+        const meta = cur.obj.metadata!;
+        const next = clone(cur);
+        const nmeta = next.metadata!;
+        if (t.def.resource === "namespaces") {
+          if (meta.deletionTimestamp) return { kind: "noop" };
+          nmeta.deletionTimestamp = this.#timestamp();
+          nmeta.deletionGracePeriodSeconds = 0;
+          next.status = {
+            ...((next.status ?? {}) as Record<string, unknown>),
+            phase: "Terminating",
+          };
           return { kind: "put", obj: next };
         }
-      }
-      return { kind: "delete" };
-    }, dryRun);
-    if (!dryRun && res.deleted) {
-      await this.#collectDependents(res.object.obj, opts.propagationPolicy);
-    }
+        if (meta.finalizers?.length) {
+          if (meta.deletionTimestamp) return { kind: "noop" };
+          nmeta.deletionTimestamp = this.#timestamp();
+          nmeta.deletionGracePeriodSeconds = 0;
+          if (
+            opts.propagationPolicy === "Foreground" &&
+            !nmeta.finalizers!.includes("foregroundDeletion")
+          ) {
+            nmeta.finalizers!.push("foregroundDeletion");
+          }
+          return { kind: "put", obj: next };
+        }
+        if (t.def.builtin && t.def.resource === "pods" && t.def.group === "") {
+          const spec = (cur.obj.spec ?? {}) as Record<string, unknown>;
+          const phase = (cur.obj.status as Record<string, unknown> | undefined)?.phase;
+          const g = grace ?? Number(spec.terminationGracePeriodSeconds ?? 30);
+          // A pod bound to a node is deleted gracefully: the node's agent confirms with grace 0.
+          if (spec.nodeName && g > 0 && phase !== "Succeeded" && phase !== "Failed") {
+            if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) <= g) {
+              return { kind: "noop" };
+            }
+            nmeta.deletionTimestamp = this.#timestamp(g);
+            nmeta.deletionGracePeriodSeconds = g;
+            return { kind: "put", obj: next };
+          }
+        }
+        return { kind: "delete" };
+      },
+      dryRun,
+      opts.propagationPolicy,
+    );
     if (!dryRun && t.def.resource === "namespaces" && !res.deleted) {
       await this.#terminateNamespace(t.name!);
       const after = this.#store.get("namespaces", "", t.name!);
@@ -640,13 +646,18 @@ export class Rest {
   }
 
   /** Runs after any successful write through the update path. */
-  async #afterWrite(t: Target, o: StoredObject, deleted: boolean): Promise<void> {
+  async #afterWrite(
+    t: Target,
+    o: StoredObject,
+    deleted: boolean,
+    policy: DeleteOptions["propagationPolicy"],
+  ): Promise<void> {
     if (t.def.resource === "customresourcedefinitions") {
       if (deleted) await this.#removeCrd(o.obj);
       else this.#registry.applyCrd(o.obj);
     }
     if (deleted) {
-      await this.#collectDependents(o.obj, "Background");
+      await this.#collectDependents(o.obj, policy);
       const ns = o.obj.metadata?.namespace;
       if (ns && t.def.namespaced) await this.#maybeFinalizeNamespace(ns);
     }

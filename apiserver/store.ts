@@ -269,11 +269,17 @@ export class Store {
     if (this.#closed) return Promise.reject(new StoreClosedError());
     return new Promise((resolve, reject) => {
       this.#queue.push({ storage, namespace, name, fn, dryRun, resolve, reject });
-      if (!this.#pump) {
-        this.#pump = this.#drain().finally(() => {
-          this.#pump = undefined;
-        });
-      }
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#pump) return;
+    this.#pump = this.#drain().finally(() => {
+      this.#pump = undefined;
+      // Mutations queued by continuations of the last batch arrive after the drain loop's final
+      // queue check but before this callback: restart for them.
+      if (this.#queue.length) this.#kick();
     });
   }
 

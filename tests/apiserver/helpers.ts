@@ -129,3 +129,40 @@ export async function rawRequest(
 export function assertMatch(text: string, re: RegExp, msg?: string): void {
   if (!re.test(text)) throw new Error(msg ?? `expected ${JSON.stringify(text)} to match ${re}`);
 }
+
+/** An open raw watch stream: read parsed events, then close. */
+export interface RawWatch {
+  next(): Promise<{ type: string; object: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/** Opens a watch (GET with watch=1) as a raw HTTPS stream. */
+export async function rawWatch(api: EmbeddedApi, path: string): Promise<RawWatch> {
+  const client = Deno.createHttpClient({ caCerts: [api.caPem] });
+  const res = await fetch(`${api.url}${path}`, {
+    headers: { authorization: `Bearer ${api.token}` },
+    client,
+  });
+  if (!res.body) throw new Error(`watch ${path}: no body (${res.status})`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return {
+    async next() {
+      for (;;) {
+        const nl = buf.indexOf("\n");
+        if (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          return JSON.parse(line);
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error("watch stream ended");
+        buf += value;
+      }
+    },
+    async close() {
+      await reader.cancel().catch(() => {});
+      client.close();
+    },
+  };
+}
