@@ -17,11 +17,20 @@ export interface DefaultingContext {
   allocateClusterIP(): string;
 }
 
+/** Base64 of bytes, in slices so large values do not overflow the argument limit. */
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
 function foldStringData(o: KObject): void {
   if (o.stringData && typeof o.stringData === "object") {
     const data = obj(o.data);
     for (const [k, v] of Object.entries(o.stringData as Obj)) {
-      data[k] = btoa(String.fromCharCode(...new TextEncoder().encode(String(v))));
+      data[k] = base64(new TextEncoder().encode(String(v)));
     }
     o.data = data;
     delete o.stringData;
