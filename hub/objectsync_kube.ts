@@ -3,6 +3,13 @@
  * clusterobjectsyncs, status subresource) through `npm:@kubernetes/client-node`: the same records
  * cloudcore keeps, so edgecloud can take over an existing cluster's reliable-sync state.
  *
+ * Like cloudcore (which reads through an informer's lister), lookups are served from memory: the
+ * first `get` lists every record once, and the store's own writes keep the copy current (the
+ * hub is the records' writer; the sync reconciler's deletes of a vanished object's record go
+ * through the hub as delete messages). Writes are coalesced per record: while one is in flight,
+ * later ones for the same record collapse into the newest state, and at most
+ * `writeConcurrency` requests run at once, so an ACK burst cannot flood the API.
+ *
  * @example
  * ```ts
  * const kc = new KubeConfig();
@@ -48,12 +55,121 @@ function toRecord(obj: SyncObject, namespace: string | null): SyncRecord {
   };
 }
 
+/** Options of {@link KubeSyncStore}. */
+export interface KubeSyncStoreOptions {
+  /** Serve `get` from a copy listed once (default true). */
+  cache?: boolean;
+  /** API requests in flight at once (default 16). */
+  writeConcurrency?: number;
+}
+
+function cacheKey(key: SyncKey): string {
+  return `${key.namespace ?? ""}/${key.name}`;
+}
+
+/** The state a record should reach: a status RV, or gone. */
+type Desired = { kind: "status"; spec: ObjectSyncSpec; rv: string } | { kind: "delete" };
+
+interface KeyWriter {
+  key: SyncKey;
+  desired: Desired;
+  /** Resolved once a write at least as new as `desired` completed. */
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  running: boolean;
+}
+
+function applyDesired(map: Map<string, SyncRecord>, key: SyncKey, desired: Desired): void {
+  const k = cacheKey(key);
+  if (desired.kind === "delete") {
+    map.delete(k);
+    return;
+  }
+  const existing = map.get(k);
+  map.set(k, {
+    namespace: key.namespace,
+    name: key.name,
+    spec: existing?.spec ?? { ...desired.spec },
+    resourceVersion: desired.rv,
+  });
+}
+
 /** ObjectSync records in a Kubernetes API; see module docs. */
 export class KubeSyncStore implements SyncStore {
   readonly #api: CustomObjectsApi;
+  readonly #useCache: boolean;
+  readonly #maxWrites: number;
+  #cache: Map<string, SyncRecord> | undefined;
+  #loading: Promise<Map<string, SyncRecord>> | undefined;
+  readonly #writers = new Map<string, KeyWriter>();
+  #active = 0;
+  readonly #slotWaiters: Array<() => void> = [];
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, opts: KubeSyncStoreOptions = {}) {
     this.#api = kc.makeApiClient(CustomObjectsApi);
+    this.#useCache = opts.cache ?? true;
+    this.#maxWrites = Math.max(1, opts.writeConcurrency ?? 16);
+  }
+
+  async #loadCache(): Promise<Map<string, SyncRecord>> {
+    if (this.#cache) return this.#cache;
+    this.#loading ??= this.list().then((records) => {
+      const map = new Map<string, SyncRecord>();
+      for (const r of records) map.set(cacheKey(r), r);
+      // Writes made while the list was in flight win over what it returned.
+      for (const w of this.#writers.values()) applyDesired(map, w.key, w.desired);
+      this.#cache = map;
+      return map;
+    }).finally(() => {
+      this.#loading = undefined;
+    });
+    return await this.#loading;
+  }
+
+  async #slot(): Promise<void> {
+    while (this.#active >= this.#maxWrites) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    this.#active++;
+  }
+
+  #release(): void {
+    this.#active--;
+    this.#slotWaiters.shift()?.();
+  }
+
+  /** Records the desired state and makes sure a writer for the key runs; resolves when written. */
+  #write(key: SyncKey, desired: Desired): Promise<void> {
+    if (this.#cache) applyDesired(this.#cache, key, desired);
+    const k = cacheKey(key);
+    let w = this.#writers.get(k);
+    if (!w) {
+      w = { key, desired, waiters: [], running: false };
+      this.#writers.set(k, w);
+    }
+    w.desired = desired;
+    const done = new Promise<void>((resolve, reject) => w!.waiters.push({ resolve, reject }));
+    if (!w.running) void this.#drain(k, w);
+    return done;
+  }
+
+  async #drain(k: string, w: KeyWriter): Promise<void> {
+    w.running = true;
+    while (w.waiters.length > 0) {
+      const desired = w.desired;
+      const waiters = w.waiters.splice(0);
+      await this.#slot();
+      try {
+        if (desired.kind === "delete") await this.#deleteNow(w.key);
+        else await this.#upsertNow(w.key, desired.spec, desired.rv);
+        for (const x of waiters) x.resolve();
+      } catch (err) {
+        for (const x of waiters) x.reject(err);
+      } finally {
+        this.#release();
+      }
+    }
+    w.running = false;
+    if (this.#writers.get(k) === w) this.#writers.delete(k);
   }
 
   async #getRaw(key: SyncKey): Promise<SyncObject | null> {
@@ -80,6 +196,10 @@ export class KubeSyncStore implements SyncStore {
   }
 
   async get(key: SyncKey): Promise<SyncRecord | null> {
+    if (this.#useCache) {
+      const rec = (await this.#loadCache()).get(cacheKey(key));
+      return rec ? { ...rec, spec: { ...rec.spec } } : null;
+    }
     const obj = await this.#getRaw(key);
     return obj ? toRecord(obj, key.namespace) : null;
   }
@@ -131,8 +251,18 @@ export class KubeSyncStore implements SyncStore {
     });
   }
 
-  /** Get-or-create, then UpdateStatus (retried once on a 409 conflict or a create race). */
-  async upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
+  /** Get-or-create, then UpdateStatus; coalesced per record (see module docs). */
+  upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
+    return this.#write(key, { kind: "status", spec: { ...spec }, rv: resourceVersion });
+  }
+
+  /** Deletes the record; a missing record is not an error. */
+  delete(key: SyncKey): Promise<void> {
+    return this.#write(key, { kind: "delete" });
+  }
+
+  /** Retried on a 409 conflict or a create race. */
+  async #upsertNow(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
     for (let attempt = 0;; attempt++) {
       try {
         let obj = await this.#getRaw(key);
@@ -147,7 +277,7 @@ export class KubeSyncStore implements SyncStore {
     }
   }
 
-  async delete(key: SyncKey): Promise<void> {
+  async #deleteNow(key: SyncKey): Promise<void> {
     try {
       if (key.namespace === null) {
         await this.#api.deleteClusterCustomObject({

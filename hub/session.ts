@@ -213,7 +213,9 @@ export class Session {
       if (attempt > 0) this.#metrics.resends.inc();
       if (await acked) {
         this.#metrics.ackLatency.observe((this.#clock.now() - started) / 1000);
-        await queue.acked(lease);
+        // The success point is saved in the background: the window slot is free for the next
+        // message while the ObjectSync write goes to the API (acked() logs its own failures).
+        void queue.acked(lease);
         return;
       }
       if (this.closed) return queue.release(lease);

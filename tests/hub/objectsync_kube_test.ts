@@ -76,6 +76,25 @@ Deno.test("KubeSyncStore: ObjectSync and ClusterObjectSync through the status su
   });
 });
 
+Deno.test("KubeSyncStore: writes to one record coalesce to the newest state; get is served from the cache", async () => {
+  await withApi(async (kc) => {
+    const store = new KubeSyncStore(kc, { writeConcurrency: 2 });
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    const key = { namespace: "default", name: "n1.uid-c" };
+    const writes = [];
+    for (let rv = 1; rv <= 20; rv++) writes.push(store.upsertStatus(key, spec, String(rv)));
+    writes.push(store.upsertStatus({ namespace: null, name: "n1.uid-d" }, spec, "5"));
+    assertEquals((await store.get(key))?.resourceVersion, "20"); // cache, before the writes land
+    await Promise.all(writes);
+    const direct = new KubeSyncStore(kc, { cache: false });
+    assertEquals((await direct.get(key))?.resourceVersion, "20");
+    assertEquals((await direct.get({ namespace: null, name: "n1.uid-d" }))?.resourceVersion, "5");
+    await Promise.all([store.upsertStatus(key, spec, "21"), store.delete(key)]);
+    assertEquals(await direct.get(key), null);
+    assertEquals(await store.get(key), null);
+  });
+});
+
 function pod(name: string, uid: string, rv: string): Message {
   return buildMessage({
     source: "edgecontroller",

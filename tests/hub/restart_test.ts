@@ -85,7 +85,8 @@ Deno.test("hub process killed: unacknowledged objects and deletes are delivered 
   );
   const kc = new KubeConfig();
   kc.loadFromString(api.kubeconfigYaml);
-  const store = new KubeSyncStore(kc);
+  // the observer reads the API directly (its cache would not see the hub process's writes)
+  const store = new KubeSyncStore(kc, { cache: false });
   const certs = await clientCert(p.ca, "n1");
   const edgeFor = (port: number) =>
     new EdgeClient({
