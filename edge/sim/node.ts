@@ -23,6 +23,8 @@ export interface NodeBehaviour {
   jitter: number;
   /** Send a pod status for each pod insert/update received. */
   podStatus: boolean;
+  /** Send the node insert on the first connect (default true; off for pure session counts). */
+  register: boolean;
 }
 
 /** Remembers the last N ACKed message ids so a redelivery can be recognised. */
@@ -44,6 +46,8 @@ class RecentIds {
 /** A simulated node; see module docs. */
 export class SimNode {
   link: SimLink | undefined;
+  /** Device name → last twin value sent (benches check the API kept it). */
+  readonly lastTwin = new Map<string, string>();
   /** Resource → latest RV received (downstream objects). */
   readonly objects = new Map<string, string>();
   readonly #acked = new RecentIds(2048);
@@ -58,12 +62,14 @@ export class SimNode {
     readonly name: string,
     readonly behaviour: NodeBehaviour,
     readonly stats: SimStats,
+    readonly observe?: (node: string, msg: Message) => void,
   ) {}
 
   /** Handles one downstream message (called by the link). */
   onMessage(msg: Message): void {
     const s = this.stats;
     s.received++;
+    this.observe?.(this.name, msg);
     s.downstreamLatency.add(Math.max(0, Date.now() - msg.header.timestamp));
     const op = msg.route.operation ?? "";
     if (op === Operation.Response && msg.header.parentId) {
@@ -102,7 +108,7 @@ export class SimNode {
     if (!this.#registered) {
       this.#registered = true;
       this.stats.everConnected++;
-      this.#send("node", nodeInsert(this.name));
+      if (this.behaviour.register) this.#send("node", nodeInsert(this.name));
       this.#startTimers();
     } else {
       this.stats.reconnects++;
@@ -126,15 +132,16 @@ export class SimNode {
     if (c?.Object?.kind === "Node" && c.Object.metadata?.uid) this.#uid = c.Object.metadata.uid;
   }
 
-  #send(kind: string, msg: Message, expectResponse = true): void {
+  #send(kind: string, msg: Message, expectResponse = true): boolean {
     const link = this.link;
-    if (!link?.connected) return;
+    if (!link?.connected) return false;
     if (expectResponse) this.stats.pending.set(msg.header.id, performance.now());
     this.stats.countSent(kind);
     link.send(msg).catch(() => {
       this.stats.sendErrors++;
       this.stats.pending.delete(msg.header.id);
     });
+    return true;
   }
 
   #every(periodS: number, fn: () => void): void {
@@ -163,11 +170,11 @@ export class SimNode {
     this.#every(b.leaseInterval, () => this.#send("lease", leaseUpdate(this.name)));
     for (let d = 0; d < b.devices; d++) {
       const device = `${this.name}-dev-${d}`;
-      this.#every(b.twinHz > 0 ? 1 / b.twinHz : 0, () =>
-        this.#send(
-          "twin",
-          twinEdgeUpdated(b.deviceNamespace, device, { temperature: String(++this.#twinSeq) }),
-        ));
+      this.#every(b.twinHz > 0 ? 1 / b.twinHz : 0, () => {
+        const value = String(++this.#twinSeq);
+        const msg = twinEdgeUpdated(b.deviceNamespace, device, { temperature: value });
+        if (this.#send("twin", msg)) this.lastTwin.set(device, value);
+      });
     }
   }
 }

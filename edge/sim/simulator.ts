@@ -12,6 +12,7 @@
  * ```
  */
 import { isIP } from "node:net";
+import type { Message } from "../../modules/message.ts";
 import { type LinkOptions, type NodeCredentials, quicLink, type SimLink, wsLink } from "./link.ts";
 import { type NodeBehaviour, SimNode } from "./node.ts";
 import { ProgressLine, SimStats, type SimSummary } from "./stats.ts";
@@ -52,6 +53,8 @@ export interface SimOptions extends Partial<NodeBehaviour> {
   progress?: (line: string) => void;
   /** Progress period, ms (default 1000). */
   progressIntervalMs?: number;
+  /** Sees every downstream message (benches timestamp arrivals). */
+  observe?: (node: string, msg: Message) => void;
 }
 
 const LOOPBACK_NAMES = new Set(["localhost", "ip6-localhost"]);
@@ -109,10 +112,11 @@ export class EdgeSimulator {
       deviceNamespace: opts.deviceNamespace ?? "default",
       jitter: opts.jitter ?? 0.1,
       podStatus: opts.podStatus ?? true,
+      register: opts.register ?? true,
     };
     const prefix = opts.namePrefix ?? "sim-";
     for (let i = 0; i < opts.nodes; i++) {
-      this.nodes.push(new SimNode(`${prefix}${i}`, this.#behaviour, this.stats));
+      this.nodes.push(new SimNode(`${prefix}${i}`, this.#behaviour, this.stats, opts.observe));
     }
   }
 

@@ -1,0 +1,106 @@
+/**
+ * Bench output: a plain table on stdout and one JSON file per scenario under bench/results/
+ * (`<scenario>.json`, overwritten by each run; bench/results/ is not committed), with the
+ * machine it ran on so scripts/perf_report.ts can say where the numbers come from.
+ */
+
+/** The machine a result was measured on. */
+export interface MachineInfo {
+  nproc: number;
+  memTotalMiB: number;
+  cpuModel: string;
+  deno: string;
+  v8: string;
+  os: string;
+  fdSoftLimit: string;
+}
+
+/** Reads nproc, memory, CPU model, Deno version and the fd limit. */
+export function machineInfo(): MachineInfo {
+  let cpuModel = "unknown";
+  let nproc = navigator.hardwareConcurrency;
+  let memTotalMiB = 0;
+  try {
+    const cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
+    cpuModel = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? cpuModel;
+    nproc = navigator.hardwareConcurrency || (cpuinfo.match(/^processor\s*:/gm)?.length ?? 0);
+    const meminfo = Deno.readTextFileSync("/proc/meminfo");
+    memTotalMiB = Math.round(Number(meminfo.match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 0) / 1024);
+  } catch {
+    // not Linux: leave the defaults
+  }
+  let fdSoftLimit = "unknown";
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const m = limits.match(/^Max open files\s+(\S+)\s+(\S+)/m);
+    if (m) fdSoftLimit = `${m[1]} (hard ${m[2]})`;
+  } catch {
+    // not Linux
+  }
+  return {
+    nproc,
+    memTotalMiB,
+    cpuModel,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    os: `${Deno.build.os}-${Deno.build.arch}`,
+    fdSoftLimit,
+  };
+}
+
+/** Prints rows as an aligned table (first row is the header). */
+export function printTable(rows: (string | number)[][]): void {
+  const cells = rows.map((r) => r.map(String));
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  for (const [k, r] of cells.entries()) {
+    console.log(r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+    if (k === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  }
+}
+
+/** One scenario's result file. */
+export interface BenchResult {
+  scenario: string;
+  /** The command that produced it. */
+  command: string;
+  date: string;
+  machine: MachineInfo;
+  /** Headline figures (what the results page shows). */
+  headline: Record<string, number | string | boolean>;
+  /** The table printed. */
+  table: (string | number)[][];
+  /** Target from DESIGN.md and whether it was met. */
+  targets: { name: string; target: string; value: string; met: boolean }[];
+  /** Anything else worth keeping. */
+  details?: unknown;
+  /** Notes (limits hit, flags changed). */
+  notes?: string[];
+}
+
+/** Writes `bench/results/<scenario>.json` and returns its path. */
+export async function writeResult(
+  result: Omit<BenchResult, "date" | "machine">,
+): Promise<string> {
+  const dir = new URL("../results/", import.meta.url);
+  await Deno.mkdir(dir, { recursive: true });
+  const file = new URL(`${result.scenario}.json`, dir);
+  const full: BenchResult = { ...result, date: new Date().toISOString(), machine: machineInfo() };
+  await Deno.writeTextFile(file, JSON.stringify(full, null, 2) + "\n");
+  console.log(`\nwrote ${file.pathname}`);
+  return file.pathname;
+}
+
+/** `ms` as seconds with one decimal. */
+export function secs(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
+/** Bytes as MiB with one decimal. */
+export function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1);
+}
+
+/** Sleeps (benches only; tests never sleep to wait for events). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

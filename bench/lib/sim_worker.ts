@@ -1,0 +1,113 @@
+/**
+ * A child process running part of a simulated fleet (one process holds at most ~19k sockets
+ * under this machine's fd limit, and a second process uses the second core). Controlled with
+ * one JSON command per stdin line; answers one JSON line per command on stdout:
+ * `start`, `stats`, `drop` (drop every connection at once), `stop` (returns the summary).
+ *
+ * Started by {@link ./sim_workers.ts}; not a user command (use `edgecloud edge-sim`).
+ */
+import { loadKeyPairPem } from "../../hub/certs/mod.ts";
+import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
+import { setLogLevel } from "../../modules/log.ts";
+import { NodeCertIssuer } from "./pki.ts";
+
+/** Configuration passed as the first argument (JSON). */
+export interface SimWorkerConfig {
+  server: string;
+  caCertPath: string;
+  caKeyPath: string;
+  sim: Omit<SimOptions, "server" | "credentials" | "progress" | "observe">;
+}
+
+/** What `stats` answers. */
+export interface SimWorkerStats {
+  connected: number;
+  everConnected: number;
+  reconnects: number;
+  connectFailures: number;
+  received: number;
+  ackPathReceived: number;
+  duplicatesAfterAck: number;
+  /** Pod objects held across this worker's nodes. */
+  pods: number;
+  /** Pod ack-path messages received since start. */
+  podMessages: number;
+  rss: number;
+}
+
+setLogLevel("error");
+const cfg = JSON.parse(Deno.args[0]) as SimWorkerConfig;
+const ca = await loadKeyPairPem(
+  await Deno.readTextFile(cfg.caCertPath),
+  await Deno.readTextFile(cfg.caKeyPath),
+);
+const issuer = new NodeCertIssuer({ ca, server: ca });
+const prefix = cfg.sim.namePrefix ?? "sim-";
+// Issue every certificate before connecting so the connect phase measures connects only.
+for (let i = 0; i < cfg.sim.nodes; i += 200) {
+  await Promise.all(
+    Array.from(
+      { length: Math.min(200, cfg.sim.nodes - i) },
+      (_, k) => issuer.credentials(`${prefix}${i + k}`),
+    ),
+  );
+}
+let podMessages = 0;
+const sim = new EdgeSimulator({
+  ...cfg.sim,
+  server: cfg.server,
+  credentials: (n) => issuer.credentials(n),
+  observe: (_n, m) => {
+    if (m.route.operation !== "response" && /^[^/]+\/pod\/[^/]+$/.test(m.route.resource ?? "")) {
+      podMessages++;
+    }
+  },
+});
+
+function stats(): SimWorkerStats {
+  const s = sim.stats;
+  let pods = 0;
+  for (const n of sim.nodes) {
+    for (const k of n.objects.keys()) if (k.includes("/pod/")) pods++;
+  }
+  return {
+    connected: s.connected,
+    everConnected: s.everConnected,
+    reconnects: s.reconnects,
+    connectFailures: s.connectFailures,
+    received: s.received,
+    ackPathReceived: s.ackPathReceived,
+    duplicatesAfterAck: s.duplicatesAfterAck,
+    pods,
+    podMessages,
+    rss: Deno.memoryUsage().rss,
+  };
+}
+
+const enc = new TextEncoder();
+const reply = (v: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(v) + "\n"));
+reply({ ready: true });
+let buf = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  buf += chunk;
+  let nl;
+  while ((nl = buf.indexOf("\n")) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + 1);
+    const cmd = JSON.parse(line) as { cmd: string };
+    if (cmd.cmd === "start") {
+      // Do not wait for every connect: the driver polls `stats`.
+      sim.start().catch(() => {});
+      reply({ ok: true });
+    } else if (cmd.cmd === "stats") {
+      reply(stats());
+    } else if (cmd.cmd === "drop") {
+      sim.dropAll();
+      reply({ ok: true });
+    } else if (cmd.cmd === "stop") {
+      await sim.stop();
+      reply(sim.summary());
+      Deno.exit(0);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Scenario `latency`: API write → edge frame at 1,000 nodes.
+ *
+ *   deno task bench:latency [--nodes 1000] [--rate 50] [--seconds 30]
+ *
+ * The hub (embedded API + CloudHub + EdgeController + SyncController) runs in its own process;
+ * 1,000 simulated nodes in this process register, report node status every 10 s and renew their
+ * lease (the background load of a real fleet). Pods are then created at `--rate` per second for
+ * random nodes; each sample is the time from just before the POST until the pod's insert frame
+ * is decoded at its edge node (same process clock). The breakdown splits that into API write
+ * (POST round trip), hub (until the hub stamped the message) and wire (hub stamp → edge).
+ */
+import { parseArgs } from "node:util";
+import { spawnHub } from "../lib/hub_launcher.ts";
+import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
+import { printTable, sleep, writeResult } from "../lib/report.ts";
+import { EdgeSimulator, Histogram } from "../../edge/sim/mod.ts";
+import { KubeClient } from "../../controllers/kube/mod.ts";
+import { setLogLevel } from "../../modules/log.ts";
+
+setLogLevel("error");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    nodes: { type: "string", default: "1000" },
+    rate: { type: "string", default: "50" },
+    seconds: { type: "string", default: "30" },
+  },
+});
+const nodes = Number(values.nodes);
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+
+const dataDir = await Deno.makeTempDir({ prefix: "bench-latency-" });
+const pki = await createBenchPki();
+const hub = await spawnHub({ pki, dataDir, nofile: 65536 });
+const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
+const issuer = new NodeCertIssuer(pki);
+const sent = new Map<string, { t0: number; wall0: number }>();
+const total = new Histogram();
+const apiWrite = new Histogram();
+const hubPart = new Histogram();
+const wire = new Histogram();
+let missing = 0;
+const sim = new EdgeSimulator({
+  nodes,
+  server: hub.server,
+  credentials: (n) => issuer.credentials(n),
+  namePrefix: "lat-",
+  heartbeat: 15,
+  connectConcurrency: 64,
+  observe: (_node, msg) => {
+    if (msg.route.operation !== "insert") return;
+    const name = (msg.route.resource ?? "").split("/")[2];
+    const s = sent.get(name);
+    if (!s) return;
+    sent.delete(name);
+    const now = performance.now();
+    total.add(now - s.t0);
+    hubPart.add(msg.header.timestamp - s.wall0);
+    wire.add(Date.now() - msg.header.timestamp);
+  },
+});
+try {
+  await sim.start();
+  await sim.waitUntil((s) => s.connected === nodes, 180_000, "all nodes connected");
+  // Every node registered (EdgeController knows it) before measuring.
+  for (;;) {
+    const list = await kube.get("/api/v1/nodes?labelSelector=node-role.kubernetes.io/edge") as {
+      items: unknown[];
+    };
+    if (list.items.length >= nodes) break;
+    await sleep(500);
+  }
+  await sleep(3000);
+  console.log(
+    `${nodes} nodes connected and registered; creating pods at ${rate}/s for ${seconds} s`,
+  );
+  const count = rate * seconds;
+  const t0 = performance.now();
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `lat-pod-${i}`;
+    const node = `lat-${Math.floor(Math.random() * nodes)}`;
+    const start = performance.now();
+    sent.set(name, { t0: start, wall0: Date.now() });
+    writes.push(
+      kube.create("/api/v1/namespaces/default/pods", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "default" },
+        spec: { nodeName: node, containers: [{ name: "c", image: "nginx" }] },
+      }).then(() => apiWrite.add(performance.now() - start)),
+    );
+  }
+  await Promise.all(writes);
+  const deadline = performance.now() + 30_000;
+  while (sent.size > 0 && performance.now() < deadline) await sleep(100);
+  missing = sent.size;
+  const t = total.summary();
+  const rows: (string | number)[][] = [
+    ["part", "p50 ms", "p90 ms", "p99 ms", "max ms", "samples"],
+    ["API write → edge frame", t.p50, t.p90, t.p99, t.max, t.count],
+  ];
+  for (
+    const [label, h] of [["  API POST round trip", apiWrite], [
+      "  write start → hub stamp",
+      hubPart,
+    ], ["  hub stamp → edge decode", wire]] as const
+  ) {
+    const s = h.summary();
+    rows.push([label, s.p50, s.p90, s.p99, s.max, s.count]);
+  }
+  console.log();
+  printTable(rows);
+  console.log(`frames never seen: ${missing}`);
+  await writeResult({
+    scenario: "latency",
+    command: `deno task bench:latency ${Deno.args.join(" ")}`.trim(),
+    headline: { nodes, p50Ms: t.p50, p99Ms: t.p99, maxMs: t.max, samples: t.count, missing },
+    table: rows,
+    targets: [{
+      name: "API write → edge frame p99",
+      target: "< 50 ms",
+      value: `${t.p99} ms`,
+      met: t.p99 < 50,
+    }],
+    details: {
+      apiWrite: apiWrite.summary(),
+      hub: hubPart.summary(),
+      wire: wire.summary(),
+      sim: sim.summary(),
+    },
+    notes: [
+      `${rate} pods/s for ${seconds} s to random nodes; nodes send nodestatus + lease every 10 s`,
+    ],
+  });
+} finally {
+  await sim.stop();
+  await kube.close();
+  await hub.kill("SIGTERM");
+  await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+}

@@ -1,0 +1,185 @@
+/**
+ * Scenario `twins`: device twin coalescing under 10 Hz edge updates.
+ *
+ *   deno task bench:twins [--nodes 50] [--devices-per-node 4] [--hz 10] [--seconds 20]
+ *
+ * The hub (embedded API + CloudHub + EdgeController + DeviceController + SyncController) runs in
+ * its own process; simulated nodes in this process each report `--devices-per-node` device twins
+ * (`twin/edge_updated`, reported value = a counter) `--hz` times a second over mTLS WebSocket.
+ * PATCHes are counted from a watch on DeviceStatus (every stored change is one MODIFIED event).
+ * Reported: twin messages sent vs status writes (the coalescing ratio; KubeEdge does one PATCH
+ * per message, ratio 1), writes per device per second, and whether every device's final stored
+ * value is the last one its edge sent.
+ */
+import { parseArgs } from "node:util";
+import { spawnHub } from "../lib/hub_launcher.ts";
+import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
+import { printTable, sleep, writeResult } from "../lib/report.ts";
+import { EdgeSimulator } from "../../edge/sim/mod.ts";
+import { KubeClient } from "../../controllers/kube/mod.ts";
+import { setLogLevel } from "../../modules/log.ts";
+
+setLogLevel("error");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    nodes: { type: "string", default: "50" },
+    "devices-per-node": { type: "string", default: "4" },
+    hz: { type: "string", default: "10" },
+    seconds: { type: "string", default: "20" },
+  },
+});
+const nodes = Number(values.nodes);
+const perNode = Number(values["devices-per-node"]);
+const hz = Number(values.hz);
+const seconds = Number(values.seconds);
+const devices = nodes * perNode;
+const API = "/apis/devices.kubeedge.io/v1beta1";
+
+const dataDir = await Deno.makeTempDir({ prefix: "bench-twins-" });
+const pki = await createBenchPki();
+const hub = await spawnHub({ pki, dataDir, devices: true, nofile: 65536 });
+const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
+const issuer = new NodeCertIssuer(pki);
+type Status = {
+  metadata?: { name?: string };
+  status?: { twins?: { reported?: { value?: string } }[] };
+};
+const writes = new Map<string, number>();
+let measuring = false;
+const informer = kube.informer<Status>(`${API}/devicestatuses`);
+informer.on({
+  update: (o: Status) => {
+    if (!measuring) return;
+    const n = o.metadata?.name ?? "";
+    writes.set(n, (writes.get(n) ?? 0) + 1);
+  },
+}).start();
+const sim = new EdgeSimulator({
+  nodes,
+  server: hub.server,
+  credentials: (n) => issuer.credentials(n),
+  namePrefix: "tw-",
+  heartbeat: 15,
+  devices: 0,
+  connectConcurrency: 32,
+});
+let twinSim: EdgeSimulator | undefined;
+try {
+  await kube.create(`${API}/namespaces/default/devicemodels`, {
+    apiVersion: "devices.kubeedge.io/v1beta1",
+    kind: "DeviceModel",
+    metadata: { name: "m" },
+    spec: { properties: [{ name: "temperature", type: "INT", accessMode: "ReadWrite" }] },
+  });
+  for (let n = 0; n < nodes; n++) {
+    await Promise.all(
+      Array.from({ length: perNode }, (_, d) =>
+        kube.create(`${API}/namespaces/default/devices`, {
+          apiVersion: "devices.kubeedge.io/v1beta1",
+          kind: "Device",
+          metadata: { name: `tw-${n}-dev-${d}` },
+          spec: {
+            deviceModelRef: { name: "m" },
+            nodeName: `tw-${n}`,
+            properties: [{ name: "temperature" }],
+          },
+        })),
+    );
+  }
+  // Register the nodes first (no twins), then start the twin reporters on the same names.
+  await sim.start();
+  await sim.waitUntil((s) => s.connected === nodes, 120_000, "nodes connected");
+  await sleep(3000);
+  await sim.stop();
+  twinSim = new EdgeSimulator({
+    nodes,
+    server: hub.server,
+    credentials: (n) => issuer.credentials(n),
+    namePrefix: "tw-",
+    heartbeat: 15,
+    register: false,
+    nodeStatusInterval: 0,
+    leaseInterval: 0,
+    devices: perNode,
+    twinHz: hz,
+    jitter: 0.05,
+    connectConcurrency: 32,
+  });
+  await twinSim.start();
+  await twinSim.waitUntil((s) => s.connected === nodes, 120_000, "twin nodes connected");
+  measuring = true;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  for (const n of twinSim.nodes) n.stop(); // stop reporting; keep sessions for the OKs
+  const elapsed = (performance.now() - t0) / 1000;
+  const sent = twinSim.stats.sent.twin ?? 0;
+  // Let the last coalescing window flush, then check every device's stored value.
+  await sleep(3000);
+  measuring = false;
+  let kept = 0;
+  const wrong: string[] = [];
+  for (const node of twinSim.nodes) {
+    for (const [device, value] of node.lastTwin) {
+      const st = await kube.get(`${API}/namespaces/default/devicestatuses/${device}`) as Status;
+      const got = st.status?.twins?.[0]?.reported?.value;
+      if (got === value) kept++;
+      else if (wrong.length < 5) wrong.push(`${device}: stored ${got}, last sent ${value}`);
+    }
+  }
+  const totalWrites = [...writes.values()].reduce((a, b) => a + b, 0);
+  const perDevPerSec = totalWrites / devices / elapsed;
+  const maxPerDev = Math.max(0, ...writes.values()) / elapsed;
+  const ratio = sent / Math.max(1, totalWrites);
+  const rows: (string | number)[][] = [
+    ["measure", "value"],
+    ["devices", devices],
+    ["edge updates (twin messages sent)", sent],
+    ["edge updates per device per second", (sent / devices / elapsed).toFixed(2)],
+    ["DeviceStatus writes", totalWrites],
+    ["writes per device per second (mean)", perDevPerSec.toFixed(2)],
+    ["writes per device per second (max)", maxPerDev.toFixed(2)],
+    ["coalescing ratio (messages / writes)", ratio.toFixed(1)],
+    ["devices whose last value was kept", `${kept}/${devices}`],
+  ];
+  console.log();
+  printTable(rows);
+  if (wrong.length) console.log("not kept:", wrong.join("; "));
+  await writeResult({
+    scenario: "twins",
+    command: `deno task bench:twins ${Deno.args.join(" ")}`.trim(),
+    headline: {
+      devices,
+      hz,
+      messages: sent,
+      writes: totalWrites,
+      coalescingRatio: Math.round(ratio * 10) / 10,
+      writesPerDevicePerSec: Math.round(perDevPerSec * 100) / 100,
+      maxWritesPerDevicePerSec: Math.round(maxPerDev * 100) / 100,
+      lastValueKept: kept === devices,
+    },
+    table: rows,
+    targets: [
+      {
+        name: "PATCHes per device per second",
+        target: "<= 1",
+        value: maxPerDev.toFixed(2),
+        met: maxPerDev <= 1.05,
+      },
+      {
+        name: "last value kept",
+        target: "all devices",
+        value: `${kept}/${devices}`,
+        met: kept === devices,
+      },
+    ],
+    details: { wrong },
+  });
+} finally {
+  await twinSim?.stop();
+  await sim.stop();
+  await informer.stop?.();
+  await kube.close();
+  await hub.kill("SIGTERM");
+  await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+}
