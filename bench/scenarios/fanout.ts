@@ -41,7 +41,7 @@ const dataDir = await Deno.makeTempDir({ prefix: "bench-fanout-" });
 const pki = await createBenchPki();
 const issuer = new NodeCertIssuer(pki);
 
-async function lines(stream: ReadableStream<Uint8Array>) {
+function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
   const it = stream.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
   let buf = "";
   return async (): Promise<string> => {
@@ -167,7 +167,7 @@ const raw = new Deno.Command(Deno.execPath(), {
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
-const readRaw = await lines(raw.stdout);
+const readRaw = lines(raw.stdout);
 const rawIn = raw.stdin.getWriter();
 const rawCall = async (cmd: unknown) => {
   await rawIn.write(new TextEncoder().encode(JSON.stringify(cmd) + "\n"));
