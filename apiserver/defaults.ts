@@ -15,6 +15,8 @@ function obj(v: unknown): Obj {
 export interface DefaultingContext {
   /** Picks an unused ClusterIP. */
   allocateClusterIP(): string;
+  /** Picks an unused NodePort (30000-32767). */
+  allocateNodePort(): number;
 }
 
 /** Base64 of bytes, in slices so large values do not overflow the argument limit. */
@@ -97,6 +99,9 @@ export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingCon
         for (const p of spec.ports as Obj[]) {
           p.protocol ??= "TCP";
           p.targetPort ??= p.port;
+          if ((spec.type === "NodePort" || spec.type === "LoadBalancer") && !p.nodePort) {
+            p.nodePort = ctx.allocateNodePort();
+          }
         }
       }
       o.spec = spec;

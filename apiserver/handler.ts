@@ -19,6 +19,7 @@ import {
   apiVersions,
   SERVER_VERSION,
 } from "./discovery.ts";
+import { decodeK8sProtobuf } from "./protobuf.ts";
 import { openApiV3Doc, openApiV3Root } from "./openapi.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
@@ -64,10 +65,10 @@ function errorResponse(e: ApiError): Response {
   return json(e.code, e.toStatus());
 }
 
-async function readBody(req: Request, max: number): Promise<string> {
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? -1);
   if (declared > max) throw tooLarge(`the request body is too large: limit is ${max} bytes`);
-  if (!req.body) return "";
+  if (!req.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
@@ -87,6 +88,10 @@ async function readBody(req: Request, max: number): Promise<string> {
     buf.set(c, off);
     off += c.byteLength;
   }
+  return buf;
+}
+
+function utf8(buf: Uint8Array): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buf);
   } catch {
@@ -250,26 +255,34 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     }
 
     const ctype = req.headers.get("content-type");
-    if (ctype && /protobuf|cbor/.test(ctype)) {
-      // Only JSON/YAML bodies are understood; clients retry with JSON on 415.
+    if (ctype && /cbor/.test(ctype)) {
       await req.body?.cancel().catch(() => {});
       throw unsupportedMediaType(
         `the body of the request was in an unsupported format: ${ctype}; use application/json`,
       );
     }
-    const text = await readBody(req, deps.maxBodyBytes);
+    const raw = await readBody(req, deps.maxBodyBytes);
+    const isProto = /protobuf/.test(ctype ?? "");
+    if (isProto && method === "PATCH") {
+      throw unsupportedMediaType("patch bodies must be JSON or YAML");
+    }
+    const text = isProto ? "" : utf8(raw);
+    const empty = isProto ? raw.length === 0 : text.trim() === "";
+    const parse = (): unknown => isProto ? decodeK8sProtobuf(raw) : parseBody(text, ctype);
     if (method === "POST") {
-      if (sub === "token" && name !== undefined) return await tokenRequest(t, text, ctype);
+      if (sub === "token" && name !== undefined) {
+        return await tokenRequest(t, (empty ? {} : parse()) as Record<string, unknown>);
+      }
       if (name !== undefined || sub !== undefined) {
         throw methodNotAllowed(`POST is not supported on ${url.pathname}`);
       }
-      const body = parseBody(text, ctype);
+      const body = parse();
       const created = await rest.create(t, body, isDryRun(q));
       return objectResponse(201, t, created, accept, q);
     }
     if (method === "PUT") {
       if (name === undefined) throw methodNotAllowed("PUT requires a name");
-      const body = parseBody(text, ctype);
+      const body = parse();
       const res = await rest.update(t, body, isDryRun(q));
       return objectResponse(200, t, res.object, accept, q);
     }
@@ -280,7 +293,7 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     }
     if (method === "DELETE") {
       if (sub !== undefined) throw methodNotAllowed(`DELETE is not supported on ${url.pathname}`);
-      const body = text.trim() ? parseBody(text, ctype) : undefined;
+      const body = empty ? undefined : parse();
       const opts = deleteOptions(q, body);
       const dry = isDryRun(q, body);
       if (name === undefined) {
@@ -315,9 +328,8 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     throw methodNotAllowed(`${method} is not supported`);
   }
 
-  async function tokenRequest(t: Target, text: string, ctype: string | null): Promise<Response> {
+  async function tokenRequest(t: Target, body: Record<string, unknown>): Promise<Response> {
     const sa = rest.get({ ...t, subresource: undefined });
-    const body = (text.trim() ? parseBody(text, ctype) : {}) as Record<string, unknown>;
     const spec = (body.spec ?? {}) as Record<string, unknown>;
     const seconds = Number(spec.expirationSeconds ?? 3600);
     if (!Number.isInteger(seconds) || seconds < 600) {

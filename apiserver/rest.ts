@@ -329,7 +329,10 @@ export class Rest {
     delete meta.selfLink;
     if (o.spec !== undefined || !t.def.builtin) meta.generation = 1;
     if (!t.def.builtin && t.def.subresources.includes("status")) delete o.status;
-    defaultOnCreate(t.def, o, { allocateClusterIP: () => this.#allocateClusterIP() });
+    defaultOnCreate(t.def, o, {
+      allocateClusterIP: () => this.#allocateClusterIP(),
+      allocateNodePort: () => this.#allocateNodePort(),
+    });
     if (t.def.resource === "customresourcedefinitions") this.#prepareCrd(o);
     const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), meta.name, (cur) => {
       if (cur) throw alreadyExists(t.def, meta.name!);
@@ -392,6 +395,19 @@ export class Rest {
         },
       ],
     };
+  }
+
+  #allocateNodePort(): number {
+    const used = new Set<number>();
+    for (const s of this.#store.list("services")) {
+      const ports = (s.obj.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? [];
+      for (const p of ports) if (p.nodePort) used.add(p.nodePort);
+    }
+    for (let tries = 0; tries < 10000; tries++) {
+      const port = 30000 + Math.floor(Math.random() * 2768);
+      if (!used.has(port)) return port;
+    }
+    return 0;
   }
 
   #allocateClusterIP(): string {

@@ -127,7 +127,9 @@ function columnsFor(def: ResourceDef): Column[] {
           col(
             "Ports",
             (o) =>
-              ((get(o, "spec.ports") ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? "TCP"}`)
+              ((get(o, "spec.ports") ?? []) as Obj[]).map((p) =>
+                `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`
+              )
                 .join(",") || "<none>",
           ),
           ageCol,

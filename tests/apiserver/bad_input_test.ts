@@ -112,9 +112,10 @@ Deno.test("bad input: Status errors with the right code and reason; server keeps
         CM,
         "k8s\u0000binary",
         { "content-type": "application/vnd.kubernetes.protobuf" },
-        415,
-        "UnsupportedMediaType",
+        400,
+        "BadRequest",
       ],
+      ["POST", CM, "{}", { "content-type": "application/cbor" }, 415, "UnsupportedMediaType"],
     );
     for (const [method, path, body, headers, code, reason] of cases) {
       const r = await rawRequest(api, method, path, body, headers);

@@ -336,3 +336,51 @@ Deno.test("kubectl: namespace deletion removes its content", async () => {
     await api.dispose();
   }
 });
+
+Deno.test("kubectl: typed-client commands that send protobuf bodies (create ns/cm/secret/svc/sa/token, certificate approve)", async () => {
+  const api = await startTestApi();
+  try {
+    await kubectlOk(api, ["create", "namespace", "proto"]);
+    await kubectlOk(api, ["-n", "proto", "create", "configmap", "cm", "--from-literal=a=b"]);
+    await kubectlOk(api, ["-n", "proto", "create", "secret", "generic", "s", "--from-literal=p=q"]);
+    await kubectlOk(api, ["-n", "proto", "create", "service", "nodeport", "svc", "--tcp=80:8080"]);
+    await kubectlOk(api, ["-n", "proto", "create", "serviceaccount", "sa"]);
+    const token = (await kubectlOk(api, ["-n", "proto", "create", "token", "sa"])).trim();
+    assertEquals(token.split(".").length, 3);
+    assertEquals(
+      JSON.parse(await kubectlOk(api, ["-n", "proto", "get", "cm", "cm", "-o", "json"])).data,
+      { a: "b" },
+    );
+    assertEquals(
+      JSON.parse(await kubectlOk(api, ["-n", "proto", "get", "secret", "s", "-o", "json"])).data,
+      { p: btoa("q") },
+    );
+    const svc = JSON.parse(
+      await kubectlOk(api, ["-n", "proto", "get", "svc", "svc", "-o", "json"]),
+    );
+    assertEquals([svc.spec.type, svc.spec.ports[0].port, svc.spec.ports[0].targetPort], [
+      "NodePort",
+      80,
+      8080,
+    ]);
+    assert(svc.spec.ports[0].nodePort >= 30000);
+    await kubectlOk(
+      api,
+      ["apply", "-f", "-"],
+      `apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: c1}
+spec:
+  request: ${btoa("not a real CSR")}
+  signerName: kubernetes.io/kube-apiserver-client
+  usages: [client auth]
+`,
+    );
+    await kubectlOk(api, ["certificate", "approve", "c1"]);
+    const csr = JSON.parse(await kubectlOk(api, ["get", "csr", "c1", "-o", "json"]));
+    assertEquals(csr.status.conditions[0].type, "Approved");
+    assertEquals(csr.spec.usages, ["client auth"]);
+  } finally {
+    await api.dispose();
+  }
+});
