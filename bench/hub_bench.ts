@@ -116,7 +116,7 @@ async function runHubChild(pems: Pems): Promise<void> {
       case "port":
         return { port: hub.ports.websocket };
       case "rss":
-        return { rss: rss(), sessions: hub.sessions.count };
+        return { rss: rss(), heap: Deno.memoryUsage().heapUsed, sessions: hub.sessions.count };
       case "deliver": {
         const perNode = cmd.perNode as number;
         const nodes = hub.sessions.nodeIds;
@@ -173,7 +173,7 @@ async function runBaselineChild(pems: Pems): Promise<void> {
       case "port":
         return { port };
       case "rss":
-        return { rss: rss(), sessions: sockets.length };
+        return { rss: rss(), heap: Deno.memoryUsage().heapUsed, sessions: sockets.length };
       case "deliver": {
         const perNode = cmd.perNode as number;
         const total = sockets.length * perNode;
@@ -271,6 +271,8 @@ interface Side {
   connectedRss: number;
   sessions: number;
   perSessionBytes: number;
+  /** JS heap growth per session (the rest of the RSS growth is native: TLS, sockets). */
+  heapPerSessionBytes: number;
   connectMs: number;
   messagesPerRound: number;
   /** ACKed messages per second of each measured round. */
@@ -286,18 +288,21 @@ function median(xs: number[]): number {
 }
 
 async function connectSide(child: Child, connectAll: () => Promise<void>): Promise<Side> {
-  const idle = await child.call<{ rss: number }>({ cmd: "rss" });
+  const idle = await child.call<{ rss: number; heap: number }>({ cmd: "rss" });
   const t0 = performance.now();
   await connectAll();
   const connectMs = performance.now() - t0;
   // a second sample lets lazily allocated buffers settle
   await child.call({ cmd: "rss" });
-  const connected = await child.call<{ rss: number; sessions: number }>({ cmd: "rss" });
+  const connected = await child.call<{ rss: number; heap: number; sessions: number }>({
+    cmd: "rss",
+  });
   return {
     idleRss: idle.rss,
     connectedRss: connected.rss,
     sessions: connected.sessions,
     perSessionBytes: (connected.rss - idle.rss) / Math.max(1, connected.sessions),
+    heapPerSessionBytes: (connected.heap - idle.heap) / Math.max(1, connected.sessions),
     connectMs,
     messagesPerRound: 0,
     rounds: [],
@@ -355,6 +360,7 @@ async function driver(): Promise<void> {
         caPem: ca.certPem,
         ...certs.get(node)!,
         heartbeat: 15,
+        keepHistory: false,
       });
       await c.connect();
       clients.push(c);
@@ -389,6 +395,8 @@ async function driver(): Promise<void> {
   }
   hub.msgsPerSec = median(hub.rounds);
   base.msgsPerSec = median(base.rounds);
+  // Rounds run back to back, so a paired ratio cancels most of the machine's load swings.
+  const pairedRatio = median(hub.rounds.map((h, i) => h / base.rounds[i]));
 
   const keepalives = clients.reduce((n, c) => n + c.keepalivesSent, 0);
   await Promise.all(clients.map((c) => c.close()));
@@ -414,6 +422,12 @@ async function driver(): Promise<void> {
       kb(hub.perSessionBytes),
       kb(base.perSessionBytes),
       (hub.perSessionBytes / base.perSessionBytes).toFixed(2),
+    ],
+    [
+      "JS heap per session (KiB)",
+      kb(hub.heapPerSessionBytes),
+      kb(base.heapPerSessionBytes),
+      (hub.heapPerSessionBytes / base.heapPerSessionBytes).toFixed(2),
     ],
     ["connect all (ms)", hub.connectMs.toFixed(0), base.connectMs.toFixed(0), ""],
     ["messages per round", String(hub.messagesPerRound), String(base.messagesPerRound), ""],
@@ -446,6 +460,7 @@ async function driver(): Promise<void> {
     ratios: {
       rssPerSession: hub.perSessionBytes / base.perSessionBytes,
       ackedMsgsPerSec: hub.msgsPerSec / base.msgsPerSec,
+      ackedMsgsPerSecPairedMedian: pairedRatio,
     },
   };
   await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });

@@ -45,6 +45,11 @@ export interface EdgeClientOptions extends DialOptions {
   reconnectDelayMs?: number;
   /** Ids and clock of messages the client creates. */
   env?: MessageEnv;
+  /**
+   * Keep every received message for {@link EdgeClient.received} / `waitFor` (default true);
+   * load generators turn it off so memory stays flat.
+   */
+  keepHistory?: boolean;
 }
 
 /** How a connection ended. */
@@ -203,7 +208,7 @@ export class EdgeClient {
       const resp = newRespByMessage(msg, "OK", this.#env);
       this.send(resp).then(() => this.acksSent++, () => {});
     }
-    this.#received.push(msg);
+    if (this.#opts.keepHistory ?? true) this.#received.push(msg);
     for (const l of this.#listeners) l(msg);
     for (const w of this.#waiters) {
       if (w.predicate(msg)) {
