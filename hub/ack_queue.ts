@@ -83,7 +83,6 @@ export interface AckEntry {
   failures: number;
   notBefore: number;
   syncKey: SyncKey | null;
-  spec: ObjectSyncSpec;
 }
 
 /** A message taken for sending; pass it back to acked/failed/release. */
@@ -284,7 +283,7 @@ export class AckQueue {
         // Remember what the node already has, saving the next lookup.
         this.#store.set(
           uid,
-          this.#newEntry(uid, null, record.resourceVersion, false, syncKey, msg, "delivered"),
+          this.#newEntry(uid, null, record.resourceVersion, false, syncKey, "delivered"),
         );
         return this.#drop("stale", msg);
       }
@@ -310,7 +309,6 @@ export class AckQueue {
     rv: string,
     isDelete: boolean,
     syncKey: SyncKey | null,
-    source: Message,
     state: EntryState,
   ): AckEntry {
     return {
@@ -324,7 +322,6 @@ export class AckQueue {
       failures: 0,
       notBefore: 0,
       syncKey,
-      spec: syncSpecOf(source),
     };
   }
 
@@ -339,14 +336,13 @@ export class AckQueue {
     let entry = stored;
     const wasWaiting = entry !== undefined && entry.state !== "delivered";
     if (!entry) {
-      entry = this.#newEntry(uid, msg, rv, isDelete, syncKey, msg, "pending");
+      entry = this.#newEntry(uid, msg, rv, isDelete, syncKey, "pending");
       this.#store.set(uid, entry);
     }
     entry.msg = msg;
     entry.rv = rv || entry.rv;
     entry.isDelete = isDelete;
     entry.syncKey = syncKey ?? entry.syncKey;
-    entry.spec = syncSpecOf(msg);
     entry.state = "pending";
     entry.failures = 0;
     entry.notBefore = 0;
