@@ -27,6 +27,13 @@ Deno.test("edge joins like edgecore: token → /ca.crt → CSR → /edge.crt →
       BootstrapError,
     );
 
+    // so is an expired one (made 2 days ago, valid 12 h)
+    const expired = await createToken(t.pki.ca, 12, new Date(Date.now() - 48 * 3600_000));
+    const err = await assertRejects(
+      () => bootstrap({ server: `127.0.0.1:${port}`, token: expired, nodeName: "edge-1" }),
+      BootstrapError,
+    ) as BootstrapError;
+    assertEquals(err.status, 401);
     const creds = await bootstrap({ server: `127.0.0.1:${port}`, token, nodeName: "edge-1" });
     edge = new EdgeClient({
       server: t.server,
