@@ -98,6 +98,7 @@ export class EdgeClient {
   #received: Message[] = [];
   #waiters = new Set<Waiter>();
   #listeners = new Set<(msg: Message) => void>();
+  #iteratorStops = new Set<() => void>();
   #closeWaiters: Array<(c: EdgeClose) => void> = [];
   #openWaiters: Array<() => void> = [];
   #lastClose: EdgeClose | undefined;
@@ -261,6 +262,39 @@ export class EdgeClient {
   }
 
   /**
+   * Messages received from now on, as an async iterator; it ends when `signal` aborts or the
+   * client is closed with {@link close}.
+   *
+   * @example
+   * ```ts
+   * for await (const msg of edge.messages(ac.signal)) console.log(msg.route.resource);
+   * ```
+   */
+  async *messages(signal?: AbortSignal): AsyncGenerator<Message> {
+    const buffered: Message[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.onMessage((msg) => {
+      buffered.push(msg);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener("abort", onAbort);
+    this.#iteratorStops.add(onAbort);
+    try {
+      for (;;) {
+        while (buffered.length > 0) yield buffered.shift() as Message;
+        if (signal?.aborted || this.#closing) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      unsubscribe();
+      signal?.removeEventListener("abort", onAbort);
+      this.#iteratorStops.delete(onAbort);
+    }
+  }
+
+  /**
    * Resolves with the first received message (already received or future) matching
    * `predicate`. Rejects with {@link WaitTimeoutError} after `timeoutMs`.
    */
@@ -313,6 +347,7 @@ export class EdgeClient {
   /** Closes the connection (1000) and stops keepalives and reconnects. */
   async close(): Promise<void> {
     this.#closing = true;
+    for (const stop of this.#iteratorStops) stop();
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     const ws = this.#ws;

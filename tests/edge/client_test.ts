@@ -107,3 +107,29 @@ Deno.test("edge client wire shape: keepalive as in §1.8 and ACK with source/gro
   });
   assertEquals(ka.content, "ping");
 });
+
+Deno.test("messages() iterates received messages until the client closes", async () => {
+  const t = await startHub();
+  try {
+    const edge = await t.connect("it-1");
+    await until(() => t.hub.sessions.get("it-1"));
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const m of edge.messages()) seen.push(m.route.resource ?? "");
+    })();
+    for (const name of ["a", "b"]) {
+      await t.hub.dispatcher.downstream(buildMessage({
+        source: "edgecontroller",
+        group: "resource",
+        operation: "insert",
+        resource: `node/it-1/null/node/${name}`,
+      }, { kind: "Node" }));
+    }
+    await until(() => seen.length === 2);
+    await edge.close();
+    await done;
+    assertEquals(seen, ["null/node/a", "null/node/b"]);
+  } finally {
+    await t.close();
+  }
+});
