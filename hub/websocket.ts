@@ -413,7 +413,21 @@ export class WebSocketTransport {
   async stop(): Promise<void> {
     const closing = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const conn of this.#conns) conn.close("cloudhub is stopping", CloseCode.GoingAway);
-    await Promise.all([...this.#conns].map((c) => c.closed));
+    // Peers get a moment to answer the close frame; then the sockets are dropped, so a stop
+    // stays well inside the module registry's stop timeout.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const all = Promise.all([...this.#conns].map((c) => c.closed));
+    await Promise.race([
+      all,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          for (const conn of this.#conns) conn.ws.terminate();
+          resolve();
+        }, 1_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    await all;
     this.#wss.close();
     // Sockets still in the TLS handshake or refused ones would keep server.close() waiting.
     (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
