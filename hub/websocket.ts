@@ -128,7 +128,7 @@ export class WsEdgeConnection implements EdgeConnection {
       // ws stops reading after a receive error, so the peer's close frame never arrives:
       // give our close frame a moment to flush, then drop the socket.
       clearTimeout(this.#killTimer);
-      this.#killTimer = setTimeout(() => this.ws.terminate(), 250);
+      this.#killTimer = setTimeout(() => this.ws.terminate(), 1_000);
     });
     ws.on("close", (code, reasonBuf) => {
       clearTimeout(this.#killTimer);

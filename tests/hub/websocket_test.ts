@@ -126,7 +126,9 @@ Deno.test("malformed frames close only that connection with a reason and a metri
       const bad = await t.connect(node);
       await bad.sendRaw(payload).catch(() => {});
       const closed = await bad.waitClosed();
-      assertEquals(closed.code, code, `${node} close code`);
+      // A 10 MiB sender may be cut off before it reads the 1009 close frame on a busy machine.
+      const codes = code === 1009 ? [1009, 1006] : [code];
+      assert(codes.includes(closed.code), `${node} close code ${closed.code}`);
       if (code === 1007) assertStringIncludes(closed.reason, "malformed message");
       const after = await t.hub.metrics.value("edgecloud_cloudhub_closed_connections_total", {
         reason: label,
