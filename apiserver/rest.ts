@@ -26,6 +26,7 @@ import {
   type ResourceRegistry,
   storageKey,
 } from "./resources.ts";
+import { OwnerIndex } from "./owners.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
 import { createLogger } from "../modules/log.ts";
@@ -104,11 +105,13 @@ export class Rest {
   readonly #store: Store;
   readonly #registry: ResourceRegistry;
   readonly #now: () => Date;
+  readonly #owners: OwnerIndex;
 
   constructor(store: Store, registry: ResourceRegistry, opts: RestOptions = {}) {
     this.#store = store;
     this.#registry = registry;
     this.#now = opts.now ?? (() => new Date());
+    this.#owners = new OwnerIndex(store);
   }
 
   #timestamp(offsetSeconds = 0): string {
@@ -236,10 +239,17 @@ export class Rest {
     ) {
       throw badRequest("metadata must be an object");
     }
-    o.apiVersion = apiVersionOf(t.def);
-    o.kind = t.def.kind;
     const meta: ObjectMeta = o.metadata ?? {};
-    o.metadata = meta;
+    // Rebuild so apiVersion, kind and metadata lead, as kube-apiserver serializes them.
+    const { apiVersion: _av, kind: _k, metadata: _m, ...rest } = o;
+    const ordered: KObject = {
+      apiVersion: apiVersionOf(t.def),
+      kind: t.def.kind,
+      metadata: meta,
+      ...rest,
+    };
+    for (const k of Object.keys(o)) delete o[k];
+    Object.assign(o, ordered);
     if (t.def.namespaced) {
       if (meta.namespace && meta.namespace !== t.namespace) {
         throw badRequest(
@@ -702,35 +712,31 @@ export class Rest {
   ): Promise<void> {
     const uid = owner.metadata?.uid;
     if (!uid) return;
-    for (const storage of this.#store.storages()) {
-      for (const o of this.#store.list(storage)) {
-        const refs = o.obj.metadata?.ownerReferences;
-        if (!refs?.some((r) => r.uid === uid)) continue;
-        const def = this.#defForStorage(storage);
-        if (!def) continue;
-        const t: Target = {
-          def,
-          namespace: o.obj.metadata!.namespace ?? "",
-          name: o.obj.metadata!.name,
-        };
-        try {
-          if (policy === "Orphan" || refs.length > 1) {
-            await this.#store.mutate(storage, t.namespace, t.name!, (cur) => {
-              if (!cur) return { kind: "noop" };
-              const next = clone(cur);
-              next.metadata!.ownerReferences = next.metadata!.ownerReferences!.filter((r) =>
-                r.uid !== uid
-              );
-              if (!next.metadata!.ownerReferences.length) delete next.metadata!.ownerReferences;
-              return { kind: "put", obj: next };
-            });
-          } else {
-            await this.delete(t, { propagationPolicy: "Background", gracePeriodSeconds: 0 });
-          }
-        } catch (e) {
-          if (!(e instanceof ApiError && e.code === 404)) {
-            log.warn("garbage collection failed", { storage, name: t.name, error: e });
-          }
+    for (const dep of this.#owners.dependents(uid)) {
+      const { storage } = dep;
+      const o = this.#store.get(storage, dep.namespace, dep.name);
+      const refs = o?.obj.metadata?.ownerReferences;
+      if (!o || !refs?.some((r) => r.uid === uid)) continue;
+      const def = this.#defForStorage(storage);
+      if (!def) continue;
+      const t: Target = { def, namespace: dep.namespace, name: dep.name };
+      try {
+        if (policy === "Orphan" || refs.length > 1) {
+          await this.#store.mutate(storage, t.namespace, t.name!, (cur) => {
+            if (!cur) return { kind: "noop" };
+            const next = clone(cur);
+            next.metadata!.ownerReferences = next.metadata!.ownerReferences!.filter((r) =>
+              r.uid !== uid
+            );
+            if (!next.metadata!.ownerReferences.length) delete next.metadata!.ownerReferences;
+            return { kind: "put", obj: next };
+          });
+        } else {
+          await this.delete(t, { propagationPolicy: "Background", gracePeriodSeconds: 0 });
+        }
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) {
+          log.warn("garbage collection failed", { storage, name: t.name, error: e });
         }
       }
     }
