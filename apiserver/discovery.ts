@@ -58,7 +58,16 @@ function entries(d: ResourceDef): Record<string, unknown>[] {
     ...(d.categories.length ? { categories: d.categories } : {}),
   }];
   for (const sub of d.subresources) {
-    if (sub === "token") {
+    if (sub === "binding" || sub === "eviction") {
+      out.push({
+        name: `${d.resource}/${sub}`,
+        singularName: "",
+        namespaced: d.namespaced,
+        ...(sub === "eviction" ? { group: "policy", version: "v1" } : {}),
+        kind: sub === "binding" ? "Binding" : "Eviction",
+        verbs: ["create"],
+      });
+    } else if (sub === "token") {
       out.push({
         name: `${d.resource}/token`,
         singularName: "",

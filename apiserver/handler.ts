@@ -273,6 +273,27 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
       if (sub === "token" && name !== undefined) {
         return await tokenRequest(t, (empty ? {} : parse()) as Record<string, unknown>);
       }
+      if ((sub === "binding" || sub === "eviction") && name !== undefined) {
+        const body = (empty ? {} : parse()) as Record<string, unknown>;
+        const podTarget = { ...t, subresource: undefined };
+        if (sub === "binding") {
+          const node = (body.target as Record<string, unknown> | undefined)?.name;
+          if (typeof node !== "string" || !node) {
+            throw badRequest("binding target.name is required");
+          }
+          await rest.bind(podTarget, node);
+        } else {
+          const opts = deleteOptions(q, body.deleteOptions);
+          await rest.delete(podTarget, opts, isDryRun(q, body.deleteOptions));
+        }
+        return json(201, {
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Success",
+          code: 201,
+        });
+      }
       if (name !== undefined || sub !== undefined) {
         throw methodNotAllowed(`POST is not supported on ${url.pathname}`);
       }

@@ -89,7 +89,16 @@ const BUILTINS: BuiltinSpec[] = [
     sub: ["status", "finalize"],
   },
   { g: "", v: "v1", r: "nodes", k: "Node", ns: false, short: ["no"], sub: ["status"] },
-  { g: "", v: "v1", r: "pods", k: "Pod", ns: true, short: ["po"], sub: ["status"], cat: ["all"] },
+  {
+    g: "",
+    v: "v1",
+    r: "pods",
+    k: "Pod",
+    ns: true,
+    short: ["po"],
+    sub: ["status", "binding", "eviction"],
+    cat: ["all"],
+  },
   { g: "", v: "v1", r: "configmaps", k: "ConfigMap", ns: true, short: ["cm"] },
   { g: "", v: "v1", r: "secrets", k: "Secret", ns: true },
   {

@@ -591,6 +591,24 @@ export class Rest {
     }, dryRun);
   }
 
+  /** Binds a pod to a node (the pods/binding subresource a scheduler uses); 409 when bound. */
+  async bind(t: Target, node: string): Promise<StoredObject> {
+    const res = await this.#mutateExisting(t, (cur) => {
+      const spec = (cur.obj.spec ?? {}) as Record<string, unknown>;
+      if (spec.nodeName) {
+        throw conflict(
+          t.def,
+          t.name!,
+          `pod ${t.name} is already assigned to node "${spec.nodeName}"`,
+        );
+      }
+      const next = clone(cur);
+      next.spec = { ...spec, nodeName: node };
+      return { kind: "put", obj: next };
+    }, false);
+    return res.object;
+  }
+
   /** DELETE one object: immediate, or graceful (deletionTimestamp) while finalizers remain. */
   async delete(
     t: Target,

@@ -408,3 +408,41 @@ Deno.test("CRDs created through the API are served; TokenRequest; CSR approval; 
     await api.dispose();
   }
 });
+
+Deno.test("pods/binding assigns a node once; pods/eviction deletes", async () => {
+  const api = await startTestApi();
+  try {
+    const pods = "/api/v1/namespaces/default/pods";
+    await rawRequest(
+      api,
+      "POST",
+      pods,
+      JSON.stringify({
+        metadata: { name: "p" },
+        spec: { containers: [{ name: "c", image: "i:1" }] },
+      }),
+    );
+    const bind = JSON.stringify({
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name: "p" },
+      target: { kind: "Node", name: "edge-1" },
+    });
+    assertEquals((await rawRequest(api, "POST", `${pods}/p/binding`, bind)).status, 201);
+    assertEquals(
+      ((await rawRequest(api, "GET", `${pods}/p`)).json.spec as Record<string, string>).nodeName,
+      "edge-1",
+    );
+    assertEquals((await rawRequest(api, "POST", `${pods}/p/binding`, bind)).status, 409);
+    const ev = JSON.stringify({
+      apiVersion: "policy/v1",
+      kind: "Eviction",
+      metadata: { name: "p" },
+      deleteOptions: { gracePeriodSeconds: 0 },
+    });
+    assertEquals((await rawRequest(api, "POST", `${pods}/p/eviction`, ev)).status, 201);
+    assertEquals((await rawRequest(api, "GET", `${pods}/p`)).status, 404);
+  } finally {
+    await api.dispose();
+  }
+});
