@@ -162,7 +162,13 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
       try {
         child.kill(signal);
       } catch { /* already gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 15_000);
       await status;
+      clearTimeout(timer);
     },
     status,
   };

@@ -75,6 +75,8 @@ if (values["cert-port"] !== undefined) {
 }
 
 const stop = async () => {
+  // A clean stop should take a moment; never let a stuck module keep a bench waiting.
+  setTimeout(() => Deno.exit(0), 8_000);
   await certServer?.close();
   await stack.close();
   Deno.exit(0);

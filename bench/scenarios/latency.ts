@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { spawnHub } from "../lib/hub_launcher.ts";
 import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
+import { CpuProfiler, cpuSeconds, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { EdgeSimulator, Histogram } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { setLogLevel } from "../../modules/log.ts";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "1000" },
     rate: { type: "string", default: "50" },
     seconds: { type: "string", default: "30" },
+    profile: { type: "boolean", default: false },
   },
 });
 const nodes = Number(values.nodes);
@@ -33,7 +35,13 @@ const seconds = Number(values.seconds);
 
 const dataDir = await Deno.makeTempDir({ prefix: "bench-latency-" });
 const pki = await createBenchPki();
-const hub = await spawnHub({ pki, dataDir, nofile: 65536 });
+const inspectPort = 9339;
+const hub = await spawnHub({
+  pki,
+  dataDir,
+  nofile: 65536,
+  denoFlags: values.profile ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+});
 const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
 const issuer = new NodeCertIssuer(pki);
 const sent = new Map<string, { t0: number; wall0: number }>();
@@ -77,6 +85,9 @@ try {
     `${nodes} nodes connected and registered; creating pods at ${rate}/s for ${seconds} s`,
   );
   const count = rate * seconds;
+  const profiler = values.profile ? await CpuProfiler.attach(inspectPort) : undefined;
+  await profiler?.start();
+  const cpu0 = cpuSeconds(hub.pid);
   const t0 = performance.now();
   const writes: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
@@ -100,6 +111,19 @@ try {
   const deadline = performance.now() + 30_000;
   while (sent.size > 0 && performance.now() < deadline) await sleep(100);
   missing = sent.size;
+  const hubCpuPct = Math.round(
+    (cpuSeconds(hub.pid) - cpu0) / ((performance.now() - t0) / 1000) * 100,
+  );
+  let profile: ProfileSummary | undefined;
+  if (profiler) {
+    profile = await profiler.stop(
+      new URL("../results/latency-hub.cpuprofile", import.meta.url).pathname,
+    );
+    console.log("hub CPU self time by file (top):");
+    for (const f of profile.byFile.slice(0, 12)) {
+      console.log(`  ${f.pct.toFixed(1).padStart(5)} %  ${f.file}`);
+    }
+  }
   const t = total.summary();
   const rows: (string | number)[][] = [
     ["part", "p50 ms", "p90 ms", "p99 ms", "max ms", "samples"],
@@ -116,11 +140,19 @@ try {
   }
   console.log();
   printTable(rows);
-  console.log(`frames never seen: ${missing}`);
+  console.log(`frames never seen: ${missing}; hub process CPU ${hubCpuPct} % of one core`);
   await writeResult({
     scenario: "latency",
     command: `deno task bench:latency ${Deno.args.join(" ")}`.trim(),
-    headline: { nodes, p50Ms: t.p50, p99Ms: t.p99, maxMs: t.max, samples: t.count, missing },
+    headline: {
+      nodes,
+      p50Ms: t.p50,
+      p99Ms: t.p99,
+      maxMs: t.max,
+      samples: t.count,
+      missing,
+      hubCpuPct,
+    },
     table: rows,
     targets: [{
       name: "API write → edge frame p99",
