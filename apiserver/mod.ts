@@ -79,6 +79,14 @@ async function loadOrCreateToken(path: string): Promise<string> {
   return token;
 }
 
+/** Constant-time comparison, so response timing does not reveal the admin token. */
+function sameToken(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
 function isIp(host: string): boolean {
   return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(":");
 }
@@ -88,10 +96,15 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
   const dataDir = opts.dataDir.replace(/\/+$/, "") || ".";
   const hostname = opts.hostname ?? "127.0.0.1";
   const now = opts.now ?? (() => new Date());
-  await Deno.mkdir(dataDir, { recursive: true });
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const ca = await loadOrCreateCa(dataDir);
   const token = await loadOrCreateToken(`${dataDir}/apiserver-token`);
-  const store = await Store.open({ path: `${dataDir}/apiserver.kv`, logSize: opts.watchLogSize });
+  const kvPath = `${dataDir}/apiserver.kv`;
+  const store = await Store.open({ path: kvPath, logSize: opts.watchLogSize });
+  // The KV file holds Secrets: owner-only, like the CA key and token.
+  for (const f of [kvPath, `${kvPath}-wal`, `${kvPath}-shm`]) {
+    await Deno.chmod(f, 0o600).catch(() => {});
+  }
   const watches = new WatchSet();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
@@ -127,7 +140,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       registry,
       watches,
       async authenticate(t: string): Promise<boolean> {
-        if (t === token) return true;
+        if (sameToken(t, token)) return true;
         if (t.split(".").length !== 3) return false;
         try {
           await jose.jwtVerify(t, saPub, {
