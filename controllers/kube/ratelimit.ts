@@ -67,17 +67,27 @@ export class NodeRateLimiter {
     this.nodeBurst = Math.max(1, Math.floor(opts.burst / n));
   }
 
-  /** Waits for a token of `node`'s share (if given), then one of the overall budget. */
-  async take(node?: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Reserves one token of `node`'s share (if given) and one of the overall budget; returns the
+   * milliseconds the caller must wait before using them.
+   */
+  reserve(node?: string): number {
+    let wait = 0;
     if (node) {
       let bucket = this.#perNode.get(node);
       if (!bucket) {
         bucket = new TokenBucket(this.nodeQps, this.nodeBurst, this.now);
         this.#perNode.set(node, bucket);
       }
-      await bucket.take(signal);
+      wait = bucket.reserve();
     }
-    await this.overall.take(signal);
+    return Math.max(wait, this.overall.reserve());
+  }
+
+  /** Waits for a token of `node`'s share (if given) and one of the overall budget. */
+  async take(node?: string, signal?: AbortSignal): Promise<void> {
+    const wait = this.reserve(node);
+    if (wait > 0) await sleep(wait, signal);
   }
 
   /** Forgets a node's bucket (the node was deleted). */
