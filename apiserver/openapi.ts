@@ -22,10 +22,13 @@ export function openApiV3Root(reg: ResourceRegistry): Record<string, unknown> {
   return { paths };
 }
 
+const DOC_VERSION = 2;
+
 function hash(reg: ResourceRegistry, g: string, v: string): string {
   const names = reg.inGroupVersion(g, v).map((d) => `${d.resource}:${d.kind}:${d.namespaced}`)
     .sort().join(",");
-  let h = 2166136261;
+  // Bump DOC_VERSION when the document shape changes: kubectl caches documents by this hash.
+  let h = 2166136261 ^ DOC_VERSION;
   for (let i = 0; i < names.length; i++) h = Math.imul(h ^ names.charCodeAt(i), 16777619) >>> 0;
   return h.toString(16).toUpperCase().padStart(8, "0");
 }
@@ -52,7 +55,35 @@ export function openApiV3Doc(
   const defs = reg.inGroupVersion(g, v);
   if (!defs.length) return undefined;
   const paths: Record<string, unknown> = {};
+  const schemas: Record<string, unknown> = {};
   for (const d of defs) {
+    // A skeleton schema per kind so `kubectl explain` finds the type; fields are open.
+    schemas[`${g ? g.split(".").reverse().join(".") : "io.k8s.api.core"}.${v}.${d.kind}`] = {
+      type: "object",
+      description: `${d.kind} (${
+        apiVersionOf({ group: g, version: v })
+      }), served by the edgecloud embedded API.`,
+      "x-kubernetes-group-version-kind": [{ group: g, version: v, kind: d.kind }],
+      properties: {
+        apiVersion: { type: "string", description: "APIVersion of this representation." },
+        kind: { type: "string", description: "Kind of this object." },
+        metadata: {
+          type: "object",
+          description: "Standard object metadata.",
+          "x-kubernetes-preserve-unknown-fields": true,
+        },
+        spec: {
+          type: "object",
+          description: "Desired state.",
+          "x-kubernetes-preserve-unknown-fields": true,
+        },
+        status: {
+          type: "object",
+          description: "Observed state.",
+          "x-kubernetes-preserve-unknown-fields": true,
+        },
+      },
+    };
     const base = `/${gvPath(g, v)}${
       d.namespaced ? "/namespaces/{namespace}" : ""
     }/${d.resource}/{name}`;
@@ -71,6 +102,6 @@ export function openApiV3Doc(
     openapi: "3.0.0",
     info: { title: "Kubernetes", version: `${apiVersionOf({ group: g, version: v })}` },
     paths,
-    components: { schemas: {} },
+    components: { schemas },
   };
 }

@@ -46,6 +46,8 @@ Deno.test("kubectl: discovery, default namespaces and preinstalled KubeEdge CRDs
     ) {
       assertMatch(res, new RegExp(`^${r.replaceAll(".", "\\.")}$`, "m"));
     }
+    assertMatch(await kubectlOk(api, ["explain", "pods"]), /KIND:\s+Pod/);
+    assertMatch(await kubectlOk(api, ["explain", "devices"]), /KIND:\s+Device/);
     const version = await kubectlOk(api, ["version", "-o", "json"]);
     assertEquals(JSON.parse(version).serverVersion.major, "1");
   } finally {
