@@ -113,3 +113,61 @@ Deno.test("e2e: kubectl pod → edge frame over mTLS WebSocket; edge queries ans
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("e2e: an EdgeController restart resends nothing the edge already acknowledged (ObjectSync RV)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "ec-e2e-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  const bus = new Bus();
+  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.kubeConfig) });
+  bus.addModule("edgecontroller");
+  let ec = new EdgeController({ kube, localIp: "127.0.0.1", sendServicesToEdges: false });
+  try {
+    await kube.create("/api/v1/nodes", edgeNode("edge-r"));
+    await ec.start({ bus });
+    const edge = await hub.connect("edge-r");
+    const pod: Json = await kube.create("/api/v1/namespaces/default/pods", {
+      metadata: { name: "web" },
+      spec: { nodeName: "edge-r", containers: [{ name: "c", image: "nginx" }] },
+    });
+    await edge.waitFor((m) =>
+      m.route.operation === "insert" && m.route.resource === "default/pod/web"
+    );
+    // The ACK is recorded as the ObjectSync's RV.
+    const syncPath =
+      `/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/default/objectsyncs/edge-r.${pod.metadata.uid}`;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const s: Json = await kube.get(syncPath).catch(() => null);
+      if (s?.status?.objectResourceVersion === pod.metadata.resourceVersion) break;
+      if (Date.now() > deadline) throw new Error("ObjectSync never recorded the ACK");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+
+    // Restart: a new EdgeController replays its caches; the hub drops what was acknowledged.
+    await ec.stop();
+    bus.removeModule("edgecontroller");
+    bus.addModule("edgecontroller");
+    ec = new EdgeController({ kube, localIp: "127.0.0.1", sendServicesToEdges: false });
+    await ec.start({ bus });
+    await kube.create("/api/v1/namespaces/default/pods", {
+      metadata: { name: "marker" },
+      spec: { nodeName: "edge-r", containers: [{ name: "c", image: "nginx" }] },
+    });
+    await edge.waitFor((m) => m.route.resource === "default/pod/marker");
+    assertEquals(
+      edge.received.filter((m) =>
+        m.route.operation === "insert" && m.route.resource === "default/pod/web"
+      )
+        .length,
+      1,
+    );
+  } finally {
+    await ec.stop();
+    await hub.close();
+    bus.close();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

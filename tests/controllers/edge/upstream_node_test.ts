@@ -166,3 +166,20 @@ Deno.test("upstream with the API gone: requests get an error reply after bounded
     { maxAttempts: 2, backoffMs: 5, maxBackoffMs: 10 },
   );
 });
+
+Deno.test("upstream nodestatus update for a node that does not exist gets no reply", async () => {
+  await withEnv(async ({ send, request, hub, kube }) => {
+    const lost = await send("ghost", "default/nodestatus/ghost", "update", {
+      UID: "u",
+      Status: {},
+    });
+    await kube.create("/api/v1/nodes", edgeNode("ghost"));
+    // Same pool (one worker): once this is answered, the first one was handled.
+    const later = await request("ghost", "default/nodestatus/ghost", "update", {
+      UID: "u",
+      Status: {},
+    });
+    assertEquals(later.content, "OK");
+    assertEquals(hub.messages.filter((m) => m.header.parentId === lost.header.id), []);
+  });
+});
