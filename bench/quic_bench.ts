@@ -6,9 +6,11 @@
  * QUIC / WebSocket.
  *
  * Run: deno run --unstable-net --unstable-kv --v8-flags=--expose-gc -A bench/quic_bench.ts [sessions] [msgsPerNode]
+ * Under `deno bench` the file only registers codec micro-benchmarks (viaduct vs JSON).
  */
 import { Bus } from "../modules/bus.ts";
-import { buildMessage, type Message } from "../modules/message.ts";
+import { buildMessage, decodeMessage, encodeMessage, type Message } from "../modules/message.ts";
+import { encodeFrame, FrameReader } from "../hub/viaduct.ts";
 import { setLogLevel } from "../modules/log.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { QuicServer } from "../hub/quic.ts";
@@ -229,6 +231,59 @@ async function clientsMain(
   for await (const _ of Deno.stdin.readable) { /* ignore input */ }
   await Promise.all(closers.map((c) => c()));
   Deno.exit(0);
+}
+
+/** A pod-sized message for the codec micro-benchmarks. */
+function samplePod(): Message {
+  return buildMessage(
+    {
+      source: "edgecontroller",
+      group: "resource",
+      operation: "insert",
+      resource: "default/pod/nginx",
+    },
+    {
+      kind: "Pod",
+      apiVersion: "v1",
+      metadata: {
+        name: "nginx",
+        namespace: "default",
+        uid: crypto.randomUUID(),
+        resourceVersion: "4711",
+      },
+      spec: {
+        containers: [{ name: "nginx", image: "nginx:1.27", ports: [{ containerPort: 80 }] }],
+      },
+      status: { phase: "Pending" },
+    },
+    { resourceVersion: "4711" },
+  );
+}
+
+if (!import.meta.main) {
+  // Under `deno bench` (deno task bench): per-message codec cost, viaduct vs the WebSocket
+  // lane's JSON (the baseline), each group printed as a ratio.
+  const pod = samplePod();
+  const json = encodeMessage(pod);
+  const frame = encodeFrame(pod);
+  Deno.bench({
+    name: "websocket JSON encode",
+    group: "encode",
+    baseline: true,
+    fn: () => void encodeMessage(pod),
+  });
+  Deno.bench({ name: "viaduct frame encode", group: "encode", fn: () => void encodeFrame(pod) });
+  Deno.bench({
+    name: "websocket JSON decode",
+    group: "decode",
+    baseline: true,
+    fn: () => void decodeMessage(json),
+  });
+  Deno.bench({
+    name: "viaduct frame decode",
+    group: "decode",
+    fn: () => void new FrameReader().push(frame),
+  });
 }
 
 if (import.meta.main) {

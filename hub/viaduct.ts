@@ -120,7 +120,8 @@ export function contentFromBytes(bytes: Uint8Array): unknown {
 export function encodeProtoMessage(msg: Message): Uint8Array {
   const h = msg.header;
   const r = msg.route;
-  const obj = ProtoMessage.fromObject({
+  // encode() takes a plain object of the message's shape; fromObject() would only copy it.
+  const obj = {
     header: {
       ID: h.id,
       ParentID: h.parentId ?? "",
@@ -135,7 +136,7 @@ export function encodeProtoMessage(msg: Message): Uint8Array {
       Resouce: r.resource ?? "",
     },
     Content: contentToBytes(msg.content),
-  });
+  };
   return ProtoMessage.encode(obj).finish();
 }
 
