@@ -109,3 +109,25 @@ export const paths = {
 function enc(s: string): string {
   return encodeURIComponent(s);
 }
+
+/**
+ * The body of a `nodepatch` / `podpatch` message. edged marshals the patch as a Go `[]byte`, so on
+ * the wire it is a base64 string, which cloudcore decodes (`base64.URLEncoding`) before patching;
+ * a JSON string or an embedded object is accepted as well.
+ */
+export function patchBody(content: unknown): string {
+  if (content instanceof Uint8Array) return new TextDecoder().decode(content);
+  if (typeof content !== "string") return JSON.stringify(content ?? {});
+  const text = content.trim();
+  if (text.startsWith("{") || text.startsWith("[")) return text;
+  try {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = b64 + "=".repeat((4 - (b64.length % 4)) % 4);
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    const decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    JSON.parse(decoded);
+    return decoded;
+  } catch {
+    return text; // not base64 JSON: let the API reject it with a clear error
+  }
+}

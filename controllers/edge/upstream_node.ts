@@ -5,7 +5,7 @@
 import { getContentJson, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../modules/log.ts";
 import { goStatusError, isNotFound, PatchStrategy } from "../kube/mod.ts";
-import { goField, paths, rfc3339, withTypeMeta } from "./meta.ts";
+import { goField, patchBody, paths, rfc3339, withTypeMeta } from "./meta.ts";
 import {
   errorContent,
   errorString,
@@ -84,7 +84,15 @@ export async function nodeStatusInsert(ctx: UpstreamContext, req: UpstreamReques
     const created = await createNode(ctx, req, getContentJson(req.msg));
     await reply(ctx, req, "OK", { resource: nodeResource(req), resourceVersion: rvOf(created) });
   } catch (err) {
-    await reply(ctx, req, errorString(err), { resource: nodeResource(req) });
+    // cloudcore's wording: "create node <name> error: <err> , register node failed".
+    await reply(
+      ctx,
+      req,
+      `create node ${req.name} error: ${errorString(err)} , register node failed`,
+      {
+        resource: nodeResource(req),
+      },
+    );
   }
 }
 
@@ -103,7 +111,8 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
       log.warn("nodestatus for a node that does not exist", { node: req.name });
       return; // §7.1: NotFound gets no reply
     }
-    return reply(ctx, req, errorContent(err), { resource: nodeResource(req) });
+    log.warn("nodestatus update: cannot read the node", { node: req.name, error: err });
+    return;
   }
   const now = ctx.now();
   for (const c of status.conditions ?? []) {
@@ -113,9 +122,13 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
   // Annotations are metadata: a status update would drop them, so patch them first.
   const annotations: Record<string, string> = {};
   for (const [name, v] of Object.entries(extend ?? {})) {
-    const data = JSON.stringify(v);
-    annotations[name] = data;
-    if (name === NvidiaGPUResource) annotations[NvidiaGPUStatusAnnotationKey] = data;
+    annotations[name] = JSON.stringify(v);
+    if (name === NvidiaGPUResource && Array.isArray(v) && v.length > 0) {
+      // types.NvidiaGPUStatus{ID: <extended resource name>, Healthy: true} per GPU.
+      annotations[NvidiaGPUStatusAnnotationKey] = JSON.stringify(
+        v.map((r) => ({ id: String(goField(r, "Name") ?? ""), healthy: true })),
+      );
+    }
   }
   const current = node.metadata?.annotations ?? {};
   const changed = Object.entries(annotations).some(([k, v]) => current[k] !== v);
@@ -141,8 +154,8 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
     const updated = await ctx.kube.update(paths.nodeStatus(req.name), node, { node: req.node });
     await reply(ctx, req, "OK", { resource: nodeResource(req), resourceVersion: rvOf(updated) });
   } catch (err) {
+    // Like cloudcore: a failed update is logged and not answered (edged sends, never waits).
     log.warn("nodestatus update failed", { node: req.name, error: err });
-    await reply(ctx, req, errorContent(err), { resource: nodeResource(req) });
   }
 }
 
@@ -206,9 +219,7 @@ export async function nodePatch(ctx: UpstreamContext, req: UpstreamRequest): Pro
   const denied = ctx.auth.ownNode(req.node, req.name);
   if (denied) return reply(ctx, req, objectResp(null, denied));
   try {
-    const body = typeof req.msg.content === "string"
-      ? req.msg.content
-      : JSON.stringify(getContentJson(req.msg));
+    const body = patchBody(req.msg.content);
     const node = await ctx.kube.patch(
       paths.nodeStatus(req.name),
       body,

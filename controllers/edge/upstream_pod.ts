@@ -12,7 +12,7 @@ import {
 } from "../../modules/mod.ts";
 import { createLogger } from "../../modules/log.ts";
 import { goStatusError, isConflict, isNotFound, KubeApiError, PatchStrategy } from "../kube/mod.ts";
-import { goField, paths, withTypeMeta } from "./meta.ts";
+import { goField, patchBody, paths, withTypeMeta } from "./meta.ts";
 import { mergePodStatus, shouldDeleteTerminal } from "./podstatus.ts";
 import {
   errorContent,
@@ -122,9 +122,7 @@ export async function podPatch(ctx: UpstreamContext, req: UpstreamRequest): Prom
     }
     const denied = ctx.auth.podBound(req.node, pod);
     if (denied) return reply(ctx, req, objectResp(null, denied));
-    const body = typeof req.msg.content === "string"
-      ? req.msg.content
-      : JSON.stringify(getContentJson(req.msg));
+    const body = patchBody(req.msg.content);
     const patched = await ctx.kube.patch(
       paths.podStatus(req.namespace, req.name),
       body,

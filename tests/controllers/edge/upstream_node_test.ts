@@ -60,9 +60,14 @@ Deno.test("upstream nodestatus update: heartbeat refresh, ExtendResources annota
     assertEquals(mem.lastHeartbeatTime, "2026-11-24T11:59:55Z");
     assertEquals(node.status.nodeInfo.kubeletVersion, "v1.29.5-kubeedge-v1.18.0");
     assertEquals(node.status.volumesAttached, [{ name: "kubernetes.io/csi/x", devicePath: "" }]);
-    const gpu = JSON.stringify([{ name: "gpu0", type: "T4", capacity: "1" }]);
-    assertEquals(node.metadata.annotations["nvidia.com/gpu"], gpu);
-    assertEquals(node.metadata.annotations["huawei.com/gpu-status"], gpu);
+    assertEquals(
+      node.metadata.annotations["nvidia.com/gpu"],
+      JSON.stringify([{ name: "gpu0", type: "T4", capacity: "1" }]),
+    );
+    assertEquals(
+      node.metadata.annotations["huawei.com/gpu-status"],
+      '[{"id":"gpu0","healthy":true}]',
+    );
   }, { now: () => now });
 });
 
@@ -127,7 +132,8 @@ Deno.test("upstream nodepatch: strategic merge on status (string content); Objec
     const patch = JSON.stringify({
       status: { conditions: [{ type: "Ready", status: "True", reason: "EdgeReady" }] },
     });
-    const resp = await request("edge-1", "default/nodepatch/edge-1", "patch", patch);
+    // edged marshals the patch as Go []byte: a base64 string on the wire.
+    const resp = await request("edge-1", "default/nodepatch/edge-1", "patch", btoa(patch));
     const c = resp.content as Json;
     assertEquals(c.Err, null);
     assertEquals(c.Object.status.conditions[0].reason, "EdgeReady");
