@@ -40,6 +40,10 @@ function rssMiB(): number {
   return Deno.memoryUsage().rss / 1024 / 1024;
 }
 
+function heapMiB(): number {
+  return Deno.memoryUsage().heapUsed / 1024 / 1024;
+}
+
 async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
   let buf = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
@@ -94,9 +98,12 @@ async function hubMain(sessions: number, perNode: number): Promise<void> {
   });
   await quic.start();
 
-  const results: Record<Transport, { rate: number; kib: number; connectS: number }> = {
-    websocket: { rate: 0, kib: 0, connectS: 0 },
-    quic: { rate: 0, kib: 0, connectS: 0 },
+  const results: Record<
+    Transport,
+    { rate: number; kib: number; heapKib: number; connectS: number }
+  > = {
+    websocket: { rate: 0, kib: 0, heapKib: 0, connectS: 0 },
+    quic: { rate: 0, kib: 0, heapKib: 0, connectS: 0 },
   };
   try {
     for (const t of ["websocket", "quic"] as Transport[]) {
@@ -104,6 +111,7 @@ async function hubMain(sessions: number, perNode: number): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
       gc();
       const rss0 = rssMiB();
+      const heap0 = heapMiB();
       const port = t === "quic" ? quic.addr.port : hub.ports.websocket;
       const expected = sessions * perNode;
       const child = new Deno.Command(Deno.execPath(), {
@@ -137,6 +145,7 @@ async function hubMain(sessions: number, perNode: number): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
       gc();
       results[t].kib = (rssMiB() - rss0) * 1024 / sessions;
+      results[t].heapKib = (heapMiB() - heap0) * 1024 / sessions;
 
       const t0 = performance.now();
       for (let k = 0; k < perNode; k++) {
@@ -172,7 +181,7 @@ async function hubMain(sessions: number, perNode: number): Promise<void> {
     console.log(
       `${t.padEnd(9)}  ${f(r.rate).padStart(9)} msg/s  ${
         f(r.kib).padStart(7)
-      } KiB RSS/session  connect ${f(r.connectS)} s`,
+      } KiB RSS/session (JS heap ${f(r.heapKib)} KiB)  connect ${f(r.connectS)} s`,
     );
   }
   console.log(
