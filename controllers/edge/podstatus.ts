@@ -52,7 +52,9 @@ export function mergePodStatus(old: Json, reported: Json, now: number): Json {
 
 /** True when no container is running (all terminated or waiting): `isPodNotRunning`. */
 export function podNotRunning(status: Json): boolean {
-  return (status?.containerStatuses ?? []).every((c: Json) => !c?.state?.running);
+  return (status?.containerStatuses ?? []).every((c: Json) =>
+    !!c?.state?.terminated || !!c?.state?.waiting
+  );
 }
 
 /** A pod the edge finished that the API wants gone: delete with grace 0. */
