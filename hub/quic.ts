@@ -247,7 +247,12 @@ export class QuicServer {
       const connEdge = edge;
       // The rest of the control stream carries nothing we need; keep draining it as messages.
       this.#track(this.#serveStream(connEdge, ctl));
-      this.#opts.acceptor.accept(connEdge);
+      try {
+        this.#opts.acceptor.accept(connEdge);
+      } catch (err) {
+        log.error("session could not take the connection", { node: connEdge.nodeId, error: err });
+        connEdge.close(`hub error: ${(err as Error).message}`);
+      }
       while (true) {
         const next = await streams.read();
         if (next.done) break;

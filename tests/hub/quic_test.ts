@@ -356,6 +356,13 @@ Deno.test("QUIC into CloudHub: join, keepalive, pod + ACK, then reconnect over W
       5_000,
       "WS ACK",
     );
+
+    // And back to QUIC while the WebSocket session is live: the newer connection replaces it.
+    const back = await dial();
+    const wsClose = await ws.waitClosed();
+    assert(wsClose.code !== 0, "WebSocket connection was not closed");
+    await until(() => t.hub.sessions.get("q1")?.conn.transport === "quic", 5_000, "QUIC session");
+    await back.close();
   } finally {
     await quic.stop();
     await t.close();
