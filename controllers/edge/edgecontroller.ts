@@ -15,7 +15,7 @@ import type { Module, ModuleContext } from "../../modules/mod.ts";
 import { receiveLoop } from "../../modules/mod.ts";
 import { createLogger } from "../../modules/log.ts";
 import type { EdgeControllerBuffer, EdgeControllerLoad } from "../../config/mod.ts";
-import type { KubeClient } from "../kube/mod.ts";
+import type { Informer, KubeClient, KubeObject } from "../kube/mod.ts";
 import { NodeAuthorizer } from "./authorize.ts";
 import { DownstreamController } from "./downstream.ts";
 import { LocationCache } from "./location.ts";
@@ -73,6 +73,24 @@ export class EdgeController implements Module {
   /** The upstream controller (after start). */
   get upstream(): UpstreamController | undefined {
     return this.#upstream;
+  }
+
+  /**
+   * The informer caches other controllers may share, by kind (after start): Pod, ConfigMap,
+   * Secret, and Service/Endpoints when they are sent to edges. Not Node: ours holds edge nodes
+   * only.
+   */
+  sharedCaches(): Partial<Record<string, Informer<KubeObject>>> {
+    const d = this.#downstream;
+    if (!d) return {};
+    const out: Partial<Record<string, Informer<KubeObject>>> = {
+      Pod: d.pods,
+      ConfigMap: d.configmaps,
+      Secret: d.secrets,
+    };
+    if (d.services) out.Service = d.services;
+    if (d.endpoints) out.Endpoints = d.endpoints;
+    return out;
   }
 
   /** Starts informers, waits for them to sync and replay, then serves upstream requests. */

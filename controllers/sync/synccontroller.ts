@@ -51,10 +51,14 @@ export interface SyncControllerOptions {
   /** Full-pass interval in ms (default 5000); `0` disables periodic passes (tests). */
   intervalMs?: number;
   /**
-   * Informer caches by kind to share (e.g. EdgeController's); kinds not given get their own
-   * informer. `Node` must cover every node a record can name (all nodes or the edge nodes).
+   * Informer caches by kind to share instead of listing twice — e.g.
+   * `() => edgeController.sharedCaches()` (a function, because EdgeController creates its
+   * informers in its own start(), which runs first). Kinds not given get their own informer.
+   * `Node` must cover every node a record can name: leave it to the SyncController.
    */
-  caches?: Partial<Record<string, Informer<KubeObject>>>;
+  caches?:
+    | Partial<Record<string, Informer<KubeObject>>>
+    | (() => Partial<Record<string, Informer<KubeObject>>>);
 }
 
 interface SyncObj extends KubeObject {
@@ -107,8 +111,11 @@ export class SyncController implements Module {
   async start(ctx: ModuleContext): Promise<void> {
     this.#bus = ctx.bus;
     const kube = this.#opts.kube;
+    const caches = typeof this.#opts.caches === "function"
+      ? this.#opts.caches()
+      : this.#opts.caches;
     for (const kind of CachedKinds) {
-      const shared = this.#opts.caches?.[kind];
+      const shared = caches?.[kind];
       if (shared) {
         this.#caches.set(kind, shared);
       } else {

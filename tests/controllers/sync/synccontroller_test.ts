@@ -8,6 +8,7 @@ import {
   SyncController,
 } from "../../../controllers/sync/mod.ts";
 import { HubRecorder } from "../edge/harness.ts";
+import { EdgeController } from "../../../controllers/edge/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -152,6 +153,46 @@ Deno.test("sync: periodic passes run at the configured interval and stop cleanly
     assert(sc.stats.passes >= 2);
   } finally {
     await sc.stop();
+    bus.close();
+    await hub.done();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("sync: shares EdgeController's informer caches instead of listing twice", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  const bus = new Bus();
+  const hub = new HubRecorder(bus);
+  bus.addModule("edgecontroller");
+  const ec = new EdgeController({ kube, sendServicesToEdges: false });
+  const sc = new SyncController({ kube, intervalMs: 0, caches: () => ec.sharedCaches() });
+  try {
+    await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+    const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "cfg" },
+    });
+    await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
+      objectAPIVersion: "v1",
+      objectKind: "ConfigMap",
+      objectName: "cfg",
+    }, "0");
+    await ec.start({ bus });
+    await sc.start({ bus });
+    assertEquals(Object.keys(ec.sharedCaches()).sort(), ["ConfigMap", "Pod", "Secret"]);
+    await hub.waitFor((m) => m.route.resource === "node/edge-1/default/configmap/cfg", "update");
+    await kube.delete("/api/v1/namespaces/default/configmaps/cfg");
+    await hub.waitFor(
+      (m) =>
+        m.route.operation === "delete" && m.route.resource === "node/edge-1/default/configmap/cfg",
+      "event-driven delete through the shared informer",
+    );
+  } finally {
+    await sc.stop();
+    await ec.stop();
     bus.close();
     await hub.done();
     await kube.close();
