@@ -616,6 +616,12 @@ export class Rest {
     dryRun = false,
   ): Promise<{ object: StoredObject; deleted: boolean }> {
     const grace = opts.gracePeriodSeconds;
+    if (opts.propagationPolicy === "Foreground" && !dryRun) {
+      // Foreground: dependents go first, then the owner (the end state of the GC's
+      // foregroundDeletion finalizer, without the intermediate "owner still visible" phase).
+      const owner = this.get(t);
+      await this.#collectDependents(owner.obj, "Foreground");
+    }
     const res = await this.#mutateExisting(
       t,
       (cur) => {
@@ -653,12 +659,6 @@ export class Rest {
           if (meta.deletionTimestamp) return { kind: "noop" };
           nmeta.deletionTimestamp = this.#timestamp();
           nmeta.deletionGracePeriodSeconds = 0;
-          if (
-            opts.propagationPolicy === "Foreground" &&
-            !nmeta.finalizers!.includes("foregroundDeletion")
-          ) {
-            nmeta.finalizers!.push("foregroundDeletion");
-          }
           return { kind: "put", obj: next };
         }
         if (t.def.builtin && t.def.resource === "pods" && t.def.group === "") {
@@ -750,7 +750,10 @@ export class Rest {
             return { kind: "put", obj: next };
           });
         } else {
-          await this.delete(t, { propagationPolicy: "Background", gracePeriodSeconds: 0 });
+          await this.delete(t, {
+            propagationPolicy: policy === "Foreground" ? "Foreground" : "Background",
+            gracePeriodSeconds: 0,
+          });
         }
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 404)) {

@@ -446,3 +446,47 @@ Deno.test("pods/binding assigns a node once; pods/eviction deletes", async () =>
     await api.dispose();
   }
 });
+
+Deno.test("delete propagation: Foreground removes dependents first, Orphan keeps them without the reference", async () => {
+  const api = await startTestApi();
+  try {
+    const mk = async (name: string, owner?: Record<string, string>) => {
+      const r = await rawRequest(
+        api,
+        "POST",
+        CM,
+        JSON.stringify({
+          metadata: {
+            name,
+            ...(owner
+              ? { ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", ...owner }] }
+              : {}),
+          },
+        }),
+      );
+      return (r.json.metadata as Record<string, string>).uid;
+    };
+    const root = await mk("root");
+    const mid = await mk("mid", { name: "root", uid: root });
+    await mk("leaf", { name: "mid", uid: mid });
+    const fg = await rawRequest(
+      api,
+      "DELETE",
+      `${CM}/root`,
+      JSON.stringify({ propagationPolicy: "Foreground" }),
+    );
+    assertEquals(fg.status, 200);
+    for (const n of ["root", "mid", "leaf"]) {
+      assertEquals((await rawRequest(api, "GET", `${CM}/${n}`)).status, 404, n);
+    }
+
+    const o = await mk("o");
+    await mk("d", { name: "o", uid: o });
+    await rawRequest(api, "DELETE", `${CM}/o?propagationPolicy=Orphan`);
+    const d = await rawRequest(api, "GET", `${CM}/d`);
+    assertEquals(d.status, 200);
+    assertEquals((d.json.metadata as Record<string, unknown>).ownerReferences, undefined);
+  } finally {
+    await api.dispose();
+  }
+});
