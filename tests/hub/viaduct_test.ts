@@ -13,6 +13,7 @@ import {
   ViaductError,
 } from "../../hub/viaduct.ts";
 import { MESSAGE_PROTO_SOURCE } from "../../hub/proto/mod.ts";
+import fc from "fast-check";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) =>
@@ -205,4 +206,75 @@ Deno.test({
       assert(decoded.includes(line), `protoc output lacks ${line}:\n${decoded}`);
     }
   },
+});
+
+const word = fc.stringMatching(/^[a-z][a-z0-9/_.-]{0,15}$/);
+const arbContent = fc.oneof(
+  fc.constant(null),
+  fc.dictionary(
+    fc.stringMatching(/^[a-z]{1,8}$/),
+    fc.oneof(fc.string(), fc.integer(), fc.boolean()),
+    { noNullPrototype: true },
+  ),
+  fc.array(fc.integer(), { maxLength: 5 }),
+  // Strings that are not JSON stay strings (JSON-looking strings come back parsed, documented).
+  fc.string().filter((s) => {
+    try {
+      JSON.parse(s);
+      return false;
+    } catch {
+      return true;
+    }
+  }),
+);
+const arbMessage: fc.Arbitrary<Message> = fc.record({
+  id: word,
+  parentId: fc.option(word, { nil: undefined }),
+  timestamp: fc.integer({ min: -(2 ** 50), max: 2 ** 50 }),
+  sync: fc.option(fc.constant(true), { nil: undefined }),
+  source: fc.option(word, { nil: undefined }),
+  group: fc.option(word, { nil: undefined }),
+  operation: fc.option(word, { nil: undefined }),
+  resource: fc.option(word, { nil: undefined }),
+  content: arbContent,
+}).map((r) => {
+  const msg: Message = {
+    header: { id: r.id, timestamp: r.timestamp },
+    route: {},
+    content: r.content,
+  };
+  if (r.parentId) msg.header.parentId = r.parentId;
+  if (r.sync) msg.header.sync = true;
+  for (const k of ["source", "group", "operation", "resource"] as const) {
+    if (r[k]) msg.route[k] = r[k];
+  }
+  return msg;
+});
+
+Deno.test("property: encode -> any chunking -> FrameReader gives the same messages", () => {
+  fc.assert(
+    fc.property(
+      fc.array(arbMessage, { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 1, max: 97 }),
+      (msgs, step) => {
+        const frames = msgs.map(encodeFrame);
+        const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+        let at = 0;
+        for (const f of frames) {
+          all.set(f, at);
+          at += f.length;
+        }
+        const reader = new FrameReader();
+        const got: Message[] = [];
+        for (let i = 0; i < all.length; i += step) {
+          got.push(
+            ...reader.push(all.subarray(i, i + step)),
+          );
+        }
+        reader.end();
+        assertEquals(got, msgs);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
