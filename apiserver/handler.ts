@@ -146,7 +146,12 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
   async function route(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const q = url.searchParams;
-    const seg = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    let seg: string[];
+    try {
+      seg = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw badRequest(`malformed URL path: ${url.pathname}`);
+    }
     const accept = req.headers.get("accept");
     if (seg.length === 1 && ["healthz", "livez", "readyz"].includes(seg[0])) {
       return new Response("ok", { headers: { "content-type": "text/plain" } });

@@ -69,6 +69,7 @@ Deno.test("bad input: Status errors with the right code and reason; server keeps
       ["GET", "/api/v1/widgets", undefined, {}, 404, "NotFound"],
       ["GET", "/apis/nope.example.com/v1", undefined, {}, 404, "NotFound"],
       ["GET", `${CM}/missing`, undefined, {}, 404, "NotFound"],
+      ["GET", `${CM}/%E0%A4%A`, undefined, {}, 400, "BadRequest"],
       [
         "PATCH",
         `${CM}/missing`,
@@ -140,6 +141,35 @@ Deno.test("bad input: objects too large for storage are refused with 413", async
     const r = await rawRequest(api, "POST", CM, body);
     assertEquals([r.status, r.json.reason], [413, "RequestEntityTooLarge"]);
     assertEquals((await rawRequest(api, "GET", `${CM}/huge`)).status, 404);
+  } finally {
+    await api.dispose();
+  }
+});
+
+Deno.test("bad input: arbitrary JSON bodies and selectors never produce a 5xx", async () => {
+  const fc = (await import("fast-check")).default;
+  const api = await startTestApi();
+  try {
+    await rawRequest(api, "POST", CM, JSON.stringify({ metadata: { name: "target" } }));
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), fc.string(), async (body, selector) => {
+        const r = await rawRequest(api, "POST", CM, JSON.stringify(body));
+        if (r.status >= 500) throw new Error(`POST ${JSON.stringify(body)} → ${r.status}`);
+        const patch = await rawRequest(api, "PATCH", `${CM}/target`, JSON.stringify(body), {
+          "content-type": "application/strategic-merge-patch+json",
+        });
+        if (patch.status >= 500) throw new Error(`PATCH ${JSON.stringify(body)} → ${patch.status}`);
+        const l = await rawRequest(
+          api,
+          "GET",
+          `${CM}?labelSelector=${encodeURIComponent(selector)}`,
+        );
+        if (l.status !== 200 && l.status !== 400) {
+          throw new Error(`selector ${selector} → ${l.status}`);
+        }
+      }),
+      { numRuns: 60 },
+    );
   } finally {
     await api.dispose();
   }
