@@ -155,6 +155,9 @@ export function decodeProtoMessage(bytes: Uint8Array): Message {
     throw new ViaductError("protobuf", `invalid protobuf message: ${(err as Error).message}`);
   }
   const ph = obj.header ?? {};
+  // Like the WebSocket decoder: a message without an id is not a message (and is what most
+  // garbage that happens to parse as protobuf looks like).
+  if (!ph.ID) throw new ViaductError("protobuf", "invalid protobuf message: header has no ID");
   const ts = ph.Timestamp;
   const header: MessageHeader = {
     id: ph.ID ?? "",

@@ -278,3 +278,22 @@ Deno.test("property: encode -> any chunking -> FrameReader gives the same messag
     { numRuns: 300 },
   );
 });
+
+Deno.test("property: garbage bodies fail only with ViaductError", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (body) => {
+      const frame = new Uint8Array(FRAME_HEADER_SIZE + body.length);
+      frame.set(encodeFrameHeader(body.length));
+      frame.set(body, FRAME_HEADER_SIZE);
+      try {
+        new FrameReader().push(frame);
+      } catch (err) {
+        assert(
+          err instanceof ViaductError,
+          `unexpected ${(err as Error).name}: ${(err as Error).message}`,
+        );
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});
