@@ -152,38 +152,56 @@ export class KubeHttp {
   /**
    * Streams a watch: calls `onEvent` for every event line (awaiting it, so slow handlers apply
    * back-pressure) until the server ends the stream (resolves) or it fails (rejects).
+   *
+   * `timeoutSeconds` is sent to the server (client-go picks 5–10 min) and also enforced here, a
+   * little later, so a silently dead connection ends as an ordinary watch end and is re-opened.
    */
   async watch<T extends KubeObject>(
     path: string,
     query: RequestOptions["query"],
     onEvent: (ev: WatchEvent<T>) => void | Promise<void>,
     signal: AbortSignal,
+    timeoutSeconds = 0,
   ): Promise<void> {
-    const res = await this.#fetch("GET", path, { query: { ...query, watch: true }, signal });
-    if (!res.body) return;
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
+    const watchdog = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (timeoutSeconds > 0) {
+      timer = setTimeout(() => watchdog.abort(), (timeoutSeconds + 30) * 1000);
+    }
+    const both = AbortSignal.any([signal, watchdog.signal]);
+    const q = { ...query, watch: true, ...(timeoutSeconds > 0 ? { timeoutSeconds } : {}) };
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          let ev: WatchEvent<T>;
-          try {
-            ev = JSON.parse(line);
-          } catch {
-            continue; // a torn line cannot happen over HTTP chunking; ignore garbage
+      const res = await this.#fetch("GET", path, { query: q, signal: both });
+      if (!res.body) return;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let nl: number;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            let ev: WatchEvent<T>;
+            try {
+              ev = JSON.parse(line);
+            } catch {
+              continue; // a torn line cannot happen over HTTP chunking; ignore garbage
+            }
+            await onEvent(ev);
           }
-          await onEvent(ev);
         }
+      } finally {
+        await reader.cancel().catch(() => {});
       }
+    } catch (err) {
+      if (watchdog.signal.aborted && !signal.aborted) return; // our own timeout: a normal end
+      throw err;
     } finally {
-      await reader.cancel().catch(() => {});
+      clearTimeout(timer);
     }
   }
 

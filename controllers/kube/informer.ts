@@ -31,6 +31,8 @@ export interface InformerOptions {
   /** TypeMeta to stamp on objects (list items carry none). */
   kind?: string;
   apiVersion?: string;
+  /** Server-side watch timeout in seconds (default: random 300–600 like client-go). */
+  watchTimeoutSeconds?: number;
   /** First retry delay in ms (default 200); doubles up to `maxBackoffMs` (default 5000). */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -53,6 +55,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   #loop?: Promise<void>;
   #rv = "";
   #synced = false;
+  #watches = 0;
   #resolveSynced!: () => void;
   #rejectSynced!: (err: Error) => void;
   /** Resolves after the first complete list has been delivered to the handlers. */
@@ -115,6 +118,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   list(namespace?: string): T[] {
     const all = [...this.#store.values()];
     return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+  }
+
+  /** Watch requests opened so far (a re-watch after a server timeout counts again). */
+  get watchCount(): number {
+    return this.#watches;
   }
 
   /** The last resourceVersion seen. */
@@ -210,6 +218,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (!this.#rv) await this.#list(signal);
         const started = Date.now();
         let events = 0;
+        this.#watches++;
         await this.#http.watch<T>(
           this.path,
           { ...this.#selectors(), resourceVersion: this.#rv, allowWatchBookmarks: "true" },
@@ -218,6 +227,8 @@ export class Informer<T extends KubeObject = KubeObject> {
             return this.#onEvent(ev);
           },
           signal,
+          // client-go's choice: a random 5–10 min, so re-watches of many informers spread out.
+          this.#opts.watchTimeoutSeconds ?? Math.floor(300 + Math.random() * 300),
         );
         delay = base; // a watch that ended normally: re-watch from the last RV at once
         // ...unless the server keeps closing empty watches at once: don't spin.

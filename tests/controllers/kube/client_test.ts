@@ -149,3 +149,22 @@ Deno.test("informer: a 410 on watch re-lists, and objects gone meanwhile are del
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("informer: a watch ended by its timeout is re-opened from the last RV without a re-list", async () => {
+  await withApi(async (kube) => {
+    let lists = 0;
+    const path = "/api/v1/namespaces/default/configmaps";
+    const added: string[] = [];
+    const inf = kube.informer<KubeObject>(path, async (query, signal) => {
+      lists++;
+      return await kube.get(path, { signal, query }) as never;
+    }, { watchTimeoutSeconds: 1 });
+    inf.on({ add: (o) => void added.push(o.metadata?.name ?? "") }).start();
+    await inf.synced;
+    await until(() => inf.watchCount >= 2, "a second watch after the server timeout");
+    await kube.create(path, { metadata: { name: "after-rewatch" } });
+    await until(() => added.includes("after-rewatch"), "event on the new watch");
+    assertEquals(lists, 1);
+    await inf.stop();
+  });
+});
