@@ -127,13 +127,10 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     } else if (!dns.includes(hostname)) dns.push(hostname);
     const serverCert = await issueServerCert(ca, dns, ips);
     const saKey = ca.privateKey;
-    const saPub = await crypto.subtle.importKey(
-      "spki",
-      await crypto.subtle.exportKey("spki", await publicFromCert(ca.certPem)),
-      { name: "ECDSA", namedCurve: "P-256" },
-      true,
-      ["verify"],
-    );
+    // ServiceAccount tokens (TokenRequest) are ES256 JWTs signed with the CA key.
+    const saPub = await ca.cert.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, [
+      "verify",
+    ]);
     const handler = createHandler({
       store,
       rest,
@@ -218,12 +215,4 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     await store.close();
     throw e;
   }
-}
-
-async function publicFromCert(pem: string): Promise<CryptoKey> {
-  const { x509 } = await import("./x509.ts");
-  return await new x509.X509Certificate(pem).publicKey.export(
-    { name: "ECDSA", namedCurve: "P-256" },
-    ["verify"],
-  );
 }
