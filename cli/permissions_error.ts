@@ -24,15 +24,31 @@ export function isPermissionError(err: unknown): boolean {
  * ```
  */
 export function permissionErrorLine(err: unknown): string | undefined {
-  if (!isPermissionError(err)) return undefined;
+  if (!isPermissionError(err)) {
+    // Libraries wrap Deno's refusal (client-node's node-fetch: `request to https://h:p/...
+    // failed, reason: Requires net access to "h:p", ...`): look through messages and causes.
+    const wrapped = wrappedRequires(err);
+    return wrapped ? requiresLine(wrapped) : undefined;
+  }
   const message = (err as Error).message;
   const m = REQUIRES.exec(message);
-  if (m) {
-    const [, kind, target, flag] = m;
-    return target
-      ? `permission denied: ${kind} access to ${target}; run with ${flag}=${target}`
-      : `permission denied: ${kind} access; run with ${flag}`;
-  }
+  if (m) return requiresLine(m);
   // The OS refused (EACCES): no Deno flag helps, say what was refused.
   return `permission denied: ${message.split("\n")[0]}`;
+}
+
+function requiresLine(m: RegExpExecArray): string {
+  const [, kind, target, flag] = m;
+  return target
+    ? `permission denied: ${kind} access to ${target}; run with ${flag}=${target}`
+    : `permission denied: ${kind} access; run with ${flag}`;
+}
+
+/** Finds Deno's "Requires ... access" text in an error's message or its `cause` chain. */
+function wrappedRequires(err: unknown): RegExpExecArray | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const m = REQUIRES.exec(e.message);
+    if (m) return m;
+  }
+  return undefined;
 }

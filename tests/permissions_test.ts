@@ -312,13 +312,10 @@ apiServer:
   }
 });
 
-// Enable once serve contacts the API at startup (cli/serve.ts buildModules) and
-// cli/permissions_error.ts also recognises Deno's message inside client-node's FetchError
-// (node-fetch wraps the NotCapable: `request to https://h:p/... failed, reason: Requires net
-// access to "h:p", run again with the --allow-net flag`).
+// serve contacts the API at startup (certificates from Secrets); client-node's FetchError wraps
+// Deno's refusal (`request to https://h:p/... failed, reason: Requires net access to "h:p", ...`).
 Deno.test({
   name: "missing permission: a kubeconfig server not in --allow-net → one line, exit 1",
-  ignore: true,
   async fn() {
     const dir = await Deno.makeTempDir();
     const api = await startEmbeddedApi({ dataDir: `${dir}/api`, port: 0 });
