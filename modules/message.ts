@@ -182,16 +182,24 @@ export function getContentJson<T = unknown>(msg: Message): T {
   return c as T;
 }
 
-const GO_ESCAPES = /[<>&\u2028\u2029]/g;
+const GO_ESCAPES = /[<>&\u2028\u2029]/;
 
 /**
  * `JSON.stringify` with Go `encoding/json`'s HTML escaping (`<`, `>`, `&`, U+2028, U+2029 as
- * `\u003c` ...), so our bytes match cloudcore's. Uint8Array values become base64 like Go []byte.
+ * `\u003c` ...), so our bytes match cloudcore's. A Uint8Array value (the whole value, or the
+ * `content` of a wire object) becomes base64 like a Go []byte; content that came from JSON never
+ * nests bytes deeper, so no per-key replacer runs on the hot path.
  */
 export function goJsonStringify(value: unknown): string {
-  const json = JSON.stringify(value, (_key, v) => v instanceof Uint8Array ? encodeBase64(v) : v);
+  const json = JSON.stringify(value instanceof Uint8Array ? encodeBase64(value) : value);
   if (json === undefined) return "null";
-  return json.replace(GO_ESCAPES, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  return GO_ESCAPES.test(json) ? json.replace(GO_ESCAPES_ALL, goEscape) : json;
+}
+
+const GO_ESCAPES_ALL = /[<>&\u2028\u2029]/g;
+
+function goEscape(c: string): string {
+  return "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
 }
 
 function encodeBase64(bytes: Uint8Array): string {
@@ -218,7 +226,12 @@ export function toWireObject(msg: Message): Record<string, unknown> {
   if (r.group) route.group = r.group;
   if (r.operation) route.operation = r.operation;
   if (r.resource) route.resource = r.resource;
-  return { header, route, content: msg.content === undefined ? null : msg.content };
+  const c = msg.content;
+  return {
+    header,
+    route,
+    content: c === undefined ? null : c instanceof Uint8Array ? encodeBase64(c) : c,
+  };
 }
 
 /** `json.Marshal(msg)`: the exact wire bytes (as a string, without a trailing newline). */
