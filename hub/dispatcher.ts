@@ -7,9 +7,20 @@
  * never breaks the connection or the loop.
  */
 import type { Bus } from "../modules/bus.ts";
-import { Group, ModuleName, Operation, ResourceType } from "../modules/constants.ts";
+import {
+  Group,
+  ModuleName,
+  Operation,
+  ResourceType,
+  VolumeOperations,
+} from "../modules/constants.ts";
 import { createLogger } from "../modules/log.ts";
-import { buildMessage, type Message, type MessageEnv } from "../modules/message.ts";
+import {
+  buildMessage,
+  type Message,
+  type MessageEnv,
+  newErrorMessage,
+} from "../modules/message.ts";
 import { receiveLoop } from "../modules/module.ts";
 import { getNodeId, prefixResource } from "../modules/resource.ts";
 import {
@@ -223,6 +234,23 @@ export class Dispatcher {
       this.sessions?.closeNode(nodeId, SessionCloseText.NodeDeleted, CloseReason.NodeDeleted);
       this.#pools.delete(nodeId);
       return "node_stopped";
+    }
+    if (
+      msg.header.sync && VolumeOperations.has(msg.route.operation ?? "") &&
+      !this.sessions?.get(nodeId)
+    ) {
+      // A CSI request (UDS sendSync) for a node with no session: answer now with an error
+      // instead of queueing an old createvolume the edge would run whenever it reconnects.
+      const err = newErrorMessage(
+        msg,
+        `node ${nodeId} is not connected to this cloudhub`,
+        this.#env,
+      );
+      err.route.source = ModuleName.CloudHub;
+      err.route.group = msg.route.group;
+      this.#bus.sendResp(err);
+      this.#metrics.dropped.inc({ reason: "node_offline" });
+      return "dropped";
     }
     const pool = this.#pools.get(nodeId);
     if (noAckRequired(msg)) {

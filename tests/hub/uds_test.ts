@@ -294,3 +294,32 @@ Deno.test("UDS through CloudHub: CreateVolume answered by an edge over WebSocket
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("UDS through CloudHub: the dispatcher refuses a request for an offline node at once", async () => {
+  const t = await startHub();
+  const dir = await Deno.makeTempDir();
+  // No nodeOnline shortcut and a timeout far beyond the test: only the dispatcher can answer.
+  const uds = new UdsServer({
+    address: `unix://${dir}/kubeedge.sock`,
+    bus: t.bus,
+    timeoutMs: 600_000,
+  });
+  try {
+    await uds.start();
+    const req = csiCreateVolume("gone", "pvc-7");
+    const reply = await csiRequest(uds.path, encodeMessage(req));
+    assertEquals(reply.route.operation, "error");
+    assertEquals(reply.route.source, "cloudhub");
+    assertEquals(reply.header.parentId, req.header.id);
+    assertStringIncludes(String(reply.content), "node gone is not connected");
+    // Nothing was queued for the node: a later connection does not get the stale createvolume.
+    const late = await t.connect("gone");
+    await late.sendKeepalive();
+    await until(() => t.hub.sessions.get("gone"));
+    assertEquals(late.received.filter((m) => m.route.operation === "createvolume").length, 0);
+  } finally {
+    await uds.stop();
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
