@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     window: { type: "string", default: "1000" },
     transport: { type: "string", default: "bus" },
+    "patch-concurrency": { type: "string", default: "64" },
   },
 });
 const DEVICES = Number(args.devices);
@@ -85,7 +86,12 @@ const api = await startEmbeddedApi({ dataDir: dir, port: 0, watchLogSize: 200_00
 const kube = KubeClient.fromYaml(api.kubeconfigYaml, { qps: 0 });
 const bus = new Bus({ inboxCapacity: 4096 });
 const counting = new Counting(new KubeDeviceApi(kube));
-const dc = new DeviceController({ kube, api: counting, coalesceWindowMs: WINDOW });
+const dc = new DeviceController({
+  kube,
+  api: counting,
+  coalesceWindowMs: WINDOW,
+  maxConcurrentPatches: Number(args["patch-concurrency"]),
+});
 
 // Edge side bookkeeping: send time per device and sequence number.
 const sentAt: Map<number, number>[] = Array.from({ length: DEVICES }, () => new Map());
@@ -249,6 +255,7 @@ try {
     hz: HZ,
     seconds: SECONDS,
     windowMs: WINDOW,
+    patchConcurrency: Number(args["patch-concurrency"]),
     transport: args.transport,
     messagesSent: sent,
     messagesPerSec: Math.round(sent / (driveMs / 1000)),

@@ -54,6 +54,8 @@ export interface DeviceControllerOptions {
   updateDeviceTwinsBuffer?: number;
   /** `load.updateDeviceStatusWorkers` (default 1): parallel upstream handlers. */
   updateDeviceStatusWorkers?: number;
+  /** Status PATCHes in flight at most (default 64). */
+  maxConcurrentPatches?: number;
   /** Twin coalescing window in ms (default 1000). */
   coalesceWindowMs?: number;
   /** Clock for windows and retries. */
@@ -179,6 +181,7 @@ export class DeviceController implements Module {
     this.#up = new Upstream({
       ...common,
       errorResponses: this.#opts.errorResponses ?? true,
+      maxConcurrentPatches: this.#opts.maxConcurrentPatches,
       observeLatency: (ms) => {
         if (this.#latencies.length >= MAX_SAMPLES) this.#latencies.splice(0, MAX_SAMPLES / 2);
         this.#latencies.push(ms);

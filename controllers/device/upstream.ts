@@ -12,6 +12,7 @@ import { createLogger } from "../../modules/log.ts";
 import { isConflict, isNotFound, type KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
 import type { TwinBatch, TwinCoalescer } from "./coalescer.ts";
+import { Semaphore } from "./semaphore.ts";
 import { type DeviceRecord, type DeviceState, newerRv } from "./state.ts";
 import {
   DeviceGroup,
@@ -57,6 +58,8 @@ export interface UpstreamDeps {
   deviceStatus: boolean;
   /** Send `error` messages for rejected input (default true). */
   errorResponses: boolean;
+  /** Status PATCHes in flight at most (default 64). */
+  maxConcurrentPatches?: number;
   /** Observes edge-message → API-stored latency in ms. */
   observeLatency?: (ms: number) => void;
 }
@@ -178,7 +181,11 @@ export class Upstream {
     rejectedProperties: 0,
   };
 
-  constructor(readonly deps: UpstreamDeps) {}
+  readonly #patchSlots: Semaphore;
+
+  constructor(readonly deps: UpstreamDeps) {
+    this.#patchSlots = new Semaphore(deps.maxConcurrentPatches ?? 64);
+  }
 
   /** Handles one message from the `devicecontroller` inbox. Never throws. */
   async handle(msg: Message): Promise<void> {
@@ -383,13 +390,8 @@ export class Upstream {
       const body = this.#patchBody(base, batch);
       try {
         this.stats.patches++;
-        const patched = await this.deps.api.mergePatch(
-          version,
-          plural,
-          rec.ns,
-          rec.name,
-          body,
-          "status",
+        const patched = await this.#patchSlots.run(() =>
+          this.deps.api.mergePatch(version, plural, rec.ns, rec.name, body, "status")
         );
         if (
           !rec.statusObj ||
