@@ -30,8 +30,10 @@ export interface SpawnHubOptions {
   nofile?: number;
   /** Extra V8 flags, e.g. `--max-old-space-size=4096` or `--cpu-prof`. */
   v8Flags?: string[];
-  /** Extra deno flags before the script, e.g. `--cpu-prof`. */
+  /** Extra deno flags before the script, e.g. `--inspect=127.0.0.1:9339`. */
   denoFlags?: string[];
+  /** Hub log level (default error); logs go to this process's stderr. */
+  logLevel?: "debug" | "info" | "warn" | "error";
 }
 
 /** A running hub process. */
@@ -106,6 +108,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     String(opts.wsPort ?? 0),
     ...(opts.certPort !== undefined ? ["--cert-port", String(opts.certPort)] : []),
     ...(opts.devices ? ["--devices"] : []),
+    ...(opts.logLevel ? ["--log-level", opts.logLevel] : []),
     ...(opts.keepaliveInterval ? ["--keepalive-interval", String(opts.keepaliveInterval)] : []),
   ];
   const deno = Deno.execPath();

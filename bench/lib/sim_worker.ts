@@ -28,6 +28,7 @@ export interface SimWorkerStats {
   received: number;
   ackPathReceived: number;
   duplicatesAfterAck: number;
+  resentAfterDrop: number;
   /** Pod objects held across this worker's nodes. */
   pods: number;
   /** Pod ack-path messages received since start. */
@@ -78,6 +79,7 @@ function stats(): SimWorkerStats {
     received: s.received,
     ackPathReceived: s.ackPathReceived,
     duplicatesAfterAck: s.duplicatesAfterAck,
+    resentAfterDrop: s.resentAfterDrop,
     pods,
     podMessages,
     rss: Deno.memoryUsage().rss,

@@ -2,7 +2,7 @@
  * Scenario `fanout`: downstream messages with ACK to 1,000 nodes, edgecloud vs a raw `npm:ws`
  * server measured in the same run.
  *
- *   deno task bench:fanout [--nodes 1000] [--waves 30]
+ *   deno task bench:fanout [--nodes 1000] [--waves 10]
  *
  * edgecloud: the hub (embedded API + CloudHub + EdgeController + SyncController) in its own
  * process; 1,000 simulated nodes in this process, each running one pod that references ConfigMap
@@ -32,7 +32,7 @@ import { setLogLevel } from "../../modules/log.ts";
 setLogLevel("error");
 const { values } = parseArgs({
   args: Deno.args,
-  options: { nodes: { type: "string", default: "1000" }, waves: { type: "string", default: "30" } },
+  options: { nodes: { type: "string", default: "1000" }, waves: { type: "string", default: "10" } },
 });
 const nodes = Number(values.nodes);
 const waves = Number(values.waves);
@@ -135,9 +135,10 @@ try {
       data: { v: String(w) },
     }) as { metadata: { resourceVersion: string } };
     const rv = cm.metadata.resourceVersion;
-    const deadline = t0 + 60_000;
+    const deadline = t0 + 30_000;
     while ((seen.get(rv) ?? 0) < nodes && performance.now() < deadline) await sleep(1);
     const ms = performance.now() - t0;
+    console.log(`wave ${w}: ${seen.get(rv) ?? 0}/${nodes} nodes in ${ms.toFixed(0)} ms`);
     hubWaves.push(ms);
     hubMs += ms;
     hubDelivered += seen.get(rv) ?? 0;

@@ -27,17 +27,21 @@ export interface NodeBehaviour {
   register: boolean;
 }
 
-/** Remembers the last N ACKed message ids so a redelivery can be recognised. */
+/**
+ * Remembers the last N ACKed message ids with the connection they were ACKed on, so a true
+ * duplicate (the same message again on the connection that carried its ACK, i.e. after the hub
+ * had it) can be told from a legitimate resend after a drop (the ACK may have been lost).
+ */
 class RecentIds {
-  readonly #ids = new Set<string>();
+  readonly #ids = new Map<string, number>();
   constructor(readonly cap: number) {}
-  has(id: string): boolean {
-    return this.#ids.has(id);
+  get(id: string): number | undefined {
+    return this.#ids.get(id);
   }
-  add(id: string): void {
-    this.#ids.add(id);
+  add(id: string, epoch: number): void {
+    this.#ids.set(id, epoch);
     if (this.#ids.size > this.cap) {
-      const first = this.#ids.values().next().value;
+      const first = this.#ids.keys().next().value;
       if (first !== undefined) this.#ids.delete(first);
     }
   }
@@ -57,6 +61,8 @@ export class SimNode {
   #stopped = false;
   #registered = false;
   #twinSeq = 0;
+  /** Connection number (1 = first connection). */
+  #epoch = 0;
 
   constructor(
     readonly name: string,
@@ -83,11 +89,13 @@ export class SimNode {
     }
     if (!edgeAcks(msg)) return;
     s.ackPathReceived++;
-    if (this.#acked.has(msg.header.id)) {
-      s.duplicatesAfterAck++;
+    const ackedOn = this.#acked.get(msg.header.id);
+    if (ackedOn !== undefined) {
+      if (ackedOn === this.#epoch) s.duplicatesAfterAck++;
+      else s.resentAfterDrop++;
       return;
     }
-    this.#acked.add(msg.header.id);
+    this.#acked.add(msg.header.id, this.#epoch);
     const resource = msg.route.resource ?? "";
     if (msg.header.resourceVersion) this.objects.set(resource, msg.header.resourceVersion);
     if (op === Operation.Delete) this.objects.delete(resource);
@@ -103,6 +111,7 @@ export class SimNode {
 
   /** Called by the link after each (re)connect: register once, then start the periodic work. */
   onOpen(): void {
+    this.#epoch++;
     this.stats.connected++;
     this.stats.peakConnected = Math.max(this.stats.peakConnected, this.stats.connected);
     if (!this.#registered) {

@@ -261,6 +261,7 @@ export class EdgeSimulator {
       pendingAcks: s.pending.size,
       unanswered: s.unanswered,
       duplicatesAfterAck: s.duplicatesAfterAck,
+      resentAfterDrop: s.resentAfterDrop,
       objects,
       rttMs: s.rtt.summary(),
       downstreamLatencyMs: s.downstreamLatency.summary(),

@@ -29,8 +29,10 @@ export interface SimSummary {
   pendingAcks: number;
   /** Upstream requests whose response did not come within the response timeout. */
   unanswered: number;
-  /** Ack-path messages received again after we had ACKed them (must be 0). */
+  /** Ack-path messages received again on the connection that ACKed them (must be 0). */
   duplicatesAfterAck: number;
+  /** ACKed messages sent again after a drop (legitimate: the ACK may have been lost). */
+  resentAfterDrop: number;
   /** Distinct downstream objects seen (resource strings) and their final RV count. */
   objects: number;
   /** Upstream request → response round trip (ms). */
@@ -58,6 +60,7 @@ export class SimStats {
   responses = 0;
   unanswered = 0;
   duplicatesAfterAck = 0;
+  resentAfterDrop = 0;
   readonly rtt = new Histogram();
   readonly downstreamLatency = new Histogram();
   /** Upstream request id → send time (performance.now()). */
