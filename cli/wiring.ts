@@ -7,12 +7,18 @@
  *    :10000, monitor :9091), the QUIC listener (:10001) and the CSI socket when enabled, then
  *    EdgeController, DeviceController and the ObjectSync reconciler.
  *
+ * With `leaderElection.enable` (the default; docs/ha.md) several replicas can share one cluster:
+ * the SyncController runs only on the holder of the Lease (a {@link LeaderGate} starts it per
+ * term), every replica serves edges, and a {@link ReplicaCoordinator} keeps each node's queue and
+ * ObjectSync writes on the replica holding its session (watched ObjectSyncs, catch-up on
+ * connect). One replica simply leads.
+ *
  * Stopped in reverse order by the registry; the API client and the embedded API close last.
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../apiserver/mod.ts";
 import type { CloudCoreConfig } from "../config/types.ts";
-import { DeviceController } from "../controllers/device/mod.ts";
+import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
 import { KubeClient } from "../controllers/kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
@@ -27,6 +33,10 @@ import {
 import { CloudHub, kubeNodeAnnotator, KubeSyncStore } from "../hub/mod.ts";
 import { QuicServer } from "../hub/quic.ts";
 import { DEFAULT_UDS_ADDRESS, defaultUdsAddress, UdsServer } from "../hub/uds.ts";
+import { leaderOnlyEvents } from "../ha/device_api.ts";
+import { defaultIdentity, leaseLockFor } from "../ha/mod.ts";
+import { ReplicaCoordinator } from "../ha/replica.ts";
+import { LeaderGate } from "../ha/singletons.ts";
 import { createLogger } from "../modules/log.ts";
 import type { Module } from "../modules/module.ts";
 import type { ModuleSpec, ServeContext } from "./serve.ts";
@@ -186,12 +196,37 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     sendServicesToEdges: cfg.modules.edgeController.sendServicesToEdges,
     localIp: advertise,
   });
+  // HA needs the EdgeController's caches (node annotations, objects for the catch-up).
+  const le = cfg.leaderElection;
+  const haEnabled = le.enable && cfg.modules.edgeController.enable;
+  const replica = haEnabled
+    ? new ReplicaCoordinator({
+      self: advertise,
+      kube: api.kube,
+      writer: new KubeSyncStore(api.kubeConfig),
+    })
+    : undefined;
+  const gate = le.enable
+    ? new LeaderGate({
+      elector: {
+        lock: leaseLockFor(api.kubeConfig, le.resourceNamespace, le.resourceName),
+        identity: defaultIdentity(),
+        leaseDurationSeconds: le.leaseDuration,
+        renewDeadlineSeconds: le.renewDeadline,
+        retryPeriodSeconds: le.retryPeriod,
+      },
+      singletons: cfg.modules.syncController.enable
+        ? [() => new SyncController({ kube: api.kube })]
+        : [],
+    })
+    : undefined;
   const deviceController = new DeviceController({
     kube: api.kube,
+    api: gate ? leaderOnlyEvents(new KubeDeviceApi(api.kube), () => gate.leading) : undefined,
     updateDeviceTwinsBuffer: cfg.modules.deviceController.buffer.updateDeviceTwins,
     updateDeviceStatusWorkers: cfg.modules.deviceController.load.updateDeviceStatusWorkers,
   });
-  const syncController = new SyncController({ kube: api.kube });
+  const syncController = gate ? undefined : new SyncController({ kube: api.kube });
 
   // /readyz turns 200 once every module (controllers included) has started: see the marker below.
   let controllersStarted = false;
@@ -209,6 +244,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     authorization: hubCfg.authorization.enable && !hubCfg.authorization.debug,
     advertiseAddress: advertise,
     syncStore: new KubeSyncStore(api.kubeConfig),
+    ...replica?.hubOptions(),
     kubeCaPem: api.caPem,
     annotateNode: kubeNodeAnnotator(api.kubeConfig),
     ready: () => controllersStarted,
@@ -257,10 +293,19 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
       }, async () => await uds?.stop()),
     });
   }
+  if (replica) specs.push({ module: replica.recordsModule(), enabled: hubCfg.enable });
   specs.push(
     { module: edgeController, enabled: cfg.modules.edgeController.enable },
     { module: deviceController, enabled: cfg.modules.deviceController.enable },
-    { module: syncController, enabled: cfg.modules.syncController.enable },
+  );
+  if (replica) {
+    specs.push({ module: replica.attachModule(hub, edgeController), enabled: hubCfg.enable });
+  }
+  if (gate) specs.push({ module: gate });
+  if (syncController) {
+    specs.push({ module: syncController, enabled: cfg.modules.syncController.enable });
+  }
+  specs.push(
     // Last in start order: reaching it means every module before it started.
     {
       module: serviceModule("ready", () => Promise.resolve(controllersStarted = true), () => {

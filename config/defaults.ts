@@ -213,6 +213,14 @@ export function defaultConfig(options?: DefaultsOptions): CloudCoreConfig {
       iptablesManager: { enable: true, mode: "internal" },
     },
     apiServer: { bindAddress: "127.0.0.1", port: 6443 },
+    leaderElection: {
+      enable: true,
+      leaseDuration: 15,
+      renewDeadline: 10,
+      retryPeriod: 2,
+      resourceNamespace: "kubeedge",
+      resourceName: "edgecloud-controllers",
+    },
   };
 }
 

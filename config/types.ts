@@ -33,6 +33,11 @@ export interface CloudCoreConfig {
    * @edgecloud The embedded Kubernetes-compatible API, used when no kubeconfig is given.
    */
   apiServer: APIServerConfig;
+  /**
+   * @edgecloud Leader election among replicas sharing one cluster (ha/): the singleton
+   * controllers run only on the holder of a `coordination.k8s.io` Lease.
+   */
+  leaderElection: LeaderElectionConfig;
 }
 
 /** Settings shared by all modules. */
@@ -303,9 +308,26 @@ export interface APIServerConfig {
   port: number;
 }
 
+/** @edgecloud Leader election (client-go's names and defaults, durations in seconds). */
+export interface LeaderElectionConfig {
+  /** Default true: a single replica simply leads. */
+  enable: boolean;
+  /** Seconds a non-renewed Lease counts as held. Default 15. */
+  leaseDuration: number;
+  /** Seconds the leader keeps trying to renew before stepping down. Default 10. */
+  renewDeadline: number;
+  /** Seconds between acquire/renew attempts. Default 2. */
+  retryPeriod: number;
+  /** Namespace of the Lease. Default `kubeedge`. */
+  resourceNamespace: string;
+  /** Name of the Lease. Default `edgecloud-controllers`. */
+  resourceName: string;
+}
+
 /** Field paths that are edgecloud extensions, not part of KubeEdge's kind. */
 export const EDGECLOUD_EXTENSIONS: readonly string[] = [
   "apiServer",
+  "leaderElection",
   "modules.cloudHub.unixsocket.requestTimeout",
   "modules.edgeController.sendServicesToEdges",
 ];

@@ -154,6 +154,24 @@ export function configErrors(
   ip("apiServer.bindAddress", cfg.apiServer.bindAddress);
   port("apiServer.port", cfg.apiServer.port, true);
 
+  // edgecloud's leader election: client-go requires leaseDuration > renewDeadline > retryPeriod.
+  const le = cfg.leaderElection;
+  positive("leaderElection.leaseDuration", le.leaseDuration);
+  // Sub-second renew/retry periods are allowed (tests); the Lease field itself is whole seconds.
+  for (const f of ["renewDeadline", "retryPeriod"] as const) {
+    if (typeof le[f] !== "number" || !(le[f] > 0)) {
+      bad(`leaderElection.${f}`, le[f], "must be greater than 0");
+    }
+  }
+  if (le.leaseDuration <= le.renewDeadline) {
+    bad("leaderElection.leaseDuration", le.leaseDuration, "must be greater than renewDeadline");
+  }
+  if (le.renewDeadline <= le.retryPeriod * 1.2) {
+    bad("leaderElection.renewDeadline", le.renewDeadline, "must be greater than 1.2 × retryPeriod");
+  }
+  if (!le.resourceNamespace) bad("leaderElection.resourceNamespace", "", "is empty");
+  if (!le.resourceName) bad("leaderElection.resourceName", "", "is empty");
+
   return errors;
 }
 

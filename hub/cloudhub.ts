@@ -51,6 +51,12 @@ export interface CloudHubOptions {
   kubeCaPem?: string;
   /** Sets the Node annotation `cloudcore: <advertiseAddress>` (retried 3× at 1 s). */
   annotateNode?: (nodeId: string, advertiseAddress: string) => Promise<void>;
+  /** HA: whether this hub queues downstream messages for a node (see `DispatcherOptions`). */
+  acceptsNode?: (nodeId: string) => boolean;
+  /** Called after a node's session started (after the §3.5 event and the annotation request). */
+  onConnected?: (nodeId: string) => void;
+  /** Called after a node's session ended without a newer local session replacing it. */
+  onDisconnected?: (nodeId: string) => void;
   /** Extra readiness condition for `/readyz` (the hub itself must be listening). */
   ready?: () => boolean;
   /** Ack-path delivery tuning. */
@@ -148,6 +154,7 @@ export class CloudHub implements Module {
       metrics: this.metrics,
       kubeCaPem: opts.kubeCaPem,
       env: opts.env,
+      accepts: opts.acceptsNode,
     });
     this.#dispatcher = dispatcher;
     this.#sessions = new SessionManager({
@@ -164,8 +171,12 @@ export class CloudHub implements Module {
       onConnected: (nodeId) => {
         this.#publishEvent(nodeId, Operation.Connected);
         this.#annotate(nodeId);
+        opts.onConnected?.(nodeId);
       },
-      onDisconnected: (nodeId) => this.#publishEvent(nodeId, Operation.Disconnected),
+      onDisconnected: (nodeId) => {
+        this.#publishEvent(nodeId, Operation.Disconnected);
+        opts.onDisconnected?.(nodeId);
+      },
     });
     dispatcher.sessions = this.#sessions;
     if (!bus.modules().includes(this.name)) bus.addModule(this.name, this.group);

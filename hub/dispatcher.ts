@@ -57,6 +57,13 @@ export interface DispatcherOptions {
   env?: MessageEnv;
   /** Downstream ack enqueues running at once (ObjectSync lookups are async). Default 256. */
   maxConcurrentEnqueues?: number;
+  /**
+   * HA (several hubs on one cluster, ha/): whether this hub queues messages for a node. A node
+   * whose session lives on another replica gets them from that replica's own informers; queueing
+   * here too would write its ObjectSyncs from two hubs and keep state that goes stale once the
+   * node is served elsewhere. Default: every node.
+   */
+  accepts?: (nodeId: string) => boolean;
 }
 
 /** What {@link Dispatcher.upstream} did with a message (tests). */
@@ -74,7 +81,7 @@ export type UpstreamAction =
   | "dropped";
 
 /** What {@link Dispatcher.downstream} did with a message (tests). */
-export type DownstreamAction = "noack" | "ack" | "node_stopped" | "dropped";
+export type DownstreamAction = "noack" | "ack" | "node_stopped" | "dropped" | "not_held";
 
 /** Upstream and downstream routing; see module docs. */
 export class Dispatcher {
@@ -89,6 +96,7 @@ export class Dispatcher {
   #idleWaiters: Array<() => void> = [];
   sessions: SessionManager | undefined;
   kubeCaPem: string;
+  readonly #accepts: ((nodeId: string) => boolean) | undefined;
 
   constructor(opts: DispatcherOptions) {
     this.#bus = opts.bus;
@@ -98,6 +106,7 @@ export class Dispatcher {
     this.kubeCaPem = opts.kubeCaPem ?? "";
     this.#env = opts.env;
     this.#maxEnqueues = opts.maxConcurrentEnqueues ?? 256;
+    this.#accepts = opts.accepts;
   }
 
   /**
@@ -251,6 +260,10 @@ export class Dispatcher {
       this.#bus.sendResp(err);
       this.#metrics.dropped.inc({ reason: "node_offline" });
       return "dropped";
+    }
+    if (this.#accepts && !this.#accepts(nodeId)) {
+      this.#metrics.dropped.inc({ reason: "not_held" });
+      return "not_held";
     }
     const pool = this.#pools.get(nodeId);
     if (noAckRequired(msg)) {

@@ -228,12 +228,21 @@ export class DownstreamController {
   }
 
   async #replay(): Promise<void> {
-    for (const node of this.#loc.edgeNodes()) {
-      const obj = this.nodes.get(node);
-      if (obj) await this.#send(node, obj, "node", Operation.Update, NullNamespace);
-      await this.#sendNodeWorkload(node);
-      await this.#sendServices(node);
-    }
+    for (const node of this.#loc.edgeNodes()) await this.replayNode(node);
+  }
+
+  /**
+   * Sends one node its current state from the caches (node, pods, their configmaps and secrets,
+   * services): what start() replays for every node. The hub's ack queue drops what the node
+   * already acknowledged (ObjectSync), so this is how a hub that takes over a node's session
+   * from another replica brings the node up to date (ha/). No-op until ready.
+   */
+  async replayNode(node: string): Promise<void> {
+    if (!this.#ready || !this.#loc.isEdgeNode(node)) return;
+    const obj = this.nodes.get(node);
+    if (obj) await this.#send(node, obj, "node", Operation.Update, NullNamespace);
+    await this.#sendNodeWorkload(node);
+    await this.#sendServices(node);
   }
 
   #wire(): void {

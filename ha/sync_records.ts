@@ -1,0 +1,129 @@
+/**
+ * ObjectSync / ClusterObjectSync records (PROTOCOL.md §4.5) as every replica sees them: a watch
+ * instead of `KubeSyncStore`'s list-once copy, which only tracks its own writes and so goes stale
+ * as soon as another replica acknowledges messages for a node that later moves here.
+ *
+ * {@link WatchedSyncStore} reads from the watch and writes through the given store, so the hub's
+ * ack queues compare against what the node acknowledged on whichever replica served it.
+ *
+ * @example
+ * ```ts
+ * const records = new SyncRecordIndex(kube);
+ * await records.start();
+ * const hub = new CloudHub({ ..., syncStore: new WatchedSyncStore(records, new KubeSyncStore(kc)) });
+ * records.forNode("edge-1"); // what edge-1 acknowledged, per object
+ * ```
+ */
+import type { Informer, KubeClient, KubeObject } from "../controllers/kube/mod.ts";
+import {
+  nodeOfObjectSyncName,
+  type ObjectSyncSpec,
+  ReliableSyncsGroup,
+  ReliableSyncsVersion,
+  type SyncKey,
+  type SyncRecord,
+  type SyncStore,
+} from "../hub/objectsync.ts";
+
+const API = `${ReliableSyncsGroup}/${ReliableSyncsVersion}`;
+
+interface SyncObj extends KubeObject {
+  spec?: Partial<ObjectSyncSpec>;
+  status?: { objectResourceVersion?: string };
+}
+
+function toRecord(obj: SyncObj, namespace: string | null): SyncRecord {
+  return {
+    namespace,
+    name: obj.metadata?.name ?? "",
+    spec: {
+      objectAPIVersion: obj.spec?.objectAPIVersion ?? "",
+      objectKind: obj.spec?.objectKind ?? "",
+      objectName: obj.spec?.objectName ?? "",
+    },
+    resourceVersion: obj.status?.objectResourceVersion ?? "",
+  };
+}
+
+/** Watched ObjectSync and ClusterObjectSync records; see module docs. */
+export class SyncRecordIndex {
+  readonly #namespaced: Informer<SyncObj>;
+  readonly #cluster: Informer<SyncObj>;
+
+  constructor(kube: KubeClient) {
+    this.#namespaced = kube.informer<SyncObj>(`/apis/${API}/objectsyncs`, undefined, {
+      name: "ha-objectsyncs",
+      kind: "ObjectSync",
+      apiVersion: API,
+    });
+    this.#cluster = kube.informer<SyncObj>(`/apis/${API}/clusterobjectsyncs`, undefined, {
+      name: "ha-clusterobjectsyncs",
+      kind: "ClusterObjectSync",
+      apiVersion: API,
+    });
+  }
+
+  /** Starts both watches and resolves once both listed. */
+  async start(): Promise<void> {
+    this.#namespaced.start();
+    this.#cluster.start();
+    await Promise.all([this.#namespaced.synced, this.#cluster.synced]);
+  }
+
+  /** Stops both watches. */
+  async stop(): Promise<void> {
+    await Promise.all([this.#namespaced.stop(), this.#cluster.stop()]);
+  }
+
+  /** True once both watches listed. */
+  get synced(): boolean {
+    return this.#namespaced.hasSynced() && this.#cluster.hasSynced();
+  }
+
+  /** One record, or null. */
+  get(key: SyncKey): SyncRecord | null {
+    if (key.namespace === null) {
+      const obj = this.#cluster.get(key.name);
+      return obj ? toRecord(obj, null) : null;
+    }
+    const obj = this.#namespaced.get(key.name, key.namespace);
+    return obj ? toRecord(obj, key.namespace) : null;
+  }
+
+  /** Every record. */
+  all(): SyncRecord[] {
+    return [
+      ...this.#namespaced.list().map((o) => toRecord(o, o.metadata?.namespace ?? "")),
+      ...this.#cluster.list().map((o) => toRecord(o, null)),
+    ];
+  }
+
+  /** The records of one node (`<node>.<uid>`). */
+  forNode(node: string): SyncRecord[] {
+    return this.all().filter((r) => nodeOfObjectSyncName(r.name) === node);
+  }
+}
+
+/**
+ * A {@link SyncStore} that reads from a {@link SyncRecordIndex} (once it has synced; before that,
+ * from `writer`) and writes through `writer`.
+ */
+export class WatchedSyncStore implements SyncStore {
+  constructor(readonly index: SyncRecordIndex, readonly writer: SyncStore) {}
+
+  get(key: SyncKey): Promise<SyncRecord | null> {
+    return this.index.synced ? Promise.resolve(this.index.get(key)) : this.writer.get(key);
+  }
+
+  upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
+    return this.writer.upsertStatus(key, spec, resourceVersion);
+  }
+
+  delete(key: SyncKey): Promise<void> {
+    return this.writer.delete(key);
+  }
+
+  list(): Promise<SyncRecord[]> {
+    return this.index.synced ? Promise.resolve(this.index.all()) : this.writer.list();
+  }
+}
