@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     window: { type: "string", default: "1000" },
     transport: { type: "string", default: "bus" },
     "patch-concurrency": { type: "string", default: "64" },
+    ack: { type: "string", default: "stored" },
   },
 });
 const DEVICES = Number(args.devices);
@@ -91,6 +92,7 @@ const dc = new DeviceController({
   api: counting,
   coalesceWindowMs: WINDOW,
   maxConcurrentPatches: Number(args["patch-concurrency"]),
+  ackMode: args.ack === "accepted" ? "accepted" : "stored",
 });
 
 // Edge side bookkeeping: send time per device and sequence number.
@@ -256,6 +258,7 @@ try {
     seconds: SECONDS,
     windowMs: WINDOW,
     patchConcurrency: Number(args["patch-concurrency"]),
+    ackMode: args.ack,
     transport: args.transport,
     messagesSent: sent,
     messagesPerSec: Math.round(sent / (driveMs / 1000)),

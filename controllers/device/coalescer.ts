@@ -4,9 +4,10 @@
  *
  * The first update of a device opens a window (default 1 s); every update inside it is merged,
  * last value per property winning, and one flush (one PATCH) carries the result when the window
- * closes. The edge's `"OK"` for each merged message is sent only after the flush that carries
- * its values succeeded: an OK then means "stored in the API", and an edge whose message was not
- * acknowledged still resends it if edgecloud dies meanwhile. A failed flush is not lost: its
+ * closes. An update may carry an `ack`, called only after the flush that carries its values
+ * succeeded (DeviceController's default: the edge's `"OK"` then means "stored in the API", and
+ * an edge whose message was not acknowledged still resends it if edgecloud dies meanwhile).
+ * A failed flush is not lost: its
  * values are merged back under any newer ones and retried with capped back-off until it
  * succeeds, the device goes away, or the controller stops (stop flushes what is pending).
  */

@@ -33,7 +33,7 @@ import { Downstream } from "./downstream.ts";
 import { ProfileWriter } from "./profile_writer.ts";
 import { DeviceState } from "./state.ts";
 import { DeviceGroup, type DeviceModelObject, type DeviceObject } from "./types.ts";
-import { Upstream } from "./upstream.ts";
+import { type AckMode, Upstream } from "./upstream.ts";
 
 const log = createLogger("devicecontroller");
 
@@ -56,6 +56,8 @@ export interface DeviceControllerOptions {
   updateDeviceStatusWorkers?: number;
   /** Status PATCHes in flight at most (default 64). */
   maxConcurrentPatches?: number;
+  /** When the edge gets its `"OK"`: once the values are `stored` (default) or `accepted`. */
+  ackMode?: AckMode;
   /** Twin coalescing window in ms (default 1000). */
   coalesceWindowMs?: number;
   /** Clock for windows and retries. */
@@ -182,6 +184,7 @@ export class DeviceController implements Module {
       ...common,
       errorResponses: this.#opts.errorResponses ?? true,
       maxConcurrentPatches: this.#opts.maxConcurrentPatches,
+      ackMode: this.#opts.ackMode ?? "stored",
       observeLatency: (ms) => {
         if (this.#latencies.length >= MAX_SAMPLES) this.#latencies.splice(0, MAX_SAMPLES / 2);
         this.#latencies.push(ms);

@@ -20,5 +20,5 @@ export {
   profileConfigMapName,
 } from "./profile.ts";
 export { ProfileLabel } from "./profile_writer.ts";
-export { parseUpstreamResource, TwinInputError } from "./upstream.ts";
+export { type AckMode, parseUpstreamResource, TwinInputError } from "./upstream.ts";
 export type { MembershipUpdate, MsgTwin } from "./wire.ts";

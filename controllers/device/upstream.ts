@@ -11,7 +11,7 @@ import { getContentJson, type Message, type MessageEnv, ResourceType } from "../
 import { createLogger } from "../../modules/log.ts";
 import { isConflict, isNotFound, type KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
-import type { TwinBatch, TwinCoalescer } from "./coalescer.ts";
+import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type DeviceRecord, type DeviceState, newerRv } from "./state.ts";
 import {
@@ -60,9 +60,21 @@ export interface UpstreamDeps {
   errorResponses: boolean;
   /** Status PATCHes in flight at most (default 64). */
   maxConcurrentPatches?: number;
+  /** When the edge gets its OK (see {@link AckMode}; default `stored`). */
+  ackMode?: AckMode;
   /** Observes edge-message → API-stored latency in ms. */
   observeLatency?: (ms: number) => void;
 }
+
+/**
+ * When an accepted twin/state message is answered:
+ * - `stored` (default): after the PATCH carrying its values succeeded. An OK then means the value
+ *   is in the API; if edgecloud dies first the edge still resends it. Under an API slower than
+ *   the edge, OKs leave in bursts (one per merged message after each PATCH).
+ * - `accepted`: as soon as it is validated and merged into the coalescer, at the rate messages
+ *   arrive. Values are still retried until stored, but live only in memory until then.
+ */
+export type AckMode = "stored" | "accepted";
 
 /** Thrown for invalid upstream content. */
 export class TwinInputError extends Error {
@@ -310,12 +322,17 @@ export class Upstream {
       ack(); // nothing to store (e.g. an empty twin map): answered at once, like cloudcore
       return;
     }
-    this.deps.coalescer.add(rec.key, {
-      reported,
-      observedDesired: observed,
-      ack,
-      receivedAt: received,
-    });
+    this.#accept(rec.key, { reported, observedDesired: observed, receivedAt: received }, ack);
+  }
+
+  /** Hands values to the coalescer; the OK goes out now or once they are stored (`ackMode`). */
+  #accept(key: string, update: TwinUpdate, ack: () => void): void {
+    if (this.deps.ackMode === "accepted") {
+      this.deps.coalescer.add(key, update);
+      ack();
+    } else {
+      this.deps.coalescer.add(key, { ...update, ack });
+    }
   }
 
   #stateUpdate(
@@ -340,11 +357,7 @@ export class Upstream {
       }
       state[f] = v;
     }
-    this.deps.coalescer.add(rec.key, {
-      state,
-      ack: this.#ack(msg, node, received),
-      receivedAt: received,
-    });
+    this.#accept(rec.key, { state, receivedAt: received }, this.#ack(msg, node, received));
   }
 
   #allowedProperties(rec: DeviceRecord): Set<string> {

@@ -330,3 +330,28 @@ Deno.test("a concurrent desired change is not overwritten by a reported patch (c
     await h.close();
   }
 });
+
+Deno.test("ackMode accepted: OK at once, values still stored by the coalesced PATCH", async () => {
+  const clock = new ManualClock();
+  const h = await startHarness({ clock, coalesceWindowMs: 1000, ackMode: "accepted" });
+  try {
+    await h.k(["apply", "-f", "-"], currentModel());
+    await h.k(["apply", "-f", "-"], currentDevice("quick", "edge-1"));
+    await h.waitSent(res("node/edge-1/default/device/quick"), "device sent");
+    const r = await h.upstream(
+      "edge-1",
+      "device/default/quick/twin/edge_updated",
+      edgeUpdated({ temperature: "3" }),
+    );
+    await h.waitSent((m) => m.header.parentId === r.header.id && m.content === "OK", "early OK");
+    assertEquals(h.counting.statusPatches.length, 0);
+    clock.advance(1000);
+    await waitFor(() => h.counting.statusPatches.length === 1, "patched");
+    await waitFor(async () => {
+      const ds = JSON.parse(await h.k(["get", "devicestatus", "quick", "-o", "json"]));
+      return ds.status?.twins?.[0]?.reported?.value === "3";
+    }, "value stored");
+  } finally {
+    await h.close();
+  }
+});
