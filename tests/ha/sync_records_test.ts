@@ -1,0 +1,60 @@
+/**
+ * SyncRecordIndex / WatchedSyncStore against the embedded API: a record written by another
+ * replica's store is seen here (KubeSyncStore's own list-once copy would not see it).
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { startEmbeddedApi } from "../../apiserver/mod.ts";
+import { KubeClient } from "../../controllers/kube/mod.ts";
+import { SyncRecordIndex, WatchedSyncStore } from "../../ha/sync_records.ts";
+import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+import { setLogSink } from "../../modules/log.ts";
+import { assertEquals } from "../assert.ts";
+
+setLogSink(() => {});
+
+async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error("gave up");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("WatchedSyncStore: reads follow writes made by another replica", async () => {
+  const dir = await Deno.makeTempDir();
+  const api = await startEmbeddedApi({ dataDir: dir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+  const index = new SyncRecordIndex(kube);
+  try {
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "web" };
+    const key = { namespace: "default", name: "edge-1.uid-1" };
+    const here = new KubeSyncStore(kc);
+    const other = new KubeSyncStore(kc);
+    assertEquals(await here.get(key), null); // loads KubeSyncStore's copy
+    await index.start();
+    const watched = new WatchedSyncStore(index, here);
+
+    await other.upsertStatus(key, spec, "7");
+    assertEquals(await here.get(key), null, "KubeSyncStore's own copy misses the other's write");
+    const rec = await until(async () => (await watched.get(key)) ?? undefined);
+    assertEquals(rec.resourceVersion, "7");
+    await until(async () => (await watched.get(key))?.resourceVersion === "7" ? true : undefined);
+    assertEquals(index.forNode("edge-1").map((r) => r.name), ["edge-1.uid-1"]);
+    assertEquals(index.forNode("edge-2"), []);
+
+    await watched.upsertStatus(key, spec, "9"); // writes go through `here`
+    await until(async () => (await watched.get(key))?.resourceVersion === "9" ? true : undefined);
+    await other.delete(key);
+    await until(async () => (await watched.get(key)) === null ? true : undefined);
+    assertEquals((await watched.list()).length, 0);
+  } finally {
+    await index.stop();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
