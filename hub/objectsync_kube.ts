@@ -267,6 +267,12 @@ export class KubeSyncStore implements SyncStore {
       try {
         let obj = await this.#getRaw(key);
         if (!obj) obj = await this.#create(key, spec);
+        else if (resourceVersion === "0" && obj.status?.objectResourceVersion) {
+          // "0" is the ack queue's "create the record" for an object it believes is new. A
+          // record that exists meanwhile holds an acknowledged RV (written by another replica,
+          // or missed by a stale copy): never move it back (KubeEdge #4925).
+          return;
+        }
         obj.status = { ...obj.status, objectResourceVersion: resourceVersion };
         await this.#replaceStatus(key, obj);
         return;

@@ -13,7 +13,7 @@
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeClient, type KubeObject, PatchStrategy } from "../../controllers/kube/mod.ts";
 import { bootstrap } from "../../edge/bootstrap.ts";
-import { type EdgeClient as EdgeClientType, edgeAcks } from "../../edge/client.ts";
+import { edgeAcks, type EdgeClient as EdgeClientType } from "../../edge/client.ts";
 import { EdgeClient } from "../../edge/client.ts";
 import { nodeInsert } from "../../edge/sim/messages.ts";
 import { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE } from "../../ha/mod.ts";
@@ -210,8 +210,11 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     };
     // The acknowledged ones are recorded before the kill (the ACK writes are asynchronous).
     for (const name of ["kept", "upd", "gone"]) {
-      await eventually(`objectsync of ${name}`, async () =>
-        await syncedRv(name) === created[name].metadata!.resourceVersion ? true : undefined);
+      await eventually(
+        `objectsync of ${name}`,
+        async () =>
+          await syncedRv(name) === created[name].metadata!.resourceVersion ? true : undefined,
+      );
     }
 
     // SIGKILL the leader: no Lease release, no graceful close.
@@ -237,8 +240,10 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     const fresh = await kube.create(pods, pod("fresh", "edge-2"));
 
     // Another replica takes the Lease over and starts its controllers.
-    const survivor = await eventually("a new leader", () =>
-      Promise.resolve([b, c].find((r) => r.leading())));
+    const survivor = await eventually(
+      "a new leader",
+      () => Promise.resolve([b, c].find((r) => r.leading())),
+    );
     const lease = await kube.get(
       `/apis/coordination.k8s.io/v1/namespaces/${DEFAULT_LEASE_NAMESPACE}/leases/${DEFAULT_LEASE_NAME}`,
     ) as { spec?: { holderIdentity?: string } };
@@ -264,13 +269,21 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
       assertEquals(m.header.resourceVersion, updated.metadata!.resourceVersion, "stale upd");
     }
     assertEquals(got.filter(isPod("gone")).map((m) => m.route.operation), ["delete"]);
-    assertEquals(await edge2b.waitFor(isPod("fresh"), 1).then((m) => m.header.resourceVersion), fresh.metadata!.resourceVersion);
+    assertEquals(
+      await edge2b.waitFor(isPod("fresh"), 1).then((m) => m.header.resourceVersion),
+      fresh.metadata!.resourceVersion,
+    );
 
     // ObjectSyncs follow the edge: newest RVs, and none for the deleted pod.
-    await eventually("objectsync of upd", async () =>
-      await syncedRv("upd") === updated.metadata!.resourceVersion ? true : undefined);
-    await eventually("objectsync of unacked", async () =>
-      await syncedRv("unacked") === created.unacked.metadata!.resourceVersion ? true : undefined);
+    await eventually(
+      "objectsync of upd",
+      async () => await syncedRv("upd") === updated.metadata!.resourceVersion ? true : undefined,
+    );
+    await eventually(
+      "objectsync of unacked",
+      async () =>
+        await syncedRv("unacked") === created.unacked.metadata!.resourceVersion ? true : undefined,
+    );
     await eventually("objectsync of gone removed", async () => {
       try {
         await syncedRv("gone");
@@ -288,7 +301,9 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     await edge1.waitFor(isPod("p2"), GUARD_MS);
 
     for (const e of edges.splice(0)) await e.close();
-    for (const r of [b, c]) assertEquals((await r.stop("SIGTERM")).code, 0, r.proc.lines.join("\n"));
+    for (const r of [b, c]) {
+      assertEquals((await r.stop("SIGTERM")).code, 0, r.proc.lines.join("\n"));
+    }
   } finally {
     for (const e of edges) await e.close().catch(() => {});
     for (const r of replicas) await r.stop("SIGKILL");

@@ -58,3 +58,24 @@ Deno.test("WatchedSyncStore: reads follow writes made by another replica", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test('KubeSyncStore: the ack queue\'s create ("0") never moves an acknowledged RV back', async () => {
+  const dir = await Deno.makeTempDir();
+  const api = await startEmbeddedApi({ dataDir: dir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  try {
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "web" };
+    const key = { namespace: "default", name: "edge-1.uid-2" };
+    const holder = new KubeSyncStore(kc, { cache: false });
+    const stale = new KubeSyncStore(kc, { cache: false });
+    await stale.upsertStatus(key, spec, "0");
+    assertEquals((await holder.get(key))?.resourceVersion, "0");
+    await holder.upsertStatus(key, spec, "12");
+    await stale.upsertStatus(key, spec, "0"); // a replica that thought the record was missing
+    assertEquals((await holder.get(key))?.resourceVersion, "12");
+  } finally {
+    await api.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
