@@ -157,12 +157,8 @@ export function configErrors(
   // edgecloud's leader election: client-go requires leaseDuration > renewDeadline > retryPeriod.
   const le = cfg.leaderElection;
   positive("leaderElection.leaseDuration", le.leaseDuration);
-  // Sub-second renew/retry periods are allowed (tests); the Lease field itself is whole seconds.
-  for (const f of ["renewDeadline", "retryPeriod"] as const) {
-    if (typeof le[f] !== "number" || !(le[f] > 0)) {
-      bad(`leaderElection.${f}`, le[f], "must be greater than 0");
-    }
-  }
+  positive("leaderElection.renewDeadline", le.renewDeadline);
+  positive("leaderElection.retryPeriod", le.retryPeriod);
   if (le.leaseDuration <= le.renewDeadline) {
     bad("leaderElection.leaseDuration", le.leaseDuration, "must be greater than renewDeadline");
   }
