@@ -26,8 +26,9 @@ class Recorder implements Module {
     });
     return Promise.resolve();
   }
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.log.push(`stop ${this.name}`);
+    return Promise.resolve();
   }
   get loop(): Promise<void> | undefined {
     return this.#loop;
