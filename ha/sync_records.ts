@@ -49,6 +49,8 @@ function toRecord(obj: SyncObj, namespace: string | null): SyncRecord {
 export class SyncRecordIndex {
   readonly #namespaced: Informer<SyncObj>;
   readonly #cluster: Informer<SyncObj>;
+  /** node → `<namespace or "">/<name>` of its records, so a connect does not scan every record. */
+  readonly #byNode = new Map<string, Set<string>>();
 
   constructor(kube: KubeClient) {
     this.#namespaced = kube.informer<SyncObj>(`/apis/${API}/objectsyncs`, undefined, {
@@ -61,6 +63,27 @@ export class SyncRecordIndex {
       kind: "ClusterObjectSync",
       apiVersion: API,
     });
+    for (const inf of [this.#namespaced, this.#cluster]) {
+      inf.on({
+        add: (o) => this.#track(o, true),
+        update: (o) => this.#track(o, true),
+        delete: (o) => this.#track(o, false),
+      });
+    }
+  }
+
+  #track(obj: SyncObj, present: boolean): void {
+    const name = obj.metadata?.name ?? "";
+    const node = nodeOfObjectSyncName(name);
+    const key = `${obj.metadata?.namespace ?? ""}/${name}`;
+    let keys = this.#byNode.get(node);
+    if (present) {
+      if (!keys) this.#byNode.set(node, keys = new Set());
+      keys.add(key);
+    } else if (keys) {
+      keys.delete(key);
+      if (keys.size === 0) this.#byNode.delete(node);
+    }
   }
 
   /** Starts both watches and resolves once both listed. */
@@ -100,7 +123,14 @@ export class SyncRecordIndex {
 
   /** The records of one node (`<node>.<uid>`). */
   forNode(node: string): SyncRecord[] {
-    return this.all().filter((r) => nodeOfObjectSyncName(r.name) === node);
+    const out: SyncRecord[] = [];
+    for (const key of this.#byNode.get(node) ?? []) {
+      const i = key.indexOf("/");
+      const ns = key.slice(0, i);
+      const rec = this.get({ namespace: ns === "" ? null : ns, name: key.slice(i + 1) });
+      if (rec) out.push(rec);
+    }
+    return out;
   }
 }
 

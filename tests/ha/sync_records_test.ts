@@ -51,6 +51,7 @@ Deno.test("WatchedSyncStore: reads follow writes made by another replica", async
     await other.delete(key);
     await until(async () => (await watched.get(key)) === null ? true : undefined);
     assertEquals((await watched.list()).length, 0);
+    assertEquals(index.forNode("edge-1"), [], "the per-node index follows deletes");
   } finally {
     await index.stop();
     await kube.close();
