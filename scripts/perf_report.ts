@@ -11,18 +11,26 @@ const ORDER = ["sessions", "fanout", "latency", "storm", "twins"];
 const root = new URL("../", import.meta.url);
 const resultsDir = new URL("bench/results/", root);
 
+/** `latency-swc128` → `latency`: tuned variants sort beside their scenario. */
+function base(scenario: string): string {
+  return scenario.split("-")[0];
+}
+
 async function loadResults(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   try {
     for await (const e of Deno.readDir(resultsDir)) {
       if (!e.isFile || !e.name.endsWith(".json")) continue;
       const r = JSON.parse(await Deno.readTextFile(new URL(e.name, resultsDir))) as BenchResult;
-      if (ORDER.includes(r.scenario)) out.push(r);
+      if (ORDER.includes(base(r.scenario))) out.push(r);
     }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return out.sort((a, b) => ORDER.indexOf(a.scenario) - ORDER.indexOf(b.scenario));
+  return out.sort((a, b) =>
+    ORDER.indexOf(base(a.scenario)) - ORDER.indexOf(base(b.scenario)) ||
+    a.scenario.localeCompare(b.scenario)
+  );
 }
 
 function table(rows: (string | number)[][]): string {

@@ -32,6 +32,8 @@ export interface SpawnHubOptions {
   v8Flags?: string[];
   /** Extra deno flags before the script, e.g. `--inspect=127.0.0.1:9339`. */
   denoFlags?: string[];
+  /** KubeSyncStore writes in flight (default: the store's own default). */
+  syncWriteConcurrency?: number;
   /** Hub log level (default error); logs go to this process's stderr. */
   logLevel?: "debug" | "info" | "warn" | "error";
 }
@@ -109,6 +111,9 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     ...(opts.certPort !== undefined ? ["--cert-port", String(opts.certPort)] : []),
     ...(opts.devices ? ["--devices"] : []),
     ...(opts.logLevel ? ["--log-level", opts.logLevel] : []),
+    ...(opts.syncWriteConcurrency
+      ? ["--sync-write-concurrency", String(opts.syncWriteConcurrency)]
+      : []),
     ...(opts.keepaliveInterval ? ["--keepalive-interval", String(opts.keepaliveInterval)] : []),
   ];
   const deno = Deno.execPath();

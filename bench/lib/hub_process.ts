@@ -28,6 +28,7 @@ const { values } = parseArgs({
     "cert-port": { type: "string" },
     devices: { type: "boolean", default: false },
     "keepalive-interval": { type: "string" },
+    "sync-write-concurrency": { type: "string" },
     "log-level": { type: "string", default: "error" },
   },
 });
@@ -49,6 +50,9 @@ const stack = await startStack({
   pki: { ca: certs.ca, server: certs.serverCert },
   devices: values.devices,
   port: Number(values["ws-port"]),
+  syncWriteConcurrency: values["sync-write-concurrency"]
+    ? Number(values["sync-write-concurrency"])
+    : undefined,
   hub: values["keepalive-interval"]
     ? { keepaliveInterval: Number(values["keepalive-interval"]) }
     : {},

@@ -31,6 +31,8 @@ export interface StackOptions {
   devices?: boolean;
   /** Start SyncController (ObjectSync reconciliation; default true, as `serve`). */
   sync?: boolean;
+  /** KubeSyncStore API requests in flight (default: its own, 16). */
+  syncWriteConcurrency?: number;
   /** Extra CloudHub options (nodeLimit, keepaliveInterval, ...). */
   hub?: Partial<CloudHubOptions>;
   /** WebSocket port (default 0). */
@@ -67,7 +69,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
     websocket: { address: "127.0.0.1", port: opts.port ?? 0 },
     monitor: { enable: false },
-    syncStore: new KubeSyncStore(kube.kubeConfig),
+    syncStore: new KubeSyncStore(kube.kubeConfig, {
+      writeConcurrency: opts.syncWriteConcurrency,
+    }),
     nodeLimit: 100_000,
     advertiseAddress: "127.0.0.1",
     ...opts.hub,

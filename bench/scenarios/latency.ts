@@ -23,6 +23,7 @@ setLogLevel("error");
 const { values } = parseArgs({
   args: Deno.args,
   options: {
+    "sync-write-concurrency": { type: "string" },
     nodes: { type: "string", default: "1000" },
     rate: { type: "string", default: "50" },
     seconds: { type: "string", default: "30" },
@@ -40,6 +41,9 @@ const hub = await spawnHub({
   pki,
   dataDir,
   nofile: 65536,
+  syncWriteConcurrency: values["sync-write-concurrency"]
+    ? Number(values["sync-write-concurrency"])
+    : undefined,
   denoFlags: values.profile ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
 });
 const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
@@ -142,7 +146,10 @@ try {
   printTable(rows);
   console.log(`frames never seen: ${missing}; hub process CPU ${hubCpuPct} % of one core`);
   await writeResult({
-    scenario: "latency",
+    // A tuned run is kept beside the default one (bench/results/latency-swc<N>.json).
+    scenario: values["sync-write-concurrency"]
+      ? `latency-swc${values["sync-write-concurrency"]}`
+      : "latency",
     command: `deno task bench:latency ${Deno.args.join(" ")}`.trim(),
     headline: {
       nodes,

@@ -23,6 +23,8 @@ setLogLevel("error");
 const { values } = parseArgs({
   args: Deno.args,
   options: {
+    "sync-write-concurrency": { type: "string" },
+    "hub-log-level": { type: "string" },
     nodes: { type: "string", default: "10000" },
     pods: { type: "string", default: "2000" },
     "reconnect-ms": { type: "string", default: "1000" },
@@ -39,6 +41,10 @@ const hub = await spawnHub({
   pki,
   dataDir,
   nofile: 1_048_576,
+  logLevel: values["hub-log-level"] as "info" | undefined,
+  syncWriteConcurrency: values["sync-write-concurrency"]
+    ? Number(values["sync-write-concurrency"])
+    : undefined,
   v8Flags: ["--max-old-space-size=16384"],
 });
 const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
@@ -142,7 +148,10 @@ try {
   console.log();
   printTable(rows);
   await writeResult({
-    scenario: "storm",
+    // A tuned run is kept beside the default one (bench/results/storm-swc<N>.json).
+    scenario: values["sync-write-concurrency"]
+      ? `storm-swc${values["sync-write-concurrency"]}`
+      : "storm",
     command: `deno task bench:storm ${Deno.args.join(" ")}`.trim(),
     headline: {
       sessions: nodes,
