@@ -23,6 +23,14 @@ import { LeaderElector, type LeaderElectorOptions } from "./leader.ts";
 
 const log = createLogger("ha");
 
+/** Resolves when `signal` aborts. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
 /** Options of {@link LeaderGate}. */
 export interface LeaderGateOptions {
   /** Everything but the callbacks, which the gate supplies. */
@@ -89,7 +97,8 @@ export class LeaderGate implements Module {
       if (!ctx.bus.modules().includes(m.name)) ctx.bus.addModule(m.name, m.group);
       this.#running.push(m);
       try {
-        await m.start(ctx);
+        // A start waiting on an unreachable API must not hold up the step-down behind it.
+        await Promise.race([m.start(ctx), untilAborted(signal)]);
       } catch (err) {
         log.error("singleton failed to start", { module: m.name, error: err });
       }

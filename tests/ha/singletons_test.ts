@@ -96,3 +96,51 @@ Deno.test("LeaderGate: singletons run only on the leader, fresh per term, handed
   }
   assertEquals(log, ["start a#1", "stop a#1", "start b#1", "stop b#1"]);
 });
+
+Deno.test("LeaderGate: a singleton stuck starting (API unreachable) does not block the step-down", async () => {
+  const dir = await Deno.makeTempDir();
+  const api = await startEmbeddedApi({ dataDir: dir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  const bus = new Bus();
+  const log: string[] = [];
+  let release: () => void = () => {};
+  const stuck = new Promise<void>((resolve) => release = resolve);
+  const startedCalled = Promise.withResolvers<void>();
+  const gate = new LeaderGate({
+    elector: {
+      lock: leaseLockFor(kc, "kubeedge", "gate-stuck"),
+      identity: "a",
+      leaseDurationSeconds: 2,
+      renewDeadlineSeconds: 1.5,
+      retryPeriodSeconds: 0.2,
+    },
+    singletons: [() => ({
+      name: "stuck",
+      group: "stuck",
+      start: () => {
+        log.push("start");
+        startedCalled.resolve();
+        return stuck;
+      },
+      stop: () => {
+        log.push("stop");
+        release();
+        return Promise.resolve();
+      },
+    })],
+  });
+  try {
+    await gate.start({ bus });
+    await startedCalled.promise;
+    await gate.stop();
+    assertEquals(log, ["start", "stop"]);
+    assert(!gate.leading, "never reported leading: its singletons never finished starting");
+  } finally {
+    release();
+    await gate.stop();
+    bus.close();
+    await api.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
