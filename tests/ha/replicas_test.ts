@@ -184,7 +184,10 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     };
 
     // edge-1 on B; edge-2 on A, which does not acknowledge pod "unacked".
-    const edge1 = await connect(b, "edge-1", creds1);
+    // edge-1 withholds ACKs for the pods named here (used by the move-and-back part below).
+    const withhold = new Set<string>();
+    const edge1Acks = (m: Message) => edgeAcks(m) && ![...withhold].some((name) => isPod(name)(m));
+    const edge1 = await connect(b, "edge-1", creds1, edge1Acks);
     await register(edge1, "edge-1", "127.0.0.2");
     const edge2 = await connect(a, "edge-2", creds2, (m) => edgeAcks(m) && !isPod("unacked")(m));
     await register(edge2, "edge-2", "127.0.0.1");
@@ -306,6 +309,41 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     // B was not disturbed: edge-1 still gets its pods.
     await kube.create(pods, pod("p2", "edge-1"));
     await edge1.waitFor(isPod("p2"), GUARD_MS);
+
+    // KubeEdge #6007, with both replicas alive: edge-1 leaves B with pod x1 unacknowledged (B
+    // still has it queued), is served by C, which delivers x1 and then its delete; back on B it
+    // must not get B's old x1.
+    withhold.add("x1");
+    const x1 = await kube.create(pods, pod("x1", "edge-1"));
+    await edge1.waitFor(isPod("x1"), GUARD_MS);
+    await edge1.close();
+    withhold.clear();
+    const onC = await connect(c, "edge-1", creds1);
+    await onC.waitFor(isPod("x1"), GUARD_MS);
+    await b.proc.waitForLine("local queue dropped node=edge-1");
+    await kube.delete(`${pods}/x1`, { gracePeriodSeconds: 0 });
+    await onC.waitFor((m) => isPod("x1")(m) && m.route.operation === "delete", GUARD_MS);
+    await eventually("objectsync of x1 removed", async () => {
+      try {
+        await kube.get(
+          `/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/default/objectsyncs/edge-1.${
+            x1.metadata!.uid
+          }`,
+        );
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    await onC.close();
+    const backOnB = await connect(b, "edge-1", creds1);
+    await eventually("edge-1 annotated B again", async () => {
+      const node = await kube.get("/api/v1/nodes/edge-1");
+      return node.metadata?.annotations?.cloudcore === "127.0.0.2" ? true : undefined;
+    });
+    await kube.create(pods, pod("p3", "edge-1"));
+    await backOnB.waitFor(isPod("p3"), GUARD_MS);
+    assertEquals(backOnB.received.filter(isPod("x1")).length, 0, "stale x1 resent by B");
 
     for (const e of edges.splice(0)) await e.close();
     for (const r of [b, c]) {
