@@ -22,7 +22,7 @@ async function loadResults(): Promise<BenchResult[]> {
     for await (const e of Deno.readDir(resultsDir)) {
       if (!e.isFile || !e.name.endsWith(".json")) continue;
       const r = JSON.parse(await Deno.readTextFile(new URL(e.name, resultsDir))) as BenchResult;
-      if (ORDER.includes(base(r.scenario))) out.push(r);
+      if (typeof r.scenario === "string" && ORDER.includes(base(r.scenario))) out.push(r);
     }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
