@@ -172,9 +172,20 @@ try {
       hub: hubPart.summary(),
       wire: wire.summary(),
       sim: sim.summary(),
+      profile,
     },
     notes: [
       `${rate} pods/s for ${seconds} s to random nodes; nodes send nodestatus + lease every 10 s`,
+      `hub process CPU during the measurement: ${hubCpuPct} % of one core`,
+      `sessions the hub closed and the nodes re-opened during the run: ${sim.stats.reconnects}` +
+      " (a node reconnects after 2 × heartbeat = 30 s: that is where the tail comes from)",
+      ...(profile
+        ? [
+          `hub CPU self time: ${
+            profile.byFile.slice(0, 6).map((f) => `${f.file} ${f.pct} %`).join(", ")
+          }`,
+        ]
+        : []),
     ],
   });
 } finally {
