@@ -184,10 +184,7 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     };
 
     // edge-1 on B; edge-2 on A, which does not acknowledge pod "unacked".
-    // edge-1 withholds ACKs for the pods named here (used by the move-and-back part below).
-    const withhold = new Set<string>();
-    const edge1Acks = (m: Message) => edgeAcks(m) && ![...withhold].some((name) => isPod(name)(m));
-    const edge1 = await connect(b, "edge-1", creds1, edge1Acks);
+    const edge1 = await connect(b, "edge-1", creds1);
     await register(edge1, "edge-1", "127.0.0.2");
     const edge2 = await connect(a, "edge-2", creds2, (m) => edgeAcks(m) && !isPod("unacked")(m));
     await register(edge2, "edge-2", "127.0.0.1");
@@ -310,14 +307,17 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     await kube.create(pods, pod("p2", "edge-1"));
     await edge1.waitFor(isPod("p2"), GUARD_MS);
 
-    // KubeEdge #6007, with both replicas alive: edge-1 leaves B with pod x1 unacknowledged (B
-    // still has it queued), is served by C, which delivers x1 and then its delete; back on B it
-    // must not get B's old x1.
-    withhold.add("x1");
-    const x1 = await kube.create(pods, pod("x1", "edge-1"));
-    await edge1.waitFor(isPod("x1"), GUARD_MS);
+    // KubeEdge #6007, with both replicas alive: while edge-1 is offline B queues pod x1 for it
+    // (B still holds the node); edge-1 then comes back on C, which delivers x1 and later its
+    // delete; back on B the node must not get B's old x1.
     await edge1.close();
-    withhold.clear();
+    const x1 = await kube.create(pods, pod("x1", "edge-1"));
+    const x1Sync =
+      `/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/default/objectsyncs/edge-1.${
+        x1.metadata!.uid
+      }`;
+    // B's queue created the record when it took x1 in (C skips a node B holds).
+    await eventually("B queued x1", async () => (await kube.get(x1Sync)) ? true : undefined);
     const onC = await connect(c, "edge-1", creds1);
     await onC.waitFor(isPod("x1"), GUARD_MS);
     await b.proc.waitForLine("local queue dropped node=edge-1");
@@ -325,11 +325,7 @@ Deno.test("HA: three replicas, leader SIGKILLed, controllers move, the edge reco
     await onC.waitFor((m) => isPod("x1")(m) && m.route.operation === "delete", GUARD_MS);
     await eventually("objectsync of x1 removed", async () => {
       try {
-        await kube.get(
-          `/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/default/objectsyncs/edge-1.${
-            x1.metadata!.uid
-          }`,
-        );
+        await kube.get(x1Sync);
         return undefined;
       } catch {
         return true;
