@@ -216,7 +216,9 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
         retryPeriodSeconds: le.retryPeriod,
       },
       singletons: cfg.modules.syncController.enable
-        ? [() => new SyncController({ kube: api.kube })]
+        ? [
+          () => new SyncController({ kube: api.kube, caches: () => edgeController.sharedCaches() }),
+        ]
         : [],
     })
     : undefined;
@@ -226,7 +228,9 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     updateDeviceTwinsBuffer: cfg.modules.deviceController.buffer.updateDeviceTwins,
     updateDeviceStatusWorkers: cfg.modules.deviceController.load.updateDeviceStatusWorkers,
   });
-  const syncController = gate ? undefined : new SyncController({ kube: api.kube });
+  const syncController = gate
+    ? undefined
+    : new SyncController({ kube: api.kube, caches: () => edgeController.sharedCaches() });
 
   // /readyz turns 200 once every module (controllers included) has started: see the marker below.
   let controllersStarted = false;
