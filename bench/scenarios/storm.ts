@@ -111,13 +111,19 @@ try {
   }
   const connectMs = performance.now() - tConnect0;
   console.log(`${nodes} sessions up in ${secs(connectMs)} s; waiting for registration`);
-  for (;;) {
+  // Registration (node insert through EdgeController) is bounded so the run stays bounded.
+  const regDeadline = performance.now() + 240_000;
+  let registered = 0;
+  while (performance.now() < regDeadline) {
     const list = await kube.get("/api/v1/nodes?labelSelector=node-role.kubernetes.io/edge") as {
       items: unknown[];
     };
-    if (list.items.length >= nodes) break;
+    registered = list.items.length;
+    if (registered >= nodes) break;
     await sleep(1000);
   }
+  const registerMs = performance.now() - tConnect0 - connectMs;
+  console.log(`${registered}/${nodes} nodes registered after ${secs(registerMs)} s`);
   await sleep(5000);
   const steady = hub.rss();
   peak = steady;
@@ -166,6 +172,7 @@ try {
     ["measure", "value"],
     ["sessions", nodes],
     ["initial connect (s)", secs(connectMs)],
+    ["nodes registered (node insert → Node) / time (s)", `${registered} / ${secs(registerMs)}`],
     ["all sessions back after drop (s)", backMs < 0 ? "not within 240 s" : secs(backMs)],
     [
       `all ${pods} pending pods delivered (s)`,
