@@ -78,6 +78,27 @@ class Counting implements DeviceApiClient {
   createEvent: DeviceApiClient["createEvent"] = (...a) => this.inner.createEvent(...a);
 }
 
+/**
+ * Runs one shutdown step, saying on stderr how long it took. Steps are bounded: after long runs
+ * an informer's stop() has been seen to hang (see the final report), and a benchmark must end.
+ */
+async function phase(what: string, fn: () => Promise<unknown>, limitMs = 10_000): Promise<void> {
+  const t = performance.now();
+  let timer: number | undefined;
+  const timedOut = await Promise.race([
+    fn().then(() => false),
+    new Promise<boolean>((r) => timer = setTimeout(() => r(true), limitMs)),
+  ]);
+  clearTimeout(timer);
+  console.error(
+    `${what}: ${
+      timedOut
+        ? `still running after ${limitMs} ms, moving on`
+        : `${(performance.now() - t).toFixed(0)} ms`
+    }`,
+  );
+}
+
 async function inBatches<T>(items: T[], size: number, fn: (t: T) => Promise<unknown>) {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
@@ -288,12 +309,14 @@ try {
     `bench/results/device_bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
     JSON.stringify(result, null, 2),
   );
-  await statuses.stop();
+  await phase("watch stop", () => statuses.stop());
 } finally {
-  await dc.stop();
-  await cleanup?.();
+  await phase("controller stop", () => dc.stop());
+  await phase("transport close", async () => await cleanup?.());
   bus.close();
-  await kube.close();
-  await api.close();
+  await phase("kube close", () => kube.close());
+  await phase("api close", () => api.close());
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
+// A step that timed out above may still hold a connection open.
+Deno.exit(0);
