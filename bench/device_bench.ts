@@ -84,7 +84,7 @@ class Counting implements DeviceApiClient {
  */
 async function phase(what: string, fn: () => Promise<unknown>, limitMs = 10_000): Promise<void> {
   const t = performance.now();
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = await Promise.race([
     fn().then(() => false),
     new Promise<boolean>((r) => timer = setTimeout(() => r(true), limitMs)),
