@@ -355,3 +355,26 @@ Deno.test("ackMode accepted: OK at once, values still stored by the coalesced PA
     await h.close();
   }
 });
+
+Deno.test("stop() flushes coalesced values still inside their window", async () => {
+  const clock = new ManualClock();
+  const h = await startHarness({ clock, coalesceWindowMs: 60_000 });
+  try {
+    await h.k(["apply", "-f", "-"], currentModel());
+    await h.k(["apply", "-f", "-"], currentDevice("late-flush", "edge-1"));
+    await h.waitSent(res("node/edge-1/default/device/late-flush"), "device sent");
+    const r = await h.upstream(
+      "edge-1",
+      "device/default/late-flush/twin/edge_updated",
+      edgeUpdated({ temperature: "11" }),
+    );
+    await waitFor(() => h.dc.coalescer.pendingMessages === 1, "accepted");
+    await h.dc.stop(); // the window (60 s of manual time) never closed
+    assertEquals(h.counting.statusPatches.length, 1);
+    await h.waitSent((m) => m.header.parentId === r.header.id && m.content === "OK", "OK");
+    const ds = JSON.parse(await h.k(["get", "devicestatus", "late-flush", "-o", "json"]));
+    assertEquals(ds.status.twins[0].reported.value, "11");
+  } finally {
+    await h.close();
+  }
+});
