@@ -176,12 +176,14 @@ export class KubeHttp {
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       try {
-        for (;;) {
+        // Stop at once when asked, even with many events buffered (a busy watch), instead of
+        // handling the backlog first.
+        while (!both.aborted) {
           const { value, done } = await reader.read();
           if (done) break;
           buf += value;
           let nl: number;
-          while ((nl = buf.indexOf("\n")) >= 0) {
+          while (!both.aborted && (nl = buf.indexOf("\n")) >= 0) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
             if (!line) continue;
@@ -195,7 +197,14 @@ export class KubeHttp {
           }
         }
       } finally {
-        await reader.cancel().catch(() => {});
+        // Cancelling a piped body can wait on the network side; the fetch is already aborted or
+        // done, so do not let a slow cancel hold up stop().
+        let cancelTimer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          reader.cancel().catch(() => {}),
+          new Promise<void>((resolve) => cancelTimer = setTimeout(resolve, 1_000)),
+        ]);
+        clearTimeout(cancelTimer);
       }
     } catch (err) {
       if (watchdog.signal.aborted && !signal.aborted) return; // our own timeout: a normal end
