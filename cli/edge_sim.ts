@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import {
+  assertLoopback,
   MAX_SIM_DURATION_S,
   MAX_SIM_NODES,
   obtainCredentials,
@@ -43,6 +44,7 @@ Simulated edge nodes against a hub on this machine (loopback only).
   --prefix P                node names are <P><i> (default sim-)
   --cache-dir DIR           certificate cache (default .edgecloud/edge-sim)
   --shared-cert             one certificate for all nodes (hub with authorization off)
+  --no-register             skip the node insert on first connect (pure session load)
   --progress-interval MS    progress line period (default 1000; 0 disables)
 `;
 
@@ -71,6 +73,7 @@ export interface EdgeSimArgs {
   prefix: string;
   cacheDir: string;
   sharedCert: boolean;
+  register: boolean;
   progressIntervalMs: number;
   help: boolean;
 }
@@ -113,6 +116,7 @@ export async function parseEdgeSimArgs(argv: string[]): Promise<EdgeSimArgs> {
         prefix: str,
         "cache-dir": str,
         "shared-cert": { type: "boolean" },
+        "no-register": { type: "boolean" },
         "progress-interval": str,
         help: { type: "boolean", short: "h" },
       },
@@ -162,6 +166,7 @@ export async function parseEdgeSimArgs(argv: string[]): Promise<EdgeSimArgs> {
     prefix: values.prefix ?? "sim-",
     cacheDir: values["cache-dir"] ?? ".edgecloud/edge-sim",
     sharedCert: values["shared-cert"] ?? false,
+    register: !(values["no-register"] ?? false),
     progressIntervalMs: num("progress-interval", values["progress-interval"], 1000),
     help,
   };
@@ -217,6 +222,9 @@ export async function runEdgeSimCli(argv: string[], io: EdgeSimIo = defaultIo())
     return 0;
   }
   try {
+    // Loopback only, checked before anything is dialled (the bootstrap included).
+    assertLoopback(args.server);
+    assertLoopback(args.certServer);
     const names = Array.from({ length: args.nodes }, (_, i) => `${args.prefix}${i}`);
     const creds = await obtainCredentials(names, {
       certServer: args.certServer,
@@ -244,6 +252,7 @@ export async function runEdgeSimCli(argv: string[], io: EdgeSimIo = defaultIo())
       devices: args.devices,
       twinHz: args.twinHz,
       jitter: args.jitter,
+      register: args.register,
       reconnectDelayMs: args.reconnectDelayMs,
       progressIntervalMs: args.progressIntervalMs || undefined,
       progress: args.progressIntervalMs > 0

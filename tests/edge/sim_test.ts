@@ -6,6 +6,9 @@ import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { startStack } from "../../bench/lib/stack.ts";
 import { assertLoopback, EdgeSimulator, SimOptionsError } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../modules/log.ts";
+import { runEdgeSimCli } from "../../cli/edge_sim.ts";
+import { spawnHub } from "../../bench/lib/hub_launcher.ts";
+import { createBenchPki } from "../../bench/lib/pki.ts";
 
 setLogLevel("error");
 
@@ -107,4 +110,71 @@ Deno.test("edge-sim: refuses non-loopback servers and out-of-bound sizes", () =>
     () => new EdgeSimulator({ nodes: 60_000, server: "127.0.0.1:1", credentials: creds }),
     SimOptionsError,
   );
+});
+
+Deno.test("edge-sim command: usage errors and non-loopback targets exit 2 before dialling", async () => {
+  const errs: string[] = [];
+  const io = { out: () => {}, err: (t: string) => void errs.push(t), tty: false };
+  assertEquals(await runEdgeSimCli(["--server", "10.0.0.1:10000", "--token", "a.b.c.d"], io), 2);
+  assert(errs.at(-1)?.includes("loopback"));
+  assertEquals(
+    await runEdgeSimCli(
+      ["--server", "127.0.0.1:1", "--cert-server", "8.8.8.8:10002", "--token", "a.b.c.d"],
+      io,
+    ),
+    2,
+  );
+  assertEquals(await runEdgeSimCli(["--server", "127.0.0.1:1", "--transport", "tcp"], io), 2);
+  assertEquals(await runEdgeSimCli(["--server", "127.0.0.1:1"], io), 2); // no token
+  assertEquals(await runEdgeSimCli(["--bogus"], io), 2);
+  const out: string[] = [];
+  assertEquals(await runEdgeSimCli(["--help"], { ...io, out: (t) => void out.push(t) }), 0);
+  assert(out[0].includes("--nodes"));
+});
+
+Deno.test("edge-sim command: token bootstrap against the cert server, certificates cached for the next run", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "ec-simcli-" });
+  const hub = await spawnHub({ pki: await createBenchPki(), dataDir, certPort: 0 });
+  try {
+    const cacheDir = `${dataDir}/cache`;
+    const args = [
+      "--nodes",
+      "3",
+      "--server",
+      hub.server,
+      "--cert-server",
+      hub.certServer,
+      "--token",
+      hub.token,
+      "--duration",
+      "2",
+      "--prefix",
+      "cli-",
+      "--cache-dir",
+      cacheDir,
+      "--progress-interval",
+      "0",
+    ];
+    for (let run = 0; run < 2; run++) {
+      const out: string[] = [];
+      const code = await runEdgeSimCli(args, {
+        out: (t) => void out.push(t),
+        err: () => {},
+        tty: false,
+      });
+      assertEquals(code, 0);
+      const summary = JSON.parse(out.join("\n"));
+      assertEquals(summary.nodes, 3);
+      assertEquals(summary.peakConnected, 3);
+      assertEquals(summary.connectFailures, 0);
+    }
+    const cached = [];
+    for await (const d of Deno.readDir(cacheDir)) {
+      for await (const f of Deno.readDir(`${cacheDir}/${d.name}`)) cached.push(f.name);
+    }
+    assertEquals(cached.sort(), ["cli-0.json", "cli-1.json", "cli-2.json"]);
+  } finally {
+    await hub.kill("SIGTERM");
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
 });
