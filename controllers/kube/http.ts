@@ -174,12 +174,20 @@ export class KubeHttp {
       const res = await this.#fetch("GET", path, { query: q, signal: both });
       if (!res.body) return;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      // A pending read on the piped body does not always settle when the fetch is aborted; the
+      // abort must end the loop by itself.
+      let onAbort = () => {};
+      const aborted = new Promise<{ value: undefined; done: true }>((resolve) => {
+        onAbort = () => resolve({ value: undefined, done: true });
+        if (both.aborted) onAbort();
+        else both.addEventListener("abort", onAbort, { once: true });
+      });
       let buf = "";
       try {
         // Stop at once when asked, even with many events buffered (a busy watch), instead of
         // handling the backlog first.
         while (!both.aborted) {
-          const { value, done } = await reader.read();
+          const { value, done } = await Promise.race([reader.read(), aborted]);
           if (done) break;
           buf += value;
           let nl: number;
@@ -197,6 +205,7 @@ export class KubeHttp {
           }
         }
       } finally {
+        both.removeEventListener("abort", onAbort);
         // Cancelling a piped body can wait on the network side; the fetch is already aborted or
         // done, so do not let a slow cancel hold up stop().
         let cancelTimer: ReturnType<typeof setTimeout> | undefined;
