@@ -75,16 +75,23 @@ export interface BenchResult {
   details?: unknown;
   /** Notes (limits hit, flags changed). */
   notes?: string[];
+  /** Wall time of the run, seconds (process start to result). */
+  wallS?: number;
 }
 
 /** Writes `bench/results/<scenario>.json` and returns its path. */
 export async function writeResult(
-  result: Omit<BenchResult, "date" | "machine">,
+  result: Omit<BenchResult, "date" | "machine" | "wallS">,
 ): Promise<string> {
   const dir = new URL("../results/", import.meta.url);
   await Deno.mkdir(dir, { recursive: true });
   const file = new URL(`${result.scenario}.json`, dir);
-  const full: BenchResult = { ...result, date: new Date().toISOString(), machine: machineInfo() };
+  const full: BenchResult = {
+    ...result,
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    wallS: Math.round(performance.now() / 1000),
+  };
   await Deno.writeTextFile(file, JSON.stringify(full, null, 2) + "\n");
   console.log(`\nwrote ${file.pathname}`);
   return file.pathname;
