@@ -12,6 +12,7 @@ Usage:
   edgecloud [serve] [flags]   run the hub (default command)
   edgecloud version           print the version
   edgecloud token [flags]     print the current edge join token (like keadm gettoken)
+  edgecloud edge-sim [flags]  run simulated edge nodes against a hub on this machine (--help)
 
 Flags:
   --config FILE         cloudcore.yaml to load (default: ${DEFAULT_CONFIG_PATH}

@@ -50,6 +50,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
   const out = deps.out ?? stdout;
   const err = deps.err ?? stderr;
   try {
+    // edge-sim has its own flags (cli/edge_sim.ts); loaded on demand like the serve wiring.
+    if (argv[0] === "edge-sim") {
+      return await (await import("./edge_sim.ts")).runEdgeSimCli(argv.slice(1));
+    }
     const args = parseCliArgs(argv);
     if (args.logLevel) setLogLevel(args.logLevel);
     if (args.command === "help") {

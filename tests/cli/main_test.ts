@@ -259,3 +259,14 @@ Deno.test("--log-level error silences the info lines", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("edge-sim is a subcommand: usage errors exit 2 with one line", async () => {
+  const r = await runMain(["edge-sim", "--nodes", "1"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(lines(r.stderr), [
+    "edge-sim: --server HOST:PORT is required (see edgecloud edge-sim --help)",
+  ]);
+  const help = await runMain(["edge-sim", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: edgecloud edge-sim /);
+});

@@ -61,3 +61,14 @@ Deno.test("startupErrorLine gives one line with the edgecloud prefix and no stac
   assert.equal(startupErrorLine(new Error("first\nsecond")), "edgecloud: first second");
   assert.equal(startupErrorLine("plain"), "edgecloud: plain");
 });
+
+Deno.test("startupErrorLine names the unstable flag an absent API needs", () => {
+  assert.equal(
+    startupErrorLine(new TypeError("Deno.openKv is not a function")),
+    "edgecloud: the embedded API stores its objects in Deno KV: run with --unstable-kv (or use --kubeconfig)",
+  );
+  assert.equal(
+    startupErrorLine(new TypeError("Deno.QuicEndpoint is not a constructor")),
+    "edgecloud: QUIC and systemd notifications need --unstable-net",
+  );
+});
