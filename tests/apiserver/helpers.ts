@@ -155,7 +155,17 @@ export async function rawWatch(api: EmbeddedApi, path: string): Promise<RawWatch
           buf = buf.slice(nl + 1);
           return JSON.parse(line);
         }
-        const { value, done } = await reader.read();
+        // Bounded: a missed event must fail the test, not hang the suite.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const { value, done } = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`watch ${path}: no event within 20 s`)),
+              20_000,
+            );
+          }),
+        ]).finally(() => clearTimeout(timer));
         if (done) throw new Error("watch stream ended");
         buf += value;
       }
