@@ -13,7 +13,7 @@ import type { KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient } from "./api.ts";
 import type { TwinCoalescer } from "./coalescer.ts";
 import type { ProfileWriter } from "./profile_writer.ts";
-import { type DeviceRecord, DeviceState, newerRv } from "./state.ts";
+import { type DeviceRecord, DeviceState, newDeviceStatus, newerRv } from "./state.ts";
 import {
   DeviceGroup,
   type DeviceModelObject,
@@ -408,24 +408,7 @@ export class Downstream {
     try {
       let ds = await this.deps.api.get("v1beta1", "devicestatuses", rec.ns, rec.name);
       if (!ds) {
-        ds = await this.deps.api.create("v1beta1", "devicestatuses", rec.ns, {
-          apiVersion: `${DeviceGroup}/v1beta1`,
-          kind: "DeviceStatus",
-          metadata: {
-            name: rec.name,
-            namespace: rec.ns,
-            ownerReferences: [{
-              apiVersion: `${DeviceGroup}/v1beta1`,
-              kind: "Device",
-              name: rec.name,
-              uid: rec.obj.metadata?.uid ?? "",
-              controller: true,
-              blockOwnerDeletion: true,
-            }],
-          },
-          spec: {},
-          status: {},
-        });
+        ds = await this.deps.api.create("v1beta1", "devicestatuses", rec.ns, newDeviceStatus(rec));
       }
       rec.statusObj = ds;
     } catch (err) {

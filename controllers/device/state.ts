@@ -6,6 +6,7 @@ import type { KubeObject } from "../kube/mod.ts";
 import {
   type DeviceApi,
   deviceApi,
+  DeviceGroup,
   deviceModelName,
   type DeviceModelObject,
   deviceNode,
@@ -103,4 +104,26 @@ export class DeviceState {
     }
     return found;
   }
+}
+
+/** A new DeviceStatus for a device: same name and namespace, owned (controller) by the Device. */
+export function newDeviceStatus(rec: DeviceRecord): KubeObject {
+  return {
+    apiVersion: `${DeviceGroup}/v1beta1`,
+    kind: "DeviceStatus",
+    metadata: {
+      name: rec.name,
+      namespace: rec.ns,
+      ownerReferences: [{
+        apiVersion: `${DeviceGroup}/v1beta1`,
+        kind: "Device",
+        name: rec.name,
+        uid: rec.obj.metadata?.uid ?? "",
+        controller: true,
+        blockOwnerDeletion: true,
+      }],
+    },
+    spec: {},
+    status: {},
+  } as KubeObject;
 }

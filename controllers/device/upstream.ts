@@ -13,7 +13,7 @@ import { isConflict, isNotFound, type KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
 import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
 import { Semaphore } from "./semaphore.ts";
-import { type DeviceRecord, type DeviceState, newerRv } from "./state.ts";
+import { type DeviceRecord, type DeviceState, newDeviceStatus, newerRv } from "./state.ts";
 import {
   DeviceGroup,
   type ModelProperty,
@@ -437,24 +437,7 @@ export class Upstream {
       throw new Error(`device ${rec.key} not found in the API`);
     }
     try {
-      return await this.deps.api.create("v1beta1", "devicestatuses", rec.ns, {
-        apiVersion: `${DeviceGroup}/v1beta1`,
-        kind: "DeviceStatus",
-        metadata: {
-          name: rec.name,
-          namespace: rec.ns,
-          ownerReferences: [{
-            apiVersion: `${DeviceGroup}/v1beta1`,
-            kind: "Device",
-            name: rec.name,
-            uid: rec.obj.metadata?.uid ?? "",
-            controller: true,
-            blockOwnerDeletion: true,
-          }],
-        },
-        spec: {},
-        status: {},
-      });
+      return await this.deps.api.create("v1beta1", "devicestatuses", rec.ns, newDeviceStatus(rec));
     } catch (err) {
       if (isNotFound(err)) throw err;
       const again = await this.deps.api.get(version, plural, rec.ns, rec.name);
