@@ -15,7 +15,6 @@ import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type DeviceRecord, type DeviceState, newDeviceStatus, newerRv } from "./state.ts";
 import {
-  DeviceGroup,
   type ModelProperty,
   propertyDataType,
   type StatusTwin,
