@@ -10,6 +10,11 @@
  * later ones for the same record collapse into the newest state, and at most
  * `writeConcurrency` requests run at once, so an ACK burst cannot flood the API.
  *
+ * Two lanes: a create (status RV "0", awaited by the ack queue before a message can be sent)
+ * has its own `createConcurrency` slots, so it never queues behind the background writes that
+ * save each ACK's success point. At 1,000 nodes those writes filled a shared queue and held
+ * every new pod's first frame for seconds (docs/performance.md, latency).
+ *
  * @example
  * ```ts
  * const kc = new KubeConfig();
@@ -59,8 +64,10 @@ function toRecord(obj: SyncObject, namespace: string | null): SyncRecord {
 export interface KubeSyncStoreOptions {
   /** Serve `get` from a copy listed once (default true). */
   cache?: boolean;
-  /** API requests in flight at once (default 16). */
+  /** Background writes (ACK success points, deletes) in flight at once (default 64). */
   writeConcurrency?: number;
+  /** Creates (status RV "0", on the send path) in flight at once, a lane of their own (default 64). */
+  createConcurrency?: number;
 }
 
 function cacheKey(key: SyncKey): string {
@@ -75,7 +82,42 @@ interface KeyWriter {
   desired: Desired;
   /** Resolved once a write at least as new as `desired` completed. */
   waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  /** A waiter is on the send path (a create): the next write takes the create lane. */
+  urgent: boolean;
   running: boolean;
+}
+
+/** A bounded number of concurrent requests; waiters are served in arrival order. */
+class Lane {
+  #active = 0;
+  readonly #waiters: Array<() => void> = [];
+  constructor(readonly max: number) {}
+
+  async acquire(): Promise<void> {
+    while (this.#active >= this.max) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    this.#active++;
+  }
+
+  release(): void {
+    this.#active--;
+    this.#waiters.shift()?.();
+  }
+}
+
+/** Status RV "0": the ack queue's "create the record" (see `#upsertNow`). */
+function isCreate(desired: Desired): boolean {
+  return desired.kind === "status" && desired.rv === "0";
+}
+
+/**
+ * The newest state wins, except that a create ("0") never replaces a status RV already set
+ * (KubeEdge #4925: an acknowledged RV must not move back).
+ */
+function merge(current: Desired | undefined, next: Desired): Desired {
+  if (current?.kind === "status" && current.rv !== "0" && isCreate(next)) return current;
+  return next;
 }
 
 function applyDesired(map: Map<string, SyncRecord>, key: SyncKey, desired: Desired): void {
@@ -85,6 +127,8 @@ function applyDesired(map: Map<string, SyncRecord>, key: SyncKey, desired: Desir
     return;
   }
   const existing = map.get(k);
+  // A create never moves an RV the copy already holds back (#4925; see merge()).
+  if (isCreate(desired) && existing?.resourceVersion) return;
   map.set(k, {
     namespace: key.namespace,
     name: key.name,
@@ -97,17 +141,19 @@ function applyDesired(map: Map<string, SyncRecord>, key: SyncKey, desired: Desir
 export class KubeSyncStore implements SyncStore {
   readonly #api: CustomObjectsApi;
   readonly #useCache: boolean;
-  readonly #maxWrites: number;
   #cache: Map<string, SyncRecord> | undefined;
   #loading: Promise<Map<string, SyncRecord>> | undefined;
   readonly #writers = new Map<string, KeyWriter>();
-  #active = 0;
-  readonly #slotWaiters: Array<() => void> = [];
+  /** Background writes: ACK success points and deletes. */
+  readonly #background: Lane;
+  /** Creates awaited on the send path; never behind background writes. */
+  readonly #creates: Lane;
 
   constructor(kc: KubeConfig, opts: KubeSyncStoreOptions = {}) {
     this.#api = kc.makeApiClient(CustomObjectsApi);
     this.#useCache = opts.cache ?? true;
-    this.#maxWrites = Math.max(1, opts.writeConcurrency ?? 16);
+    this.#background = new Lane(Math.max(1, opts.writeConcurrency ?? 64));
+    this.#creates = new Lane(Math.max(1, opts.createConcurrency ?? 64));
   }
 
   async #loadCache(): Promise<Map<string, SyncRecord>> {
@@ -125,28 +171,17 @@ export class KubeSyncStore implements SyncStore {
     return await this.#loading;
   }
 
-  async #slot(): Promise<void> {
-    while (this.#active >= this.#maxWrites) {
-      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
-    }
-    this.#active++;
-  }
-
-  #release(): void {
-    this.#active--;
-    this.#slotWaiters.shift()?.();
-  }
-
   /** Records the desired state and makes sure a writer for the key runs; resolves when written. */
   #write(key: SyncKey, desired: Desired): Promise<void> {
     if (this.#cache) applyDesired(this.#cache, key, desired);
     const k = cacheKey(key);
     let w = this.#writers.get(k);
     if (!w) {
-      w = { key, desired, waiters: [], running: false };
+      w = { key, desired, waiters: [], urgent: false, running: false };
       this.#writers.set(k, w);
     }
-    w.desired = desired;
+    w.desired = merge(w.desired, desired);
+    if (isCreate(desired)) w.urgent = true;
     const done = new Promise<void>((resolve, reject) => w!.waiters.push({ resolve, reject }));
     if (!w.running) void this.#drain(k, w);
     return done;
@@ -157,7 +192,9 @@ export class KubeSyncStore implements SyncStore {
     while (w.waiters.length > 0) {
       const desired = w.desired;
       const waiters = w.waiters.splice(0);
-      await this.#slot();
+      const lane = w.urgent ? this.#creates : this.#background;
+      w.urgent = false;
+      await lane.acquire();
       try {
         if (desired.kind === "delete") await this.#deleteNow(w.key);
         else await this.#upsertNow(w.key, desired.spec, desired.rv);
@@ -165,7 +202,7 @@ export class KubeSyncStore implements SyncStore {
       } catch (err) {
         for (const x of waiters) x.reject(err);
       } finally {
-        this.#release();
+        lane.release();
       }
     }
     w.running = false;

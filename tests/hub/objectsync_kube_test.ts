@@ -1,4 +1,4 @@
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
@@ -147,4 +147,103 @@ Deno.test("hub restart over the embedded API: unacknowledged objects resent, ack
       await second.close();
     }
   });
+});
+
+/**
+ * A minimal objectsyncs API (plain HTTP, 127.0.0.1) whose status writes for an acknowledged RV
+ * (anything but "0") hang until released: the ACK success-point writes of a slow API.
+ */
+function blockingSyncApi() {
+  const records = new Map<string, Record<string, unknown>>();
+  const held: Array<() => void> = [];
+  let release: (() => void) | undefined;
+  const released = new Promise<void>((r) => (release = r));
+  let heldChanged: () => void = () => {};
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    const name = path.replace(/\/status$/, "").split("/").pop() ?? "";
+    if (req.method === "GET" && path.endsWith("/objectsyncs")) {
+      return Response.json({ items: [...records.values()] });
+    }
+    if (req.method === "GET" && path.endsWith("/clusterobjectsyncs")) {
+      return Response.json({ items: [] });
+    }
+    if (req.method === "GET") {
+      const rec = records.get(name);
+      if (rec) return Response.json(rec);
+      return Response.json({ kind: "Status", code: 404, reason: "NotFound" }, { status: 404 });
+    }
+    const body = await req.json();
+    if (req.method === "POST") {
+      const created = { ...body, metadata: { ...body.metadata, resourceVersion: "1" } };
+      records.set(body.metadata.name, created);
+      return Response.json(created, { status: 201 });
+    }
+    if (req.method === "PUT" && path.endsWith("/status")) {
+      if (body.status?.objectResourceVersion !== "0") {
+        held.push(() => {});
+        heldChanged();
+        await released;
+      }
+      records.set(name, body);
+      return Response.json(body);
+    }
+    return new Response("unexpected", { status: 405 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    /** Resolves once `n` status writes are hanging. */
+    held(n: number): Promise<void> {
+      return new Promise((resolve) => {
+        heldChanged = () => held.length >= n && resolve();
+        heldChanged();
+      });
+    },
+    release: () => release!(),
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("KubeSyncStore: a create on the send path does not wait behind blocked ACK status writes", async () => {
+  const api = blockingSyncApi();
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: api.url, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    const store = new KubeSyncStore(kc, { writeConcurrency: 2, createConcurrency: 2 });
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    // Six ACK success points: two hang at the API, four more wait for the background lane.
+    const acks = [];
+    for (let i = 0; i < 6; i++) {
+      acks.push(store.upsertStatus({ namespace: "default", name: `n1.acked-${i}` }, spec, "7"));
+    }
+    await api.held(2);
+    // The create an enqueue awaits before its message may be sent completes regardless.
+    const fresh = { namespace: "default", name: "n1.fresh" };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const created = await Promise.race([
+      store.upsertStatus(fresh, spec, "0").then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 10_000))),
+    ]);
+    clearTimeout(timer);
+    assert(created, "the create waited behind the blocked background writes");
+    assertEquals((await store.get(fresh))?.resourceVersion, "0");
+    api.release();
+    await Promise.all(acks);
+    assertEquals(
+      (await store.get({ namespace: "default", name: "n1.acked-5" }))?.resourceVersion,
+      "7",
+    );
+    // #4925: a create merged behind a pending acknowledged RV does not move it back.
+    const key = { namespace: "default", name: "n1.acked-0" };
+    await Promise.all([store.upsertStatus(key, spec, "9"), store.upsertStatus(key, spec, "0")]);
+    assertEquals((await store.get(key))?.resourceVersion, "9");
+  } finally {
+    api.release();
+    await api.close();
+  }
 });
