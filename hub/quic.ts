@@ -33,7 +33,12 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { Operation } from "../modules/constants.ts";
-import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
+import {
+  type ConnectionAcceptor,
+  type EdgeConnection,
+  isOrderFree,
+  ReadPause,
+} from "./transport.ts";
 import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
 import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
@@ -528,6 +533,10 @@ class QuicEdgeConnection implements EdgeConnection {
   #handler: ((msg: Message) => void | Promise<void>) | null = null;
   readonly #backlog: Message[] = [];
   #deliverChain: Promise<void> = Promise.resolve();
+  /** Messages queued or running in the handler chain. */
+  #pending = 0;
+  #paused = false;
+  readonly #resumers: Array<() => void> = [];
   #down: Promise<StreamIo> | null = null;
   readonly #streams = new Set<StreamIo>();
   #closed = false;
@@ -556,18 +565,45 @@ class QuicEdgeConnection implements EdgeConnection {
     this.#streams.delete(io);
   }
 
-  /** Queues a message for the handler; messages are handled one at a time in order. */
+  /**
+   * Queues a message for the handler; messages are handled one at a time in order (order-free
+   * ones at once). Resolves at once unless too many wait, then once the handlers catch up.
+   */
   deliver(msg: Message): Promise<void> {
     if (!this.#handler) {
       this.#backlog.push(msg);
       return Promise.resolve();
     }
     const handler = this.#handler;
-    const p = this.#deliverChain.then(() => handler(msg));
-    this.#deliverChain = p.catch((err) =>
-      log.error("message handler failed", { node: this.nodeId, error: err })
-    );
-    return this.#deliverChain;
+    const fail = (err: unknown) =>
+      log.error("message handler failed", { node: this.nodeId, error: err });
+    if (isOrderFree(msg) && this.#pending > 0) {
+      // Keepalives and ACKs do not wait behind slow handlers (see isOrderFree).
+      try {
+        const result = handler(msg);
+        if (result instanceof Promise) result.catch(fail);
+      } catch (err) {
+        fail(err);
+      }
+      return Promise.resolve();
+    }
+    this.#pending++;
+    this.#deliverChain = this.#deliverChain.then(() => handler(msg)).catch(fail).finally(() => {
+      this.#pending--;
+      if (this.#paused && this.#pending < ReadPause.resumeBelow) {
+        this.#paused = false;
+        for (const resume of this.#resumers.splice(0)) resume();
+      }
+    });
+    if (this.#pending <= ReadPause.pauseAbove) return Promise.resolve();
+    // Back-pressure: the stream readers wait here (and stop reading) until the handlers catch up.
+    this.#paused = true;
+    return new Promise((resolve) => this.#resumers.push(resolve));
+  }
+
+  /** True while the stream readers wait for the handlers to catch up (back-pressure). */
+  get readPaused(): boolean {
+    return this.#paused;
   }
 
   onMessage(handler: (msg: Message) => void | Promise<void>): void {

@@ -132,6 +132,13 @@ export class Session {
     if (this.#keepaliveTimer !== undefined) this.#clock.clearTimeout(this.#keepaliveTimer);
     this.#keepaliveTimer = this.#clock.setTimeout(() => {
       this.#keepaliveTimer = undefined;
+      if (this.conn.readPaused) {
+        // The hub stopped reading (back-pressure): the edge's keepalive may be unread in the
+        // socket. Wait another interval rather than close a node for our own delay.
+        log.debug("keepalive deadline while reading is paused; extended", { node: this.nodeId });
+        this.keepalive();
+        return;
+      }
       log.info("keepalive timeout", { node: this.nodeId, intervalMs: this.#keepaliveMs });
       this.close(SessionCloseText.KeepaliveTimeout, CloseReason.KeepaliveTimeout);
     }, this.#keepaliveMs);

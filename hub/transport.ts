@@ -4,6 +4,7 @@
  * {@link ConnectionAcceptor}. Sessions, the dispatcher and the queues never know which
  * transport a node uses, so a node may reconnect on either.
  */
+import { Operation } from "../modules/constants.ts";
 import type { Message } from "../modules/message.ts";
 
 /** Transport names. */
@@ -25,8 +26,15 @@ export interface EdgeConnection {
    */
   write(msg: Message): Promise<void>;
   /**
+   * True while the transport has stopped reading because its handlers are behind (back-pressure).
+   * A keepalive still unread in the socket is then the hub's delay, not the edge's silence, so
+   * the session does not time the node out for it.
+   */
+  readonly readPaused: boolean;
+  /**
    * Sets the handler for incoming, already-decoded messages. Messages are delivered one at a
-   * time in arrival order (the next is not delivered before the handler's promise settles).
+   * time in arrival order (the next is not delivered before the handler's promise settles),
+   * except {@link isOrderFree} ones, which are handled as soon as they are read.
    * Viaduct control operations (`config`, `ping`, `pong`) are answered by the transport itself
    * and never reach the handler.
    */
@@ -50,4 +58,21 @@ export interface ConnectionAcceptor {
   admit(nodeId: string): Refusal | null;
   /** Takes ownership of a connection: starts its session (replacing any older one for the node). */
   accept(conn: EdgeConnection): void;
+}
+
+/**
+ * Per-connection read back-pressure: a transport stops reading a node once more than
+ * `pauseAbove` of its messages wait for their handlers, and reads again below `resumeBelow`.
+ */
+export const ReadPause = { pauseAbove: 64, resumeBelow: 16 } as const;
+
+/**
+ * Messages whose handling depends on no earlier message from the node: keepalives (reset a timer)
+ * and responses (settle an ACK or a volume request). Transports handle them as soon as they are
+ * read instead of queueing them behind slow upstream handlers (a nodestatus waiting on a busy
+ * API), which at 1,000 nodes delayed keepalives past their interval and closed healthy sessions.
+ */
+export function isOrderFree(msg: Message): boolean {
+  const op = msg.route.operation;
+  return op === Operation.Keepalive || op === Operation.Response;
 }

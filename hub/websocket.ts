@@ -37,7 +37,12 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
-import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
+import {
+  type ConnectionAcceptor,
+  type EdgeConnection,
+  isOrderFree,
+  ReadPause,
+} from "./transport.ts";
 
 const log = createLogger("cloudhub.websocket");
 
@@ -226,8 +231,26 @@ export class WsEdgeConnection implements EdgeConnection {
     this.#dispatch(msg);
   }
 
+  get readPaused(): boolean {
+    return this.#paused;
+  }
+
   #dispatch(msg: Message): void {
     const handler = this.#handler!;
+    if (isOrderFree(msg) && this.#inProgress > 0) {
+      // Keepalives and ACKs do not wait behind slow handlers (see isOrderFree).
+      try {
+        const result = handler(msg);
+        if (result instanceof Promise) {
+          result.catch((err) =>
+            log.error("message handler failed", { node: this.nodeId, error: err })
+          );
+        }
+      } catch (err) {
+        log.error("message handler failed", { node: this.nodeId, error: err });
+      }
+      return;
+    }
     if (this.#inProgress === 0) {
       // Fast path: ACKs and keepalives complete synchronously; no promise chain needed.
       let result: void | Promise<void>;
@@ -248,7 +271,7 @@ export class WsEdgeConnection implements EdgeConnection {
     }
     this.#inProgress++;
     // Back-pressure: stop reading while many messages wait for a slow handler.
-    if (this.#inProgress > 64 && !this.#paused) {
+    if (this.#inProgress > ReadPause.pauseAbove && !this.#paused) {
       this.#paused = true;
       this.ws.pause();
     }
@@ -259,7 +282,7 @@ export class WsEdgeConnection implements EdgeConnection {
         log.error("message handler failed", { node: this.nodeId, error: err });
       } finally {
         this.#inProgress--;
-        if (this.#paused && this.#inProgress < 16) {
+        if (this.#paused && this.#inProgress < ReadPause.resumeBelow) {
           this.#paused = false;
           this.ws.resume();
         }

@@ -422,3 +422,31 @@ Deno.test("QUIC: a first message that is not the header, or no header at all, is
     await server.stop();
   }
 });
+
+Deno.test("QUIC: a keepalive is handled while an earlier message's handler is still running", async () => {
+  await withHub(async ({ acceptor, pki, connect }) => {
+    const edge = await connect("edge-1", await makeEdge(pki.ca, "edge-1"));
+    const conn = await acceptor.until(() => acceptor.conns[0]);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const seen: string[] = [];
+    conn.onMessage(async (msg) => {
+      seen.push(msg.route.operation ?? "");
+      if (msg.route.operation === "update") await released;
+    });
+    await edge.send(buildMessage({ operation: "update", resource: "default/podstatus/p" }, {}));
+    await acceptor.until(() => seen.includes("update"));
+    await edge.sendKeepalive();
+    await acceptor.until(() => seen.includes("keepalive"));
+    // Enough messages behind the stalled handler pause reading; the keepalive deadline then waits.
+    for (let i = 0; i < 100; i++) {
+      await edge.send(
+        buildMessage({ operation: "update", resource: `default/podstatus/p${i}` }, {}),
+      );
+    }
+    await acceptor.until(() => conn.readPaused);
+    release();
+    await acceptor.until(() => !conn.readPaused && seen.length === 102);
+    assertEquals(seen.slice(0, 2), ["update", "keepalive"]);
+  });
+});

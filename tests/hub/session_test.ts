@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { buildMessage } from "../../modules/message.ts";
 import { ManualClock } from "../../hub/clock.ts";
+import { Bus } from "../../modules/bus.ts";
 import type { EdgeClient } from "../../edge/client.ts";
 import { startHub, until } from "./hub_fixture.ts";
 
@@ -120,5 +121,96 @@ Deno.test("the edge client reconnects after the hub drops it, like edgecore", as
     await roundTrip(edge);
   } finally {
     await t.close();
+  }
+});
+
+/**
+ * A hub whose EdgeController inbox holds one message (the node's "connected" event fills it) and
+ * is not read until the test says so: upstream handlers stall.
+ */
+async function stalledHub(clock: ManualClock) {
+  const bus = new Bus();
+  bus.addModule("edgecontroller", "edgecontroller", 1);
+  const t = await startHub({ clock, keepaliveInterval: 30, bus });
+  return { t, bus };
+}
+
+function podStatus(i: number) {
+  return buildMessage({
+    source: "edged",
+    group: "meta",
+    operation: "update",
+    resource: `default/podstatus/p${i}`,
+  }, {});
+}
+
+async function keepalivesIn(t: Awaited<ReturnType<typeof startHub>>): Promise<number> {
+  return await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", {
+    operation: "keepalive",
+  }) ?? 0;
+}
+
+Deno.test("a keepalive is not queued behind upstream messages waiting for a busy controller", async () => {
+  const clock = new ManualClock();
+  const { t, bus } = await stalledHub(clock);
+  try {
+    const edge = await t.connect("n1");
+    await until(() => t.hub.sessions.get("n1"), 5_000, "session");
+    // Ten status updates: the first fills the inbox, the rest wait in the node's handler chain
+    // (fewer than the 64 that pause reading, so the socket is still read).
+    for (let i = 0; i < 10; i++) await edge.send(podStatus(i));
+    await until(async () =>
+      (await t.hub.metrics.value("edgecloud_cloudhub_messages_in_total", {
+        operation: "update",
+      })) === 1
+    );
+    clock.advance(20_000);
+    await edge.sendKeepalive();
+    await until(async () => (await keepalivesIn(t)) === 1, 5_000, "keepalive handled");
+    clock.advance(20_000); // 40 s since connect, 20 s since the keepalive
+    await roundTrip(edge);
+    assert(edge.connected, "the keepalive behind stalled updates did not count");
+    // The stalled updates are still delivered, in order, once the controller reads.
+    assertEquals((await bus.receive("edgecontroller")).route.operation, "connected");
+    for (let i = 0; i < 10; i++) {
+      assertEquals(
+        (await bus.receive("edgecontroller")).route.resource,
+        `node/n1/default/podstatus/p${i}`,
+      );
+    }
+  } finally {
+    await t.close();
+    bus.close();
+  }
+});
+
+Deno.test("while the hub has stopped reading a node (back-pressure) its keepalive deadline waits", async () => {
+  const clock = new ManualClock();
+  const { t, bus } = await stalledHub(clock);
+  try {
+    const edge = await t.connect("n1");
+    await until(() => t.hub.sessions.get("n1"), 5_000, "session");
+    const session = t.hub.sessions.get("n1")!;
+    for (let i = 0; i < 200; i++) await edge.send(podStatus(i));
+    await until(() => session.conn.readPaused, 5_000, "reading paused");
+    clock.advance(45_000); // past the interval: our delay, not the edge's silence
+    await new Promise((r) => setTimeout(r, 50));
+    assert(!session.closed, "closed for a keepalive the hub had not read");
+    // The controller catches up: reading resumes and everything arrives in order.
+    assertEquals((await bus.receive("edgecontroller")).route.operation, "connected");
+    for (let i = 0; i < 200; i++) {
+      assertEquals(
+        (await bus.receive("edgecontroller")).route.resource,
+        `node/n1/default/podstatus/p${i}`,
+      );
+    }
+    await until(() => !session.conn.readPaused, 5_000, "reading resumed");
+    // With reading resumed and no keepalive, the deadline applies again.
+    clock.advance(30_000);
+    const closed = await edge.waitClosed();
+    assertStringIncludes(closed.reason, "keepalive timeout");
+  } finally {
+    await t.close();
+    bus.close();
   }
 });
