@@ -107,7 +107,9 @@ export class ModuleRegistry {
 
 /**
  * Runs `handler` for every message arriving in `module`'s inbox until the inbox closes.
- * Handler errors are logged and do not end the loop. Returns the loop's promise.
+ * Handler errors are logged and do not end the loop; a handler rejected because a queue it feeds
+ * has closed (BusClosedError: shutdown) is logged at debug, not as an error. Returns the loop's
+ * promise.
  */
 export async function receiveLoop(
   bus: Bus,
@@ -125,6 +127,15 @@ export async function receiveLoop(
     try {
       await handler(msg);
     } catch (err) {
+      if (err instanceof BusClosedError) {
+        // A queue the handler feeds closed under it: the process is stopping, not failing.
+        log.debug("message dropped while stopping", {
+          module,
+          resource: msg.route.resource ?? "",
+          error: err,
+        });
+        continue;
+      }
       log.error("message handler failed", {
         module,
         resource: msg.route.resource ?? "",

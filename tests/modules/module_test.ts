@@ -1,4 +1,6 @@
-import { assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { Inbox } from "../../modules/inbox.ts";
+import { setLogSink } from "../../modules/log.ts";
 import { Bus } from "../../modules/bus.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import {
@@ -97,4 +99,35 @@ Deno.test("duplicate registration is refused", () => {
     threw = true;
   }
   assertEquals(threw, true);
+});
+
+Deno.test("receiveLoop: a handler stopped by a closed queue is logged at debug, other failures as errors", async () => {
+  const lines: Array<[string, string]> = [];
+  const previous = setLogSink((level, line) => lines.push([level, line]));
+  const bus = new Bus();
+  try {
+    bus.addModule("m");
+    const queue = new Inbox<Message>(1, "pool nodeStatus");
+    queue.close();
+    const handled: string[] = [];
+    const loop = receiveLoop(bus, "m", async (msg) => {
+      handled.push(msg.route.operation ?? "");
+      if (msg.route.operation === "closed") await queue.push(msg);
+      if (msg.route.operation === "explode") throw new Error("handler error");
+    });
+    for (const op of ["closed", "explode", "after"]) {
+      await bus.send("m", buildMessage({ operation: op, resource: "r" }, ""));
+    }
+    while (handled.length < 3) await new Promise((r) => setTimeout(r, 5));
+    bus.close();
+    await loop;
+    assertEquals(handled, ["closed", "explode", "after"]);
+    const errors = lines.filter(([level]) => level === "error").map(([, line]) => line);
+    assertEquals(errors.length, 1);
+    assertStringIncludes(errors[0], "handler error");
+    assert(!errors.some((l) => l.includes("pool nodeStatus is closed")));
+  } finally {
+    setLogSink(previous);
+    bus.close();
+  }
 });
