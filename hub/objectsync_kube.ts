@@ -267,6 +267,16 @@ export class KubeSyncStore implements SyncStore {
     }) as SyncObject;
   }
 
+  /** POST; null when the record exists already (409). */
+  async #createUnlessExists(key: SyncKey, spec: ObjectSyncSpec): Promise<SyncObject | null> {
+    try {
+      return await this.#create(key, spec);
+    } catch (err) {
+      if (isStatus(err, 409)) return null;
+      throw err;
+    }
+  }
+
   async #replaceStatus(key: SyncKey, obj: SyncObject): Promise<void> {
     if (key.namespace === null) {
       await this.#api.replaceClusterCustomObjectStatus({
@@ -302,7 +312,12 @@ export class KubeSyncStore implements SyncStore {
   async #upsertNow(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
     for (let attempt = 0;; attempt++) {
       try {
-        let obj = await this.#getRaw(key);
+        // A create ("0") is for a record the ack queue just found absent: POST first and read
+        // only on a conflict, one API round trip fewer on the send path than get-then-create.
+        let obj = resourceVersion === "0" && attempt === 0
+          ? await this.#createUnlessExists(key, spec)
+          : null;
+        obj ??= await this.#getRaw(key);
         if (!obj) obj = await this.#create(key, spec);
         else if (resourceVersion === "0" && obj.status?.objectResourceVersion) {
           // "0" is the ack queue's "create the record" for an object it believes is new. A
