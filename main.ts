@@ -1,7 +1,8 @@
 /**
  * edgecloud: KubeEdge's cloud side (cloudcore) as one Deno program.
  *
- * `deno run --unstable-kv --unstable-net -A main.ts [serve|version|token] [flags]`; see
+ * `deno task start` (serve), `deno task token`, or `deno run <flags from permissions.ts> main.ts
+ * [serve|version|token] [flags]`; see
  * `--help`. The logic lives in cli/; this file only hands over the arguments and exits.
  */
 import process from "node:process";

@@ -2,7 +2,7 @@
  * Embedded API benchmark: creates/s, LIST of 10k objects, and watch fan-out to 100 watchers, each
  * against a raw Deno KV baseline measured in the same run on the same disk.
  *
- *   deno run --unstable-kv -A bench/apiserver_bench.ts [--creates 3000] [--concurrency 32]
+ *   deno task bench:run bench/apiserver_bench.ts [--creates 3000] [--concurrency 32]
  *     [--objects 10000] [--watchers 100] [--events 300]
  *
  * - creates/s: ConfigMaps POSTed over HTTPS (one HTTP/2 client, `concurrency` in flight) vs raw
@@ -241,7 +241,7 @@ try {
   );
   await writeResult({
     scenario: "apiserver",
-    command: `deno run --unstable-kv -A bench/apiserver_bench.ts ${Deno.args.join(" ")}`.trim(),
+    command: `deno task bench:run bench/apiserver_bench.ts ${Deno.args.join(" ")}`.trim(),
     headline: {
       createsPerSec: Math.round(apiCreates),
       createsRatio: Number((apiCreates / rawCreates).toFixed(3)),

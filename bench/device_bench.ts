@@ -2,7 +2,7 @@
  * DeviceController twin-storm benchmark (issue 7): N devices on M nodes, each edge sending
  * `twin/edge_updated` at H Hz for S seconds.
  *
- *   deno run --unstable-kv --unstable-net -A bench/device_bench.ts \
+ *   deno task bench:run bench/device_bench.ts \
  *     [--devices 1000] [--nodes 100] [--hz 10] [--seconds 10] [--window 1000] [--transport bus|ws]
  *
  * Stack: the embedded API (HTTPS, Deno KV) and a DeviceController with the 1 s coalescing window.

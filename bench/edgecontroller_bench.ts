@@ -1,7 +1,7 @@
 /**
  * EdgeController downstream benchmark: API write → edge frame.
  *
- *   deno run -A --unstable-kv --unstable-net bench/edgecontroller_bench.ts [--nodes 1000] [--pods 10000] [--concurrency 32]
+ *   deno task bench:run bench/edgecontroller_bench.ts [--nodes 1000] [--pods 10000] [--concurrency 32]
  *
  * A child process ("server") runs the embedded API, CloudHub (mTLS WebSocket, in-memory ObjectSync
  * store) and EdgeController on one bus; this process runs `--nodes` edge clients (edge/client.ts,
@@ -28,6 +28,7 @@ import { buildMessage, type Message } from "../modules/message.ts";
 import { setLogLevel } from "../modules/log.ts";
 import { KubeClient } from "../controllers/kube/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
+import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -204,7 +205,7 @@ async function driver(): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "-A",
+      ...BENCH_CHILD_FLAGS,
       "--unstable-kv",
       "--unstable-net",
       new URL(import.meta.url).pathname,

@@ -1,7 +1,7 @@
 /**
  * CloudHub session and delivery benchmark.
  *
- *   deno run -A bench/hub_bench.ts --sessions 1000 [--messages 20]
+ *   deno task bench:run bench/hub_bench.ts --sessions 1000 [--messages 20]
  *
  * 1. Hub: a CloudHub runs in a child process (so RSS is the hub's alone); `--sessions` edge
  *    clients (edge/client.ts, each with its own client certificate, mTLS, keepalive every 15 s)
@@ -31,6 +31,7 @@ import {
   type Message,
   newRespByMessage,
 } from "../modules/message.ts";
+import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
 
 interface Pems {
   caPem: string;
@@ -210,7 +211,7 @@ class Child {
       // HUB_BENCH_CHILD_FLAGS (e.g. "--cpu-prof") lets a profile of the child be taken.
       args: [
         "run",
-        "-A",
+        ...BENCH_CHILD_FLAGS,
         "--v8-flags=--expose-gc",
         ...(Deno.env.get("HUB_BENCH_CHILD_FLAGS")?.split(" ").filter(Boolean) ?? []),
         import.meta.filename!,

@@ -5,7 +5,7 @@
  * process so the hub's RSS is the hub's alone. Prints one line per transport and the ratio
  * QUIC / WebSocket.
  *
- * Run: deno run --unstable-net --unstable-kv --v8-flags=--expose-gc -A bench/quic_bench.ts [sessions] [msgsPerNode]
+ * Run: deno task bench:run --v8-flags=--expose-gc bench/quic_bench.ts [sessions] [msgsPerNode]
  * Under `deno bench` the file only registers codec micro-benchmarks (viaduct vs JSON).
  */
 import { Bus } from "../modules/bus.ts";
@@ -18,6 +18,7 @@ import { createCA, signCSR, signServerCert, toPem } from "../hub/certs/mod.ts";
 import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { QuicEdgeClient } from "../edge/quic_client.ts";
+import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
 
 type Transport = "websocket" | "quic";
 
@@ -119,7 +120,7 @@ async function hubMain(sessions: number, perNode: number): Promise<void> {
           "run",
           "--unstable-net",
           "--unstable-kv",
-          "-A",
+          ...BENCH_CHILD_FLAGS,
           new URL(import.meta.url).pathname,
           "--clients",
           t,

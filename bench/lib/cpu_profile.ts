@@ -103,14 +103,4 @@ export class CpuProfiler {
   }
 }
 
-/** CPU time (user + system) of `pid` in seconds, from /proc (0 when gone). */
-export function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // fields[11], fields[12] are utime, stime in clock ticks (USER_HZ is 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+export { cpuSeconds } from "./proc.ts";

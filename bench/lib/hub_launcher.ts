@@ -14,6 +14,8 @@
  */
 import { toPem } from "../../hub/certs/mod.ts";
 import type { BenchPki } from "./pki.ts";
+import { BENCH_CHILD_FLAGS } from "./flags.ts";
+import { rssOf } from "./proc.ts";
 
 /** Options of {@link spawnHub}. */
 export interface SpawnHubOptions {
@@ -47,7 +49,7 @@ export interface HubProcess {
   token: string;
   /** The embedded API's kubeconfig (admin). */
   kubeconfigPath: string;
-  /** Resident set size in bytes (from /proc), 0 once gone. */
+  /** Resident set size in bytes (`ps`), 0 once gone. */
   rss(): number;
   /** Sends `signal` and waits for exit. */
   kill(signal?: Deno.Signal): Promise<void>;
@@ -77,17 +79,6 @@ async function writePki(pki: BenchPki, dir: string): Promise<string[]> {
   ];
 }
 
-/** Reads VmRSS of `pid` in bytes (0 when the process is gone). */
-export function rssOf(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = status.match(/^VmRSS:\s+(\d+) kB/m);
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** Spawns the hub and waits for its ready line. */
 export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
   await Deno.mkdir(opts.dataDir, { recursive: true });
@@ -99,7 +90,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     "--no-check",
     "--unstable-kv",
     "--unstable-net",
-    "-A",
+    ...BENCH_CHILD_FLAGS,
     ...(opts.v8Flags?.length ? [`--v8-flags=${opts.v8Flags.join(",")}`] : []),
     ...(opts.denoFlags ?? []),
     script,

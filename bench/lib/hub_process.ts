@@ -7,7 +7,7 @@
  * Used until `edgecloud serve` wires these modules; then `main.ts serve` can replace it.
  *
  * ```
- * deno run --unstable-kv --unstable-net -A bench/lib/hub_process.ts --data-dir /tmp/x \
+ * deno task bench:run bench/lib/hub_process.ts --data-dir /tmp/x \
  *   --ca-cert ca.crt --ca-key ca.key --cert server.crt --key server.key --ws-port 0
  * ```
  */

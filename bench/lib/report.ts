@@ -3,6 +3,7 @@
  * (`<scenario>.json`, overwritten by each run; bench/results/ is not committed), with the
  * machine it ran on so scripts/perf_report.ts can say where the numbers come from.
  */
+import { cpuAndMemory, openFilesLimit } from "./proc.ts";
 
 /** The machine a result was measured on. */
 export interface MachineInfo {
@@ -17,26 +18,9 @@ export interface MachineInfo {
 
 /** Reads nproc, memory, CPU model, Deno version and the fd limit. */
 export function machineInfo(): MachineInfo {
-  let cpuModel = "unknown";
-  let nproc = navigator.hardwareConcurrency;
-  let memTotalMiB = 0;
-  try {
-    const cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
-    cpuModel = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? cpuModel;
-    nproc = navigator.hardwareConcurrency || (cpuinfo.match(/^processor\s*:/gm)?.length ?? 0);
-    const meminfo = Deno.readTextFileSync("/proc/meminfo");
-    memTotalMiB = Math.round(Number(meminfo.match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 0) / 1024);
-  } catch {
-    // not Linux: leave the defaults
-  }
-  let fdSoftLimit = "unknown";
-  try {
-    const limits = Deno.readTextFileSync("/proc/self/limits");
-    const m = limits.match(/^Max open files\s+(\S+)\s+(\S+)/m);
-    if (m) fdSoftLimit = `${m[1]} (hard ${m[2]})`;
-  } catch {
-    // not Linux
-  }
+  const nproc = navigator.hardwareConcurrency;
+  const { cpuModel, memTotalMiB } = cpuAndMemory();
+  const fdSoftLimit = openFilesLimit();
   return {
     nproc,
     memTotalMiB,

@@ -13,6 +13,7 @@
 import type { SimSummary } from "../../edge/sim/mod.ts";
 import type { HubProcess } from "./hub_launcher.ts";
 import type { SimWorkerConfig, SimWorkerStats } from "./sim_worker.ts";
+import { BENCH_CHILD_FLAGS } from "./flags.ts";
 
 /** Options of {@link startFleet}. */
 export interface FleetOptions {
@@ -77,7 +78,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         "--no-check",
         "--unstable-kv",
         "--unstable-net",
-        "-A",
+        ...BENCH_CHILD_FLAGS,
         "--v8-flags=--max-old-space-size=8192",
         script,
         JSON.stringify(cfg),

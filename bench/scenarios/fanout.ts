@@ -28,6 +28,7 @@ import {
   newRespByMessage,
 } from "../../modules/message.ts";
 import { setLogLevel } from "../../modules/log.ts";
+import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -156,7 +157,7 @@ const raw = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "--no-check",
-    "-A",
+    ...BENCH_CHILD_FLAGS,
     new URL("../lib/raw_ws_server.ts", import.meta.url).pathname,
     JSON.stringify({
       certPem: pki.server.certPem,

@@ -19,6 +19,7 @@ import { spawnHub } from "../lib/hub_launcher.ts";
 import { createBenchPki } from "../lib/pki.ts";
 import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
+import { openFilesLimit } from "../lib/proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -132,8 +133,7 @@ try {
     ],
     details: { steps, idleRss: idle },
     notes: [
-      "fd hard limit on this machine: " +
-      Deno.readTextFileSync("/proc/self/limits").match(/^Max open files.*$/m)?.[0],
+      `open-files limit on this machine: ${openFilesLimit()}`,
       "hub keepaliveInterval 30 s, edge keepalive 15 s; nodes do not register (sessions only)",
     ],
   });
