@@ -41,7 +41,8 @@ function toRecord(obj: SyncObj, namespace: string | null): SyncRecord {
       objectKind: obj.spec?.objectKind ?? "",
       objectName: obj.spec?.objectName ?? "",
     },
-    resourceVersion: obj.status?.objectResourceVersion ?? "",
+    // No status yet: created for a message not yet acknowledged (hub/objectsync_kube.ts).
+    resourceVersion: obj.status?.objectResourceVersion || "0",
   };
 }
 

@@ -272,10 +272,12 @@ export class AckQueue {
     if (this.#closed) return "dropped";
     // Another enqueue may not have run in between (serialised), so the store is still empty.
     if (record) {
-      if (!record.resourceVersion) return this.#drop("objectsync_error", msg, "empty status RV");
+      // KubeEdge drops the message of a record with an empty status RV (a create whose status
+      // write never happened), so that object never reaches the node; it is "0": never ACKed.
+      const recordRv = record.resourceVersion || "0";
       let cmp: number;
       try {
-        cmp = compareResourceVersion(rv, record.resourceVersion);
+        cmp = compareResourceVersion(rv, recordRv);
       } catch (err) {
         return this.#drop("bad_resource_version", msg, String(err));
       }
@@ -283,7 +285,7 @@ export class AckQueue {
         // Remember what the node already has, saving the next lookup.
         this.#store.set(
           uid,
-          this.#newEntry(uid, null, record.resourceVersion, false, syncKey, "delivered"),
+          this.#newEntry(uid, null, recordRv, false, syncKey, "delivered"),
         );
         return this.#drop("stale", msg);
       }

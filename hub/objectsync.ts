@@ -30,7 +30,10 @@ export interface SyncKey {
 /** One (Cluster)ObjectSync as the hub sees it. */
 export interface SyncRecord extends SyncKey {
   spec: ObjectSyncSpec;
-  /** `status.objectResourceVersion` ("" when unset). */
+  /**
+   * `status.objectResourceVersion`; "0" for a record with no status yet (created for a message
+   * not yet acknowledged).
+   */
   resourceVersion: string;
 }
 

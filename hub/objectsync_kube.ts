@@ -56,7 +56,9 @@ function toRecord(obj: SyncObject, namespace: string | null): SyncRecord {
       objectKind: obj.spec?.objectKind ?? "",
       objectName: obj.spec?.objectName ?? "",
     },
-    resourceVersion: obj.status?.objectResourceVersion ?? "",
+    // A record with no status yet was created for a message not yet acknowledged: "0" (see
+    // #upsertNow). KubeEdge drops such a record's messages forever; we re-send them.
+    resourceVersion: obj.status?.objectResourceVersion || "0",
   };
 }
 
@@ -308,23 +310,24 @@ export class KubeSyncStore implements SyncStore {
     return this.#write(key, { kind: "delete" });
   }
 
-  /** Retried on a 409 conflict or a create race. */
+  /**
+   * "0" (the ack queue's "create the record" for an object it believes is new) is one POST: the
+   * record's existence is what marks the object as sent-but-unacknowledged, and a record with no
+   * status reads as "0". KubeEdge follows the create with an UpdateStatus to "0"; skipping it
+   * takes one API round trip off every new object's path to the edge and one write off the API
+   * (the ACK's status write comes next anyway). A record that exists already is left alone: it
+   * holds "0" or an acknowledged RV, which must never move back (KubeEdge #4925).
+   *
+   * Any other RV: get-or-create, then UpdateStatus, retried on a 409 conflict.
+   */
   async #upsertNow(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
+    if (resourceVersion === "0") {
+      await this.#createUnlessExists(key, spec);
+      return;
+    }
     for (let attempt = 0;; attempt++) {
       try {
-        // A create ("0") is for a record the ack queue just found absent: POST first and read
-        // only on a conflict, one API round trip fewer on the send path than get-then-create.
-        let obj = resourceVersion === "0" && attempt === 0
-          ? await this.#createUnlessExists(key, spec)
-          : null;
-        obj ??= await this.#getRaw(key);
-        if (!obj) obj = await this.#create(key, spec);
-        else if (resourceVersion === "0" && obj.status?.objectResourceVersion) {
-          // "0" is the ack queue's "create the record" for an object it believes is new. A
-          // record that exists meanwhile holds an acknowledged RV (written by another replica,
-          // or missed by a stale copy): never move it back (KubeEdge #4925).
-          return;
-        }
+        const obj = await this.#getRaw(key) ?? await this.#create(key, spec);
         obj.status = { ...obj.status, objectResourceVersion: resourceVersion };
         await this.#replaceStatus(key, obj);
         return;

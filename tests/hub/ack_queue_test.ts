@@ -226,3 +226,11 @@ Deno.test("failed requeues with back-off; release and resetBackoff make it due a
   assertEquals((await q.next(ac.signal)).msg.header.id, lease.msg.header.id);
   q.close();
 });
+
+Deno.test("enqueue: a record with no status RV yet (created, never ACKed) counts as 0, not as an error", async () => {
+  // KubeEdge drops such a message for good; the object would never reach the node.
+  const { store, q } = await setup("");
+  const m = podMessage(UID, "3", "update");
+  assertEquals(await q.enqueue(m), "queued");
+  assertEquals(q.entry(UID)?.msg, m);
+});

@@ -247,3 +247,29 @@ Deno.test("KubeSyncStore: a create on the send path does not wait behind blocked
     await api.close();
   }
 });
+
+Deno.test("KubeSyncStore: a create is the record alone; no status reads as 0, and a later ACK RV is kept", async () => {
+  await withApi(async (kc, kubeconfig) => {
+    const store = new KubeSyncStore(kc, { cache: false });
+    const key = { namespace: "default", name: "n1.uid-9" };
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    await store.upsertStatus(key, spec, "0");
+    const raw = JSON.parse(
+      await kubectl(
+        kubeconfig,
+        "get",
+        "objectsyncs.reliablesyncs.kubeedge.io",
+        "n1.uid-9",
+        "-o",
+        "json",
+      ),
+    );
+    assertEquals(raw.spec, spec);
+    assertEquals(raw.status?.objectResourceVersion, undefined);
+    assertEquals((await store.get(key))?.resourceVersion, "0");
+    await store.upsertStatus(key, spec, "12");
+    // A second "create" (another replica, a stale copy) finds the record and leaves it alone.
+    await store.upsertStatus(key, spec, "0");
+    assertEquals((await store.get(key))?.resourceVersion, "12");
+  });
+});
