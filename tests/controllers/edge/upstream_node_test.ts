@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../assert.ts";
-import { edgeNode, withEnv } from "./harness.ts";
+import { edgeNode, eventually, withEnv } from "./harness.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -187,5 +187,35 @@ Deno.test("upstream nodestatus update for a node that does not exist gets no rep
     });
     assertEquals(later.content, "OK");
     assertEquals(hub.messages.filter((m) => m.header.parentId === lost.header.id), []);
+  });
+});
+
+Deno.test("upstream nodestatus update from the informer's copy: a copy that lagged a status write conflicts, is re-read, and keeps what the write set", async () => {
+  await withEnv(async ({ request, kube, ec }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    // A first heartbeat, then time for the edge-node informer to hold the node.
+    const first = await request("edge-1", "default/nodestatus/edge-1", "update", {
+      Status: { conditions: [{ type: "Ready", status: "True" }] },
+    });
+    assertEquals(first.content, "OK");
+    const informer = ec.downstream!.nodes;
+    const copy = await eventually(
+      () => Promise.resolve(informer.get("edge-1")),
+      "node in the informer",
+    );
+    // The informer keeps serving this copy while the node changes behind its back.
+    const stale = structuredClone(copy);
+    informer.get = () => stale;
+    await kube.patch("/api/v1/nodes/edge-1/status", {
+      status: { volumesAttached: [{ name: "kubernetes.io/csi/y", devicePath: "" }] },
+    }, "application/merge-patch+json");
+    const resp = await request("edge-1", "default/nodestatus/edge-1", "update", {
+      Status: { conditions: [{ type: "Ready", status: "True" }] },
+    });
+    assertEquals(resp.content, "OK");
+    const node: Json = await kube.get("/api/v1/nodes/edge-1");
+    assertEquals(resp.header.resourceVersion, node.metadata.resourceVersion);
+    assertEquals(node.status.volumesAttached, [{ name: "kubernetes.io/csi/y", devicePath: "" }]);
+    assertEquals(node.status.conditions[0].type, "Ready");
   });
 });
