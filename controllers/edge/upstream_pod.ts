@@ -71,7 +71,11 @@ export async function podStatusUpdate(ctx: UpstreamContext, req: UpstreamRequest
       const name = (goField(entry, "Name") as string | undefined) || req.name;
       const reported = goField(entry, "Status");
       if (!name) continue;
-      const pod = await getPod(ctx, req, name);
+      // The informer's copy saves a GET per status report when it is the pod the edge means;
+      // anything else (missing, other UID) is decided on a fresh read, never on the cache.
+      const cached = ctx.caches.pods?.get(name, req.namespace);
+      const fromCache = !!cached && (!uid || cached.metadata?.uid === uid);
+      const pod = fromCache ? structuredClone(cached) as Json : await getPod(ctx, req, name);
       if (!pod || (uid && pod.metadata?.uid !== uid)) {
         log.info("status for a pod the cloud does not have, deleting it on the edge", {
           node: req.node,
@@ -82,10 +86,25 @@ export async function podStatusUpdate(ctx: UpstreamContext, req: UpstreamRequest
       }
       const denied = ctx.auth.podBound(req.node, pod);
       if (denied) return reply(ctx, req, goStatusError(denied));
-      pod.status = mergePodStatus(pod.status, reported, ctx.now());
-      const updated = await ctx.kube.update<Json>(paths.podStatus(req.namespace, name), pod, {
-        node: req.node,
-      });
+      const write = async (pod: Json): Promise<Json> => {
+        pod.status = mergePodStatus(pod.status, reported, ctx.now());
+        return await ctx.kube.update<Json>(paths.podStatus(req.namespace, name), pod, {
+          node: req.node,
+        });
+      };
+      let updated: Json;
+      try {
+        updated = await write(pod);
+      } catch (err) {
+        // A copy that lagged a write elsewhere: once more from a fresh read.
+        if (!fromCache || !isConflict(err)) throw err;
+        const fresh = await getPod(ctx, req, name);
+        if (!fresh || (uid && fresh.metadata?.uid !== uid)) {
+          await deletePodOnEdge(ctx, req, name, uid);
+          continue;
+        }
+        updated = await write(fresh);
+      }
       if (shouldDeleteTerminal(updated)) {
         await ctx.kube.delete(paths.pod(req.namespace, name), {
           kind: "DeleteOptions",

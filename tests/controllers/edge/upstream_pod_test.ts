@@ -153,3 +153,44 @@ Deno.test("upstream pod delete: UID string precondition → deleted, OK; stale U
     assertEquals(again.content, "OK");
   });
 });
+
+Deno.test("upstream podstatus from the informer's copy: a lagging copy conflicts and is re-read; a cache miss is checked against the API, never taken as gone", async () => {
+  await withEnv(async ({ request, kube, ec, hub }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    const p: Json = await kube.create("/api/v1/namespaces/default/pods", pod("web", "edge-1"));
+    const informer = ec.downstream!.pods;
+    const copy = await eventually(
+      () => Promise.resolve(informer.get("web", "default")),
+      "pod in the informer",
+    );
+    const stale = structuredClone(copy);
+    const realGet = informer.get.bind(informer);
+    informer.get = (name, ns) => name === "web" ? stale : realGet(name, ns);
+    await kube.patch("/api/v1/namespaces/default/pods/web", {
+      metadata: { labels: { changed: "yes" } },
+    }, "application/merge-patch+json");
+    const resp = await request("edge-1", "default/podstatus/web", "update", {
+      UID: p.metadata.uid,
+      Name: "web",
+      Status: { phase: "Running" },
+    });
+    assertEquals(resp.content, "OK");
+    const got: Json = await kube.get("/api/v1/namespaces/default/pods/web");
+    assertEquals(got.status.phase, "Running");
+    assertEquals(got.metadata.labels.changed, "yes");
+    // A pod the informer has not seen yet is read from the API, not deleted on the edge.
+    const late: Json = await kube.create("/api/v1/namespaces/default/pods", pod("late", "edge-1"));
+    informer.get = (name, ns) => name === "late" ? undefined : realGet(name, ns);
+    const resp2 = await request("edge-1", "default/podstatus/late", "update", {
+      UID: late.metadata.uid,
+      Name: "late",
+      Status: { phase: "Running" },
+    });
+    assertEquals(resp2.content, "OK");
+    assertEquals(
+      (await kube.get<Json>("/api/v1/namespaces/default/pods/late")).status.phase,
+      "Running",
+    );
+    assert(!hub.messages.some((m) => m.route.operation === "delete"));
+  });
+});
