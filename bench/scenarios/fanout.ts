@@ -2,7 +2,7 @@
  * Scenario `fanout`: downstream messages with ACK to 1,000 nodes, edgecloud vs a raw `npm:ws`
  * server measured in the same run.
  *
- *   deno task bench:fanout [--nodes 1000] [--waves 10]
+ *   deno task bench:fanout [--nodes 1000] [--waves 10] [--sync-write-concurrency N]
  *
  * edgecloud: the hub (embedded API + CloudHub + EdgeController + SyncController) in its own
  * process; 1,000 simulated nodes in this process, each running one pod that references ConfigMap
@@ -33,7 +33,11 @@ import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
 setLogLevel("error");
 const { values } = parseArgs({
   args: Deno.args,
-  options: { nodes: { type: "string", default: "1000" }, waves: { type: "string", default: "10" } },
+  options: {
+    nodes: { type: "string", default: "1000" },
+    waves: { type: "string", default: "10" },
+    "sync-write-concurrency": { type: "string" },
+  },
 });
 const nodes = Number(values.nodes);
 const waves = Number(values.waves);
@@ -61,7 +65,13 @@ function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
 }
 
 // ---------- edgecloud ----------
-const hub = await spawnHub({ pki, dataDir, nofile: 65536 });
+const swc = values["sync-write-concurrency"];
+const hub = await spawnHub({
+  pki,
+  dataDir,
+  nofile: 65536,
+  syncWriteConcurrency: swc ? Number(swc) : undefined,
+});
 const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
 const seen = new Map<string, number>(); // rv → nodes that decoded it
 let sample: Message | undefined;
@@ -233,7 +243,7 @@ const rows: (string | number)[][] = [
 console.log();
 printTable(rows);
 await writeResult({
-  scenario: "fanout",
+  scenario: swc ? `fanout-swc${swc}` : "fanout",
   command: `deno task bench:fanout ${Deno.args.join(" ")}`.trim(),
   headline: {
     nodes,
