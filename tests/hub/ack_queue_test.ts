@@ -229,7 +229,7 @@ Deno.test("failed requeues with back-off; release and resetBackoff make it due a
 
 Deno.test("enqueue: a record with no status RV yet (created, never ACKed) counts as 0, not as an error", async () => {
   // KubeEdge drops such a message for good; the object would never reach the node.
-  const { store, q } = await setup("");
+  const { q } = await setup("");
   const m = podMessage(UID, "3", "update");
   assertEquals(await q.enqueue(m), "queued");
   assertEquals(q.entry(UID)?.msg, m);
