@@ -29,6 +29,7 @@ import { setLogLevel } from "../modules/log.ts";
 import { KubeClient } from "../controllers/kube/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
 import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
+import { readLines } from "./lib/lines.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -58,18 +59,6 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
       while (next < items.length) await fn(items[next++]);
     }),
   );
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
 }
 
 // ---------------------------------------------------------------- server (child process)
@@ -138,7 +127,7 @@ async function server(): Promise<void> {
     certPem: clientCertPem,
     keyPem: csr.keyPem,
   });
-  for await (const line of lines(Deno.stdin.readable)) {
+  for await (const line of readLines(Deno.stdin.readable)) {
     const cmd = JSON.parse(line);
     if (cmd.cmd === "times") {
       await out({ times: Object.fromEntries(busAt) });
@@ -218,7 +207,7 @@ async function driver(): Promise<void> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const replies = lines(child.stdout);
+  const replies = readLines(child.stdout);
   const writer = child.stdin.getWriter();
   const ask = async (cmd: unknown) => {
     await writer.write(encoder.encode(JSON.stringify(cmd) + "\n"));

@@ -32,6 +32,7 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
+import { readLines } from "./lib/lines.ts";
 
 interface Pems {
   caPem: string;
@@ -84,21 +85,12 @@ function rss(): number {
 async function commandLoop(
   handle: (cmd: Record<string, unknown>) => Promise<unknown>,
 ): Promise<void> {
-  const decoder = new TextDecoderStream();
-  Deno.stdin.readable.pipeTo(decoder.writable).catch(() => {});
-  let buf = "";
   const encoder = new TextEncoder();
-  for await (const chunk of decoder.readable) {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const cmd = JSON.parse(line);
-      const out = await handle(cmd);
-      await Deno.stdout.write(encoder.encode(JSON.stringify(out) + "\n"));
-      if (cmd.cmd === "exit") Deno.exit(0);
-    }
+  for await (const line of readLines(Deno.stdin.readable)) {
+    const cmd = JSON.parse(line);
+    const out = await handle(cmd);
+    await Deno.stdout.write(encoder.encode(JSON.stringify(out) + "\n"));
+    if (cmd.cmd === "exit") Deno.exit(0);
   }
 }
 
@@ -226,7 +218,7 @@ class Child {
       stderr: "inherit",
     }).spawn();
     this.#writer = this.#proc.stdin.getWriter();
-    this.#lines = lines(this.#proc.stdout)[Symbol.asyncIterator]();
+    this.#lines = readLines(this.#proc.stdout)[Symbol.asyncIterator]();
   }
 
   async call<T>(cmd: Record<string, unknown>): Promise<T> {
@@ -244,18 +236,6 @@ class Child {
     }
     await this.#writer.close().catch(() => {});
     await this.#proc.status;
-  }
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-    }
   }
 }
 

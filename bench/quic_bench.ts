@@ -19,6 +19,7 @@ import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { QuicEdgeClient } from "../edge/quic_client.ts";
 import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
+import { readLines } from "./lib/lines.ts";
 
 type Transport = "websocket" | "quic";
 
@@ -46,15 +47,7 @@ function heapMiB(): number {
 }
 
 async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  }
+  for await (const line of readLines(stream)) onLine(line);
 }
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {

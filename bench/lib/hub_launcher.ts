@@ -16,6 +16,7 @@ import { toPem } from "../../hub/certs/mod.ts";
 import type { BenchPki } from "./pki.ts";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { rssOf } from "./proc.ts";
+import { readLines } from "./lines.ts";
 
 /** Options of {@link spawnHub}. */
 export interface SpawnHubOptions {
@@ -123,25 +124,18 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     })
     : new Deno.Command(deno, { args: denoArgs, stdout: "piped", stderr: "inherit", stdin: "null" });
   const child = cmd.spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  let ready:
-    | { server: string; certServer: string; token: string; kubeconfigPath: string }
-    | undefined;
-  while (!ready) {
-    const { value, done } = await reader.read();
-    if (done) {
-      const st = await child.status;
-      throw new Error(`hub process exited (code ${st.code}) before it was ready`);
-    }
-    buf += value;
-    const nl = buf.indexOf("\n");
-    if (nl >= 0) ready = JSON.parse(buf.slice(0, nl));
+  const lines = readLines(child.stdout);
+  const first = await lines.next();
+  if (first.done) {
+    const st = await child.status;
+    throw new Error(`hub process exited (code ${st.code}) before it was ready`);
   }
+  const ready: { server: string; certServer: string; token: string; kubeconfigPath: string } = JSON
+    .parse(first.value);
   // Keep draining stdout so the child never blocks on a full pipe.
   const drain = (async () => {
     try {
-      while (!(await reader.read()).done) { /* discard */ }
+      for await (const _ of lines) { /* discard */ }
     } catch { /* closed */ }
   })();
   const status = child.status.then(async (s) => {

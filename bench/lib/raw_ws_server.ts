@@ -9,6 +9,7 @@
  */
 import https from "node:https";
 import { WebSocketServer } from "ws";
+import { readLines } from "./lines.ts";
 
 const cfg = JSON.parse(Deno.args[0]) as { certPem: string; keyPem: string; caPem: string };
 const server = https.createServer({
@@ -33,29 +34,23 @@ const port = (server.address() as { port: number }).port;
 const enc = new TextEncoder();
 const reply = (v: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(v) + "\n"));
 reply({ port });
-let buf = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buf += chunk;
-  let nl;
-  while ((nl = buf.indexOf("\n")) >= 0) {
-    const cmd = JSON.parse(buf.slice(0, nl)) as { cmd: string; payload?: string };
-    buf = buf.slice(nl + 1);
-    if (cmd.cmd === "stats") reply({ clients: wss.clients.size });
-    if (cmd.cmd === "wave") {
-      want = acks + wss.clients.size;
-      const all = new Promise<void>((r) => done = r);
-      const t0 = performance.now();
-      for (const c of wss.clients) c.send(cmd.payload!);
-      await all;
-      done = undefined;
-      reply({ ms: performance.now() - t0 });
-    }
-    if (cmd.cmd === "stop") {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.close();
-      reply({ ok: true });
-      Deno.exit(0);
-    }
+for await (const line of readLines(Deno.stdin.readable)) {
+  const cmd = JSON.parse(line) as { cmd: string; payload?: string };
+  if (cmd.cmd === "stats") reply({ clients: wss.clients.size });
+  if (cmd.cmd === "wave") {
+    want = acks + wss.clients.size;
+    const all = new Promise<void>((r) => done = r);
+    const t0 = performance.now();
+    for (const c of wss.clients) c.send(cmd.payload!);
+    await all;
+    done = undefined;
+    reply({ ms: performance.now() - t0 });
+  }
+  if (cmd.cmd === "stop") {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    server.close();
+    reply({ ok: true });
+    Deno.exit(0);
   }
 }

@@ -10,6 +10,7 @@ import { loadKeyPairPem } from "../../hub/certs/mod.ts";
 import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../modules/log.ts";
 import { NodeCertIssuer } from "./pki.ts";
+import { readLines } from "./lines.ts";
 
 /** Configuration passed as the first argument (JSON). */
 export interface SimWorkerConfig {
@@ -89,27 +90,20 @@ function stats(): SimWorkerStats {
 const enc = new TextEncoder();
 const reply = (v: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(v) + "\n"));
 reply({ ready: true });
-let buf = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buf += chunk;
-  let nl;
-  while ((nl = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, nl);
-    buf = buf.slice(nl + 1);
-    const cmd = JSON.parse(line) as { cmd: string };
-    if (cmd.cmd === "start") {
-      // Do not wait for every connect: the driver polls `stats`.
-      sim.start().catch(() => {});
-      reply({ ok: true });
-    } else if (cmd.cmd === "stats") {
-      reply(stats());
-    } else if (cmd.cmd === "drop") {
-      sim.dropAll();
-      reply({ ok: true });
-    } else if (cmd.cmd === "stop") {
-      await sim.stop();
-      reply(sim.summary());
-      Deno.exit(0);
-    }
+for await (const line of readLines(Deno.stdin.readable)) {
+  const cmd = JSON.parse(line) as { cmd: string };
+  if (cmd.cmd === "start") {
+    // Do not wait for every connect: the driver polls `stats`.
+    sim.start().catch(() => {});
+    reply({ ok: true });
+  } else if (cmd.cmd === "stats") {
+    reply(stats());
+  } else if (cmd.cmd === "drop") {
+    sim.dropAll();
+    reply({ ok: true });
+  } else if (cmd.cmd === "stop") {
+    await sim.stop();
+    reply(sim.summary());
+    Deno.exit(0);
   }
 }

@@ -14,6 +14,7 @@ import type { SimSummary } from "../../edge/sim/mod.ts";
 import type { HubProcess } from "./hub_launcher.ts";
 import type { SimWorkerConfig, SimWorkerStats } from "./sim_worker.ts";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
+import { readLines } from "./lines.ts";
 
 /** Options of {@link startFleet}. */
 export interface FleetOptions {
@@ -33,18 +34,6 @@ interface Worker {
   child: Deno.ChildProcess;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   lines: AsyncIterator<string>;
-}
-
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-    }
-  }
 }
 
 /** A fleet of worker processes. */

@@ -29,6 +29,8 @@ import {
 } from "../../modules/message.ts";
 import { setLogLevel } from "../../modules/log.ts";
 import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
+import { readLines } from "../lib/lines.ts";
+import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -46,21 +48,13 @@ const dataDir = await Deno.makeTempDir({ prefix: "bench-fanout-" });
 const pki = await createBenchPki();
 const issuer = new NodeCertIssuer(pki);
 
+/** The next line of `stream` on each call; rejects once the child has closed it. */
 function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
-  const it = stream.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
-  let buf = "";
+  const it = readLines(stream);
   return async (): Promise<string> => {
-    for (;;) {
-      const nl = buf.indexOf("\n");
-      if (nl >= 0) {
-        const l = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        return l;
-      }
-      const { value, done } = await it.next();
-      if (done) throw new Error("child closed");
-      buf += value;
-    }
+    const { value, done } = await it.next();
+    if (done) throw new Error("child closed");
+    return value;
   };
 }
 
@@ -100,13 +94,7 @@ const baseWaves: number[] = [];
 try {
   await sim.start();
   await sim.waitUntil((s) => s.connected === nodes, 180_000, "all nodes connected");
-  for (;;) {
-    const list = await kube.get("/api/v1/nodes?labelSelector=node-role.kubernetes.io/edge") as {
-      items: unknown[];
-    };
-    if (list.items.length >= nodes) break;
-    await sleep(500);
-  }
+  await waitForEdgeNodes(kube, nodes);
   await kube.create("/api/v1/namespaces/default/configmaps", {
     metadata: { name: "fan", namespace: "default" },
     data: { v: "0" },

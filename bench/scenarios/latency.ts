@@ -18,6 +18,7 @@ import { CpuProfiler, cpuSeconds, type ProfileSummary } from "../lib/cpu_profile
 import { EdgeSimulator, Histogram } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { setLogLevel } from "../../modules/log.ts";
+import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -77,13 +78,7 @@ try {
   await sim.start();
   await sim.waitUntil((s) => s.connected === nodes, 180_000, "all nodes connected");
   // Every node registered (EdgeController knows it) before measuring.
-  for (;;) {
-    const list = await kube.get("/api/v1/nodes?labelSelector=node-role.kubernetes.io/edge") as {
-      items: unknown[];
-    };
-    if (list.items.length >= nodes) break;
-    await sleep(500);
-  }
+  await waitForEdgeNodes(kube, nodes);
   await sleep(3000);
   console.log(
     `${nodes} nodes connected and registered; creating pods at ${rate}/s for ${seconds} s`,

@@ -18,6 +18,7 @@ import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, secs, sleep, writeResult } from "../lib/report.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { setLogLevel } from "../../modules/log.ts";
+import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -34,6 +35,10 @@ const nodes = Number(values.nodes);
 const pods = Number(values.pods);
 const reconnectMs = Number(values["reconnect-ms"]);
 const perWorker = Math.ceil(nodes / 2);
+const swc = values["sync-write-concurrency"];
+// A tuned run is kept beside the default one (bench/results/storm-swc<N>.json).
+const scenario = swc ? `storm-swc${swc}` : "storm";
+const command = `deno task bench:storm ${Deno.args.join(" ")}`.trim();
 
 const dataDir = await Deno.makeTempDir({ prefix: "bench-storm-" });
 const pki = await createBenchPki();
@@ -42,9 +47,7 @@ const hub = await spawnHub({
   dataDir,
   nofile: 1_048_576,
   logLevel: values["hub-log-level"] as "info" | undefined,
-  syncWriteConcurrency: values["sync-write-concurrency"]
-    ? Number(values["sync-write-concurrency"])
-    : undefined,
+  syncWriteConcurrency: swc ? Number(swc) : undefined,
   v8Flags: ["--max-old-space-size=16384"],
 });
 const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
@@ -81,10 +84,8 @@ try {
     const s = await fleet.stats();
     console.log(`not all connected within 300 s: ${JSON.stringify(s)}`);
     await writeResult({
-      scenario: values["sync-write-concurrency"]
-        ? `storm-swc${values["sync-write-concurrency"]}`
-        : "storm",
-      command: `deno task bench:storm ${Deno.args.join(" ")}`.trim(),
+      scenario,
+      command,
       headline: {
         sessions: nodes,
         stable: false,
@@ -112,16 +113,7 @@ try {
   const connectMs = performance.now() - tConnect0;
   console.log(`${nodes} sessions up in ${secs(connectMs)} s; waiting for registration`);
   // Registration (node insert through EdgeController) is bounded so the run stays bounded.
-  const regDeadline = performance.now() + 240_000;
-  let registered = 0;
-  while (performance.now() < regDeadline) {
-    const list = await kube.get("/api/v1/nodes?labelSelector=node-role.kubernetes.io/edge") as {
-      items: unknown[];
-    };
-    registered = list.items.length;
-    if (registered >= nodes) break;
-    await sleep(1000);
-  }
+  const registered = await waitForEdgeNodes(kube, nodes, { timeoutMs: 240_000, pollMs: 1000 });
   const registerMs = performance.now() - tConnect0 - connectMs;
   console.log(`${registered}/${nodes} nodes registered after ${secs(registerMs)} s`);
   await sleep(5000);
@@ -189,11 +181,8 @@ try {
   console.log();
   printTable(rows);
   await writeResult({
-    // A tuned run is kept beside the default one (bench/results/storm-swc<N>.json).
-    scenario: values["sync-write-concurrency"]
-      ? `storm-swc${values["sync-write-concurrency"]}`
-      : "storm",
-    command: `deno task bench:storm ${Deno.args.join(" ")}`.trim(),
+    scenario,
+    command,
     headline: {
       sessions: nodes,
       backS: Number(secs(backMs)),

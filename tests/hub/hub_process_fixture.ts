@@ -10,6 +10,7 @@ import { setLogLevel } from "../../modules/log.ts";
 import { messageFromWire } from "../../modules/message.ts";
 import { CloudHub } from "../../hub/cloudhub.ts";
 import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+import { readLines } from "../../bench/lib/lines.ts";
 
 setLogLevel("error");
 const [pkiPath, kubeconfigPath] = Deno.args;
@@ -25,15 +26,8 @@ const hub = new CloudHub({
 await hub.start({ bus: new Bus() });
 const out = (line: string) => Deno.stdout.write(new TextEncoder().encode(line + "\n"));
 await out(JSON.stringify({ port: hub.ports.websocket }));
-let buf = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buf += chunk;
-  let nl;
-  while ((nl = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, nl);
-    buf = buf.slice(nl + 1);
-    await hub.dispatcher.downstream(messageFromWire(JSON.parse(line)));
-    await hub.dispatcher.flush();
-    await out("ok");
-  }
+for await (const line of readLines(Deno.stdin.readable)) {
+  await hub.dispatcher.downstream(messageFromWire(JSON.parse(line)));
+  await hub.dispatcher.flush();
+  await out("ok");
 }

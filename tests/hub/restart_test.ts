@@ -5,6 +5,7 @@ import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
 import { EdgeClient } from "../../edge/client.ts";
 import { buildMessage, type Message, toWireObject } from "../../modules/message.ts";
 import { clientCert, pki, until } from "./hub_fixture.ts";
+import { readLines } from "../../bench/lib/lines.ts";
 
 /** A hub child process fed downstream messages through stdin. */
 class HubProcess {
@@ -26,19 +27,7 @@ class HubProcess {
       stderr: "inherit",
     }).spawn();
     this.#writer = this.#proc.stdin.getWriter();
-    this.#lines = this.#readLines()[Symbol.asyncIterator]();
-  }
-
-  async *#readLines(): AsyncIterable<string> {
-    let buf = "";
-    for await (const chunk of this.#proc.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        yield buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-      }
-    }
+    this.#lines = readLines(this.#proc.stdout);
   }
 
   async port(): Promise<number> {
