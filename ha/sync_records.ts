@@ -22,6 +22,7 @@ import {
   ReliableSyncsVersion,
   type SyncKey,
   type SyncRecord,
+  syncRecordOf,
   type SyncStore,
 } from "../hub/objectsync.ts";
 
@@ -30,20 +31,6 @@ const API = `${ReliableSyncsGroup}/${ReliableSyncsVersion}`;
 interface SyncObj extends KubeObject {
   spec?: Partial<ObjectSyncSpec>;
   status?: { objectResourceVersion?: string };
-}
-
-function toRecord(obj: SyncObj, namespace: string | null): SyncRecord {
-  return {
-    namespace,
-    name: obj.metadata?.name ?? "",
-    spec: {
-      objectAPIVersion: obj.spec?.objectAPIVersion ?? "",
-      objectKind: obj.spec?.objectKind ?? "",
-      objectName: obj.spec?.objectName ?? "",
-    },
-    // No status yet: created for a message not yet acknowledged (hub/objectsync_kube.ts).
-    resourceVersion: obj.status?.objectResourceVersion || "0",
-  };
 }
 
 /** Watched ObjectSync and ClusterObjectSync records; see module docs. */
@@ -108,17 +95,17 @@ export class SyncRecordIndex {
   get(key: SyncKey): SyncRecord | null {
     if (key.namespace === null) {
       const obj = this.#cluster.get(key.name);
-      return obj ? toRecord(obj, null) : null;
+      return obj ? syncRecordOf(obj, null) : null;
     }
     const obj = this.#namespaced.get(key.name, key.namespace);
-    return obj ? toRecord(obj, key.namespace) : null;
+    return obj ? syncRecordOf(obj, key.namespace) : null;
   }
 
   /** Every record. */
   all(): SyncRecord[] {
     return [
-      ...this.#namespaced.list().map((o) => toRecord(o, o.metadata?.namespace ?? "")),
-      ...this.#cluster.list().map((o) => toRecord(o, null)),
+      ...this.#namespaced.list().map((o) => syncRecordOf(o, o.metadata?.namespace ?? "")),
+      ...this.#cluster.list().map((o) => syncRecordOf(o, null)),
     ];
   }
 

@@ -272,12 +272,11 @@ export class AckQueue {
     if (this.#closed) return "dropped";
     // Another enqueue may not have run in between (serialised), so the store is still empty.
     if (record) {
-      // KubeEdge drops the message of a record with an empty status RV (a create whose status
-      // write never happened), so that object never reaches the node; it is "0": never ACKed.
-      const recordRv = record.resourceVersion || "0";
+      // A record without a status RV reads as "0" (never ACKed; see syncRecordOf), where
+      // KubeEdge drops the message and the object never reaches the node.
       let cmp: number;
       try {
-        cmp = compareResourceVersion(rv, recordRv);
+        cmp = compareResourceVersion(rv, record.resourceVersion);
       } catch (err) {
         return this.#drop("bad_resource_version", msg, String(err));
       }
@@ -285,7 +284,7 @@ export class AckQueue {
         // Remember what the node already has, saving the next lookup.
         this.#store.set(
           uid,
-          this.#newEntry(uid, null, recordRv, false, syncKey, "delivered"),
+          this.#newEntry(uid, null, record.resourceVersion, false, syncKey, "delivered"),
         );
         return this.#drop("stale", msg);
       }

@@ -37,6 +37,33 @@ export interface SyncRecord extends SyncKey {
   resourceVersion: string;
 }
 
+/** An (Cluster)ObjectSync object as the API serves it. */
+export interface SyncObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: Partial<ObjectSyncSpec>;
+  status?: { objectResourceVersion?: string };
+}
+
+/**
+ * The record an API object holds. A record with no status yet was created for a message not yet
+ * acknowledged: "0" (`KubeSyncStore` creates records without one). KubeEdge drops such a
+ * record's messages forever; we re-send them.
+ */
+export function syncRecordOf(obj: SyncObject, namespace: string | null): SyncRecord {
+  return {
+    namespace,
+    name: obj.metadata?.name ?? "",
+    spec: {
+      objectAPIVersion: obj.spec?.objectAPIVersion ?? "",
+      objectKind: obj.spec?.objectKind ?? "",
+      objectName: obj.spec?.objectName ?? "",
+    },
+    resourceVersion: obj.status?.objectResourceVersion || "0",
+  };
+}
+
 /** Storage of ObjectSync records (a Kubernetes API in production). */
 export interface SyncStore {
   /** Returns the record or null when it does not exist. */
@@ -111,7 +138,8 @@ export class MemorySyncStore implements SyncStore {
       namespace: key.namespace,
       name: key.name,
       spec: existing?.spec ?? { ...spec },
-      resourceVersion,
+      // As in the API: a record without a status RV reads as "0" (see syncRecordOf).
+      resourceVersion: resourceVersion || "0",
     });
     return Promise.resolve();
   }

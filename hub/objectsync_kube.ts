@@ -28,38 +28,17 @@ import {
   ReliableSyncsGroup,
   ReliableSyncsVersion,
   type SyncKey,
+  type SyncObject,
   type SyncRecord,
+  syncRecordOf,
   type SyncStore,
 } from "./objectsync.ts";
 
 const group = ReliableSyncsGroup;
 const version = ReliableSyncsVersion;
 
-interface SyncObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-  spec?: Partial<ObjectSyncSpec>;
-  status?: { objectResourceVersion?: string };
-}
-
 function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiException && err.code === code;
-}
-
-function toRecord(obj: SyncObject, namespace: string | null): SyncRecord {
-  return {
-    namespace,
-    name: obj.metadata?.name ?? "",
-    spec: {
-      objectAPIVersion: obj.spec?.objectAPIVersion ?? "",
-      objectKind: obj.spec?.objectKind ?? "",
-      objectName: obj.spec?.objectName ?? "",
-    },
-    // A record with no status yet was created for a message not yet acknowledged: "0" (see
-    // #upsertNow). KubeEdge drops such a record's messages forever; we re-send them.
-    resourceVersion: obj.status?.objectResourceVersion || "0",
-  };
 }
 
 /** Options of {@link KubeSyncStore}. */
@@ -246,7 +225,7 @@ export class KubeSyncStore implements SyncStore {
       return rec ? { ...rec, spec: { ...rec.spec } } : null;
     }
     const obj = await this.#getRaw(key);
-    return obj ? toRecord(obj, key.namespace) : null;
+    return obj ? syncRecordOf(obj, key.namespace) : null;
   }
 
   async #create(key: SyncKey, spec: ObjectSyncSpec): Promise<SyncObject> {
@@ -381,8 +360,8 @@ export class KubeSyncStore implements SyncStore {
       plural: "clusterobjectsyncs",
     }) as { items?: SyncObject[] };
     return [
-      ...(namespaced.items ?? []).map((o) => toRecord(o, o.metadata?.namespace ?? "")),
-      ...(cluster.items ?? []).map((o) => toRecord(o, null)),
+      ...(namespaced.items ?? []).map((o) => syncRecordOf(o, o.metadata?.namespace ?? "")),
+      ...(cluster.items ?? []).map((o) => syncRecordOf(o, null)),
     ];
   }
 }
