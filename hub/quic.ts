@@ -33,12 +33,8 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { Operation } from "../modules/constants.ts";
-import {
-  type ConnectionAcceptor,
-  type EdgeConnection,
-  isOrderFree,
-  ReadPause,
-} from "./transport.ts";
+import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
+import { InboundQueue } from "./inbound.ts";
 import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
 import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
@@ -530,12 +526,9 @@ export class StreamIo {
 class QuicEdgeConnection implements EdgeConnection {
   readonly transport = "quic" as const;
   readonly closed: Promise<string>;
-  #handler: ((msg: Message) => void | Promise<void>) | null = null;
+  #inbound: InboundQueue | null = null;
   readonly #backlog: Message[] = [];
-  #deliverChain: Promise<void> = Promise.resolve();
-  /** Messages queued or running in the handler chain. */
-  #pending = 0;
-  #paused = false;
+  /** Stream readers waiting for the handlers to catch up (back-pressure). */
   readonly #resumers: Array<() => void> = [];
   #down: Promise<StreamIo> | null = null;
   readonly #streams = new Set<StreamIo>();
@@ -566,48 +559,30 @@ class QuicEdgeConnection implements EdgeConnection {
   }
 
   /**
-   * Queues a message for the handler; messages are handled one at a time in order (order-free
-   * ones at once). Resolves at once unless too many wait, then once the handlers catch up.
+   * Hands a message to the session (see InboundQueue). Resolves at once unless too many wait,
+   * then once the handlers catch up: the stream readers await it, so reading stops meanwhile.
    */
   deliver(msg: Message): Promise<void> {
-    if (!this.#handler) {
+    if (!this.#inbound) {
       this.#backlog.push(msg);
       return Promise.resolve();
     }
-    const handler = this.#handler;
-    const fail = (err: unknown) =>
-      log.error("message handler failed", { node: this.nodeId, error: err });
-    if (isOrderFree(msg) && this.#pending > 0) {
-      // Keepalives and ACKs do not wait behind slow handlers (see isOrderFree).
-      try {
-        const result = handler(msg);
-        if (result instanceof Promise) result.catch(fail);
-      } catch (err) {
-        fail(err);
-      }
-      return Promise.resolve();
-    }
-    this.#pending++;
-    this.#deliverChain = this.#deliverChain.then(() => handler(msg)).catch(fail).finally(() => {
-      this.#pending--;
-      if (this.#paused && this.#pending < ReadPause.resumeBelow) {
-        this.#paused = false;
-        for (const resume of this.#resumers.splice(0)) resume();
-      }
-    });
-    if (this.#pending <= ReadPause.pauseAbove) return Promise.resolve();
-    // Back-pressure: the stream readers wait here (and stop reading) until the handlers catch up.
-    this.#paused = true;
+    this.#inbound.push(msg);
+    if (!this.#inbound.paused) return Promise.resolve();
     return new Promise((resolve) => this.#resumers.push(resolve));
   }
 
   /** True while the stream readers wait for the handlers to catch up (back-pressure). */
   get readPaused(): boolean {
-    return this.#paused;
+    return this.#inbound?.paused ?? false;
   }
 
   onMessage(handler: (msg: Message) => void | Promise<void>): void {
-    this.#handler = handler;
+    this.#inbound = new InboundQueue(
+      handler,
+      { pause: () => {}, resume: () => this.#resumers.splice(0).forEach((r) => r()) },
+      (err) => log.error("message handler failed", { node: this.nodeId, error: err }),
+    );
     for (const msg of this.#backlog.splice(0)) void this.deliver(msg);
   }
 

@@ -4,7 +4,6 @@
  * {@link ConnectionAcceptor}. Sessions, the dispatcher and the queues never know which
  * transport a node uses, so a node may reconnect on either.
  */
-import { Operation } from "../modules/constants.ts";
 import type { Message } from "../modules/message.ts";
 
 /** Transport names. */
@@ -34,7 +33,7 @@ export interface EdgeConnection {
   /**
    * Sets the handler for incoming, already-decoded messages. Messages are delivered one at a
    * time in arrival order (the next is not delivered before the handler's promise settles),
-   * except {@link isOrderFree} ones, which are handled as soon as they are read.
+   * except keepalives and ACKs, which are handled as soon as they are read (hub/inbound.ts).
    * Viaduct control operations (`config`, `ping`, `pong`) are answered by the transport itself
    * and never reach the handler.
    */
@@ -58,21 +57,4 @@ export interface ConnectionAcceptor {
   admit(nodeId: string): Refusal | null;
   /** Takes ownership of a connection: starts its session (replacing any older one for the node). */
   accept(conn: EdgeConnection): void;
-}
-
-/**
- * Per-connection read back-pressure: a transport stops reading a node once more than
- * `pauseAbove` of its messages wait for their handlers, and reads again below `resumeBelow`.
- */
-export const ReadPause = { pauseAbove: 64, resumeBelow: 16 } as const;
-
-/**
- * Messages whose handling depends on no earlier message from the node: keepalives (reset a timer)
- * and responses (settle an ACK or a volume request). Transports handle them as soon as they are
- * read instead of queueing them behind slow upstream handlers (a nodestatus waiting on a busy
- * API), which at 1,000 nodes delayed keepalives past their interval and closed healthy sessions.
- */
-export function isOrderFree(msg: Message): boolean {
-  const op = msg.route.operation;
-  return op === Operation.Keepalive || op === Operation.Response;
 }

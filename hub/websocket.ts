@@ -37,12 +37,8 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
-import {
-  type ConnectionAcceptor,
-  type EdgeConnection,
-  isOrderFree,
-  ReadPause,
-} from "./transport.ts";
+import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
+import { InboundQueue } from "./inbound.ts";
 
 const log = createLogger("cloudhub.websocket");
 
@@ -106,11 +102,8 @@ export class WsEdgeConnection implements EdgeConnection {
   readonly transport = "websocket" as const;
   readonly closed: Promise<string>;
   #resolveClosed!: (reason: string) => void;
-  #handler: ((msg: Message) => void | Promise<void>) | undefined;
+  #inbound: InboundQueue | undefined;
   #backlog: Message[] = [];
-  #chain: Promise<void> = Promise.resolve();
-  #inProgress = 0;
-  #paused = false;
   #localReason: string | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -167,10 +160,15 @@ export class WsEdgeConnection implements EdgeConnection {
   }
 
   onMessage(handler: (msg: Message) => void | Promise<void>): void {
-    this.#handler = handler;
+    const inbound = new InboundQueue(
+      handler,
+      { pause: () => this.ws.pause(), resume: () => this.ws.resume() },
+      (err) => log.error("message handler failed", { node: this.nodeId, error: err }),
+    );
+    this.#inbound = inbound;
     const backlog = this.#backlog;
     this.#backlog = [];
-    for (const msg of backlog) this.#dispatch(msg);
+    for (const msg of backlog) inbound.push(msg);
   }
 
   close(reason: string, code: number = CloseCode.Normal): void {
@@ -224,70 +222,15 @@ export class WsEdgeConnection implements EdgeConnection {
       this.metrics.countOut(Operation.Response, "control");
       return;
     }
-    if (!this.#handler) {
+    if (!this.#inbound) {
       this.#backlog.push(msg);
       return;
     }
-    this.#dispatch(msg);
+    this.#inbound.push(msg);
   }
 
   get readPaused(): boolean {
-    return this.#paused;
-  }
-
-  #dispatch(msg: Message): void {
-    const handler = this.#handler!;
-    if (isOrderFree(msg) && this.#inProgress > 0) {
-      // Keepalives and ACKs do not wait behind slow handlers (see isOrderFree).
-      try {
-        const result = handler(msg);
-        if (result instanceof Promise) {
-          result.catch((err) =>
-            log.error("message handler failed", { node: this.nodeId, error: err })
-          );
-        }
-      } catch (err) {
-        log.error("message handler failed", { node: this.nodeId, error: err });
-      }
-      return;
-    }
-    if (this.#inProgress === 0) {
-      // Fast path: ACKs and keepalives complete synchronously; no promise chain needed.
-      let result: void | Promise<void>;
-      try {
-        result = handler(msg);
-      } catch (err) {
-        log.error("message handler failed", { node: this.nodeId, error: err });
-        return;
-      }
-      if (!(result instanceof Promise)) return;
-      this.#inProgress++;
-      this.#chain = result.catch((err) => {
-        log.error("message handler failed", { node: this.nodeId, error: err });
-      }).finally(() => {
-        this.#inProgress--;
-      });
-      return;
-    }
-    this.#inProgress++;
-    // Back-pressure: stop reading while many messages wait for a slow handler.
-    if (this.#inProgress > ReadPause.pauseAbove && !this.#paused) {
-      this.#paused = true;
-      this.ws.pause();
-    }
-    this.#chain = this.#chain.then(async () => {
-      try {
-        await handler(msg);
-      } catch (err) {
-        log.error("message handler failed", { node: this.nodeId, error: err });
-      } finally {
-        this.#inProgress--;
-        if (this.#paused && this.#inProgress < ReadPause.resumeBelow) {
-          this.#paused = false;
-          this.ws.resume();
-        }
-      }
-    });
+    return this.#inbound?.paused ?? false;
   }
 }
 
