@@ -33,6 +33,7 @@ import {
   syncRecordOf,
   type SyncStore,
 } from "./objectsync.ts";
+import { Semaphore } from "../modules/semaphore.ts";
 
 const group = ReliableSyncsGroup;
 const version = ReliableSyncsVersion;
@@ -74,25 +75,6 @@ interface KeyWriter {
   running: boolean;
 }
 
-/** A bounded number of concurrent requests; waiters are served in arrival order. */
-class Lane {
-  #active = 0;
-  readonly #waiters: Array<() => void> = [];
-  constructor(readonly max: number) {}
-
-  async acquire(): Promise<void> {
-    while (this.#active >= this.max) {
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-    this.#active++;
-  }
-
-  release(): void {
-    this.#active--;
-    this.#waiters.shift()?.();
-  }
-}
-
 /** Status RV "0": the ack queue's "create the record" (see `#upsertNow`). */
 function isCreate(desired: Desired): boolean {
   return desired.kind === "status" && desired.rv === "0";
@@ -132,15 +114,15 @@ export class KubeSyncStore implements SyncStore {
   #loading: Promise<Map<string, SyncRecord>> | undefined;
   readonly #writers = new Map<string, KeyWriter>();
   /** Background writes: ACK success points and deletes. */
-  readonly #background: Lane;
+  readonly #background: Semaphore;
   /** Creates awaited on the send path; never behind background writes. */
-  readonly #creates: Lane;
+  readonly #creates: Semaphore;
 
   constructor(kc: KubeConfig, opts: KubeSyncStoreOptions = {}) {
     this.#api = kc.makeApiClient(CustomObjectsApi);
     this.#useCache = opts.cache ?? true;
-    this.#background = new Lane(Math.max(1, opts.writeConcurrency ?? 4));
-    this.#creates = new Lane(Math.max(1, opts.createConcurrency ?? 16));
+    this.#background = new Semaphore(opts.writeConcurrency ?? 4);
+    this.#creates = new Semaphore(opts.createConcurrency ?? 16);
   }
 
   async #loadCache(): Promise<Map<string, SyncRecord>> {
@@ -181,15 +163,15 @@ export class KubeSyncStore implements SyncStore {
       const waiters = w.waiters.splice(0);
       const lane = w.urgent ? this.#creates : this.#background;
       w.urgent = false;
-      await lane.acquire();
       try {
-        if (desired.kind === "delete") await this.#deleteNow(w.key);
-        else await this.#upsertNow(w.key, desired.spec, desired.rv);
+        await lane.run(() =>
+          desired.kind === "delete"
+            ? this.#deleteNow(w.key)
+            : this.#upsertNow(w.key, desired.spec, desired.rv)
+        );
         for (const x of waiters) x.resolve();
       } catch (err) {
         for (const x of waiters) x.reject(err);
-      } finally {
-        lane.release();
       }
     }
     w.running = false;

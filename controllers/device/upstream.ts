@@ -12,7 +12,7 @@ import { createLogger } from "../../modules/log.ts";
 import { isConflict, isNotFound, type KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
 import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../../modules/semaphore.ts";
 import { type DeviceRecord, type DeviceState, newDeviceStatus, newerRv } from "./state.ts";
 import {
   type ModelProperty,

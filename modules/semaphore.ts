@@ -1,7 +1,8 @@
 /**
  * A counting semaphore (hand-written: a dozen lines, and no npm package is worth the dependency).
- * Caps concurrent status PATCHes so a storm of flushes queues here, in order, instead of piling
- * up as open requests against the API.
+ * Caps concurrent API requests so a burst queues here, in order, instead of piling up as open
+ * requests against the API: DeviceController's status PATCHes, KubeSyncStore's ObjectSync
+ * writes.
  */
 
 /** See module docs. */
