@@ -116,12 +116,14 @@ function findAllowAll(text: string): string[] {
   return [...text.matchAll(/(^|[\s"'=])(-A|--allow-all)(?=[\s"']|$)/gm)].map((m) => m[2]);
 }
 
-async function walk(dir: string): Promise<string[]> {
+/** Every file under `dir`, not descending into directories `prune` names. */
+async function walk(dir: string, prune: (dir: string) => boolean): Promise<string[]> {
   const files: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) files.push(...await walk(path));
-    else if (entry.isFile) files.push(path);
+    if (entry.isDirectory) {
+      if (!prune(path)) files.push(...await walk(path, prune));
+    } else if (entry.isFile) files.push(path);
   }
   return files;
 }
@@ -136,12 +138,11 @@ Deno.test("no -A / --allow-all in deno.json tasks (except deno test), compile.sh
       offenders.push(`deno.json task ${name}`);
     }
   }
-  const files = [`${ROOT}/compile.sh`, ...await walk(`${ROOT}/deploy`).catch(() => [])];
-  // Every script and module that could spawn or document a launch: bench/, scripts/, edge/, ...
-  const skip = /\/(tests|\.git|node_modules|shared|dist|\.edgecloud|bench\/results)\//;
-  for (const file of await walk(ROOT)) {
-    if (/\.(ts|sh|md)$/.test(file) && !skip.test(file.slice(ROOT.length) + "/")) files.push(file);
-  }
+  // Every script, module and doc that could spawn or document a launch (compile.sh, bench/,
+  // scripts/, edge/, ...), and everything under deploy/ (the unit too).
+  const pruned = /\/(tests|\.git|node_modules|shared|dist|\.edgecloud|bench\/results)$/;
+  const files = (await walk(ROOT, (dir) => pruned.test(dir.slice(ROOT.length))))
+    .filter((f) => /\.(ts|sh|md)$/.test(f) || f.startsWith(`${ROOT}/deploy/`));
   for (const file of files) {
     const lines = (await Deno.readTextFile(file)).split("\n");
     // A documented `deno test ... -A` line is the harness too.
