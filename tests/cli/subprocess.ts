@@ -95,9 +95,14 @@ export class RunningMain {
 
 /**
  * Writes a cloudcore.yaml for a hub that can run beside others on one host: every listener on
- * 127.0.0.1 port 0, QUIC off, the CSI socket and nothing else under `dir`. Returns its path.
+ * 127.0.0.1 port 0, QUIC off, the CSI socket and nothing else under `dir`, `extra` YAML appended.
+ * Returns its path.
  */
-export async function writeTestConfig(dir: string, extra = ""): Promise<string> {
+export async function writeTestConfig(
+  dir: string,
+  extra = "",
+  advertise = "127.0.0.1",
+): Promise<string> {
   const file = `${dir}/cloudcore.yaml`;
   await Deno.writeTextFile(
     file,
@@ -111,7 +116,7 @@ apiServer:
   port: 0
 modules:
   cloudHub:
-    advertiseAddress: [127.0.0.1]
+    advertiseAddress: [${advertise}]
     tlsCAFile: ${dir}/none/rootCA.crt
     tlsCAKeyFile: ${dir}/none/rootCA.key
     tlsCertFile: ${dir}/none/server.crt

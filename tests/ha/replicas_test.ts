@@ -19,7 +19,7 @@ import { nodeInsert } from "../../edge/sim/messages.ts";
 import { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE } from "../../ha/mod.ts";
 import type { Message } from "../../modules/message.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { runMain, RunningMain } from "../cli/subprocess.ts";
+import { runMain, RunningMain, writeTestConfig } from "../cli/subprocess.ts";
 
 const GUARD_MS = 30_000;
 
@@ -37,32 +37,15 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
 /** A replica's config: listeners on 127.0.0.1 port 0, its own advertise address, short Lease. */
 async function writeReplicaConfig(dir: string, advertise: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
-  const file = `${dir}/cloudcore.yaml`;
-  await Deno.writeTextFile(
-    file,
-    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-commonConfig:
-  monitorServer:
-    bindAddress: 127.0.0.1:0
-modules:
-  cloudHub:
-    advertiseAddress: [${advertise}]
-    tlsCAFile: ${dir}/none/rootCA.crt
-    tlsCAKeyFile: ${dir}/none/rootCA.key
-    tlsCertFile: ${dir}/none/server.crt
-    tlsPrivateKeyFile: ${dir}/none/server.key
-    websocket: {address: 127.0.0.1, port: 0}
-    https: {address: 127.0.0.1, port: 0}
-    quic: {enable: false, address: 127.0.0.1, port: 0}
-    unixsocket: {enable: true, address: "unix://${dir}/kubeedge.sock"}
-leaderElection:
+  return await writeTestConfig(
+    dir,
+    `leaderElection:
   leaseDuration: 3
   renewDeadline: 2
   retryPeriod: 1
 `,
+    advertise,
   );
-  return file;
 }
 
 class Replica {
