@@ -203,7 +203,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     ? new ReplicaCoordinator({
       self: advertise,
       kube: api.kube,
-      writer: new KubeSyncStore(api.kubeConfig),
+      writer: new KubeSyncStore(api.kube.http),
     })
     : undefined;
   const gate = le.enable
@@ -247,7 +247,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     nodeLimit: hubCfg.nodeLimit,
     authorization: hubCfg.authorization.enable && !hubCfg.authorization.debug,
     advertiseAddress: advertise,
-    syncStore: new KubeSyncStore(api.kubeConfig),
+    syncStore: new KubeSyncStore(api.kube.http),
     ...replica?.hubOptions(),
     kubeCaPem: api.caPem,
     annotateNode: kubeNodeAnnotator(api.kubeConfig),

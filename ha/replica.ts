@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * const replica = new ReplicaCoordinator({ self: "10.0.0.2", kube, writer: new KubeSyncStore(kc) });
+ * const replica = new ReplicaCoordinator({ self: "10.0.0.2", kube, writer: new KubeSyncStore(kube.http) });
  * const hub = new CloudHub({ ..., ...replica.hubOptions() });
  * specs.push({ module: hub }, { module: replica.recordsModule() }, { module: edgeController },
  *   { module: replica.attachModule(hub, edgeController) });

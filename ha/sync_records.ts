@@ -10,7 +10,7 @@
  * ```ts
  * const records = new SyncRecordIndex(kube);
  * await records.start();
- * const hub = new CloudHub({ ..., syncStore: new WatchedSyncStore(records, new KubeSyncStore(kc)) });
+ * const hub = new CloudHub({ ..., syncStore: new WatchedSyncStore(records, new KubeSyncStore(kube.http)) });
  * records.forNode("edge-1"); // what edge-1 acknowledged, per object
  * ```
  */

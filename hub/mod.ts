@@ -7,7 +7,7 @@
  * const hub = new CloudHub({
  *   tls: { certPem, keyPem, caPem },
  *   websocket: { address: "0.0.0.0", port: 10000 },
- *   syncStore: new KubeSyncStore(kc),
+ *   syncStore: new KubeSyncStore(kube.http),
  *   advertiseAddress: "10.0.0.1",
  *   annotateNode: kubeNodeAnnotator(kc),
  * });

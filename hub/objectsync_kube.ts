@@ -1,7 +1,12 @@
 /**
  * {@link SyncStore} over a Kubernetes API (`reliablesyncs.kubeedge.io/v1alpha1` objectsyncs and
- * clusterobjectsyncs, status subresource) through `npm:@kubernetes/client-node`: the same records
- * cloudcore keeps, so edgecloud can take over an existing cluster's reliable-sync state.
+ * clusterobjectsyncs, status subresource): the same records cloudcore keeps, so edgecloud can
+ * take over an existing cluster's reliable-sync state.
+ *
+ * Requests go through {@link KubeHttp} (raw JSON over Deno's fetch and one pooled HTTP client),
+ * not client-node's `CustomObjectsApi`: client-node 1.4 opens a new `https.Agent`, so a new TLS
+ * connection, for every call. With a record write per object per node, that handshake was the
+ * hub's largest CPU cost in `deno task bench:latency --profile` (initClientTls, readBuffer).
  *
  * Like cloudcore (which reads through an informer's lister), lookups are served from memory: the
  * first `get` lists every record once, and the store's own writes keep the copy current (the
@@ -17,12 +22,12 @@
  *
  * @example
  * ```ts
- * const kc = new KubeConfig();
- * kc.loadFromString(api.kubeconfigYaml);
- * const store = new KubeSyncStore(kc);
+ * const kube = KubeClient.fromYaml(api.kubeconfigYaml);
+ * const store = new KubeSyncStore(kube.http);
  * ```
  */
-import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { KubeApiError } from "../controllers/kube/errors.ts";
+import type { KubeHttp } from "../controllers/kube/http.ts";
 import {
   type ObjectSyncSpec,
   ReliableSyncsGroup,
@@ -38,8 +43,21 @@ import { Semaphore } from "../modules/semaphore.ts";
 const group = ReliableSyncsGroup;
 const version = ReliableSyncsVersion;
 
+const base = `/apis/${group}/${version}`;
+
 function isStatus(err: unknown, code: number): boolean {
-  return err instanceof ApiException && err.code === code;
+  return err instanceof KubeApiError && err.code === code;
+}
+
+/** Where records of one namespace (or cluster-scoped ones, `null`) are created. */
+function collectionPath(namespace: string | null): string {
+  return namespace === null
+    ? `${base}/clusterobjectsyncs`
+    : `${base}/namespaces/${encodeURIComponent(namespace)}/objectsyncs`;
+}
+
+function recordPath(key: SyncKey): string {
+  return `${collectionPath(key.namespace)}/${encodeURIComponent(key.name)}`;
 }
 
 /** Options of {@link KubeSyncStore}. */
@@ -108,7 +126,7 @@ function applyDesired(map: Map<string, SyncRecord>, key: SyncKey, desired: Desir
 
 /** ObjectSync records in a Kubernetes API; see module docs. */
 export class KubeSyncStore implements SyncStore {
-  readonly #api: CustomObjectsApi;
+  readonly #http: KubeHttp;
   readonly #useCache: boolean;
   #cache: Map<string, SyncRecord> | undefined;
   #loading: Promise<Map<string, SyncRecord>> | undefined;
@@ -118,8 +136,9 @@ export class KubeSyncStore implements SyncStore {
   /** Creates awaited on the send path; never behind background writes. */
   readonly #creates: Semaphore;
 
-  constructor(kc: KubeConfig, opts: KubeSyncStoreOptions = {}) {
-    this.#api = kc.makeApiClient(CustomObjectsApi);
+  /** @param http the raw JSON client of the hub's `KubeClient` (`kube.http`); it owns the pool. */
+  constructor(http: KubeHttp, opts: KubeSyncStoreOptions = {}) {
+    this.#http = http;
     this.#useCache = opts.cache ?? true;
     this.#background = new Semaphore(opts.writeConcurrency ?? 4);
     this.#creates = new Semaphore(opts.createConcurrency ?? 16);
@@ -180,21 +199,7 @@ export class KubeSyncStore implements SyncStore {
 
   async #getRaw(key: SyncKey): Promise<SyncObject | null> {
     try {
-      if (key.namespace === null) {
-        return await this.#api.getClusterCustomObject({
-          group,
-          version,
-          plural: "clusterobjectsyncs",
-          name: key.name,
-        }) as SyncObject;
-      }
-      return await this.#api.getNamespacedCustomObject({
-        group,
-        version,
-        namespace: key.namespace,
-        plural: "objectsyncs",
-        name: key.name,
-      }) as SyncObject;
+      return await this.#http.request<SyncObject>("GET", recordPath(key));
     } catch (err) {
       if (isStatus(err, 404)) return null;
       throw err;
@@ -219,21 +224,7 @@ export class KubeSyncStore implements SyncStore {
         : { name: key.name, namespace: key.namespace },
       spec: { ...spec },
     };
-    if (key.namespace === null) {
-      return await this.#api.createClusterCustomObject({
-        group,
-        version,
-        plural: "clusterobjectsyncs",
-        body,
-      }) as SyncObject;
-    }
-    return await this.#api.createNamespacedCustomObject({
-      group,
-      version,
-      namespace: key.namespace,
-      plural: "objectsyncs",
-      body,
-    }) as SyncObject;
+    return await this.#http.request<SyncObject>("POST", collectionPath(key.namespace), { body });
   }
 
   /** POST; null when the record exists already (409). */
@@ -246,28 +237,7 @@ export class KubeSyncStore implements SyncStore {
     }
   }
 
-  async #replaceStatus(key: SyncKey, obj: SyncObject): Promise<void> {
-    if (key.namespace === null) {
-      await this.#api.replaceClusterCustomObjectStatus({
-        group,
-        version,
-        plural: "clusterobjectsyncs",
-        name: key.name,
-        body: obj,
-      });
-      return;
-    }
-    await this.#api.replaceNamespacedCustomObjectStatus({
-      group,
-      version,
-      namespace: key.namespace,
-      plural: "objectsyncs",
-      name: key.name,
-      body: obj,
-    });
-  }
-
-  /** Get-or-create, then UpdateStatus; coalesced per record (see module docs). */
+  /** Sets the record's status RV (creating the record if missing); coalesced per record. */
   upsertStatus(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
     return this.#write(key, { kind: "status", spec: { ...spec }, rv: resourceVersion });
   }
@@ -285,62 +255,39 @@ export class KubeSyncStore implements SyncStore {
    * (the ACK's status write comes next anyway). A record that exists already is left alone: it
    * holds "0" or an acknowledged RV, which must never move back (KubeEdge #4925).
    *
-   * Any other RV: get-or-create, then UpdateStatus, retried on a 409 conflict.
+   * Any other RV is one merge patch of the status subresource (KubeEdge: get + UpdateStatus,
+   * two round trips and a 409 to retry when two writers race). A patch needs no read and no
+   * resourceVersion precondition; this store is the record's only writer and orders its own
+   * writes per record (see `merge`). A missing record (404) is created first.
    */
   async #upsertNow(key: SyncKey, spec: ObjectSyncSpec, resourceVersion: string): Promise<void> {
     if (resourceVersion === "0") {
       await this.#createUnlessExists(key, spec);
       return;
     }
-    for (let attempt = 0;; attempt++) {
-      try {
-        const obj = await this.#getRaw(key) ?? await this.#create(key, spec);
-        obj.status = { ...obj.status, objectResourceVersion: resourceVersion };
-        await this.#replaceStatus(key, obj);
-        return;
-      } catch (err) {
-        if (attempt < 2 && (isStatus(err, 409))) continue;
-        throw err;
-      }
+    const patch = { status: { objectResourceVersion: resourceVersion } };
+    const opts = { body: patch, contentType: "application/merge-patch+json" };
+    try {
+      await this.#http.request("PATCH", `${recordPath(key)}/status`, opts);
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+      await this.#createUnlessExists(key, spec);
+      await this.#http.request("PATCH", `${recordPath(key)}/status`, opts);
     }
   }
 
   async #deleteNow(key: SyncKey): Promise<void> {
     try {
-      if (key.namespace === null) {
-        await this.#api.deleteClusterCustomObject({
-          group,
-          version,
-          plural: "clusterobjectsyncs",
-          name: key.name,
-          gracePeriodSeconds: 0,
-        });
-      } else {
-        await this.#api.deleteNamespacedCustomObject({
-          group,
-          version,
-          namespace: key.namespace,
-          plural: "objectsyncs",
-          name: key.name,
-          gracePeriodSeconds: 0,
-        });
-      }
+      await this.#http.request("DELETE", recordPath(key), { query: { gracePeriodSeconds: 0 } });
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
     }
   }
 
   async list(): Promise<SyncRecord[]> {
-    const namespaced = await this.#api.listCustomObjectForAllNamespaces({
-      group,
-      version,
-      plural: "objectsyncs",
-    }) as { items?: SyncObject[] };
-    const cluster = await this.#api.listClusterCustomObject({
-      group,
-      version,
-      plural: "clusterobjectsyncs",
-    }) as { items?: SyncObject[] };
+    type List = { items?: SyncObject[] };
+    const namespaced = await this.#http.request<List>("GET", `${base}/objectsyncs`);
+    const cluster = await this.#http.request<List>("GET", `${base}/clusterobjectsyncs`);
     return [
       ...(namespaced.items ?? []).map((o) => syncRecordOf(o, o.metadata?.namespace ?? "")),
       ...(cluster.items ?? []).map((o) => syncRecordOf(o, null)),

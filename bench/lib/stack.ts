@@ -69,7 +69,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
     websocket: { address: "127.0.0.1", port: opts.port ?? 0 },
     monitor: { enable: false },
-    syncStore: new KubeSyncStore(kube.kubeConfig, {
+    syncStore: new KubeSyncStore(kube.http, {
       writeConcurrency: opts.syncWriteConcurrency,
     }),
     nodeLimit: 100_000,

@@ -2,7 +2,6 @@
  * SyncRecordIndex / WatchedSyncStore against the embedded API: a record written by another
  * replica's store is seen here (KubeSyncStore's own list-once copy would not see it).
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { SyncRecordIndex, WatchedSyncStore } from "../../ha/sync_records.ts";
@@ -25,15 +24,13 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
 Deno.test("WatchedSyncStore: reads follow writes made by another replica", async () => {
   const dir = await Deno.makeTempDir();
   const api = await startEmbeddedApi({ dataDir: dir, port: 0 });
-  const kc = new KubeConfig();
-  kc.loadFromString(api.kubeconfigYaml);
   const kube = KubeClient.fromYaml(api.kubeconfigYaml);
   const index = new SyncRecordIndex(kube);
   try {
     const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "web" };
     const key = { namespace: "default", name: "edge-1.uid-1" };
-    const here = new KubeSyncStore(kc);
-    const other = new KubeSyncStore(kc);
+    const here = new KubeSyncStore(kube.http);
+    const other = new KubeSyncStore(kube.http);
     assertEquals(await here.get(key), null); // loads KubeSyncStore's copy
     await index.start();
     const watched = new WatchedSyncStore(index, here);
@@ -63,19 +60,19 @@ Deno.test("WatchedSyncStore: reads follow writes made by another replica", async
 Deno.test('KubeSyncStore: the ack queue\'s create ("0") never moves an acknowledged RV back', async () => {
   const dir = await Deno.makeTempDir();
   const api = await startEmbeddedApi({ dataDir: dir, port: 0 });
-  const kc = new KubeConfig();
-  kc.loadFromString(api.kubeconfigYaml);
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml);
   try {
     const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "web" };
     const key = { namespace: "default", name: "edge-1.uid-2" };
-    const holder = new KubeSyncStore(kc, { cache: false });
-    const stale = new KubeSyncStore(kc, { cache: false });
+    const holder = new KubeSyncStore(kube.http, { cache: false });
+    const stale = new KubeSyncStore(kube.http, { cache: false });
     await stale.upsertStatus(key, spec, "0");
     assertEquals((await holder.get(key))?.resourceVersion, "0");
     await holder.upsertStatus(key, spec, "12");
     await stale.upsertStatus(key, spec, "0"); // a replica that thought the record was missing
     assertEquals((await holder.get(key))?.resourceVersion, "12");
   } finally {
+    await kube.close();
     await api.close();
     await Deno.remove(dir, { recursive: true });
   }

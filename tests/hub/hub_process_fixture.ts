@@ -4,7 +4,7 @@
  * stdin line, dispatches it downstream, flushes, and answers `ok`. Killing it (SIGKILL) loses
  * everything but the ObjectSync records in the API.
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient } from "../../controllers/kube/mod.ts";
 import { Bus } from "../../modules/bus.ts";
 import { setLogLevel } from "../../modules/log.ts";
 import { messageFromWire } from "../../modules/message.ts";
@@ -15,13 +15,12 @@ import { readLines } from "../../bench/lib/lines.ts";
 setLogLevel("error");
 const [pkiPath, kubeconfigPath] = Deno.args;
 const pki = JSON.parse(await Deno.readTextFile(pkiPath));
-const kc = new KubeConfig();
-kc.loadFromFile(kubeconfigPath);
+const kube = KubeClient.fromFile(kubeconfigPath);
 const hub = new CloudHub({
   tls: pki,
   websocket: { address: "127.0.0.1", port: 0 },
   monitor: { enable: false },
-  syncStore: new KubeSyncStore(kc),
+  syncStore: new KubeSyncStore(kube.http),
 });
 await hub.start({ bus: new Bus() });
 const out = (line: string) => Deno.stdout.write(new TextEncoder().encode(line + "\n"));

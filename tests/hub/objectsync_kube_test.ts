@@ -1,18 +1,21 @@
 import { assert, assertEquals } from "../assert.ts";
 import { KubeConfig } from "@kubernetes/client-node";
+import { KubeHttp } from "../../controllers/kube/http.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import { startHub, until } from "./hub_fixture.ts";
 
-async function withApi(fn: (kc: KubeConfig, kubeconfigPath: string) => Promise<void>) {
+async function withApi(fn: (http: KubeHttp, kubeconfigPath: string) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "hub-objectsync-" });
   const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  const http = new KubeHttp(kc);
   try {
-    const kc = new KubeConfig();
-    kc.loadFromString(api.kubeconfigYaml);
-    await fn(kc, api.kubeconfigPath);
+    await fn(http, api.kubeconfigPath);
   } finally {
+    http.close();
     await api.close();
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -27,8 +30,8 @@ async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
 }
 
 Deno.test("KubeSyncStore: ObjectSync and ClusterObjectSync through the status subresource, read back by kubectl", async () => {
-  await withApi(async (kc, kubeconfig) => {
-    const store = new KubeSyncStore(kc);
+  await withApi(async (http, kubeconfig) => {
+    const store = new KubeSyncStore(http);
     const ns = { namespace: "default", name: "n1.uid-1" };
     const cluster = { namespace: null, name: "n1.uid-2" };
     assertEquals(await store.get(ns), null);
@@ -77,8 +80,8 @@ Deno.test("KubeSyncStore: ObjectSync and ClusterObjectSync through the status su
 });
 
 Deno.test("KubeSyncStore: writes to one record coalesce to the newest state; get is served from the cache", async () => {
-  await withApi(async (kc) => {
-    const store = new KubeSyncStore(kc, { writeConcurrency: 2 });
+  await withApi(async (http) => {
+    const store = new KubeSyncStore(http, { writeConcurrency: 2 });
     const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
     const key = { namespace: "default", name: "n1.uid-c" };
     const writes = [];
@@ -86,7 +89,7 @@ Deno.test("KubeSyncStore: writes to one record coalesce to the newest state; get
     writes.push(store.upsertStatus({ namespace: null, name: "n1.uid-d" }, spec, "5"));
     assertEquals((await store.get(key))?.resourceVersion, "20"); // cache, before the writes land
     await Promise.all(writes);
-    const direct = new KubeSyncStore(kc, { cache: false });
+    const direct = new KubeSyncStore(http, { cache: false });
     assertEquals((await direct.get(key))?.resourceVersion, "20");
     assertEquals((await direct.get({ namespace: null, name: "n1.uid-d" }))?.resourceVersion, "5");
     await Promise.all([store.upsertStatus(key, spec, "21"), store.delete(key)]);
@@ -109,8 +112,8 @@ function pod(name: string, uid: string, rv: string): Message {
 }
 
 Deno.test("hub restart over the embedded API: unacknowledged objects resent, acknowledged ones not", async () => {
-  await withApi(async (kc) => {
-    const first = await startHub({ syncStore: new KubeSyncStore(kc) });
+  await withApi(async (http) => {
+    const first = await startHub({ syncStore: new KubeSyncStore(http) });
     try {
       const edge = await first.connect("n1");
       await first.hub.dispatcher.downstream(pod("acked", "uid-1", "10"));
@@ -126,7 +129,7 @@ Deno.test("hub restart over the embedded API: unacknowledged objects resent, ack
     } finally {
       await first.close();
     }
-    const second = await startHub({ syncStore: new KubeSyncStore(kc) });
+    const second = await startHub({ syncStore: new KubeSyncStore(http) });
     try {
       assertEquals(
         (await second.hub.syncStore.get({ namespace: "default", name: "n1.uid-2" }))
@@ -150,8 +153,8 @@ Deno.test("hub restart over the embedded API: unacknowledged objects resent, ack
 });
 
 /**
- * A minimal objectsyncs API (plain HTTP, 127.0.0.1) whose status writes for an acknowledged RV
- * (anything but "0") hang until released: the ACK success-point writes of a slow API.
+ * A minimal objectsyncs API (plain HTTP, 127.0.0.1) whose status patches (the ACK success
+ * points; a create is a POST alone) hang until released: the background writes of a slow API.
  */
 function blockingSyncApi() {
   const records = new Map<string, Record<string, unknown>>();
@@ -179,14 +182,17 @@ function blockingSyncApi() {
       records.set(body.metadata.name, created);
       return Response.json(created, { status: 201 });
     }
-    if (req.method === "PUT" && path.endsWith("/status")) {
-      if (body.status?.objectResourceVersion !== "0") {
-        held.push(() => {});
-        heldChanged();
-        await released;
+    if (req.method === "PATCH" && path.endsWith("/status")) {
+      const rec = records.get(name);
+      if (!rec) {
+        return Response.json({ kind: "Status", code: 404, reason: "NotFound" }, { status: 404 });
       }
-      records.set(name, body);
-      return Response.json(body);
+      held.push(() => {});
+      heldChanged();
+      await released;
+      const next = { ...rec, status: { ...(rec.status as object), ...body.status } };
+      records.set(name, next);
+      return Response.json(next);
     }
     return new Response("unexpected", { status: 405 });
   });
@@ -206,15 +212,16 @@ function blockingSyncApi() {
 
 Deno.test("KubeSyncStore: a create on the send path does not wait behind blocked ACK status writes", async () => {
   const api = blockingSyncApi();
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server: api.url, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  const http = new KubeHttp(kc);
   try {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "c", server: api.url, skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
-      contexts: [{ name: "x", cluster: "c", user: "u" }],
-      currentContext: "x",
-    });
-    const store = new KubeSyncStore(kc, { writeConcurrency: 2, createConcurrency: 2 });
+    const store = new KubeSyncStore(http, { writeConcurrency: 2, createConcurrency: 2 });
     const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
     // Six ACK success points: two hang at the API, four more wait for the background lane.
     const acks = [];
@@ -244,13 +251,14 @@ Deno.test("KubeSyncStore: a create on the send path does not wait behind blocked
     assertEquals((await store.get(key))?.resourceVersion, "9");
   } finally {
     api.release();
+    http.close();
     await api.close();
   }
 });
 
 Deno.test("KubeSyncStore: a create is the record alone; no status reads as 0, and a later ACK RV is kept", async () => {
-  await withApi(async (kc, kubeconfig) => {
-    const store = new KubeSyncStore(kc, { cache: false });
+  await withApi(async (http, kubeconfig) => {
+    const store = new KubeSyncStore(http, { cache: false });
     const key = { namespace: "default", name: "n1.uid-9" };
     const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
     await store.upsertStatus(key, spec, "0");

@@ -1,5 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import { KubeConfig } from "@kubernetes/client-node";
+import { KubeHttp } from "../../controllers/kube/http.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
 import { EdgeClient } from "../../edge/client.ts";
@@ -74,8 +75,9 @@ Deno.test("hub process killed: unacknowledged objects and deletes are delivered 
   );
   const kc = new KubeConfig();
   kc.loadFromString(api.kubeconfigYaml);
+  const http = new KubeHttp(kc);
   // the observer reads the API directly (its cache would not see the hub process's writes)
-  const store = new KubeSyncStore(kc, { cache: false });
+  const store = new KubeSyncStore(http, { cache: false });
   const certs = await clientCert(p.ca, "n1");
   const edgeFor = (port: number) =>
     new EdgeClient({
@@ -132,6 +134,7 @@ Deno.test("hub process killed: unacknowledged objects and deletes are delivered 
   } finally {
     await first?.kill();
     await second?.kill();
+    http.close();
     await api.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -44,7 +44,7 @@ Deno.test("e2e over mTLS WebSocket: v1alpha2 profile via EdgeController, members
   const api = await startTestApi();
   const kube = KubeClient.fromYaml(api.kubeconfigYaml);
   const bus = new Bus();
-  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.kubeConfig) });
+  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.http) });
   bus.addModule("edgecontroller");
   bus.addModule("devicecontroller");
   const ec = new EdgeController({ kube, localIp: "127.0.0.1" });

@@ -19,7 +19,7 @@ Deno.test("e2e: kubectl pod → edge frame over mTLS WebSocket; edge queries ans
   const api = await startEmbeddedApi({ dataDir, port: 0 });
   const kube = KubeClient.fromYaml(api.kubeconfigYaml);
   const bus = new Bus();
-  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.kubeConfig) });
+  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.http) });
   bus.addModule("edgecontroller");
   const ec = new EdgeController({ kube, localIp: "127.0.0.1" });
   try {
@@ -119,7 +119,7 @@ Deno.test("e2e: an EdgeController restart resends nothing the edge already ackno
   const api = await startEmbeddedApi({ dataDir, port: 0 });
   const kube = KubeClient.fromYaml(api.kubeconfigYaml);
   const bus = new Bus();
-  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.kubeConfig) });
+  const hub = await startHub({ bus, syncStore: new KubeSyncStore(kube.http) });
   bus.addModule("edgecontroller");
   let ec = new EdgeController({ kube, localIp: "127.0.0.1", sendServicesToEdges: false });
   try {
