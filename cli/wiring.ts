@@ -250,7 +250,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     syncStore: new KubeSyncStore(api.kube.http),
     ...replica?.hubOptions(),
     kubeCaPem: api.caPem,
-    annotateNode: kubeNodeAnnotator(api.kubeConfig),
+    annotateNode: kubeNodeAnnotator(api.kube.http),
     ready: () => controllersStarted,
   });
 

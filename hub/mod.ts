@@ -9,7 +9,7 @@
  *   websocket: { address: "0.0.0.0", port: 10000 },
  *   syncStore: new KubeSyncStore(kube.http),
  *   advertiseAddress: "10.0.0.1",
- *   annotateNode: kubeNodeAnnotator(kc),
+ *   annotateNode: kubeNodeAnnotator(kube.http),
  * });
  * ```
  */

@@ -1,32 +1,30 @@
 /**
  * Sets the Node annotation `cloudcore: <advertise address>` when a node connects (PROTOCOL.md
- * §3.5 step 4, used for HA routing), as a JSON merge patch through client-node. CloudHub calls
- * it up to 3 times, 1 s apart.
+ * §3.5 step 4, used for HA routing), as a JSON merge patch. CloudHub calls it up to 3 times, 1 s
+ * apart.
+ *
+ * The patch goes through the hub's pooled {@link KubeHttp}, not client-node's `CoreV1Api`, which
+ * opens a new TLS connection per call: a reconnect storm of 10,000 nodes would be 10,000
+ * handshakes on the hub's one event loop.
  *
  * @example
  * ```ts
- * const hub = new CloudHub({ ..., advertiseAddress: "10.0.0.1", annotateNode: kubeNodeAnnotator(kc) });
+ * const hub = new CloudHub({ ..., advertiseAddress: "10.0.0.1", annotateNode: kubeNodeAnnotator(kube.http) });
  * ```
  */
-import {
-  CoreV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import type { KubeHttp } from "../controllers/kube/http.ts";
 
 /** The annotation key cloudcore sets. */
 export const CloudCoreAnnotation = "cloudcore";
 
 /** Returns an `annotateNode` callback for {@link CloudHubOptions} backed by a Kubernetes API. */
 export function kubeNodeAnnotator(
-  kc: KubeConfig,
+  http: KubeHttp,
 ): (nodeId: string, address: string) => Promise<void> {
-  const api = kc.makeApiClient(CoreV1Api);
   return async (nodeId, address) => {
-    await api.patchNode(
-      { name: nodeId, body: { metadata: { annotations: { [CloudCoreAnnotation]: address } } } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
+    await http.request("PATCH", `/api/v1/nodes/${encodeURIComponent(nodeId)}`, {
+      body: { metadata: { annotations: { [CloudCoreAnnotation]: address } } },
+      contentType: "application/merge-patch+json",
+    });
   };
 }

@@ -1,5 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { KubeHttp } from "../../controllers/kube/http.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { CloudCoreAnnotation, kubeNodeAnnotator } from "../../hub/node_annotation.ts";
 import { startHub, until } from "./hub_fixture.ts";
@@ -14,7 +15,11 @@ Deno.test("a connecting node gets the annotation cloudcore: <advertise address>"
     await core.createNode({
       body: { apiVersion: "v1", kind: "Node", metadata: { name: "edge-1" } },
     });
-    const t = await startHub({ advertiseAddress: "10.1.2.3", annotateNode: kubeNodeAnnotator(kc) });
+    const http = new KubeHttp(kc);
+    const t = await startHub({
+      advertiseAddress: "10.1.2.3",
+      annotateNode: kubeNodeAnnotator(http),
+    });
     try {
       await t.connect("edge-1");
       const node = await until(
@@ -28,6 +33,7 @@ Deno.test("a connecting node gets the annotation cloudcore: <advertise address>"
       assertEquals(node?.metadata?.annotations?.[CloudCoreAnnotation], "10.1.2.3");
     } finally {
       await t.close();
+      http.close();
     }
   } finally {
     await api.close();
