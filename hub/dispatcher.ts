@@ -14,6 +14,7 @@ import {
   ResourceType,
   VolumeOperations,
 } from "../modules/constants.ts";
+import { Fifo } from "../modules/fifo.ts";
 import { createLogger } from "../modules/log.ts";
 import {
   buildMessage,
@@ -92,7 +93,7 @@ export class Dispatcher {
   readonly #maxEnqueues: number;
   /** Ack enqueues running; a slot waiter is woken when one finishes (no Promise.race per message). */
   #running = 0;
-  #slotWaiters: Array<() => void> = [];
+  readonly #slotWaiters = new Fifo<() => void>();
   #idleWaiters: Array<() => void> = [];
   sessions: SessionManager | undefined;
   kubeCaPem: string;

@@ -3,6 +3,8 @@
  * it is empty. Closing rejects every waiter. This is a beehive module channel (buffer 1024).
  */
 
+import { Fifo } from "./fifo.ts";
+
 /** Thrown to waiters when an inbox or the bus is closed. */
 export class BusClosedError extends Error {
   override name = "BusClosedError";
@@ -21,9 +23,10 @@ interface PendingShift<T> {
 
 /** Bounded async queue (see module docs). */
 export class Inbox<T> {
-  readonly #items: T[] = [];
-  readonly #pushers: PendingPush<T>[] = [];
-  readonly #shifters: PendingShift<T>[] = [];
+  // Fifo, not arrays: thousands of receivers can wait on one inbox (a worker pool).
+  readonly #items = new Fifo<T>();
+  readonly #pushers = new Fifo<PendingPush<T>>();
+  readonly #shifters = new Fifo<PendingShift<T>>();
   #closed = false;
 
   constructor(readonly capacity: number, readonly label = "inbox") {
@@ -67,11 +70,7 @@ export class Inbox<T> {
       this.#pushers.push(pending);
       if (signal) {
         const onAbort = () => {
-          const i = this.#pushers.indexOf(pending);
-          if (i >= 0) {
-            this.#pushers.splice(i, 1);
-            reject(signal.reason);
-          }
+          if (this.#pushers.remove(pending)) reject(signal.reason);
         };
         signal.addEventListener("abort", onAbort, { once: true });
         const done = () => signal.removeEventListener("abort", onAbort);
@@ -123,8 +122,8 @@ export class Inbox<T> {
     if (this.#closed) return;
     this.#closed = true;
     const err = new BusClosedError(`${this.label} is closed`);
-    for (const p of this.#pushers.splice(0)) p.reject(err);
-    for (const s of this.#shifters.splice(0)) s.reject(err);
-    if (!drain) this.#items.length = 0;
+    for (const p of this.#pushers.drain()) p.reject(err);
+    for (const s of this.#shifters.drain()) s.reject(err);
+    if (!drain) this.#items.clear();
   }
 }

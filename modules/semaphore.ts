@@ -5,10 +5,12 @@
  * writes.
  */
 
+import { Fifo } from "./fifo.ts";
+
 /** See module docs. */
 export class Semaphore {
   #free: number;
-  readonly #waiters: (() => void)[] = [];
+  readonly #waiters = new Fifo<() => void>();
 
   constructor(readonly size: number) {
     this.#free = Math.max(1, size);
