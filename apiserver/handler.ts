@@ -23,7 +23,7 @@ import { decodeK8sProtobuf } from "./protobuf.ts";
 import { openApiV3Doc, openApiV3Root } from "./openapi.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
-import type { Store, StoredObject } from "./store.ts";
+import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { serveWatch, type WatchSet } from "./watch.ts";
 import { createLogger } from "../modules/log.ts";
@@ -396,6 +396,13 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
           reason: e.reason,
         });
         return errorResponse(e);
+      }
+      if (e instanceof StoreClosedError) {
+        // A request that raced the shutdown (in-process callers have no listener to close).
+        log.debug("request during shutdown", { method: req.method, url: req.url });
+        return errorResponse(
+          new ApiError(503, "ServiceUnavailable", "the API server is shutting down"),
+        );
       }
       log.error("request crashed", {
         method: req.method,

@@ -20,7 +20,7 @@ import { startEmbeddedApi } from "../apiserver/mod.ts";
 import type { CloudCoreConfig } from "../config/types.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
-import { KubeClient } from "../controllers/kube/mod.ts";
+import { KubeClient, type KubeTransport } from "../controllers/kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import {
   CertServer,
@@ -81,6 +81,7 @@ export async function connectApi(ctx: ServeContext): Promise<ApiConnection> {
   const kc = new KubeConfig();
   let caPem = "";
   let source: string;
+  let transport: KubeTransport | undefined;
   if (cfg.kubeAPIConfig.kubeConfig) {
     kc.loadFromFile(cfg.kubeAPIConfig.kubeConfig);
     if (cfg.kubeAPIConfig.master) {
@@ -104,8 +105,10 @@ export async function connectApi(ctx: ServeContext): Promise<ApiConnection> {
     kc.loadFromString(api.kubeconfigYaml);
     caPem = api.caPem;
     source = `embedded ${api.url} (kubeconfig ${api.kubeconfigPath})`;
+    // The controllers' own calls stay in this process: no TLS, no socket, same handler.
+    transport = api.handle;
   }
-  const kube = new KubeClient(kc, clientOpts);
+  const kube = new KubeClient(kc, { ...clientOpts, transport });
   ctx.onShutdown(() => kube.close());
   return { kubeConfig: kc, kube, caPem, source };
 }

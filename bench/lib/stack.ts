@@ -62,7 +62,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "edgecloud-stack-" });
   const api = opts.api ? undefined : await startEmbeddedApi({ dataDir, port: 0 });
-  const kube = KubeClient.fromYaml(opts.api?.kubeconfigYaml ?? api!.kubeconfigYaml);
+  // Like `edgecloud serve`: the controllers reach an API of their own process without a socket.
+  const kube = KubeClient.fromYaml(opts.api?.kubeconfigYaml ?? api!.kubeconfigYaml, {
+    transport: api?.handle,
+  });
   const pki = opts.pki ?? await createBenchPki();
   const bus = new Bus();
   const hub = new CloudHub({

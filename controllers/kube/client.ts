@@ -31,7 +31,7 @@ import {
 } from "@kubernetes/client-node";
 import { createLogger } from "../../modules/log.ts";
 import { isTransient, KubeClosedError, KubeConfigError, KubeUnavailableError } from "./errors.ts";
-import { KubeHttp, type RequestOptions } from "./http.ts";
+import { KubeHttp, type KubeTransport, type RequestOptions } from "./http.ts";
 import { Informer, type InformerOptions, type ListFn } from "./informer.ts";
 import { NodeRateLimiter } from "./ratelimit.ts";
 import { sleep } from "./sleep.ts";
@@ -55,6 +55,11 @@ export interface KubeClientOptions {
   backoffMs?: number;
   /** Cap of the retry delay (default 5000 ms). */
   maxBackoffMs?: number;
+  /**
+   * Raw calls and watches go to this in-process handler instead of the network: the embedded
+   * API's `handle` (see KubeHttp). The typed client-node APIs still use the kubeconfig's URL.
+   */
+  transport?: KubeTransport;
 }
 
 /** Options of one raw call. */
@@ -80,7 +85,7 @@ export class KubeClient {
   readonly storage: StorageV1Api;
   /** Typed API for custom resources. */
   readonly customObjects: CustomObjectsApi;
-  readonly #opts: Required<KubeClientOptions>;
+  readonly #opts: Required<Omit<KubeClientOptions, "transport">>;
   readonly #closing = new AbortController();
   readonly #informers = new Set<Informer<KubeObject>>();
 
@@ -99,7 +104,7 @@ export class KubeClient {
       burst: this.#opts.burst,
       nodeLimit: this.#opts.nodeLimit,
     });
-    this.http = new KubeHttp(kc);
+    this.http = new KubeHttp(kc, { transport: opts.transport });
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
     const limiter = this.limiter;
@@ -146,7 +151,7 @@ export class KubeClient {
   }
 
   /** The options in effect (with defaults filled in). */
-  get options(): Readonly<Required<KubeClientOptions>> {
+  get options(): Readonly<Required<Omit<KubeClientOptions, "transport">>> {
     return this.#opts;
   }
 

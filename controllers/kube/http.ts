@@ -34,15 +34,29 @@ function readText(path: string): string {
   }
 }
 
+/**
+ * Serves a request without the network: the embedded API's `handle`. Given one, KubeHttp hands
+ * it each request instead of fetching (same URLs, headers, bodies and answers).
+ */
+export type KubeTransport = (req: Request) => Promise<Response>;
+
+/** Options of {@link KubeHttp}. */
+export interface KubeHttpOptions {
+  /** In-process transport (see {@link KubeTransport}); default: HTTPS with Deno's fetch. */
+  transport?: KubeTransport;
+}
+
 /** One connection to one API server (the kubeconfig's current context). */
 export class KubeHttp {
   readonly server: string;
   readonly #client: Deno.HttpClient;
+  readonly #transport?: KubeTransport;
   readonly #kc: KubeConfig;
   readonly #staticAuth?: string;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: KubeHttpOptions = {}) {
     this.#kc = kc;
+    this.#transport = options.transport;
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
     this.server = cluster.server.replace(/\/+$/, "");
@@ -102,9 +116,9 @@ export class KubeHttp {
     const hasBody = opts.body !== undefined;
     let res: Response;
     try {
-      res = await fetch(this.#url(path, opts.query), {
+      const url = this.#url(path, opts.query);
+      const init: RequestInit = {
         method,
-        client: this.#client,
         headers: await this.#headers(
           hasBody ? (opts.contentType ?? "application/json") : undefined,
         ),
@@ -112,7 +126,10 @@ export class KubeHttp {
           ? (typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body))
           : undefined,
         signal: opts.signal,
-      });
+      };
+      res = this.#transport
+        ? await this.#inProcess(this.#transport, url, init)
+        : await fetch(url, { ...init, client: this.#client });
     } catch (err) {
       // fetch says only "fetch failed"; the cause (refused, reset, TLS) is what operators need.
       if (err instanceof TypeError) {
@@ -140,6 +157,24 @@ export class KubeHttp {
     }
     if (!status.code) status.code = res.status;
     throw new KubeApiError(res.status, status, method, path);
+  }
+
+  /** Like fetch: rejects with the signal's reason as soon as it aborts. */
+  async #inProcess(transport: KubeTransport, url: string, init: RequestInit): Promise<Response> {
+    const signal = init.signal;
+    signal?.throwIfAborted();
+    const answer = transport(new Request(url, init));
+    if (!signal) return await answer;
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([answer, aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** One request; resolves to the parsed JSON body (null when empty). Throws KubeApiError. */

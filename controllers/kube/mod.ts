@@ -14,7 +14,7 @@
  */
 export { type CallOptions, KubeClient, type KubeClientOptions, PatchStrategy } from "./client.ts";
 export { Informer, type InformerHandlers, type InformerOptions, type ListFn } from "./informer.ts";
-export { KubeHttp, type RequestOptions } from "./http.ts";
+export { KubeHttp, type KubeHttpOptions, type KubeTransport, type RequestOptions } from "./http.ts";
 export { NodeRateLimiter, type RateLimitOptions, TokenBucket } from "./ratelimit.ts";
 export {
   failureStatus,
