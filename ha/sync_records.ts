@@ -141,6 +141,10 @@ export class WatchedSyncStore implements SyncStore {
     return this.writer.delete(key);
   }
 
+  async flush(): Promise<void> {
+    await this.writer.flush?.();
+  }
+
   list(): Promise<SyncRecord[]> {
     return this.index.synced ? Promise.resolve(this.index.all()) : this.writer.list();
   }

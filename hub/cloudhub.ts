@@ -263,6 +263,10 @@ export class CloudHub implements Module {
     await this.#sessions?.stop();
     await this.#ws?.stop();
     await this.#dispatcher?.flush();
+    // Success points held back for coalescing: a clean stop resends nothing after a restart.
+    await this.syncStore.flush?.().catch((err) =>
+      log.warn("writing deferred success points failed", { error: err })
+    );
     this.#pools?.close();
     await this.#monitor?.close();
     this.#ws = undefined;

@@ -77,6 +77,8 @@ export interface SyncStore {
   delete(key: SyncKey): Promise<void>;
   /** Every record (for reconcilers and tests). */
   list(): Promise<SyncRecord[]>;
+  /** Writes anything the store holds back (deferred success points) and waits for it. */
+  flush?(): Promise<void>;
 }
 
 /** `<node>.<uid>`. */

@@ -281,3 +281,65 @@ Deno.test("KubeSyncStore: a create is the record alone; no status reads as 0, an
     assertEquals((await store.get(key))?.resourceVersion, "12");
   });
 });
+
+Deno.test("KubeSyncStore: success points within the delay fold into one write; creates never wait; flush writes at once", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "hub-objectsync-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  const calls: string[] = [];
+  const http = new KubeHttp(kc, {
+    transport: (req) => {
+      calls.push(`${req.method} ${new URL(req.url).pathname.split("/").pop()}`);
+      return api.handle(req);
+    },
+  });
+  try {
+    const store = new KubeSyncStore(http, { successPointDelayMs: 60_000 });
+    const reader = new KubeSyncStore(http, { cache: false });
+    const key = { namespace: "default", name: "n1.uid-7" };
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    await store.get(key); // the first get lists once; count writes from here on
+    calls.length = 0;
+    const writes = () => calls.filter((c) => !c.startsWith("GET"));
+    await store.upsertStatus(key, spec, "0"); // on the send path: written now
+    assertEquals(writes(), ["POST objectsyncs"]);
+    const acks = ["5", "6", "7"].map((rv) => store.upsertStatus(key, spec, rv));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(writes(), ["POST objectsyncs"], "success points wait for the delay");
+    assertEquals((await store.get(key))?.resourceVersion, "7", "reads see the newest at once");
+    assertEquals((await reader.get(key))?.resourceVersion, "0");
+    await store.flush();
+    await Promise.all(acks);
+    assertEquals(writes(), ["POST objectsyncs", "PATCH status"], "three success points, one write");
+    assertEquals((await reader.get(key))?.resourceVersion, "7");
+    // A delete is a background write too; flush writes it.
+    const gone = store.delete(key);
+    await store.flush();
+    await gone;
+    assertEquals(await reader.get(key), null);
+  } finally {
+    http.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("CloudHub close writes the success points it was holding back", async () => {
+  await withApi(async (http) => {
+    const t = await startHub({
+      syncStore: new KubeSyncStore(http, { successPointDelayMs: 60_000 }),
+    });
+    const key = { namespace: "default", name: "n1.uid-1" };
+    try {
+      const edge = await t.connect("n1");
+      await t.hub.dispatcher.downstream(pod("acked", "uid-1", "10"));
+      await edge.waitFor((m) => m.route.resource === "default/pod/acked");
+      await until(async () => (await t.hub.syncStore.get(key))?.resourceVersion === "10");
+    } finally {
+      await t.close();
+    }
+    const reader = new KubeSyncStore(http, { cache: false });
+    assertEquals((await reader.get(key))?.resourceVersion, "10");
+  });
+});
