@@ -20,8 +20,17 @@ export function rssOf(pid: number): number {
   return Number.isFinite(kb) ? kb * 1024 : 0;
 }
 
-/** CPU time (user + system) of `pid` in whole seconds (`ps -o times=`), 0 once gone. */
+/**
+ * CPU time (user + system) of `pid` in seconds, 0 once gone: utime + stime from
+ * `/proc/<pid>/stat` read by `cat` (clock ticks, 1/100 s on Linux), falling back to `ps -o
+ * times=` (whole seconds) where there is no /proc.
+ */
 export function cpuSeconds(pid: number): number {
+  const stat = run("cat", [`/proc/${pid}/stat`]);
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(rest[11]) + Number(rest[12]);
+  if (stat && Number.isFinite(ticks)) return ticks / 100;
   const s = Number(run("ps", ["-o", "times=", "-p", String(pid)]));
   return Number.isFinite(s) ? s : 0;
 }

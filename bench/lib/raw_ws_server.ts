@@ -2,13 +2,17 @@
  * The raw baseline of the fanout scenario: a plain `npm:ws` server on `node:https` with the same
  * mTLS settings as CloudHub (client certificate required, same CA and server certificate), in
  * its own process like the hub. It does no routing, queueing or bookkeeping: one wave sends the
- * given JSON to every client and waits until every client has answered (its ACK).
+ * given JSON to every client and waits until every client has answered (its ACK). The clients
+ * are simulated edge nodes, which also send keepalives, node status and leases: only frames that
+ * are responses count as ACKs (a byte search, no decoding).
  *
- * stdin commands (one JSON per line): `{"cmd":"wave","payload":"<json>"}` → `{"ms":<elapsed>}`;
+ * stdin commands (one JSON per line): `{"cmd":"wave","payload":"<json>"}` → `{"ms":<elapsed>}`
+ * (the payload's `msg_id` is replaced by a fresh one per wave, like a new message);
  * `{"cmd":"stats"}` → `{"clients":n}`; `{"cmd":"stop"}`.
  */
 import https from "node:https";
 import { WebSocketServer } from "ws";
+import { Buffer } from "node:buffer";
 import { readLines } from "./lines.ts";
 
 const cfg = JSON.parse(Deno.args[0]) as { certPem: string; keyPem: string; caPem: string };
@@ -20,11 +24,13 @@ const server = https.createServer({
   rejectUnauthorized: true,
 });
 const wss = new WebSocketServer({ server, perMessageDeflate: false });
+const RESPONSE = Buffer.from(`"operation":"response"`);
 let acks = 0;
 let want = 0;
 let done: (() => void) | undefined;
 wss.on("connection", (ws) => {
-  ws.on("message", () => {
+  ws.on("message", (data: Uint8Array) => {
+    if (!Buffer.from(data).includes(RESPONSE)) return;
     if (++acks >= want && done) done();
   });
   ws.on("error", () => {});
@@ -41,7 +47,9 @@ for await (const line of readLines(Deno.stdin.readable)) {
     want = acks + wss.clients.size;
     const all = new Promise<void>((r) => done = r);
     const t0 = performance.now();
-    for (const c of wss.clients) c.send(cmd.payload!);
+    const id = /"msg_id":"([^"]*)"/.exec(cmd.payload!)?.[1];
+    const payload = id ? cmd.payload!.replace(id, crypto.randomUUID()) : cmd.payload!;
+    for (const c of wss.clients) c.send(payload);
     await all;
     done = undefined;
     reply({ ms: performance.now() - t0 });
