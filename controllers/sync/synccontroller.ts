@@ -28,6 +28,9 @@ import { type Informer, isNotFound, type KubeClient, type KubeObject, sleep } fr
 import { objectPath } from "./kinds.ts";
 import { compareResourceVersion } from "./rv.ts";
 
+/** Records checked between two turns of the event loop during a full pass. */
+const YIELD_EVERY = 256;
+
 const log = createLogger("synccontroller");
 
 /** API group/version of the reliablesyncs CRDs. */
@@ -192,9 +195,13 @@ export class SyncController implements Module {
   reconcileNow(): Promise<void> {
     return this.#enqueue(async () => {
       this.stats.passes++;
+      let n = 0;
       for (const s of this.#all()) {
         if (this.#abort.signal.aborted) return;
         await this.#reconcile(s);
+        // A record served from the caches never leaves the microtask queue: without a break,
+        // a pass over thousands of records holds the event loop (sockets, timers) until done.
+        if (++n % YIELD_EVERY === 0) await new Promise((r) => setTimeout(r, 0));
       }
     });
   }

@@ -200,3 +200,42 @@ Deno.test("sync: shares EdgeController's informer caches instead of listing twic
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("sync: a full pass over many records lets timers and sockets run in between", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml, { transport: api.handle, qps: 0 });
+  const bus = new Bus();
+  const hub = new HubRecorder(bus);
+  const sc = new SyncController({ kube, intervalMs: 0 });
+  try {
+    await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+    // 600 records in sync with their objects: a pass checks each one from the caches alone.
+    for (let i = 0; i < 600; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, async (_, k) => {
+        const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+          metadata: { name: `cm-${i + k}` },
+        });
+        await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
+          objectAPIVersion: "v1",
+          objectKind: "ConfigMap",
+          objectName: `cm-${i + k}`,
+        }, cm.metadata!.resourceVersion!);
+      }));
+    }
+    await sc.start({ bus });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    await sc.reconcileNow();
+    clearInterval(timer);
+    assert(ticks >= 1, "the pass held the event loop from start to end");
+    assertEquals(sc.stats.updatesSent + sc.stats.deletesSent, 0);
+  } finally {
+    await sc.stop();
+    bus.close();
+    await hub.done();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
