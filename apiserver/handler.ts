@@ -53,6 +53,7 @@ export interface HandlerDeps {
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 function json(status: number, body: string | unknown): Response {
   return new Response(typeof body === "string" ? body : JSON.stringify(body), {
@@ -93,7 +94,7 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
 
 function utf8(buf: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(buf);
+    return STRICT_UTF8.decode(buf);
   } catch {
     throw badRequest("the request body is not valid UTF-8");
   }

@@ -1,4 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
+import fc from "fast-check";
 import {
   buildMessage,
   cloneMessage,
@@ -7,11 +8,13 @@ import {
   getContentData,
   getContentJson,
   goJsonStringify,
+  type Message,
   MessageDecodeError,
   type MessageEnv,
   newErrorMessage,
   newMessage,
   newRespByMessage,
+  toWireObject,
 } from "../../modules/message.ts";
 
 function fixedEnv(ids: string[], now = 1722900000000): MessageEnv {
@@ -147,4 +150,37 @@ Deno.test("newMessage uses UUID v4 ids and ms timestamps by default", () => {
     true,
   );
   assertEquals(m.header.timestamp >= before && m.header.timestamp <= Date.now(), true);
+});
+
+Deno.test("encodeMessage writes exactly json.Marshal of the wire object, for any message", () => {
+  const str = fc.oneof(fc.constant(""), fc.string(), fc.constantFrom("<a&b>", "\u2028", "é✓"));
+  const content = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.string(),
+    fc.uint8Array({ maxLength: 40 }),
+    fc.jsonValue(),
+    fc.record({ metadata: fc.record({ name: str, uid: str }), data: fc.dictionary(str, str) }),
+  );
+  fc.assert(
+    fc.property(
+      fc.record({
+        id: str,
+        parentId: str,
+        timestamp: fc.integer({ min: 0, max: 2 ** 45 }),
+        resourceVersion: str,
+        sync: fc.boolean(),
+        type: str,
+      }),
+      fc.record({ source: str, destination: str, group: str, operation: str, resource: str }),
+      content,
+      (header, route, c) => {
+        const msg = { header, route, content: c } as Message;
+        const text = encodeMessage(msg);
+        assertEquals(text, goJsonStringify(toWireObject(msg)));
+        JSON.parse(text);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
