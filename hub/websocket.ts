@@ -97,6 +97,24 @@ function headerValue(req: IncomingMessage, name: string): string {
   return (Array.isArray(v) ? v[0] : v ?? "").trim();
 }
 
+/**
+ * JSON of object contents by identity. One object change goes to every node that needs it as
+ * that many messages sharing one content object (wireCopy shares it too; nothing downstream
+ * mutates a message's content), so it is serialised once, not once per node: a ConfigMap
+ * used by 1,000 nodes is stringified once per change. Entries go when the object does.
+ */
+const contentJsonCache = new WeakMap<object, string>();
+
+function sharedContentJson(c: unknown): string | undefined {
+  if (typeof c !== "object" || c === null || c instanceof Uint8Array) return undefined;
+  let json = contentJsonCache.get(c);
+  if (json === undefined) {
+    json = JSON.stringify(c);
+    contentJsonCache.set(c, json);
+  }
+  return json;
+}
+
 /** One edge connection over WebSocket. */
 export class WsEdgeConnection implements EdgeConnection {
   readonly transport = "websocket" as const;
@@ -145,7 +163,7 @@ export class WsEdgeConnection implements EdgeConnection {
       return Promise.reject(new Error(`connection to ${this.nodeId} is closed`));
     }
     // gorilla's WriteJSON: one text frame, JSON plus a trailing newline (json.Encoder).
-    const text = encodeMessage(msg) + "\n";
+    const text = encodeMessage(msg, sharedContentJson(msg.content)) + "\n";
     if (this.ws.bufferedAmount < WRITE_HIGH_WATER) {
       // The frame is queued in order; a failure later closes the socket, which ends the
       // session (ack-path messages are then released to the node's pool). Skipping the

@@ -242,8 +242,11 @@ export function toWireObject(msg: Message): Record<string, unknown> {
  * `json.Marshal(msg)`: the exact wire bytes (as a string, without a trailing newline). Written
  * out field by field rather than through {@link toWireObject}: the same text without two
  * throw-away objects per frame (the hub encodes one per node per object change).
+ *
+ * `contentJson`, when given, is `JSON.stringify(msg.content)` computed by the caller (the hub
+ * serialises an object shared by many nodes' messages once).
  */
-export function encodeMessage(msg: Message): string {
+export function encodeMessage(msg: Message, contentJson?: string): string {
   const h = msg.header;
   let out = `{"header":{"msg_id":${JSON.stringify(h.id)}`;
   if (h.parentId) out += `,"parent_msg_id":${JSON.stringify(h.parentId)}`;
@@ -259,9 +262,10 @@ export function encodeMessage(msg: Message): string {
   if (r.operation) route += `,"operation":${JSON.stringify(r.operation)}`;
   if (r.resource) route += `,"resource":${JSON.stringify(r.resource)}`;
   const c = msg.content;
-  const content = c === undefined
-    ? "null"
-    : JSON.stringify(c instanceof Uint8Array ? encodeBase64(c) : c) ?? "null";
+  const content = contentJson ??
+    (c === undefined
+      ? "null"
+      : JSON.stringify(c instanceof Uint8Array ? encodeBase64(c) : c) ?? "null");
   out += `},"route":{${route.slice(1)}},"content":${content}}`;
   return GO_ESCAPES.test(out) ? out.replace(GO_ESCAPES_ALL, goEscape) : out;
 }

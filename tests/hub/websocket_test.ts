@@ -191,3 +191,45 @@ Deno.test("a plain HTTPS request gets 400 like gorilla; the node_id header is re
     await t.close();
   }
 });
+
+Deno.test("one object sent to many nodes is serialised once (content shared by their messages)", async () => {
+  const t = await startHub();
+  try {
+    let serialised = 0;
+    const content = {
+      kind: "ConfigMap",
+      apiVersion: "v1",
+      metadata: { name: "shared", namespace: "default", uid: "uid-shared", resourceVersion: "7" },
+      data: { k: "v" },
+      toJSON() {
+        serialised++;
+        const { toJSON: _, ...rest } = this;
+        return rest;
+      },
+    };
+    const nodes = ["n1", "n2", "n3"];
+    const edges = await Promise.all(nodes.map((n) => t.connect(n)));
+    for (const n of nodes) {
+      await t.hub.dispatcher.downstream(buildMessage(
+        {
+          source: "edgecontroller",
+          group: "resource",
+          operation: "update",
+          resource: `node/${n}/default/configmap/shared`,
+        },
+        content,
+        { resourceVersion: "7" },
+      ));
+    }
+    const got = await Promise.all(
+      edges.map((e) => e.waitFor((m) => m.route.resource === "default/configmap/shared")),
+    );
+    for (const m of got) {
+      assertEquals((m.content as { data: unknown }).data, { k: "v" });
+    }
+    assertEquals(new Set(got.map((m) => m.header.id)).size, 3, "each node its own message id");
+    assertEquals(serialised, 1);
+  } finally {
+    await t.close();
+  }
+});
