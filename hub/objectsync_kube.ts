@@ -76,9 +76,9 @@ export interface KubeSyncStoreOptions {
   createConcurrency?: number;
   /**
    * How long a background write (an ACK's success point, a delete) waits before it starts, so
-   * that further ACKs for the same record fold into one write (default 500 ms; 0 writes at
-   * once, as cloudcore does). A hot object updated ten times a second costs the API two writes
-   * a second per node instead of ten. The price: after a crash (SIGKILL, power loss), objects
+   * that further ACKs for the same record fold into one write (default 1 s; 0 writes at once,
+   * as cloudcore does). A hot object updated ten times a second costs the API one write a
+   * second per node instead of ten. The price: after a crash (SIGKILL, power loss), objects
    * acknowledged in the last `successPointDelayMs` are sent once more, which edges take as an
    * update to the version they have. {@link flush} (called by CloudHub's close) writes them at
    * once on a clean stop.
@@ -163,7 +163,7 @@ export class KubeSyncStore implements SyncStore {
     this.#useCache = opts.cache ?? true;
     this.#background = new Semaphore(opts.writeConcurrency ?? 4);
     this.#creates = new Semaphore(opts.createConcurrency ?? 16);
-    this.#delayMs = Math.max(0, opts.successPointDelayMs ?? 500);
+    this.#delayMs = Math.max(0, opts.successPointDelayMs ?? 1000);
   }
 
   /** Starts every deferred write now and waits until all writes in progress are done. */
@@ -265,7 +265,7 @@ export class KubeSyncStore implements SyncStore {
     return obj ? syncRecordOf(obj, key.namespace) : null;
   }
 
-  async #create(key: SyncKey, spec: ObjectSyncSpec): Promise<SyncObject> {
+  async #create(key: SyncKey, spec: ObjectSyncSpec): Promise<void> {
     const body: SyncObject = {
       apiVersion: `${group}/${version}`,
       kind: key.namespace === null ? "ClusterObjectSync" : "ObjectSync",
@@ -274,16 +274,15 @@ export class KubeSyncStore implements SyncStore {
         : { name: key.name, namespace: key.namespace },
       spec: { ...spec },
     };
-    return await this.#http.request<SyncObject>("POST", collectionPath(key.namespace), { body });
+    await this.#http.send("POST", collectionPath(key.namespace), { body });
   }
 
-  /** POST; null when the record exists already (409). */
-  async #createUnlessExists(key: SyncKey, spec: ObjectSyncSpec): Promise<SyncObject | null> {
+  /** POST; a record that exists already (409) is left as it is. */
+  async #createUnlessExists(key: SyncKey, spec: ObjectSyncSpec): Promise<void> {
     try {
-      return await this.#create(key, spec);
+      await this.#create(key, spec);
     } catch (err) {
-      if (isStatus(err, 409)) return null;
-      throw err;
+      if (!isStatus(err, 409)) throw err;
     }
   }
 
@@ -318,17 +317,17 @@ export class KubeSyncStore implements SyncStore {
     const patch = { status: { objectResourceVersion: resourceVersion } };
     const opts = { body: patch, contentType: "application/merge-patch+json" };
     try {
-      await this.#http.request("PATCH", `${recordPath(key)}/status`, opts);
+      await this.#http.send("PATCH", `${recordPath(key)}/status`, opts);
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       await this.#createUnlessExists(key, spec);
-      await this.#http.request("PATCH", `${recordPath(key)}/status`, opts);
+      await this.#http.send("PATCH", `${recordPath(key)}/status`, opts);
     }
   }
 
   async #deleteNow(key: SyncKey): Promise<void> {
     try {
-      await this.#http.request("DELETE", recordPath(key), { query: { gracePeriodSeconds: 0 } });
+      await this.#http.send("DELETE", recordPath(key), { query: { gracePeriodSeconds: 0 } });
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
     }

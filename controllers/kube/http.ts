@@ -185,6 +185,15 @@ export class KubeHttp {
   }
 
   /**
+   * A request whose answer body is not needed (a write whose result the caller ignores): the
+   * body is discarded unread instead of parsed. Throws KubeApiError like {@link request}.
+   */
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
+    const res = await this.#fetch(method, path, opts);
+    await res.body?.cancel();
+  }
+
+  /**
    * Streams a watch: calls `onEvent` for every event line (awaiting it, so slow handlers apply
    * back-pressure) until the server ends the stream (resolves) or it fails (rejects).
    *

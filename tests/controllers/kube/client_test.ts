@@ -168,3 +168,18 @@ Deno.test("informer: a watch ended by its timeout is re-opened from the last RV 
     await inf.stop();
   });
 });
+
+Deno.test("KubeHttp.send: a write whose answer is discarded unread; failures are still KubeApiError", async () => {
+  await withApi(async (kube) => {
+    const path = "/api/v1/namespaces/default/configmaps";
+    await kube.http.send("POST", path, { body: { metadata: { name: "sent" }, data: { a: "1" } } });
+    await kube.http.send("PATCH", `${path}/sent`, {
+      body: { data: { a: "2" } },
+      contentType: "application/merge-patch+json",
+    });
+    const got = await kube.get<KubeObject & { data: Record<string, string> }>(`${path}/sent`);
+    assertEquals(got.data, { a: "2" });
+    const err = await assertRejects(() => kube.http.send("DELETE", `${path}/nope`), KubeApiError);
+    assertEquals((err as KubeApiError).code, 404);
+  });
+});
