@@ -20,10 +20,10 @@ import { getNamespace, getResourceName } from "../modules/resource.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { Heap } from "./heap.ts";
 import {
+  checkResourceVersion,
   compareResourceVersion,
   objectSyncName,
   type ObjectSyncSpec,
-  parseResourceVersion,
   ResourceVersionError,
   type SyncKey,
   type SyncStore,
@@ -234,7 +234,7 @@ export class AckQueue {
     if (!rv && !del) return this.#drop("no_resource_version", msg);
     if (rv) {
       try {
-        parseResourceVersion(rv);
+        checkResourceVersion(rv);
       } catch (err) {
         log.warn("message with a non-numeric resourceVersion dropped", {
           node: this.nodeId,

@@ -92,34 +92,12 @@ export function nodeOfObjectSyncName(name: string): string {
   return i < 0 ? name : name.slice(0, i);
 }
 
-/** Thrown for a resourceVersion that is not an unsigned 64-bit decimal. */
-export class ResourceVersionError extends Error {
-  override name = "ResourceVersionError";
-}
-
-const MAX_U64 = (1n << 64n) - 1n;
-
-/**
- * Parses a resourceVersion as Go's `strconv.ParseUint(rv, 10, 64)` does.
- * @throws ResourceVersionError for anything else (KubeEdge panics here; we drop the message).
- */
-export function parseResourceVersion(rv: string): bigint {
-  if (!/^[0-9]+$/.test(rv)) {
-    throw new ResourceVersionError(
-      `resourceVersion ${JSON.stringify(rv)} is not an unsigned integer`,
-    );
-  }
-  const n = BigInt(rv);
-  if (n > MAX_U64) throw new ResourceVersionError(`resourceVersion ${rv} overflows uint64`);
-  return n;
-}
-
-/** `CompareResourceVersion(a, b)`: -1, 0 or 1. @throws ResourceVersionError */
-export function compareResourceVersion(a: string, b: string): number {
-  const x = parseResourceVersion(a);
-  const y = parseResourceVersion(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+export {
+  checkResourceVersion,
+  compareResourceVersion,
+  parseResourceVersion,
+  ResourceVersionError,
+} from "../controllers/sync/rv.ts";
 
 function keyString(key: SyncKey): string {
   return `${key.namespace ?? ""}/${key.name}`;

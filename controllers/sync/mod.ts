@@ -11,5 +11,10 @@ export {
   type SyncStats,
   uidOfSyncName,
 } from "./synccontroller.ts";
-export { compareResourceVersion, parseResourceVersion, ResourceVersionError } from "./rv.ts";
+export {
+  checkResourceVersion,
+  compareResourceVersion,
+  parseResourceVersion,
+  ResourceVersionError,
+} from "./rv.ts";
 export { kindToResource, objectPath } from "./kinds.ts";
