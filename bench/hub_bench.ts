@@ -352,16 +352,19 @@ async function driver(): Promise<void> {
   const raw: WebSocket[] = [];
   const base = await connectSide(baseChild, () =>
     inBatches(nodes, concurrency, async (node) => {
-      const { ws } = await dialEdgeWebSocket({
+      const link = await dialEdgeWebSocket({
         server: `127.0.0.1:${basePort}`,
         nodeName: node,
         caPem: ca.certPem,
         ...certs.get(node)!,
       });
-      ws.on("message", (data: Uint8Array) => {
+      const ws = link.ws;
+      const onFrame = (data: Uint8Array) => {
         const msg = decodeMessage(data);
         ws.send(encodeMessage(newRespByMessage(msg, "OK")) + "\n");
-      });
+      };
+      ws.on("message", onFrame);
+      for (const data of link.takeEarlyFrames()) onFrame(data as Uint8Array);
       raw.push(ws);
     }));
 

@@ -26,7 +26,7 @@ import {
   type MessageEnv,
   newRespByMessage,
 } from "../modules/message.ts";
-import { dialEdgeWebSocket, type DialOptions } from "./ws_transport.ts";
+import { dialEdgeWebSocket, type DialOptions, type EdgeLink } from "./ws_transport.ts";
 
 export { DefaultProjectId, EdgeConnectError } from "./ws_transport.ts";
 
@@ -138,18 +138,20 @@ export class EdgeClient {
   /** Dials the hub; rejects with {@link EdgeConnectError} when refused. */
   async connect(): Promise<void> {
     this.#closing = false;
-    const { ws } = await dialEdgeWebSocket(this.#opts);
+    const link = await dialEdgeWebSocket(this.#opts);
     if (this.#closing) {
-      ws.terminate();
+      link.ws.terminate();
       throw new Error("client closed while connecting");
     }
-    this.#attach(ws);
+    this.#attach(link);
   }
 
-  #attach(ws: WebSocket): void {
+  #attach(link: EdgeLink): void {
+    const ws = link.ws;
     this.#ws = ws;
     this.connects++;
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.#onFrame(data));
+    for (const data of link.takeEarlyFrames()) this.#onFrame(data);
     ws.on("error", () => {});
     ws.on(
       "close",
@@ -183,9 +185,9 @@ export class EdgeClient {
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#closing) return;
-      dialEdgeWebSocket(this.#opts).then(({ ws }) => {
-        if (this.#closing) ws.terminate();
-        else this.#attach(ws);
+      dialEdgeWebSocket(this.#opts).then((link) => {
+        if (this.#closing) link.ws.terminate();
+        else this.#attach(link);
       }, () => {
         if (!this.#closing) this.#scheduleReconnect();
       });

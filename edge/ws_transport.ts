@@ -54,6 +54,11 @@ export interface DialOptions {
 export interface EdgeLink {
   ws: WebSocket;
   url: string;
+  /**
+   * Frames that arrived before the caller attached its own `message` listener, oldest first;
+   * the first call also stops the buffering. Call it right after adding the listener.
+   */
+  takeEarlyFrames(): WebSocket.RawData[];
 }
 
 /** The URL edgecore dials. */
@@ -89,6 +94,17 @@ export function dialEdgeWebSocket(opts: DialOptions): Promise<EdgeLink> {
     // ws passes TLS options through to tls.connect; its types omit `servername`.
     if (opts.serverName) tlsOptions.servername = opts.serverName;
     const ws = new WebSocket(url, tlsOptions as WebSocket.ClientOptions);
+    // A hub with messages queued for the node sends them right after the upgrade, often in the
+    // same TCP segment as the 101 answer. ws emits those frames as soon as it switches to the
+    // socket, before our promise resolves and the caller can listen: without this buffer they
+    // were dropped (seen as resends after the ACK timeout, tests/e2e/hub_kill_test.ts).
+    const early: WebSocket.RawData[] = [];
+    const buffer = (data: WebSocket.RawData) => early.push(data);
+    ws.on("message", buffer);
+    const takeEarlyFrames = () => {
+      ws.off("message", buffer);
+      return early.splice(0);
+    };
     let settled = false;
     const fail = (err: EdgeConnectError) => {
       if (settled) return;
@@ -100,7 +116,7 @@ export function dialEdgeWebSocket(opts: DialOptions): Promise<EdgeLink> {
       settled = true;
       ws.removeAllListeners("error");
       ws.removeAllListeners("unexpected-response");
-      resolve({ ws, url });
+      resolve({ ws, url, takeEarlyFrames });
     });
     ws.on("unexpected-response", (_req, res) => {
       const chunks: Uint8Array[] = [];
