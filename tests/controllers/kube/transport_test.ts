@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects } from "../../assert.ts";
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { renderKubeconfig } from "../../../apiserver/kubeconfig.ts";
 import { KubeApiError, KubeClient, type KubeObject } from "../../../controllers/kube/mod.ts";
+import { until } from "../../hub/hub_fixture.ts";
 
 /**
  * A client whose kubeconfig points at a port nothing listens on: every call that works went
@@ -24,14 +25,6 @@ async function withInProcess(
     await kube.close();
     await api.close();
     await Deno.remove(dataDir, { recursive: true });
-  }
-}
-
-async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -71,11 +64,15 @@ Deno.test("in-process transport: informers list and watch; endWatches re-opens t
     inf.on({ add: (o) => void added.push(o.metadata?.name ?? "") }).start();
     await inf.synced;
     await kube.create(path, { metadata: { name: "first" } });
-    await until(() => added.includes("first"), "watch event");
+    await until(() => added.includes("first"), 10_000, "watch event");
     assertEquals(api.endWatches(), 1);
-    await until(() => inf.watchCount >= 2, "a new watch after the server ended the old one");
+    await until(
+      () => inf.watchCount >= 2,
+      10_000,
+      "a new watch after the server ended the old one",
+    );
     await kube.create(path, { metadata: { name: "second" } });
-    await until(() => added.includes("second"), "event on the re-opened watch");
+    await until(() => added.includes("second"), 10_000, "event on the re-opened watch");
     // A second informer left running: kube.close() must end its in-process stream.
     const other = kube.informer<KubeObject>("/api/v1/nodes", undefined, { kind: "Node" });
     other.start();
