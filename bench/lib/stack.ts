@@ -81,7 +81,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   });
   const edgeController = new EdgeController({ kube, localIp: "127.0.0.1", nodeLimit: 100_000 });
   const deviceController = opts.devices ? new DeviceController({ kube }) : undefined;
-  const syncController = opts.sync === false ? undefined : new SyncController({ kube });
+  const syncController = opts.sync === false
+    ? undefined
+    : new SyncController({ kube, caches: () => edgeController.sharedCaches() });
   // The registry adds each module's inbox before starting it, in order, as `serve` does.
   const registry = new ModuleRegistry(bus);
   registry.register(hub);

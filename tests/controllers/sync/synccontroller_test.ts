@@ -241,6 +241,52 @@ Deno.test("sync: a full pass over many records lets timers and sockets run in be
   }
 });
 
+Deno.test("sync: resends are paced (resendQps after resendBurst); stop() ends a paced pass quietly", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kube = KubeClient.fromYaml(api.kubeconfigYaml, { transport: api.handle, qps: 0 });
+  const bus = new Bus();
+  const hub = new HubRecorder(bus);
+  const sc = new SyncController({ kube, intervalMs: 0, resendQps: 50, resendBurst: 5 });
+  const late = new SyncController({ kube, intervalMs: 0, resendQps: 1, resendBurst: 1 });
+  try {
+    await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+    // 20 records behind their objects (status RV "1"): each needs an update.
+    await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+        metadata: { name: `cm-${i}` },
+      });
+      await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
+        objectAPIVersion: "v1",
+        objectKind: "ConfigMap",
+        objectName: `cm-${i}`,
+      }, "1");
+    }));
+    const t0 = performance.now();
+    await sc.start({ bus }); // runs the first pass
+    const took = performance.now() - t0;
+    assertEquals(sc.stats.updatesSent, 20);
+    await hub.waitFor(() => hub.messages.length >= 20, "20 updates");
+    // 5 at once, then 15 at 50/s: at least 300 ms however fast the machine is.
+    assert(took >= 290, `a pass of 20 resends at 50/s after a burst of 5 took ${took} ms`);
+
+    // A pass waiting for its next token ends at stop() without an error.
+    const pass = late.start({ bus });
+    await hub.waitFor(() => hub.messages.length >= 21, "the slow controller's first resend");
+    await late.stop();
+    await pass;
+    assert(late.stats.updatesSent < 20, "the paced pass stopped early");
+  } finally {
+    await sc.stop();
+    await late.stop();
+    bus.close();
+    await hub.done();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("resourceVersion: ParseUint rules (leading zeros, uint64 bound) without BigInt; one implementation for hub and sync", async () => {
   const hub = await import("../../../hub/objectsync.ts");
   assertEquals(hub.compareResourceVersion, compareResourceVersion);
