@@ -59,6 +59,8 @@ export class HubMetrics {
   readonly dropped: Counter<"reason">;
   /** Upstream messages that found no module/group on the bus, by target. */
   readonly unroutable: Counter<"target">;
+  /** How late a timer due every 50 ms fired (sampled while the monitor serves). */
+  readonly eventLoopLag: Histogram;
 
   constructor() {
     const registers = [this.registry];
@@ -122,6 +124,12 @@ export class HubMetrics {
       name: "edgecloud_cloudhub_unroutable_messages_total",
       help: "Upstream messages whose target module or group is not on the bus.",
       labelNames: ["target"],
+      registers,
+    });
+    this.eventLoopLag = new Histogram({
+      name: "edgecloud_event_loop_lag_seconds",
+      help: "How late a timer due every 50 ms fired: time the process's event loop was busy.",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
   }

@@ -1,7 +1,8 @@
 /**
  * The monitor endpoint (KubeEdge: `127.0.0.1:9091`): `/metrics` in Prometheus text format,
  * `/healthz` (always 200 while serving) and `/readyz` (200 only when the readiness callback
- * says so, else 503).
+ * says so, else 503). While it serves, event-loop lag is sampled into
+ * `edgecloud_event_loop_lag_seconds` ({@link startLoopLagSampler}).
  *
  * @example
  * ```ts
@@ -11,6 +12,7 @@
  */
 import { createLogger } from "../modules/log.ts";
 import type { HubMetrics } from "./metrics.ts";
+import { startLoopLagSampler } from "./loop_lag.ts";
 
 const log = createLogger("monitor");
 
@@ -42,7 +44,14 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         port: opts.port ?? 9091,
         onListen: ({ port }) => {
           log.info("monitor listening", { port });
-          resolve({ port, close: () => server.shutdown() });
+          const stopSampler = startLoopLagSampler((s) => opts.metrics.eventLoopLag.observe(s));
+          resolve({
+            port,
+            close: () => {
+              stopSampler();
+              return server.shutdown();
+            },
+          });
         },
       }, async (req) => {
         const path = new URL(req.url).pathname;

@@ -39,6 +39,7 @@ Deno.test("/metrics, /healthz and /readyz", async () => {
     assertStringIncludes(text, "edgecloud_cloudhub_ack_latency_seconds_count 1");
     assertStringIncludes(text, "edgecloud_cloudhub_resends_total 0");
     assertStringIncludes(text, "# TYPE edgecloud_cloudhub_closed_connections_total counter");
+    assertStringIncludes(text, "# TYPE edgecloud_event_loop_lag_seconds histogram");
     assertEquals((await (await fetch(`${base}/healthz`)).text()).trim(), "ok");
     assertEquals((await fetch(`${base}/readyz`)).status, 200);
     const missing = await fetch(`${base}/nope`);
