@@ -134,7 +134,7 @@ export class SyncController implements Module {
     await (this.#bus as Bus).send(ModuleName.CloudHub, msg);
   }
 
-  /** Starts informers, waits for them to sync, runs the first pass, schedules the next ones. */
+  /** Starts informers and waits for them to sync; starts the first pass and schedules the rest. */
   async start(ctx: ModuleContext): Promise<void> {
     this.#bus = ctx.bus;
     const kube = this.#opts.kube;
@@ -182,7 +182,9 @@ export class SyncController implements Module {
       [...this.#caches.values(), this.#objectSyncs, this.#clusterSyncs].map((i) => i.synced),
     );
     this.#ready = true;
-    await this.reconcileNow();
+    // The first pass runs in the background (KubeEdge: `go wait.Until(reconcile, 5s)`): paced
+    // resends after a long outage can take seconds, and start() gates the hub's readiness.
+    void this.reconcileNow();
     const interval = this.#opts.intervalMs ?? 5000;
     if (interval > 0) this.#loop = this.#periodic(interval);
     log.info("synccontroller started", { intervalMs: interval });
@@ -197,6 +199,11 @@ export class SyncController implements Module {
       }
       await this.reconcileNow().catch((err) => log.error("sync pass failed", { error: err }));
     }
+  }
+
+  /** Resolves once the work queued so far (passes, event-driven checks) has run. */
+  get settled(): Promise<void> {
+    return this.#chain;
   }
 
   /** Stops the periodic pass and the informers it owns. */

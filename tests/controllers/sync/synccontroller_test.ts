@@ -69,6 +69,7 @@ Deno.test("sync: newer RV → update; gone or other UID → delete with name/nam
     }, "3");
 
     await sc.start({ bus });
+    await sc.settled;
     assertEquals(sc.stats.passes, 1);
 
     const upd = await hub.waitFor(
@@ -263,7 +264,10 @@ Deno.test("sync: resends are paced (resendQps after resendBurst); stop() ends a 
       }, "1");
     }));
     const t0 = performance.now();
-    await sc.start({ bus }); // runs the first pass
+    await sc.start({ bus });
+    // start() does not wait for the (paced) first pass.
+    assert(sc.stats.updatesSent < 20, `${sc.stats.updatesSent} sent before start() returned`);
+    await sc.settled;
     const took = performance.now() - t0;
     assertEquals(sc.stats.updatesSent, 20);
     await hub.waitFor(() => hub.messages.length >= 20, "20 updates");
@@ -271,10 +275,10 @@ Deno.test("sync: resends are paced (resendQps after resendBurst); stop() ends a 
     assert(took >= 290, `a pass of 20 resends at 50/s after a burst of 5 took ${took} ms`);
 
     // A pass waiting for its next token ends at stop() without an error.
-    const pass = late.start({ bus });
+    await late.start({ bus });
     await hub.waitFor(() => hub.messages.length >= 21, "the slow controller's first resend");
     await late.stop();
-    await pass;
+    await late.settled;
     assert(late.stats.updatesSent < 20, "the paced pass stopped early");
   } finally {
     await sc.stop();
