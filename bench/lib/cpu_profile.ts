@@ -103,4 +103,12 @@ export class CpuProfiler {
   }
 }
 
+/** Prints a summary's top files by self time, as the scenarios' `--profile` runs report it. */
+export function printTopFiles(summary: ProfileSummary, who: string, top = 12): void {
+  console.log(`${who} CPU self time by file (top):`);
+  for (const f of summary.byFile.slice(0, top)) {
+    console.log(`  ${f.pct.toFixed(1).padStart(5)} %  ${f.file}`);
+  }
+}
+
 export { cpuSeconds } from "./proc.ts";

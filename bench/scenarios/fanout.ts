@@ -40,7 +40,7 @@ import { setLogLevel } from "../../modules/log.ts";
 import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
 import { readLines } from "../lib/lines.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
-import { CpuProfiler, type ProfileSummary } from "../lib/cpu_profile.ts";
+import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { cpuSeconds } from "../lib/proc.ts";
 import process from "node:process";
 
@@ -244,10 +244,7 @@ try {
     profile = await profiler.stop(
       new URL("../results/fanout-hub.cpuprofile", import.meta.url).pathname,
     );
-    console.log("hub CPU self time by file (top):");
-    for (const f of profile.byFile.slice(0, 12)) {
-      console.log(`  ${f.pct.toFixed(1).padStart(5)} %  ${f.file}`);
-    }
+    printTopFiles(profile, "hub");
   }
 } finally {
   if (hubStopped) Deno.kill(hub.pid, "SIGCONT");

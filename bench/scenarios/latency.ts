@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { spawnHub } from "../lib/hub_launcher.ts";
 import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
-import { CpuProfiler, cpuSeconds, type ProfileSummary } from "../lib/cpu_profile.ts";
+import { CpuProfiler, cpuSeconds, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { EdgeSimulator, Histogram } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { setLogLevel } from "../../modules/log.ts";
@@ -120,10 +120,7 @@ try {
     profile = await profiler.stop(
       new URL("../results/latency-hub.cpuprofile", import.meta.url).pathname,
     );
-    console.log("hub CPU self time by file (top):");
-    for (const f of profile.byFile.slice(0, 12)) {
-      console.log(`  ${f.pct.toFixed(1).padStart(5)} %  ${f.file}`);
-    }
+    printTopFiles(profile, "hub");
   }
   const t = total.summary();
   const rows: (string | number)[][] = [

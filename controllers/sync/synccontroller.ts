@@ -25,6 +25,7 @@ import {
   buildMessage,
   type Bus,
   Group,
+  type Message,
   ModuleName,
   NullNamespace,
   Operation,
@@ -129,7 +130,7 @@ export class SyncController implements Module {
   }
 
   /** Sends one repair message once the pacing bucket allows it. */
-  async #send(msg: ReturnType<typeof buildMessage>): Promise<void> {
+  async #send(msg: Message): Promise<void> {
     await this.#pace.take(this.#abort.signal);
     await (this.#bus as Bus).send(ModuleName.CloudHub, msg);
   }

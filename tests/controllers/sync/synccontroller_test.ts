@@ -7,6 +7,7 @@ import {
   kindToResource,
   ResourceVersionError,
   SyncController,
+  type SyncControllerOptions,
 } from "../../../controllers/sync/mod.ts";
 import { HubRecorder } from "../edge/harness.ts";
 import { EdgeController } from "../../../controllers/edge/mod.ts";
@@ -203,28 +204,69 @@ Deno.test("sync: shares EdgeController's informer caches instead of listing twic
   }
 });
 
-Deno.test("sync: a full pass over many records lets timers and sockets run in between", async () => {
+interface SyncEnv {
+  kube: KubeClient;
+  bus: Bus;
+  hub: HubRecorder;
+  /** A SyncController on this API, stopped when the test ends. */
+  controller(opts: Omit<SyncControllerOptions, "kube">): SyncController;
+}
+
+/** Embedded API (reached in process, as `serve` does), bus, recording hub, and node `edge-1`. */
+async function withSyncEnv(fn: (env: SyncEnv) => Promise<void>): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
   const api = await startEmbeddedApi({ dataDir, port: 0 });
   const kube = KubeClient.fromYaml(api.kubeconfigYaml, { transport: api.handle, qps: 0 });
   const bus = new Bus();
   const hub = new HubRecorder(bus);
-  const sc = new SyncController({ kube, intervalMs: 0 });
+  const controllers: SyncController[] = [];
   try {
     await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+    await fn({
+      kube,
+      bus,
+      hub,
+      controller(opts) {
+        const sc = new SyncController({ kube, ...opts });
+        controllers.push(sc);
+        return sc;
+      },
+    });
+  } finally {
+    for (const sc of controllers) await sc.stop();
+    bus.close();
+    await hub.done();
+    await kube.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/**
+ * ConfigMaps `cm-0` … `cm-<count-1>` with a record each on `edge-1`, created 50 at a time; the
+ * record's status RV is `statusRv`, or the ConfigMap's own RV (in sync) when omitted.
+ */
+async function configMapRecords(kube: KubeClient, count: number, statusRv?: string) {
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, count - i) }, async (_, k) => {
+      const name = `cm-${i + k}`;
+      const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
+        metadata: { name },
+      });
+      await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
+        objectAPIVersion: "v1",
+        objectKind: "ConfigMap",
+        objectName: name,
+      }, statusRv ?? cm.metadata!.resourceVersion!);
+    }));
+  }
+}
+
+Deno.test("sync: a full pass over many records lets timers and sockets run in between", async () => {
+  await withSyncEnv(async ({ kube, bus, controller }) => {
     // 600 records in sync with their objects: a pass checks each one from the caches alone.
-    for (let i = 0; i < 600; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, async (_, k) => {
-        const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
-          metadata: { name: `cm-${i + k}` },
-        });
-        await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
-          objectAPIVersion: "v1",
-          objectKind: "ConfigMap",
-          objectName: `cm-${i + k}`,
-        }, cm.metadata!.resourceVersion!);
-      }));
-    }
+    await configMapRecords(kube, 600);
+    const sc = controller({ intervalMs: 0 });
     await sc.start({ bus });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);
@@ -232,37 +274,14 @@ Deno.test("sync: a full pass over many records lets timers and sockets run in be
     clearInterval(timer);
     assert(ticks >= 1, "the pass held the event loop from start to end");
     assertEquals(sc.stats.updatesSent + sc.stats.deletesSent, 0);
-  } finally {
-    await sc.stop();
-    bus.close();
-    await hub.done();
-    await kube.close();
-    await api.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("sync: resends are paced (resendQps after resendBurst); stop() ends a paced pass quietly", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "sync-test-" });
-  const api = await startEmbeddedApi({ dataDir, port: 0 });
-  const kube = KubeClient.fromYaml(api.kubeconfigYaml, { transport: api.handle, qps: 0 });
-  const bus = new Bus();
-  const hub = new HubRecorder(bus);
-  const sc = new SyncController({ kube, intervalMs: 0, resendQps: 50, resendBurst: 5 });
-  const late = new SyncController({ kube, intervalMs: 0, resendQps: 1, resendBurst: 1 });
-  try {
-    await kube.create("/api/v1/nodes", { metadata: { name: "edge-1" } });
+  await withSyncEnv(async ({ kube, bus, hub, controller }) => {
     // 20 records behind their objects (status RV "1"): each needs an update.
-    await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-      const cm: KubeObject = await kube.create("/api/v1/namespaces/default/configmaps", {
-        metadata: { name: `cm-${i}` },
-      });
-      await objectSync(kube, "default", `edge-1.${cm.metadata!.uid}`, {
-        objectAPIVersion: "v1",
-        objectKind: "ConfigMap",
-        objectName: `cm-${i}`,
-      }, "1");
-    }));
+    await configMapRecords(kube, 20, "1");
+    const sc = controller({ intervalMs: 0, resendQps: 50, resendBurst: 5 });
     const t0 = performance.now();
     await sc.start({ bus });
     // start() does not wait for the (paced) first pass.
@@ -275,20 +294,13 @@ Deno.test("sync: resends are paced (resendQps after resendBurst); stop() ends a 
     assert(took >= 290, `a pass of 20 resends at 50/s after a burst of 5 took ${took} ms`);
 
     // A pass waiting for its next token ends at stop() without an error.
+    const late = controller({ intervalMs: 0, resendQps: 1, resendBurst: 1 });
     await late.start({ bus });
     await hub.waitFor(() => hub.messages.length >= 21, "the slow controller's first resend");
     await late.stop();
     await late.settled;
     assert(late.stats.updatesSent < 20, "the paced pass stopped early");
-  } finally {
-    await sc.stop();
-    await late.stop();
-    bus.close();
-    await hub.done();
-    await kube.close();
-    await api.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("resourceVersion: ParseUint rules (leading zeros, uint64 bound) without BigInt; one implementation for hub and sync", async () => {
