@@ -178,6 +178,8 @@ export class AckQueue {
   #maxOrder = 0;
   #chain: Promise<unknown> = Promise.resolve();
   #waiters: Array<{ signal: AbortSignal; resolve: () => void; reject: (e: unknown) => void }> = [];
+  /** One-shot callbacks of consumers waiting for a due message ({@link onReady}). */
+  #readyCallbacks: Array<() => void> = [];
   /** Signals whose abort already rejects their waiters (one listener per session, not per wait). */
   readonly #hooked = new WeakSet<AbortSignal>();
   #timer: TimerHandle | undefined;
@@ -388,11 +390,7 @@ export class AckQueue {
     }
   }
 
-  /**
-   * Takes the next pending message (lowest RV first) whose back-off has passed, waiting for one.
-   * Rejects with the signal's reason when `signal` aborts.
-   */
-  /** Takes the next due message without waiting, or returns null. */
+  /** Takes the next due message (lowest RV first) without waiting, or returns null. */
   tryNext(): AckLease | null {
     const e = this.#take(this.#clock.now());
     if (!e || !e.msg) return null;
@@ -400,6 +398,28 @@ export class AckQueue {
     return { entry: e, msg: e.msg };
   }
 
+  /**
+   * Calls `callback` once, synchronously, the next time a message may have become due (queued,
+   * released, requeued, or a back-off passed); the consumer then calls {@link tryNext} again.
+   * Registering the same callback twice before it runs registers it once. This is how a session
+   * waits without a promise per message.
+   */
+  onReady(callback: () => void): void {
+    if (this.#closed) return;
+    if (!this.#readyCallbacks.includes(callback)) this.#readyCallbacks.push(callback);
+    this.#armTimer();
+  }
+
+  /** Withdraws a callback registered with {@link onReady} (its consumer went away). */
+  offReady(callback: () => void): void {
+    const i = this.#readyCallbacks.indexOf(callback);
+    if (i >= 0) this.#readyCallbacks.splice(i, 1);
+  }
+
+  /**
+   * Takes the next pending message (lowest RV first) whose back-off has passed, waiting for one.
+   * Rejects with the signal's reason when `signal` aborts.
+   */
   async next(signal: AbortSignal): Promise<AckLease> {
     for (;;) {
       signal.throwIfAborted();
@@ -421,9 +441,16 @@ export class AckQueue {
   }
 
   #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.resolve();
+    if (this.#waiters.length > 0) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w.resolve();
+    }
+    if (this.#readyCallbacks.length > 0) {
+      const callbacks = this.#readyCallbacks;
+      this.#readyCallbacks = [];
+      for (const cb of callbacks) cb();
+    }
   }
 
   #armTimer(): void {

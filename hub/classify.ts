@@ -11,6 +11,7 @@ import {
   VolumeOperations,
 } from "../modules/constants.ts";
 import type { Message } from "../modules/message.ts";
+import { resourceSegment } from "../modules/resource.ts";
 
 /** CSI volume response resource from the edge (§3.7 rule 2): `^\w[-\w.+]*\/volume\/\w[-\w.+]*`. */
 export const VolumeResourcePattern = /^\w[-\w.+]*\/volume\/\w[-\w.+]*/;
@@ -61,7 +62,7 @@ export function isNodeStopped(msg: Message): boolean {
 
 /** Segment 3 of `node/<id>/<ns>/<type>/...`, or "" when absent. */
 function resourceTypeOf(resource: string): string {
-  return resource.split("/")[3] ?? "";
+  return resourceSegment(resource, 3) ?? "";
 }
 
 /** True when content is an error value (a JS Error, or Go's `*StatusError` JSON). */

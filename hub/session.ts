@@ -51,10 +51,23 @@ export interface SessionOptions extends DeliveryOptions {
   onMessage: (session: Session, msg: Message) => void | Promise<void>;
 }
 
-interface AckWaiter {
-  resolve: (acked: boolean) => void;
+/** One ack-path message written and waiting for its ACK. */
+interface Inflight {
+  readonly lease: AckLease;
+  /** The trimmed copy written (the same msg_id on every attempt). */
+  readonly wire: Message;
+  /** Writes so far. */
+  attempts: number;
+  /** When the current attempt times out (clock ms). */
   deadline: number;
-  msgId: string;
+  /** First write (clock ms), for the ACK latency. */
+  readonly started: number;
+}
+
+/** A deadline in the session's FIFO; stale once its message was ACKed or written again. */
+interface Deadline {
+  readonly inflight: Inflight;
+  readonly at: number;
 }
 
 /** The trimmed copy written to the edge (same msg_id, `node/<id>/` stripped). */
@@ -79,13 +92,19 @@ export class Session {
   readonly #ackWindow: number;
   readonly #onMessage: (session: Session, msg: Message) => void | Promise<void>;
   readonly #abort = new AbortController();
-  readonly #ackWaiters = new Map<string, AckWaiter>();
-  #deadlines: AckWaiter[] = [];
+  /** Ack-path messages awaiting their ACK, by msg_id. */
+  readonly #inflight = new Map<string, Inflight>();
+  #deadlines: Deadline[] = [];
   #deadlineHead = 0;
   #deadlineTimer: TimerHandle | undefined;
   #keepaliveTimer: TimerHandle | undefined;
   #closeReason = "";
   #done: Promise<string> | undefined;
+  #pumping = false;
+  readonly #pump = () => this.#fill();
+  /** Resolves once close() has handed the in-flight messages back to the pool. */
+  readonly #ackPathEnded: Promise<void>;
+  #endAckPath!: () => void;
 
   constructor(opts: SessionOptions) {
     this.conn = opts.conn;
@@ -98,6 +117,7 @@ export class Session {
     this.#ackAttempts = Math.max(1, opts.ackAttempts ?? 5);
     this.#ackWindow = Math.max(1, opts.ackWindow ?? 16);
     this.#onMessage = opts.onMessage;
+    this.#ackPathEnded = new Promise<void>((resolve) => (this.#endAckPath = resolve));
   }
 
   /** True once {@link close} ran or the connection closed. */
@@ -121,8 +141,8 @@ export class Session {
     this.conn.onMessage((msg) => this.#onMessage(this, msg));
     // The transport already counted a close it saw or made itself.
     this.conn.closed.then((reason) => this.close(`connection closed: ${reason}`, null));
-    const loops = Promise.all([this.#ackLoop(), this.#noAckLoop()]);
-    this.#done = loops.then(() => this.#closeReason);
+    this.#fill();
+    this.#done = Promise.all([this.#ackPathEnded, this.#noAckLoop()]).then(() => this.#closeReason);
     return this.#done;
   }
 
@@ -147,10 +167,14 @@ export class Session {
   /** Routes an edge `response` to the ack-path write waiting for it. Returns false if none waits. */
   handleAck(parentId: string | undefined): boolean {
     if (!parentId) return false;
-    const waiter = this.#ackWaiters.get(parentId);
-    if (!waiter) return false;
-    this.#ackWaiters.delete(parentId);
-    waiter.resolve(true);
+    const f = this.#inflight.get(parentId);
+    if (!f) return false;
+    this.#inflight.delete(parentId);
+    this.#metrics.ackLatency.observe((this.#clock.now() - f.started) / 1000);
+    // The success point is saved in the background while the freed window slot takes the next
+    // message (acked() logs its own failures).
+    void this.pool.ack.acked(f.lease);
+    this.#fill();
     return true;
   }
 
@@ -167,98 +191,97 @@ export class Session {
     this.#abort.abort(new SessionClosedError(reason));
     if (this.#deadlineTimer !== undefined) this.#clock.clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = undefined;
-    const waiters = [...this.#ackWaiters.values()];
-    this.#ackWaiters.clear();
     this.#deadlines = [];
     this.#deadlineHead = 0;
-    for (const w of waiters) w.resolve(false);
+    // In-flight messages go back to the node's pool for the next session.
+    const queue = this.pool.ack;
+    queue.offReady(this.#pump);
+    const inflight = [...this.#inflight.values()];
+    this.#inflight.clear();
+    for (const f of inflight) queue.release(f.lease);
+    this.#endAckPath();
     this.conn.close(reason);
     log.info("session closed", { node: this.nodeId, reason });
   }
 
-  async #ackLoop(): Promise<void> {
-    const signal = this.#abort.signal;
-    const inflight = new Set<Promise<void>>();
+  /**
+   * Writes due ack-path messages until the window is full or the queue has none due, then asks
+   * the queue to call back when one is. Runs on start, on every ACK, and on queue wake-ups: no
+   * promise or loop per message.
+   */
+  #fill(): void {
+    if (this.#pumping) return; // re-entered from a write or a queue callback: the outer call goes on
+    this.#pumping = true;
     try {
-      for (;;) {
-        while (inflight.size >= this.#ackWindow) await Promise.race(inflight);
-        signal.throwIfAborted();
-        const lease = this.pool.ack.tryNext() ?? await this.pool.ack.next(signal);
-        const p: Promise<void> = this.#deliver(lease).finally(() => inflight.delete(p));
-        inflight.add(p);
+      const queue = this.pool.ack;
+      while (!this.closed && this.#inflight.size < this.#ackWindow) {
+        const lease = queue.tryNext();
+        if (!lease) {
+          queue.onReady(this.#pump);
+          return;
+        }
+        const wire = wireCopy(lease.msg);
+        const f: Inflight = { lease, wire, attempts: 0, deadline: 0, started: this.#clock.now() };
+        this.#inflight.set(wire.header.id, f);
+        this.#write(f);
       }
     } catch (err) {
-      if (!signal.aborted) {
-        log.error("ack loop failed", { node: this.nodeId, error: err });
-        this.close(`internal error: ${(err as Error).message}`, CloseReason.WriteError);
-      }
+      log.error("ack-path delivery failed", { node: this.nodeId, error: err });
+      this.close(`internal error: ${(err as Error).message}`, CloseReason.WriteError);
+    } finally {
+      this.#pumping = false;
     }
-    await Promise.all(inflight);
-  }
-
-  async #deliver(lease: AckLease): Promise<void> {
-    const queue = this.pool.ack;
-    const wire = wireCopy(lease.msg);
-    const op = wire.route.operation ?? "";
-    const started = this.#clock.now();
-    for (let attempt = 0; attempt < this.#ackAttempts; attempt++) {
-      if (this.closed) return queue.release(lease);
-      if (!queue.isCurrent(lease)) return; // replaced by a newer version, which is queued
-      const acked = this.#waitAck(wire.header.id);
-      try {
-        await this.conn.write(wire);
-      } catch (err) {
-        // close() resolves the waiter registered above and clears its timer.
-        queue.release(lease);
-        this.close(
-          `${SessionCloseText.WriteError}: ${(err as Error).message}`,
-          CloseReason.WriteError,
-        );
-        return;
-      }
-      this.#metrics.countOut(op, "ack");
-      if (attempt > 0) this.#metrics.resends.inc();
-      if (await acked) {
-        this.#metrics.ackLatency.observe((this.#clock.now() - started) / 1000);
-        // The success point is saved in the background: the window slot is free for the next
-        // message while the ObjectSync write goes to the API (acked() logs its own failures).
-        void queue.acked(lease);
-        return;
-      }
-      if (this.closed) return queue.release(lease);
-    }
-    this.#metrics.requeues.inc();
-    log.info("no ACK after retries; requeued with back-off", {
-      node: this.nodeId,
-      resource: wire.route.resource ?? "",
-      msgId: wire.header.id,
-    });
-    queue.failed(lease);
   }
 
   /**
-   * Registers the ACK waiter before the write, so a fast ACK is never missed. Deadlines are
-   * all `now + ackTimeout`, so they expire in registration order: one timer per session, armed
-   * for the oldest deadline, replaces a timer per message.
+   * One attempt at `f`: nothing if a newer version replaced it (that one is queued), else the
+   * write with a deadline for its ACK. The deadline is registered before the write, so a fast
+   * ACK always finds its message in flight.
    */
-  #waitAck(msgId: string): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const waiter: AckWaiter = {
-        resolve,
-        deadline: this.#clock.now() + this.#ackTimeoutMs,
-        msgId,
-      };
-      this.#ackWaiters.set(msgId, waiter);
-      this.#deadlines.push(waiter);
-      if (this.#deadlineTimer === undefined) this.#armDeadlineTimer();
-    });
+  #write(f: Inflight): void {
+    const id = f.wire.header.id;
+    if (!this.pool.ack.isCurrent(f.lease)) {
+      this.#inflight.delete(id);
+      return;
+    }
+    f.attempts++;
+    f.deadline = this.#clock.now() + this.#ackTimeoutMs;
+    this.#deadlines.push({ inflight: f, at: f.deadline });
+    if (this.#deadlineTimer === undefined) this.#armDeadlineTimer();
+    let pending: void | Promise<void>;
+    try {
+      pending = this.conn.write(f.wire);
+    } catch (err) {
+      this.#writeFailed(err);
+      return;
+    }
+    if (pending) pending.catch((err) => this.#writeFailed(err));
+    this.#metrics.countOut(f.wire.route.operation ?? "", "ack");
+    if (f.attempts > 1) this.#metrics.resends.inc();
   }
 
+  /** A write failed: the session ends and its in-flight messages go back to the pool. */
+  #writeFailed(err: unknown): void {
+    this.close(
+      `${SessionCloseText.WriteError}: ${(err as Error)?.message ?? String(err)}`,
+      CloseReason.WriteError,
+    );
+  }
+
+  /** Whether `d` is still the deadline of a message in flight. */
+  #live(d: Deadline): boolean {
+    const f = d.inflight;
+    return f.deadline === d.at && this.#inflight.get(f.wire.header.id) === f;
+  }
+
+  /**
+   * Deadlines are all `now + ackTimeout`, so they expire in the order they were set: one timer
+   * per session, armed for the oldest live deadline, replaces a timer per message.
+   */
   #armDeadlineTimer(): void {
-    // Drop waiters already settled by an ACK from the front of the FIFO.
+    // Drop deadlines of messages already ACKed or written again from the front of the FIFO.
     while (this.#deadlineHead < this.#deadlines.length) {
-      const w = this.#deadlines[this.#deadlineHead];
-      if (this.#ackWaiters.get(w.msgId) === w) break;
+      if (this.#live(this.#deadlines[this.#deadlineHead])) break;
       this.#deadlineHead++;
     }
     if (this.#deadlineHead > 1024 && this.#deadlineHead * 2 > this.#deadlines.length) {
@@ -271,20 +294,42 @@ export class Session {
       return;
     }
     const head = this.#deadlines[this.#deadlineHead];
-    this.#deadlineTimer = this.#clock.setTimeout(() => {
-      this.#deadlineTimer = undefined;
-      const now = this.#clock.now();
-      while (this.#deadlineHead < this.#deadlines.length) {
-        const w = this.#deadlines[this.#deadlineHead];
-        if (w.deadline > now) break;
-        this.#deadlineHead++;
-        if (this.#ackWaiters.get(w.msgId) === w) {
-          this.#ackWaiters.delete(w.msgId);
-          w.resolve(false);
-        }
+    this.#deadlineTimer = this.#clock.setTimeout(
+      () => this.#expire(),
+      Math.max(0, head.at - this.#clock.now()),
+    );
+  }
+
+  /** No ACK in time: write again with the same msg_id, or after the last attempt requeue. */
+  #expire(): void {
+    this.#deadlineTimer = undefined;
+    const now = this.#clock.now();
+    const expired: Inflight[] = [];
+    while (this.#deadlineHead < this.#deadlines.length) {
+      const d = this.#deadlines[this.#deadlineHead];
+      if (d.at > now) break;
+      this.#deadlineHead++;
+      if (this.#live(d)) expired.push(d.inflight);
+    }
+    const queue = this.pool.ack;
+    for (const f of expired) {
+      if (this.closed) return;
+      if (f.attempts < this.#ackAttempts) {
+        this.#write(f);
+        continue;
       }
-      this.#armDeadlineTimer();
-    }, Math.max(0, head.deadline - this.#clock.now()));
+      this.#inflight.delete(f.wire.header.id);
+      this.#metrics.requeues.inc();
+      log.info("no ACK after retries; requeued with back-off", {
+        node: this.nodeId,
+        resource: f.wire.route.resource ?? "",
+        msgId: f.wire.header.id,
+      });
+      queue.failed(f.lease);
+    }
+    if (this.closed) return;
+    if (this.#deadlineTimer === undefined) this.#armDeadlineTimer();
+    this.#fill();
   }
 
   async #noAckLoop(): Promise<void> {

@@ -21,9 +21,12 @@ export interface EdgeConnection {
   /**
    * Writes one message (the transport applies its framing and `TrimMessage` is NOT applied
    * here: callers pass the message exactly as it must appear on the wire). Writes are
-   * serialised per connection. Rejects when the connection is closed or the write fails.
+   * serialised per connection. Returns nothing when the frame was queued in order at once (a
+   * later failure closes the connection, which ends the session), or a promise when the write
+   * must wait (back-pressure, an asynchronous transport), which rejects if it fails. Throws, or
+   * returns a rejected promise, when the connection is closed.
    */
-  write(msg: Message): Promise<void>;
+  write(msg: Message): void | Promise<void>;
   /**
    * True while the transport has stopped reading because its handlers are behind (back-pressure).
    * A keepalive still unread in the socket is then the hub's delay, not the edge's silence, so

@@ -31,6 +31,7 @@ import { createLogger } from "../modules/log.ts";
 import {
   decodeMessage,
   encodeMessage,
+  goJsonStringify,
   type Message,
   MessageDecodeError,
   type MessageEnv,
@@ -109,7 +110,7 @@ function sharedContentJson(c: unknown): string | undefined {
   if (typeof c !== "object" || c === null || c instanceof Uint8Array) return undefined;
   let json = contentJsonCache.get(c);
   if (json === undefined) {
-    json = JSON.stringify(c);
+    json = goJsonStringify(c);
     contentJsonCache.set(c, json);
   }
   return json;
@@ -158,7 +159,7 @@ export class WsEdgeConnection implements EdgeConnection {
     });
   }
 
-  write(msg: Message): Promise<void> {
+  write(msg: Message): void | Promise<void> {
     if (this.ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new Error(`connection to ${this.nodeId} is closed`));
     }
@@ -167,9 +168,9 @@ export class WsEdgeConnection implements EdgeConnection {
     if (this.ws.bufferedAmount < WRITE_HIGH_WATER) {
       // The frame is queued in order; a failure later closes the socket, which ends the
       // session (ack-path messages are then released to the node's pool). Skipping the
-      // per-write callback keeps a promise and a closure off the hot path.
+      // per-write callback and promise keeps them off the hot path.
       this.ws.send(text);
-      return Promise.resolve();
+      return;
     }
     // Back-pressure: past the high-water mark, wait until this frame is flushed.
     return new Promise((resolve, reject) => {
@@ -236,7 +237,7 @@ export class WsEdgeConnection implements EdgeConnection {
     }
     if (CONTROL_OPS.has(msg.route.operation ?? "")) {
       // viaduct answers config/ping/pong itself with "ack" (§3.3) and drops the message.
-      this.write(newRespByMessage(msg, "ack", this.env)).catch(() => {});
+      this.write(newRespByMessage(msg, "ack", this.env))?.catch(() => {});
       this.metrics.countOut(Operation.Response, "control");
       return;
     }

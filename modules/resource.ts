@@ -6,6 +6,8 @@ import { NullNamespace } from "./constants.ts";
 
 /** Separator between resource segments. */
 export const ResourceSep = "/";
+/** How every cloud-side resource starts (`node/<id>/...`). */
+const NodePrefix = `node${ResourceSep}`;
 
 /** Thrown when a resource string lacks a required segment. */
 export class ResourceError extends Error {
@@ -53,12 +55,29 @@ export function buildResourceForDevice(nodeId: string, resourceType: string, id 
   return id ? `${base}${ResourceSep}${id}` : base;
 }
 
+/**
+ * Segment `index` of a `/`-separated resource (what `resource.split("/")[index]` gives), or
+ * undefined when there are fewer segments. Scans instead of splitting: the hub reads a few
+ * segments of every message it routes, and split() allocated an array and all its strings
+ * each time.
+ */
+export function resourceSegment(resource: string, index: number): string | undefined {
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const sep = resource.indexOf(ResourceSep, start);
+    if (sep < 0) return undefined;
+    start = sep + 1;
+  }
+  const end = resource.indexOf(ResourceSep, start);
+  return end < 0 ? resource.slice(start) : resource.slice(start, end);
+}
+
 function segment(resource: string, index: number, what: string): string {
-  const parts = resource.split(ResourceSep);
-  if (parts.length <= index) {
+  const part = resourceSegment(resource, index);
+  if (part === undefined) {
     throw new ResourceError(`resource ${JSON.stringify(resource)} has no ${what}`);
   }
-  return parts[index];
+  return part;
 }
 
 /** `messagelayer.GetNodeID`: segment 1. */
@@ -105,6 +124,7 @@ export function parseResource(resource: string): ParsedResource {
  * `dispatcher.GetNodeID`: the segment after the first `node` token, or `""` when there is none.
  */
 export function getNodeId(resource: string): string {
+  if (resource.startsWith(NodePrefix)) return resourceSegment(resource, 1) ?? "";
   const parts = resource.split(ResourceSep);
   const i = parts.indexOf("node");
   if (i < 0 || i + 1 >= parts.length) return "";
@@ -116,9 +136,9 @@ export function getNodeId(resource: string): string {
  * `node` and has at least 3 segments (`node/n1/default/pod/x` → `default/pod/x`; `node/n1` stays).
  */
 export function trimResource(resource: string): string {
-  const parts = resource.split(ResourceSep);
-  if (parts.length >= 3 && parts[0] === "node") return parts.slice(2).join(ResourceSep);
-  return resource;
+  if (!resource.startsWith(NodePrefix)) return resource;
+  const second = resource.indexOf(ResourceSep, NodePrefix.length);
+  return second < 0 ? resource : resource.slice(second + 1);
 }
 
 /** Prefixes an edge resource with `node/<id>/` (upstream, §1.7). */

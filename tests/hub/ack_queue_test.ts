@@ -234,3 +234,37 @@ Deno.test("enqueue: a record with no status RV yet (created, never ACKed) counts
   assertEquals(await q.enqueue(m), "queued");
   assertEquals(q.entry(UID)?.msg, m);
 });
+
+Deno.test("onReady: one synchronous call per registration, on enqueue and when a back-off passes", async () => {
+  const clock = new ManualClock();
+  const q = new AckQueue({
+    nodeId: NODE,
+    syncStore: new MemorySyncStore(),
+    clock,
+    backoffBaseMs: 100,
+  });
+  let calls = 0;
+  const ready = () => calls++;
+  q.onReady(ready);
+  q.onReady(ready); // the same callback twice is registered once
+  await q.enqueue(podMessage(UID, "1", "update"));
+  assertEquals(calls, 1);
+  await q.enqueue(podMessage("u2", "2", "update"));
+  assertEquals(calls, 1, "one-shot: not called again until registered again");
+  const lease = q.tryNext()!;
+  q.failed(lease); // waits 100 ms
+  q.tryNext(); // takes u2
+  assertEquals(q.tryNext(), null);
+  q.onReady(ready); // nothing due: registering does not call it
+  assertEquals(calls, 1);
+  clock.advance(99);
+  assertEquals(calls, 1);
+  clock.advance(1);
+  assertEquals(calls, 2, "the back-off timer calls it");
+  assertEquals(q.tryNext()?.msg.header.id, lease.msg.header.id);
+  q.onReady(ready);
+  q.offReady(ready);
+  await q.enqueue(podMessage("u3", "3", "update"));
+  assertEquals(calls, 2, "withdrawn");
+  q.close();
+});

@@ -179,6 +179,8 @@ Deno.test("encodeMessage writes exactly json.Marshal of the wire object, for any
         const text = encodeMessage(msg);
         assertEquals(text, goJsonStringify(toWireObject(msg)));
         JSON.parse(text);
+        // The hub passes a shared content's JSON, escaped once (hub/websocket.ts).
+        assertEquals(encodeMessage(msg, goJsonStringify(c)), text);
       },
     ),
     { numRuns: 500 },

@@ -11,8 +11,10 @@ import {
   parseResource,
   prefixResource,
   ResourceError,
+  resourceSegment,
   trimResource,
 } from "../../modules/resource.ts";
+import fc from "fast-check";
 
 Deno.test("buildResource / parseResource round trip", () => {
   const r = buildResource("edge-1", "default", "pod", "nginx");
@@ -65,4 +67,20 @@ Deno.test("device and prefix helpers", () => {
   assertEquals(prefixResource("n1", "default/pod/x"), "node/n1/default/pod/x");
   assertEquals(namespaceOrNull(undefined), "null");
   assertEquals(namespaceOrNull("kube-system"), "kube-system");
+});
+
+Deno.test("the scanning helpers agree with their split() definitions, for any resource", () => {
+  const piece = fc.constantFrom("node", "n1", "", "default", "pod", "a/b", "null", "x");
+  const resource = fc.array(piece, { maxLength: 7 }).map((parts) => parts.join("/"));
+  fc.assert(
+    fc.property(resource, fc.nat(7), (r, i) => {
+      const parts = r.split("/");
+      assertEquals(resourceSegment(r, i), parts[i]);
+      const node = parts.indexOf("node");
+      assertEquals(getNodeId(r), node < 0 || node + 1 >= parts.length ? "" : parts[node + 1]);
+      const trimmed = parts.length >= 3 && parts[0] === "node" ? parts.slice(2).join("/") : r;
+      assertEquals(trimResource(r), trimmed);
+    }),
+    { numRuns: 500 },
+  );
 });
