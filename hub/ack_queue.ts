@@ -148,6 +148,14 @@ export function syncSpecOf(msg: Message): ObjectSyncSpec {
   };
 }
 
+/** A first arrival waiting for its ObjectSync lookup (see AckQueue.#decide). */
+interface Lookup {
+  msg: Message;
+  uid: string;
+  rv: string;
+  syncKey: SyncKey;
+}
+
 interface HeapItem {
   entry: AckEntry;
   seq: number;
@@ -177,6 +185,8 @@ export class AckQueue {
   #seq = 0;
   #maxOrder = 0;
   #chain: Promise<unknown> = Promise.resolve();
+  /** Enqueues waiting behind (or running) an ObjectSync lookup. */
+  #queued = 0;
   #waiters: Array<{ signal: AbortSignal; resolve: () => void; reject: (e: unknown) => void }> = [];
   /** One-shot callbacks of consumers waiting for a due message ({@link onReady}). */
   #readyCallbacks: Array<() => void> = [];
@@ -207,12 +217,27 @@ export class AckQueue {
   }
 
   /**
-   * Applies §4.3 to a message. Calls are serialised per node (ObjectSync lookups are async), so
-   * two messages for one object never race.
+   * Applies §4.3 to a message. Decided at once (no promise) when no ObjectSync lookup is needed,
+   * which is every message for an object the queue knows: a delete, a response, a newer or a
+   * stale version. A first arrival reads the node's ObjectSync record; calls are serialised per
+   * node behind such a lookup, so two messages for one object never race.
    */
-  enqueue(msg: Message): Promise<EnqueueResult> {
-    const run = this.#chain.then(() => this.#enqueue(msg));
-    this.#chain = run.catch(() => {});
+  enqueue(msg: Message): EnqueueResult | Promise<EnqueueResult> {
+    if (this.#queued === 0) {
+      const decided = this.#decide(msg);
+      return typeof decided === "string" ? decided : this.#serialise(this.#lookup(decided));
+    }
+    return this.#serialise(this.#chain.then(() => {
+      const decided = this.#decide(msg);
+      return typeof decided === "string" ? decided : this.#lookup(decided);
+    }));
+  }
+
+  /** Counts `run` among the calls later ones must wait for, until it settles. */
+  #serialise(run: Promise<EnqueueResult>): Promise<EnqueueResult> {
+    this.#queued++;
+    const settled = () => void this.#queued--;
+    this.#chain = run.then(settled, settled);
     return run;
   }
 
@@ -228,7 +253,8 @@ export class AckQueue {
     return "dropped";
   }
 
-  async #enqueue(msg: Message): Promise<EnqueueResult> {
+  /** §4.3 without I/O: the outcome, or what a first arrival must look up. */
+  #decide(msg: Message): EnqueueResult | Lookup {
     const uid = ackKeyOf(msg);
     if (!uid) return this.#drop("no_uid", msg);
     const rv = msg.header.resourceVersion ?? "";
@@ -246,13 +272,16 @@ export class AckQueue {
         return this.#drop("bad_resource_version", msg);
       }
     }
-    let syncKey: SyncKey | null = null;
-    try {
-      syncKey = syncKeyOf(this.nodeId, uid, msg);
-    } catch {
-      syncKey = null;
-    }
     const stored = this.#store.get(uid);
+    // The same UID is the same object, so a stored entry's key holds (no re-parse per message).
+    let syncKey: SyncKey | null = stored?.syncKey ?? null;
+    if (!syncKey) {
+      try {
+        syncKey = syncKeyOf(this.nodeId, uid, msg);
+      } catch {
+        syncKey = null;
+      }
+    }
     if (del || msg.route.operation === Operation.Response) {
       return this.#put(uid, msg, rv, del, syncKey, stored);
     }
@@ -262,6 +291,11 @@ export class AckQueue {
       return this.#put(uid, msg, rv, false, syncKey, stored);
     }
     if (!syncKey) return this.#drop("bad_resource", msg);
+    return { msg, uid, rv, syncKey };
+  }
+
+  /** A first arrival: compare with the node's ObjectSync record, creating it if missing. */
+  async #lookup({ msg, uid, rv, syncKey }: Lookup): Promise<EnqueueResult> {
     let record;
     try {
       record = await this.#sync.get(syncKey);

@@ -32,7 +32,7 @@ import {
   VolumeResourcePattern,
 } from "./classify.ts";
 import { CloseReason, type HubMetrics } from "./metrics.ts";
-import type { NodePools } from "./node_pool.ts";
+import type { NodePool, NodePools } from "./node_pool.ts";
 import { type Session, SessionCloseText } from "./session.ts";
 import type { SessionManager } from "./session_manager.ts";
 
@@ -227,7 +227,7 @@ export class Dispatcher {
    * the ack queue (§4.2, §4.3). A node delete closes the node's session and drops its pool.
    * Ack enqueues run concurrently up to a bound; {@link flush} waits for them.
    */
-  async downstream(msg: Message): Promise<DownstreamAction> {
+  downstream(msg: Message): DownstreamAction | Promise<DownstreamAction> {
     const nodeId = getNodeId(msg.route.resource ?? "");
     if (!nodeId) {
       this.#metrics.dropped.inc({ reason: "no_node" });
@@ -271,12 +271,27 @@ export class Dispatcher {
       pool.noAck.push(msg);
       return "noack";
     }
+    if (this.#running >= this.#maxEnqueues) return this.#enqueueWhenFree(pool, msg);
+    this.#enqueue(pool, msg);
+    return "ack";
+  }
+
+  /** Waits for a slot among the enqueues that wait for an ObjectSync lookup. */
+  async #enqueueWhenFree(pool: NodePool, msg: Message): Promise<DownstreamAction> {
     while (this.#running >= this.#maxEnqueues) {
       await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     }
+    this.#enqueue(pool, msg);
+    return "ack";
+  }
+
+  /** Most enqueues are decided at once; only those waiting on a lookup take a slot. */
+  #enqueue(pool: NodePool, msg: Message): void {
+    const result = pool.ack.enqueue(msg);
+    if (!(result instanceof Promise)) return;
     this.#running++;
-    pool.ack.enqueue(msg).catch((err) => {
-      log.error("ack enqueue failed", { node: nodeId, error: err });
+    result.catch((err) => {
+      log.error("ack enqueue failed", { node: pool.nodeId, error: err });
     }).finally(() => {
       this.#running--;
       this.#slotWaiters.shift()?.();
@@ -286,7 +301,6 @@ export class Dispatcher {
         for (const w of idle) w();
       }
     });
-    return "ack";
   }
 
   /** Waits until every started ack enqueue has finished. */
@@ -296,8 +310,9 @@ export class Dispatcher {
 
   /** Runs the downstream loop on the bus module `cloudhub` until its inbox closes. */
   run(module: string = ModuleName.CloudHub): Promise<void> {
-    return receiveLoop(this.#bus, module, async (msg) => {
-      await this.downstream(msg);
+    return receiveLoop(this.#bus, module, (msg) => {
+      const action = this.downstream(msg);
+      if (action instanceof Promise) return action.then(() => {});
     });
   }
 }

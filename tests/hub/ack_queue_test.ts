@@ -268,3 +268,19 @@ Deno.test("onReady: one synchronous call per registration, on enqueue and when a
   assertEquals(calls, 2, "withdrawn");
   q.close();
 });
+
+Deno.test("enqueue: decided at once for a known object; in arrival order behind a lookup", async () => {
+  const { q } = await setup();
+  const first = q.enqueue(podMessage(UID, "1", "update"));
+  assert(first instanceof Promise, "a first arrival reads the ObjectSync record");
+  // Queued behind the lookup, even though this object needs none of its own.
+  const del = q.enqueue(podMessage(DIFF_UID, "2", "delete", "other"));
+  assert(del instanceof Promise);
+  assertEquals(await first, "queued");
+  assertEquals(await del, "queued");
+  const newer = q.enqueue(podMessage(UID, "3", "update"));
+  assertEquals(newer, "replaced", "a newer version of a known object: no promise");
+  assertEquals(q.enqueue(podMessage(UID, "2", "update")), "dropped");
+  assertEquals(q.tryNext()?.msg.header.resourceVersion, "2");
+  assertEquals(q.tryNext()?.msg.header.resourceVersion, "3");
+});
