@@ -325,6 +325,49 @@ Deno.test("KubeSyncStore: success points within the delay fold into one write; c
   }
 });
 
+Deno.test("KubeSyncStore: success points are paced; ACKs that arrive while one waits fold into it", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "hub-objectsync-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  const patches = new Map<string, number>();
+  const http = new KubeHttp(kc, {
+    transport: (req) => {
+      if (req.method === "PATCH") {
+        const name = new URL(req.url).pathname.split("/").at(-2)!;
+        patches.set(name, (patches.get(name) ?? 0) + 1);
+      }
+      return api.handle(req);
+    },
+  });
+  try {
+    const store = new KubeSyncStore(http, {
+      successPointDelayMs: 0,
+      successPointQps: 5,
+      successPointBurst: 1,
+    });
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    const keys = [1, 2, 3, 4, 5, 6].map((i) => ({ namespace: "default", name: `n${i}.uid-${i}` }));
+    const t0 = performance.now();
+    await Promise.all(keys.map((k) => store.upsertStatus(k, spec, "0")));
+    // Paced, six creates would take a second.
+    assert(performance.now() - t0 < 800, "creates are on the send path and never paced");
+    const t1 = performance.now();
+    await Promise.all(
+      keys.flatMap((k) => ["5", "6", "7"].map((rv) => store.upsertStatus(k, spec, rv))),
+    );
+    // A burst of 1, then 5/s: the other 5 records wait 200 ms each.
+    assert(performance.now() - t1 >= 900, "paced");
+    assertEquals([...patches.values()], [1, 1, 1, 1, 1, 1], "three ACKs per record, one write");
+    const reader = new KubeSyncStore(http, { cache: false });
+    for (const k of keys) assertEquals((await reader.get(k))?.resourceVersion, "7");
+  } finally {
+    http.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("CloudHub close writes the success points it was holding back", async () => {
   await withApi(async (http) => {
     const t = await startHub({
