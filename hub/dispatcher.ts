@@ -56,7 +56,10 @@ export interface DispatcherOptions {
   kubeCaPem?: string;
   /** Clock and ids for messages the hub creates. */
   env?: MessageEnv;
-  /** Downstream ack enqueues running at once (ObjectSync lookups are async). Default 256. */
+  /**
+   * Downstream ack enqueues waiting for an ObjectSync lookup at once (a first arrival; the rest
+   * are decided at once and take no slot). Default 256.
+   */
   maxConcurrentEnqueues?: number;
   /**
    * HA (several hubs on one cluster, ha/): whether this hub queues messages for a node. A node
@@ -91,7 +94,7 @@ export class Dispatcher {
   readonly #metrics: HubMetrics;
   readonly #env: MessageEnv | undefined;
   readonly #maxEnqueues: number;
-  /** Ack enqueues running; a slot waiter is woken when one finishes (no Promise.race per message). */
+  /** Ack enqueues waiting on a lookup; a slot waiter is woken when one finishes. */
   #running = 0;
   readonly #slotWaiters = new Fifo<() => void>();
   #idleWaiters: Array<() => void> = [];
@@ -225,7 +228,8 @@ export class Dispatcher {
   /**
    * The downstream handler (§4.1): node from the resource, `IsToEdge`, then the no-ack queue or
    * the ack queue (§4.2, §4.3). A node delete closes the node's session and drops its pool.
-   * Ack enqueues run concurrently up to a bound; {@link flush} waits for them.
+   * Returns at once unless it has to wait for an enqueue slot. Enqueues that look up an
+   * ObjectSync record run concurrently up to a bound; {@link flush} waits for them.
    */
   downstream(msg: Message): DownstreamAction | Promise<DownstreamAction> {
     const nodeId = getNodeId(msg.route.resource ?? "");

@@ -195,7 +195,8 @@ Deno.test("acked saves the success point; delete ACK removes the ObjectSync and 
   assertEquals(q.entry(UID), undefined);
 });
 
-Deno.test("failed requeues with back-off; release and resetBackoff make it due again", async () => {
+/** A queue on a manual clock whose first back-off is 100 ms. */
+function backoffQueue() {
   const clock = new ManualClock();
   const q = new AckQueue({
     nodeId: NODE,
@@ -203,6 +204,11 @@ Deno.test("failed requeues with back-off; release and resetBackoff make it due a
     clock,
     backoffBaseMs: 100,
   });
+  return { clock, q };
+}
+
+Deno.test("failed requeues with back-off; release and resetBackoff make it due again", async () => {
+  const { clock, q } = backoffQueue();
   const ac = new AbortController();
   await q.enqueue(podMessage(UID, "1", "update"));
   const lease = await q.next(ac.signal);
@@ -236,13 +242,7 @@ Deno.test("enqueue: a record with no status RV yet (created, never ACKed) counts
 });
 
 Deno.test("onReady: one synchronous call per registration, on enqueue and when a back-off passes", async () => {
-  const clock = new ManualClock();
-  const q = new AckQueue({
-    nodeId: NODE,
-    syncStore: new MemorySyncStore(),
-    clock,
-    backoffBaseMs: 100,
-  });
+  const { clock, q } = backoffQueue();
   let calls = 0;
   const ready = () => calls++;
   q.onReady(ready);
