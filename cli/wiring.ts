@@ -202,12 +202,13 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   // HA needs the EdgeController's caches (node annotations, objects for the catch-up).
   const le = cfg.leaderElection;
   const haEnabled = le.enable && cfg.modules.edgeController.enable;
+  // CloudHub's ObjectSync writes (through the HA index when HA is on); the SyncController
+  // also reads the success points it still holds back.
+  const syncWriter = new KubeSyncStore(api.kube.http);
+  const pendingRv = (namespace: string | null, name: string) =>
+    syncWriter.pendingRv({ namespace, name });
   const replica = haEnabled
-    ? new ReplicaCoordinator({
-      self: advertise,
-      kube: api.kube,
-      writer: new KubeSyncStore(api.kube.http),
-    })
+    ? new ReplicaCoordinator({ self: advertise, kube: api.kube, writer: syncWriter })
     : undefined;
   const gate = le.enable
     ? new LeaderGate({
@@ -220,7 +221,12 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
       },
       singletons: cfg.modules.syncController.enable
         ? [
-          () => new SyncController({ kube: api.kube, caches: () => edgeController.sharedCaches() }),
+          () =>
+            new SyncController({
+              kube: api.kube,
+              caches: () => edgeController.sharedCaches(),
+              pendingRv,
+            }),
         ]
         : [],
     })
@@ -231,9 +237,11 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     updateDeviceTwinsBuffer: cfg.modules.deviceController.buffer.updateDeviceTwins,
     updateDeviceStatusWorkers: cfg.modules.deviceController.load.updateDeviceStatusWorkers,
   });
-  const syncController = gate
-    ? undefined
-    : new SyncController({ kube: api.kube, caches: () => edgeController.sharedCaches() });
+  const syncController = gate ? undefined : new SyncController({
+    kube: api.kube,
+    caches: () => edgeController.sharedCaches(),
+    pendingRv,
+  });
 
   // /readyz turns 200 once every module (controllers included) has started: see the marker below.
   let controllersStarted = false;
@@ -250,7 +258,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     nodeLimit: hubCfg.nodeLimit,
     authorization: hubCfg.authorization.enable && !hubCfg.authorization.debug,
     advertiseAddress: advertise,
-    syncStore: new KubeSyncStore(api.kube.http),
+    syncStore: syncWriter,
     ...replica?.hubOptions(),
     kubeCaPem: api.caPem,
     annotateNode: kubeNodeAnnotator(api.kube.http),

@@ -31,6 +31,9 @@ import {
 
 const log = createLogger("cloudhub.ackqueue");
 
+/** Success-point writes with their failure already logged, by the store's promise. */
+const quietWrites = new WeakMap<Promise<void>, Promise<void>>();
+
 /** Outcome of {@link AckQueue.enqueue}. */
 export type EnqueueResult = "queued" | "replaced" | "dropped";
 
@@ -509,7 +512,7 @@ export class AckQueue {
    * The edge acknowledged `lease.msg`: save the success point (ObjectSync status RV, or delete
    * the ObjectSync for a delete) and forget the message (§4.4 saveSuccessPoint).
    */
-  async acked(lease: AckLease): Promise<void> {
+  acked(lease: AckLease): Promise<void> {
     const { entry, msg } = lease;
     const current = this.isCurrent(lease);
     if (current) {
@@ -522,21 +525,32 @@ export class AckQueue {
       this.#waiting--;
       this.#onDepth(-1);
     }
-    if (msg.route.group !== Group.Resource || !entry.syncKey) return;
+    const key = entry.syncKey;
+    if (msg.route.group !== Group.Resource || !key) return Promise.resolve();
+    let write: Promise<void>;
     try {
-      if (isDeleteMessage(msg)) {
-        await this.#sync.delete(entry.syncKey);
-      } else if (msg.header.resourceVersion) {
-        await this.#sync.upsertStatus(entry.syncKey, syncSpecOf(msg), msg.header.resourceVersion);
-      }
+      if (isDeleteMessage(msg)) write = this.#sync.delete(key);
+      else if (msg.header.resourceVersion) {
+        write = this.#sync.upsertStatus(key, syncSpecOf(msg), msg.header.resourceVersion);
+      } else return Promise.resolve();
     } catch (err) {
-      // The edge has the object; a failed write only means a resend after a hub restart.
-      log.warn("saving the success point failed", {
-        node: this.nodeId,
-        name: entry.syncKey.name,
-        error: err,
-      });
+      write = Promise.reject(err);
     }
+    // A store that folds ACKs into one write hands every one of them the same promise: one
+    // handler per write, not one suspended call per ACK (thousands while a paced write waits).
+    let quiet = quietWrites.get(write);
+    if (!quiet) {
+      quiet = write.catch((err) => {
+        // The edge has the object; a failed write only means a resend after a hub restart.
+        log.warn("saving the success point failed", {
+          node: this.nodeId,
+          name: key.name,
+          error: err,
+        });
+      });
+      quietWrites.set(write, quiet);
+    }
+    return quiet;
   }
 
   /** Five writes went unacknowledged: requeue with back-off (unless replaced meanwhile). */

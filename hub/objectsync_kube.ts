@@ -109,8 +109,12 @@ type Desired = { kind: "status"; spec: ObjectSyncSpec; rv: string } | { kind: "d
 interface KeyWriter {
   key: SyncKey;
   desired: Desired;
-  /** Resolved once a write at least as new as `desired` completed. */
-  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  /**
+   * The callers since the last write started share one promise, settled by the next write (at
+   * least as new as what they asked for). One per write, not per call: a record waiting for
+   * its turn may fold thousands of ACKs.
+   */
+  next: PromiseWithResolvers<void> | undefined;
   /** A waiter is on the send path (a create): the next write takes the create lane. */
   urgent: boolean;
   running: boolean;
@@ -221,12 +225,13 @@ export class KubeSyncStore implements SyncStore {
     const k = cacheKey(key);
     let w = this.#writers.get(k);
     if (!w) {
-      w = { key, desired, waiters: [], urgent: false, running: false };
+      w = { key, desired, next: undefined, urgent: false, running: false };
       this.#writers.set(k, w);
     }
     w.desired = merge(w.desired, desired);
     if (isCreate(desired)) w.urgent = true;
-    const done = new Promise<void>((resolve, reject) => w!.waiters.push({ resolve, reject }));
+    w.next ??= Promise.withResolvers<void>();
+    const done = w.next.promise;
     if (w.running) return done;
     if (w.urgent || this.#delayMs === 0) {
       this.#deferred.delete(k);
@@ -243,23 +248,25 @@ export class KubeSyncStore implements SyncStore {
 
   async #drain(k: string, w: KeyWriter): Promise<void> {
     w.running = true;
-    while (w.waiters.length > 0) {
+    while (w.next) {
       const urgent = w.urgent;
       const lane = urgent ? this.#creates : this.#background;
       w.urgent = false;
-      let waiters: KeyWriter["waiters"] = [];
+      let batch: PromiseWithResolvers<void> | undefined;
       try {
         await lane.run(async () => {
           if (!urgent) await this.#paced();
           // Taken after the wait: ACKs that came meanwhile fold into this write.
-          waiters = w.waiters.splice(0);
+          batch = w.next;
+          w.next = undefined;
           const desired = w.desired;
           if (desired.kind === "delete") await this.#deleteNow(w.key);
           else await this.#upsertNow(w.key, desired.spec, desired.rv);
         });
-        for (const x of waiters) x.resolve();
+        batch?.resolve();
       } catch (err) {
-        for (const x of waiters.length > 0 ? waiters : w.waiters.splice(0)) x.reject(err);
+        (batch ?? w.next)?.reject(err);
+        if (!batch) w.next = undefined;
       }
     }
     w.running = false;
@@ -267,6 +274,16 @@ export class KubeSyncStore implements SyncStore {
     if (this.#writers.size === 0 && this.#idle.length > 0) {
       for (const resolve of this.#idle.splice(0)) resolve();
     }
+  }
+
+  /**
+   * The status RV a record is about to be written to: a success point held back or paced, not
+   * yet in the API (undefined when nothing is pending). The SyncController compares against it
+   * too, or it would resend every object whose ACK has not reached the API yet.
+   */
+  pendingRv(key: SyncKey): string | undefined {
+    const w = this.#writers.get(cacheKey(key));
+    return w?.desired.kind === "status" ? w.desired.rv : undefined;
   }
 
   /** Waits for a background-write token unless flush() has started. */

@@ -68,22 +68,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   });
   const pki = opts.pki ?? await createBenchPki();
   const bus = new Bus();
+  const syncStore = new KubeSyncStore(kube.http, { writeConcurrency: opts.syncWriteConcurrency });
   const hub = new CloudHub({
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
     websocket: { address: "127.0.0.1", port: opts.port ?? 0 },
     monitor: { enable: false },
-    syncStore: new KubeSyncStore(kube.http, {
-      writeConcurrency: opts.syncWriteConcurrency,
-    }),
+    syncStore,
     nodeLimit: 100_000,
     advertiseAddress: "127.0.0.1",
     ...opts.hub,
   });
   const edgeController = new EdgeController({ kube, localIp: "127.0.0.1", nodeLimit: 100_000 });
   const deviceController = opts.devices ? new DeviceController({ kube }) : undefined;
-  const syncController = opts.sync === false
-    ? undefined
-    : new SyncController({ kube, caches: () => edgeController.sharedCaches() });
+  const syncController = opts.sync === false ? undefined : new SyncController({
+    kube,
+    caches: () => edgeController.sharedCaches(),
+    pendingRv: (namespace, name) => syncStore.pendingRv({ namespace, name }),
+  });
   // The registry adds each module's inbox before starting it, in order, as `serve` does.
   const registry = new ModuleRegistry(bus);
   registry.register(hub);

@@ -75,6 +75,13 @@ export interface SyncControllerOptions {
   caches?:
     | Partial<Record<string, Informer<KubeObject>>>
     | (() => Partial<Record<string, Informer<KubeObject>>>);
+  /**
+   * The RV this process has acknowledged for a record but not yet written to the API
+   * (`KubeSyncStore.pendingRv`: CloudHub folds and paces its success-point writes). The newer
+   * of it and the record's status counts as synced; without it, every object acknowledged since
+   * the last write would be resent on each pass.
+   */
+  pendingRv?: (namespace: string | null, name: string) => string | undefined;
 }
 
 interface SyncObj extends KubeObject {
@@ -315,9 +322,11 @@ export class SyncController implements Module {
     }
     const objRv = obj.metadata?.resourceVersion ?? "";
     const syncedRv = s.status?.objectResourceVersion ?? "";
+    const pendingRv = this.#opts.pendingRv?.(ns || null, name);
     let newer = false;
     try {
-      newer = compareResourceVersion(objRv, syncedRv || "0") > 0;
+      newer = compareResourceVersion(objRv, syncedRv || "0") > 0 &&
+        (!pendingRv || compareResourceVersion(objRv, pendingRv) > 0);
     } catch (err) {
       log.warn("objectsync with a non-numeric resourceVersion skipped", { name, error: err });
       return;

@@ -327,3 +327,34 @@ Deno.test("resourceVersion: ParseUint rules (leading zeros, uint64 bound) withou
     assertEquals(compareResourceVersion(String(a), String(b)), a < b ? -1 : a > b ? 1 : 0);
   }
 });
+
+Deno.test("sync: a success point the hub holds back (pendingRv) counts as synced; the API's status alone would resend", async () => {
+  await withSyncEnv(async ({ kube, bus, hub, controller }) => {
+    // 10 records whose API status is behind their objects ("1").
+    await configMapRecords(kube, 10, "1");
+    const records = (await kube.get<KubeObject & { items: KubeObject[] }>(
+      "/apis/reliablesyncs.kubeedge.io/v1alpha1/objectsyncs",
+    )).items;
+    const pending = new Map<string, string>();
+    for (const r of records.slice(0, 6)) {
+      // The hub has acknowledged the current version of these but not written it yet.
+      const cm = await kube.get(
+        `/api/v1/namespaces/default/configmaps/${(r.spec as { objectName: string }).objectName}`,
+      );
+      pending.set(r.metadata!.name!, cm.metadata!.resourceVersion!);
+    }
+    const asked: Array<string | null> = [];
+    const sc = controller({
+      intervalMs: 0,
+      pendingRv: (ns, name) => {
+        asked.push(ns);
+        return pending.get(name);
+      },
+    });
+    await sc.start({ bus });
+    await sc.settled;
+    assertEquals(sc.stats.updatesSent, 4, "only the records with nothing pending are resent");
+    await hub.waitFor(() => hub.messages.length >= 4, "4 updates");
+    assert(asked.length >= 10 && asked.every((ns) => ns === "default"));
+  });
+});
