@@ -92,7 +92,8 @@ export interface KubeSyncStoreOptions {
    * record per `successPointDelayMs`. Against the embedded API each success point is a durable
    * commit (~0.3 ms of CPU, most of it the store's fsync); unpaced, 1,000 nodes acknowledging a
    * ConfigMap that changes several times a second spent a fifth of the hub's CPU on them
-   * (`deno task bench:fanout`). Creates are never paced: a new object's first frame waits on its.
+   * (`deno task bench:fanout`). Creates are never paced: a new object's first frame waits for
+   * its record. The SyncController must see paced RVs through {@link pendingRv}.
    */
   successPointQps?: number;
   /** See {@link successPointQps}. */
