@@ -61,3 +61,13 @@ export interface ConnectionAcceptor {
   /** Takes ownership of a connection: starts its session (replacing any older one for the node). */
   accept(conn: EdgeConnection): void;
 }
+
+/**
+ * The accept-queue length the TCP listeners ask for. Go's `net.Listen` (cloudcore) asks for
+ * `net.core.somaxconn`; Node's default is 511, and when 10,000 edges reconnect at once a queue
+ * that short overflows while the event loop is busy: the kernel drops the handshakes, the edges
+ * retransmit after 1, 2, 4, 8 s, and `deno task bench:storm` took 25 s or 40 s depending on
+ * how many hit the full queue (TcpExtListenOverflows: over a million on this machine). The
+ * kernel caps the request at somaxconn, so asking for more is harmless.
+ */
+export const ListenBacklog = 65535;

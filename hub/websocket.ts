@@ -38,7 +38,7 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
-import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
+import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
 import { InboundQueue } from "./inbound.ts";
 
 const log = createLogger("cloudhub.websocket");
@@ -304,7 +304,12 @@ export class WebSocketTransport {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once("error", onError);
-      this.#server.listen(this.#opts.port ?? 10000, this.#opts.hostname ?? "0.0.0.0", () => {
+      const where = {
+        port: this.#opts.port ?? 10000,
+        host: this.#opts.hostname ?? "0.0.0.0",
+        backlog: ListenBacklog,
+      };
+      this.#server.listen(where, () => {
         this.#server.off("error", onError);
         const addr = this.#server.address();
         this.#port = typeof addr === "object" && addr ? addr.port : 0;

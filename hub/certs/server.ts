@@ -29,6 +29,7 @@ import {
   verifyClientCert,
 } from "./pki.ts";
 import { parseBearerHeader, TokenError, verifyBearer } from "./token.ts";
+import { ListenBacklog } from "../transport.ts";
 
 const log = createLogger("certserver");
 
@@ -97,7 +98,12 @@ export class CertServer {
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(this.#opts.port, this.#opts.address ?? "0.0.0.0", () => {
+      const where = {
+        port: this.#opts.port,
+        host: this.#opts.address ?? "0.0.0.0",
+        backlog: ListenBacklog,
+      };
+      server.listen(where, () => {
         server.off("error", reject);
         const address = server.address();
         const port = typeof address === "object" && address ? address.port : this.#opts.port;

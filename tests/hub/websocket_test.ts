@@ -233,3 +233,46 @@ Deno.test("one object sent to many nodes is serialised once (content shared by t
     await t.close();
   }
 });
+
+Deno.test("the WebSocket listener's accept queue holds a reconnect storm while the hub is busy (backlog beyond Node's 511)", async () => {
+  const t = await startHub();
+  // A child process opens 800 TCP connections while this process, hub included, is blocked:
+  // only the kernel's accept queue can take them. With Node's default backlog (511) the rest
+  // are dropped and wait for a SYN retransmit (1 s), past the child's 900 ms; here all connect
+  // at once.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `console.log("ready");
+       await new Promise((r) => setTimeout(r, 100));
+       const conns = [];
+       let n = 0;
+       const all = Array.from({ length: 800 }, () =>
+         Deno.connect({ hostname: "127.0.0.1", port: ${t.port} }).then((c) => { n++; conns.push(c); }));
+       await Promise.race([Promise.all(all), new Promise((r) => setTimeout(r, 900))]);
+       console.log(n);
+       for (const c of conns) c.close();
+       Deno.exit(0);`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("ready")) out += (await reader.read()).value ?? "";
+    const until = performance.now() + 400;
+    while (performance.now() < until) {
+      // busy: nothing is accepted meanwhile
+    }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    await child.status;
+    assertEquals(out.trim().split("\n").at(-1), "800");
+  } finally {
+    await t.close();
+  }
+});
