@@ -88,6 +88,21 @@ const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { 
 const seen = new Map<string, number>(); // rv → nodes that decoded it
 const firstSeen = new Map<string, number>(); // rv → when the first node decoded it
 let sample: Message | undefined;
+/**
+ * Counts the wave messages the clients decode. Both sides' clients run it, so they do the
+ * same work per message (the raw side's waves end on the raw server's ACK count instead).
+ */
+function observer(seenBy: Map<string, number>, first: Map<string, number>) {
+  return (_n: string, msg: Message) => {
+    if (msg.route.resource !== "default/configmap/fan" || msg.route.operation === "response") {
+      return;
+    }
+    sample ??= msg;
+    const rv = msg.header.resourceVersion ?? "";
+    if (!first.has(rv)) first.set(rv, performance.now());
+    seenBy.set(rv, (seenBy.get(rv) ?? 0) + 1);
+  };
+}
 const sim = new EdgeSimulator({
   nodes,
   server: hub.server,
@@ -96,15 +111,7 @@ const sim = new EdgeSimulator({
   heartbeat: 15,
   connectConcurrency: 64,
   podStatus: false,
-  observe: (_n, msg) => {
-    if (msg.route.resource !== "default/configmap/fan" || msg.route.operation === "response") {
-      return;
-    }
-    sample ??= msg;
-    const rv = msg.header.resourceVersion ?? "";
-    if (!firstSeen.has(rv)) firstSeen.set(rv, performance.now());
-    seen.set(rv, (seen.get(rv) ?? 0) + 1);
-  },
+  observe: observer(seen, firstSeen),
 });
 // ---------- raw ws baseline ----------
 const raw = new Deno.Command(Deno.execPath(), {
@@ -140,6 +147,7 @@ const rawSim = new EdgeSimulator({
   heartbeat: 15,
   connectConcurrency: 64,
   podStatus: false,
+  observe: observer(new Map(), new Map()),
 });
 
 /** CPU seconds spent during one side's waves: its server process, and this process (clients). */
