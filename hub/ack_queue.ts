@@ -190,11 +190,8 @@ export class AckQueue {
   #chain: Promise<unknown> = Promise.resolve();
   /** Enqueues waiting behind (or running) an ObjectSync lookup. */
   #queued = 0;
-  #waiters: Array<{ signal: AbortSignal; resolve: () => void; reject: (e: unknown) => void }> = [];
   /** One-shot callbacks of consumers waiting for a due message ({@link onReady}). */
   #readyCallbacks: Array<() => void> = [];
-  /** Signals whose abort already rejects their waiters (one listener per session, not per wait). */
-  readonly #hooked = new WeakSet<AbortSignal>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   #closed = false;
@@ -454,40 +451,34 @@ export class AckQueue {
   }
 
   /**
-   * Takes the next pending message (lowest RV first) whose back-off has passed, waiting for one.
-   * Rejects with the signal's reason when `signal` aborts.
+   * Takes the next pending message (lowest RV first) whose back-off has passed, waiting for one
+   * ({@link onReady} as a promise). Rejects with the signal's reason when `signal` aborts.
    */
   async next(signal: AbortSignal): Promise<AckLease> {
     for (;;) {
       signal.throwIfAborted();
       const lease = this.tryNext();
       if (lease) return lease;
-      this.#armTimer();
-      // Adding and removing an abort listener per wait cost 2 % of the hub's CPU in
-      // `deno task bench:fanout --profile`: each signal gets one listener for its lifetime.
-      if (!this.#hooked.has(signal)) {
-        this.#hooked.add(signal);
-        signal.addEventListener("abort", () => {
-          const mine = this.#waiters.filter((w) => w.signal === signal);
-          this.#waiters = this.#waiters.filter((w) => w.signal !== signal);
-          for (const w of mine) w.reject(signal.reason);
-        }, { once: true });
-      }
-      await new Promise<void>((resolve, reject) => this.#waiters.push({ signal, resolve, reject }));
+      await new Promise<void>((resolve, reject) => {
+        const ready = () => {
+          signal.removeEventListener("abort", aborted);
+          resolve();
+        };
+        const aborted = () => {
+          this.offReady(ready);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", aborted, { once: true });
+        this.onReady(ready);
+      });
     }
   }
 
   #wake(): void {
-    if (this.#waiters.length > 0) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w.resolve();
-    }
-    if (this.#readyCallbacks.length > 0) {
-      const callbacks = this.#readyCallbacks;
-      this.#readyCallbacks = [];
-      for (const cb of callbacks) cb();
-    }
+    if (this.#readyCallbacks.length === 0) return;
+    const callbacks = this.#readyCallbacks;
+    this.#readyCallbacks = [];
+    for (const cb of callbacks) cb();
   }
 
   #armTimer(): void {
@@ -584,7 +575,7 @@ export class AckQueue {
     this.#wake();
   }
 
-  /** Stops timers and fails pending `next` calls' wait loops on their signals. */
+  /** Stops timers, drops what is pending, and wakes the consumers waiting (they find nothing). */
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
