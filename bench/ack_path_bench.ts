@@ -18,9 +18,9 @@ import {
   buildMessage,
   decodeMessage,
   encodeMessage,
-  goJsonStringify,
   type Message,
   newRespByMessage,
+  sharedContentJson,
 } from "../modules/message.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import type { EdgeConnection } from "../hub/transport.ts";
@@ -43,7 +43,7 @@ class LoopbackConnection implements EdgeConnection {
   }
 
   write(msg: Message): void {
-    encodeMessage(msg, sharedJson(msg.content));
+    encodeMessage(msg, sharedContentJson(msg.content));
     this.acks.queue(this, ackFrame(msg));
   }
 
@@ -85,14 +85,6 @@ class Acks {
     if (this.delivered >= want) return Promise.resolve();
     return new Promise((resolve) => (this.#waiter = { want, resolve }));
   }
-}
-
-const contentJson = new WeakMap<object, string>();
-function sharedJson(content: unknown): string | undefined {
-  if (typeof content !== "object" || content === null) return undefined;
-  let json = contentJson.get(content);
-  if (json === undefined) contentJson.set(content, json = goJsonStringify(content));
-  return json;
 }
 
 const enc = new TextEncoder();

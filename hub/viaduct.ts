@@ -18,7 +18,7 @@
  * for (const m of reader.push(bytes)) console.log(m.route.operation);
  * ```
  */
-import { goJsonStringify, type Message, type MessageHeader } from "../modules/message.ts";
+import { getContentData, type Message, type MessageHeader } from "../modules/message.ts";
 import { ProtoMessage, type ProtoMessageObject } from "./proto/mod.ts";
 
 /** Viaduct protocol version: major 1, minor 1, fix 1, low byte 0. */
@@ -91,15 +91,7 @@ export function decodeFrameHeader(bytes: Uint8Array): FrameHeader {
   return { version, type, flags: bytes[5], length };
 }
 
-const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** `GetContentData`: bytes as is, strings as UTF-8, anything else as (Go-escaped) JSON. */
-export function contentToBytes(content: unknown): Uint8Array {
-  if (content instanceof Uint8Array) return content;
-  if (typeof content === "string") return utf8.encode(content);
-  return utf8.encode(goJsonStringify(content ?? null));
-}
 
 /** Content bytes back to a value: JSON when it parses, else the UTF-8 string, else the bytes. */
 export function contentFromBytes(bytes: Uint8Array): unknown {
@@ -135,7 +127,7 @@ export function encodeProtoMessage(msg: Message): Uint8Array {
       Operation: r.operation ?? "",
       Resouce: r.resource ?? "",
     },
-    Content: contentToBytes(msg.content),
+    Content: getContentData(msg),
   };
   return ProtoMessage.encode(obj).finish();
 }

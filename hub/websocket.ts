@@ -31,11 +31,11 @@ import { createLogger } from "../modules/log.ts";
 import {
   decodeMessage,
   encodeMessage,
-  goJsonStringify,
   type Message,
   MessageDecodeError,
   type MessageEnv,
   newRespByMessage,
+  sharedContentJson,
 } from "../modules/message.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
@@ -96,24 +96,6 @@ function closeText(reason: string): string {
 function headerValue(req: IncomingMessage, name: string): string {
   const v = req.headers[name.toLowerCase()];
   return (Array.isArray(v) ? v[0] : v ?? "").trim();
-}
-
-/**
- * JSON of object contents by identity. One object change goes to every node that needs it as
- * that many messages sharing one content object (wireCopy shares it too; nothing downstream
- * mutates a message's content), so it is serialised once, not once per node: a ConfigMap
- * used by 1,000 nodes is stringified once per change. Entries go when the object does.
- */
-const contentJsonCache = new WeakMap<object, string>();
-
-function sharedContentJson(c: unknown): string | undefined {
-  if (typeof c !== "object" || c === null || c instanceof Uint8Array) return undefined;
-  let json = contentJsonCache.get(c);
-  if (json === undefined) {
-    json = goJsonStringify(c);
-    contentJsonCache.set(c, json);
-  }
-  return json;
 }
 
 /** One edge connection over WebSocket. */

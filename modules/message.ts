@@ -269,6 +269,27 @@ export function encodeMessage(msg: Message, contentJson?: string): string {
   return out + (contentJson ?? (c === undefined ? "null" : goJsonStringify(c))) + "}";
 }
 
+const contentJsonCache = new WeakMap<object, string>();
+
+/**
+ * {@link goJsonStringify} of a message's object content, kept by identity: one object change
+ * goes to every node that needs it as that many messages sharing one content object, so it is
+ * serialised once, not once per node (a ConfigMap used by 1,000 nodes is stringified once per
+ * change). For the hub's downstream messages, whose contents nothing mutates once sent; entries
+ * go when the object does. Undefined for content that is not an object (encode it as usual).
+ */
+export function sharedContentJson(content: unknown): string | undefined {
+  if (typeof content !== "object" || content === null || content instanceof Uint8Array) {
+    return undefined;
+  }
+  let json = contentJsonCache.get(content);
+  if (json === undefined) {
+    json = goJsonStringify(content);
+    contentJsonCache.set(content, json);
+  }
+  return json;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
