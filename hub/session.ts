@@ -105,8 +105,9 @@ export class Session {
   #keepaliveTimer: TimerHandle | undefined;
   #closeReason = "";
   #done: Promise<string> | undefined;
-  #pumping = false;
-  readonly #pump = () => this.#fill();
+  #filling = false;
+  /** {@link #fill} as the queue's `onReady` callback (one function, so it registers once). */
+  readonly #refill = () => this.#fill();
   /** Resolves once close() has handed the in-flight messages back to the pool. */
   readonly #ackPathEnded: Promise<void>;
   #endAckPath!: () => void;
@@ -136,8 +137,9 @@ export class Session {
   }
 
   /**
-   * Starts the keepalive timer and both send loops; returns a promise that resolves with the
-   * close reason once the session has fully ended (in-flight messages released to the pool).
+   * Starts the keepalive timer, the ack path and the no-ack send loop; returns a promise that
+   * resolves with the close reason once the session has fully ended (in-flight messages
+   * released to the pool).
    */
   start(): Promise<string> {
     if (this.#done) return this.#done;
@@ -200,7 +202,7 @@ export class Session {
     this.#deadlineHead = 0;
     // In-flight messages go back to the node's pool for the next session.
     const queue = this.pool.ack;
-    queue.offReady(this.#pump);
+    queue.offReady(this.#refill);
     const inflight = [...this.#inflight.values()];
     this.#inflight.clear();
     for (const f of inflight) queue.release(f.lease);
@@ -215,14 +217,14 @@ export class Session {
    * promise or loop per message.
    */
   #fill(): void {
-    if (this.#pumping) return; // re-entered from a write or a queue callback: the outer call goes on
-    this.#pumping = true;
+    if (this.#filling) return; // re-entered from a write or a queue callback: the outer call goes on
+    this.#filling = true;
     try {
       const queue = this.pool.ack;
       while (!this.closed && this.#inflight.size < this.#ackWindow) {
         const lease = queue.tryNext();
         if (!lease) {
-          queue.onReady(this.#pump);
+          queue.onReady(this.#refill);
           return;
         }
         const wire = wireCopy(lease.msg);
@@ -234,7 +236,7 @@ export class Session {
       log.error("ack-path delivery failed", { node: this.nodeId, error: err });
       this.close(`internal error: ${(err as Error).message}`, CloseReason.WriteError);
     } finally {
-      this.#pumping = false;
+      this.#filling = false;
     }
   }
 
