@@ -33,6 +33,18 @@ export const CloseReason = {
 /** One of {@link CloseReason}'s values. */
 export type CloseReasonLabel = typeof CloseReason[keyof typeof CloseReason];
 
+/** One label set's count, kept outside prom-client (see HubMetrics' constructor). */
+interface CountCell<L extends string> {
+  readonly labels: Record<L, string>;
+  n: number;
+}
+
+/** Makes `counter` hold exactly `cells`' counts (prom-client counters have no set()). */
+function copyCounts<L extends string>(counter: Counter<L>, cells: Map<string, CountCell<L>>): void {
+  counter.reset();
+  for (const c of cells.values()) counter.inc(c.labels, c.n);
+}
+
 /** All CloudHub metrics. */
 export class HubMetrics {
   /** The registry to render (`/metrics`). */
@@ -74,23 +86,39 @@ export class HubMetrics {
       help: "Number of nodes that connected to the cloudHub instance (KubeEdge name).",
       registers,
     });
+    // The per-message metrics count into plain numbers and reach prom-client only when it is
+    // read (`collect`): prom-client builds and hashes a label object on every inc(), even
+    // through a labels() child, and these run several times per message.
+    const inCounts = this.#inCounts;
+    const outCounts = this.#outCounts;
+    const depth = this.#depth;
     this.messagesIn = new Counter({
       name: "edgecloud_cloudhub_messages_in_total",
       help: "Messages received from edge nodes, by operation.",
       labelNames: ["operation"],
       registers,
+      collect() {
+        copyCounts(this, inCounts);
+      },
     });
     this.messagesOut = new Counter({
       name: "edgecloud_cloudhub_messages_out_total",
       help: "Messages written to edge nodes, by operation and path.",
       labelNames: ["operation", "path"],
       registers,
+      collect() {
+        copyCounts(this, outCounts);
+      },
     });
     this.queueDepth = new Gauge({
       name: "edgecloud_cloudhub_queue_depth",
       help: "Downstream messages waiting for delivery (all nodes), by queue.",
       labelNames: ["queue"],
       registers,
+      collect() {
+        this.set({ queue: "ack" }, depth.ack);
+        this.set({ queue: "noack" }, depth.noack);
+      },
     });
     this.resends = new Counter({
       name: "edgecloud_cloudhub_resends_total",
@@ -134,28 +162,28 @@ export class HubMetrics {
     });
   }
 
-  readonly #inByOp = new Map<string, { inc(): void }>();
-  readonly #outByOp = new Map<string, { inc(): void }>();
+  readonly #inCounts = new Map<string, CountCell<"operation">>();
+  readonly #outCounts = new Map<string, CountCell<"operation" | "path">>();
+  readonly #depth = { ack: 0, noack: 0 };
 
-  /** Counts one message read from an edge (label children cached: this runs per message). */
+  /** Counts one message read from an edge. */
   countIn(operation: string): void {
-    let child = this.#inByOp.get(operation);
-    if (!child) {
-      child = this.messagesIn.labels(operation);
-      this.#inByOp.set(operation, child);
-    }
-    child.inc();
+    const cell = this.#inCounts.get(operation);
+    if (cell) cell.n++;
+    else this.#inCounts.set(operation, { labels: { operation }, n: 1 });
   }
 
   /** Counts one message written to an edge. */
   countOut(operation: string, path: "ack" | "noack" | "control"): void {
     const key = `${path}/${operation}`;
-    let child = this.#outByOp.get(key);
-    if (!child) {
-      child = this.messagesOut.labels(operation, path);
-      this.#outByOp.set(key, child);
-    }
-    child.inc();
+    const cell = this.#outCounts.get(key);
+    if (cell) cell.n++;
+    else this.#outCounts.set(key, { labels: { operation, path }, n: 1 });
+  }
+
+  /** Moves the depth of all nodes' `queue` by `delta`. */
+  addQueueDepth(queue: "ack" | "noack", delta: number): void {
+    this.#depth[queue] += delta;
   }
 
   /** Sets both connected-node gauges. */

@@ -34,14 +34,8 @@ export class NodePools {
   readonly #pools = new Map<string, NodePool>();
   readonly #opts: NodePoolsOptions;
 
-  /** The depth gauges' children, resolved once (prom-client hashes a label object per call). */
-  readonly #ackDepth: { inc(d: number): void };
-  readonly #noAckDepth: { inc(d: number): void };
-
   constructor(opts: NodePoolsOptions) {
     this.#opts = opts;
-    this.#ackDepth = opts.metrics.queueDepth.labels("ack");
-    this.#noAckDepth = opts.metrics.queueDepth.labels("noack");
   }
 
   /** The node's pool, created on first use. */
@@ -49,8 +43,6 @@ export class NodePools {
     let pool = this.#pools.get(nodeId);
     if (pool) return pool;
     const m = this.#opts.metrics;
-    const ackDepth = this.#ackDepth;
-    const noAckDepth = this.#noAckDepth;
     pool = {
       nodeId,
       ack: new AckQueue({
@@ -59,12 +51,12 @@ export class NodePools {
         clock: this.#opts.clock,
         backoffCapMs: this.#opts.backoffCapMs,
         onDrop: (reason: AckDropReason, _msg: Message) => m.dropped.inc({ reason }),
-        onDepth: (d) => ackDepth.inc(d),
+        onDepth: (d) => m.addQueueDepth("ack", d),
       }),
       noAck: new NoAckQueue({
         capacity: this.#opts.noAckCapacity,
         onOverflow: () => m.dropped.inc({ reason: "noack_overflow" }),
-        onDepth: (d) => noAckDepth.inc(d),
+        onDepth: (d) => m.addQueueDepth("noack", d),
       }),
     };
     this.#pools.set(nodeId, pool);
