@@ -80,6 +80,14 @@ Deno.test("decode: keys match case-insensitively like Go; unknown keys ignored",
   assertEquals(msg.content, { a: 1 });
 });
 
+Deno.test("decode: an exact key wins over a case-insensitive one, else the first such key", () => {
+  const msg = decodeMessage(
+    `{"header":{"MSG_ID":"a","msg_id":"b","Type":"t1","TYPE":"t2"},"Route":{"OPERATION":"x"},"route":{"operation":"y"}}`,
+  );
+  assertEquals(msg.header, { id: "b", timestamp: 0, type: "t1" });
+  assertEquals(msg.route, { operation: "y" });
+});
+
 Deno.test("decode: bytes input and missing content", () => {
   const msg = decodeMessage(new TextEncoder().encode(`{"header":{"msg_id":"x"},"route":{}}`));
   assertEquals(msg.content, null);
