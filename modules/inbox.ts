@@ -99,17 +99,21 @@ export class Inbox<T> {
     return true;
   }
 
+  /** Takes the oldest item if there is one now (making room for a blocked sender); else undefined. */
+  tryShift(): T | undefined {
+    if (this.#items.length === 0) return undefined;
+    const item = this.#items.shift() as T;
+    const pusher = this.#pushers.shift();
+    if (pusher) {
+      this.#items.push(pusher.item);
+      pusher.resolve();
+    }
+    return item;
+  }
+
   /** Takes the oldest item, waiting while empty. Rejects with BusClosedError once closed and drained. */
   shift(): Promise<T> {
-    if (this.#items.length > 0) {
-      const item = this.#items.shift() as T;
-      const pusher = this.#pushers.shift();
-      if (pusher) {
-        this.#items.push(pusher.item);
-        pusher.resolve();
-      }
-      return Promise.resolve(item);
-    }
+    if (this.#items.length > 0) return Promise.resolve(this.tryShift() as T);
     if (this.#closed) return Promise.reject(new BusClosedError(`${this.label} is closed`));
     return new Promise<T>((resolve, reject) => this.#shifters.push({ resolve, reject }));
   }
