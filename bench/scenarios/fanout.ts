@@ -29,8 +29,11 @@
  * waves ran in one block and all raw waves in a second one after the hub had exited; the ratio
  * moved between 0.45 and 0.81 from one run to the next. Stopping the hub instead of leaving it
  * idle matters: its fleet's node status and lease traffic keeps it at ~20 % of a core, which
- * the raw server (it handles none of that) would otherwise pay for. Work the hub defers (success
- * points) runs when it resumes, inside its own turn. The ratio is of the median wave rates.
+ * the raw server (it handles none of that) would otherwise pay for. After SIGCONT the hub first
+ * catches up with what queued up while it was stopped (see `settle`), then runs one unmeasured
+ * wave, so each measured wave overlaps the previous wave's tail (ACKs, success points) exactly
+ * as in a continuous run. Until Nov 2026 the first wave of each round also carried that
+ * backlog, 20-30 ms more than the others. The ratio is of the median wave rates.
  */
 import { parseArgs } from "node:util";
 import { spawnHub } from "../lib/hub_launcher.ts";
@@ -179,6 +182,27 @@ async function measured<T>(
   return out;
 }
 
+/**
+ * Waits after SIGCONT until the hub has caught up with what reached it while it was stopped:
+ * its fleet's node status, lease and keepalive messages of the raw turn, and the success-point
+ * token bucket refilled meanwhile. In a run of its own that work is spread over time rather
+ * than landing in the first wave of each round (those waves were 20-30 ms longer than the
+ * rest). Done once a 50 ms window shows at most one 10 ms CPU tick (the steady background,
+ * paced success points and the fleet's reports, stays under that), at most 1 s. Returns ms.
+ */
+async function settle(pid: number): Promise<number> {
+  const t0 = performance.now();
+  let before = cpuSeconds(pid);
+  while (performance.now() - t0 < 1000) {
+    await sleep(50);
+    const now = cpuSeconds(pid);
+    if (now - before <= 0.01) break;
+    before = now;
+  }
+  return performance.now() - t0;
+}
+const settles: number[] = [];
+
 let hubDelivered = 0;
 const hubWaves: number[] = [];
 /** API write → first node's frame, per wave (the part the raw baseline has no counterpart for). */
@@ -229,25 +253,35 @@ try {
   console.log(`${nodes} nodes on each side; ${waves} ConfigMap waves each, alternating`);
   const profiler = values.profile ? await CpuProfiler.attach(inspectPort) : undefined;
   await profiler?.start();
+  /** One ConfigMap change through the API, until the last node has decoded it; returns ms. */
+  const hubWave = async (v: string) => {
+    const t0 = performance.now();
+    const cm = await kube.patch("/api/v1/namespaces/default/configmaps/fan", {
+      data: { v },
+    }) as { metadata: { resourceVersion: string } };
+    const rv = cm.metadata.resourceVersion;
+    // The wave ends when the last node decodes it, timed by the observer itself: the PATCH's
+    // response may reach this process after that (its event loop is busy with 1,000 nodes'
+    // frames), and neither that delay nor a polling interval belongs to the hub's time.
+    if (!allSeen.has(rv)) {
+      const done = Promise.withResolvers<void>();
+      waveDone = { rv, resolve: done.resolve };
+      const timer = setTimeout(done.resolve, 30_000);
+      await done.promise;
+      clearTimeout(timer);
+      waveDone = undefined;
+    }
+    return { rv, t0, ms: (allSeen.get(rv) ?? performance.now()) - t0 };
+  };
   for (let w = 1; w <= waves; w++) {
+    if ((w - 1) % perRound === 0) {
+      // A round starts with an unmeasured wave, so that every measured wave shares the machine
+      // with the tail of the one before it (its ACKs and success points) as in a continuous
+      // run; the last wave's tail before the stop is no one's, like the first wave's ever.
+      await hubWave(`warm-${w}`);
+    }
     await measured(hub.pid, "hub", async () => {
-      const t0 = performance.now();
-      const cm = await kube.patch("/api/v1/namespaces/default/configmaps/fan", {
-        data: { v: String(w) },
-      }) as { metadata: { resourceVersion: string } };
-      const rv = cm.metadata.resourceVersion;
-      // The wave ends when the last node decodes it, timed by the observer itself: the PATCH's
-      // response may reach this process after that (its event loop is busy with 1,000 nodes'
-      // frames), and neither that delay nor a polling interval belongs to the hub's time.
-      if (!allSeen.has(rv)) {
-        const done = Promise.withResolvers<void>();
-        waveDone = { rv, resolve: done.resolve };
-        const timer = setTimeout(done.resolve, 30_000);
-        await done.promise;
-        clearTimeout(timer);
-        waveDone = undefined;
-      }
-      const ms = (allSeen.get(rv) ?? performance.now()) - t0;
+      const { rv, t0, ms } = await hubWave(String(w));
       const first = (firstSeen.get(rv) ?? NaN) - t0;
       hubFirst.push(first);
       hubWaves.push(ms);
@@ -268,6 +302,7 @@ try {
     }
     Deno.kill(hub.pid, "SIGCONT");
     hubStopped = false;
+    if (w < waves) settles.push(await settle(hub.pid));
   }
   if (profiler) {
     profile = await profiler.stop(
@@ -355,6 +390,7 @@ await writeResult({
   details: {
     hubWaves,
     hubFirstFrameMs: hubFirst,
+    settleMs: settles.map((ms) => Math.round(ms)),
     baseWaves,
     cpuSeconds: cpu,
     sim: hubSummary,
