@@ -31,6 +31,7 @@ import {
   type Message,
   newErrorMessage,
   newRespByMessage,
+  sharedContentBytes,
 } from "../modules/message.ts";
 import { Operation } from "../modules/constants.ts";
 import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
@@ -493,9 +494,9 @@ export class StreamIo {
     return p;
   }
 
-  /** Writes one framed message. */
-  write(msg: Message): Promise<void> {
-    return this.writeRaw(encodeFrame(msg));
+  /** Writes one framed message (`content`: its content's bytes if the caller has them). */
+  write(msg: Message, content?: Uint8Array): Promise<void> {
+    return this.writeRaw(encodeFrame(msg, content));
   }
 
   /** Finishes the send side after pending writes. */
@@ -599,7 +600,9 @@ class QuicEdgeConnection implements EdgeConnection {
       // The node may answer on this stream too.
       this.#down.then((io) => this.serveStream(io)).catch(() => {});
     }
-    return this.#down.then((io) => io.write(msg));
+    // A content shared by many nodes' messages (one object change) is encoded once.
+    const content = sharedContentBytes(msg.content);
+    return this.#down.then((io) => io.write(msg, content));
   }
 
   close(reason: string): void {

@@ -108,8 +108,12 @@ export function contentFromBytes(bytes: Uint8Array): unknown {
   }
 }
 
-/** Encodes the protobuf body of a message (no frame header). */
-export function encodeProtoMessage(msg: Message): Uint8Array {
+/**
+ * Encodes the protobuf body of a message (no frame header). `content`, when given, is
+ * `getContentData(msg)` computed by the caller (a content shared by many nodes' messages is
+ * encoded once: `sharedContentBytes`).
+ */
+export function encodeProtoMessage(msg: Message, content?: Uint8Array): Uint8Array {
   const h = msg.header;
   const r = msg.route;
   // encode() takes a plain object of the message's shape; fromObject() would only copy it.
@@ -127,7 +131,7 @@ export function encodeProtoMessage(msg: Message): Uint8Array {
       Operation: r.operation ?? "",
       Resouce: r.resource ?? "",
     },
-    Content: getContentData(msg),
+    Content: content ?? getContentData(msg),
   };
   return ProtoMessage.encode(obj).finish();
 }
@@ -176,9 +180,9 @@ export function decodeProtoMessage(bytes: Uint8Array): Message {
   return { header, route, content };
 }
 
-/** Encodes one complete frame: header + protobuf body. */
-export function encodeFrame(msg: Message): Uint8Array {
-  const body = encodeProtoMessage(msg);
+/** Encodes one complete frame: header + protobuf body (`content`: see {@link encodeProtoMessage}). */
+export function encodeFrame(msg: Message, content?: Uint8Array): Uint8Array {
+  const body = encodeProtoMessage(msg, content);
   const out = new Uint8Array(FRAME_HEADER_SIZE + body.length);
   out.set(encodeFrameHeader(body.length), 0);
   out.set(body, FRAME_HEADER_SIZE);

@@ -290,6 +290,26 @@ export function sharedContentJson(content: unknown): string | undefined {
   return json;
 }
 
+const contentBytesCache = new WeakMap<object, Uint8Array>();
+
+/**
+ * {@link getContentData}'s bytes for a shared object content, kept by identity like
+ * {@link sharedContentJson}: the QUIC transport frames one object change for every node that
+ * needs it, and each frame would otherwise serialise and UTF-8-encode the same content again.
+ * Undefined for content that is not an object. Callers must not modify the bytes.
+ */
+export function sharedContentBytes(content: unknown): Uint8Array | undefined {
+  const json = sharedContentJson(content);
+  if (json === undefined) return undefined;
+  const key = content as object;
+  let bytes = contentBytesCache.get(key);
+  if (bytes === undefined) {
+    bytes = UTF8_ENCODER.encode(json);
+    contentBytesCache.set(key, bytes);
+  }
+  return bytes;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -54,7 +54,7 @@ function chunked(bytes: Uint8Array): fc.Arbitrary<Uint8Array[]> {
 
 Deno.test("fuzz: viaduct frames round-trip through FrameReader under any chunking", () => {
   const frames = fc.array(arbMessage, { minLength: 1, maxLength: 4 }).chain((msgs) => {
-    const parts = msgs.map(encodeFrame);
+    const parts = msgs.map((m) => encodeFrame(m));
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let off = 0;
     for (const p of parts) {
@@ -100,7 +100,7 @@ Deno.test("fuzz: decodeFrameHeader throws only ViaductError", () => {
 });
 
 Deno.test("fuzz: the protobuf decoder throws only ViaductError", () => {
-  const mutated = arbMessage.map(encodeProtoMessage).chain((b) =>
+  const mutated = arbMessage.map((m) => encodeProtoMessage(m)).chain((b) =>
     fc.oneof(
       fc.nat({ max: Math.max(0, b.length - 1) }).map((n) => b.slice(0, n)),
       fc.array(
@@ -141,7 +141,9 @@ Deno.test("fuzz: FrameReader on garbage streams throws only ViaductError", () =>
       b.set(body, FRAME_HEADER_SIZE);
       return b;
     }),
-    arbMessage.map(encodeFrame).chain((f) => fc.nat({ max: f.length }).map((n) => f.slice(0, n))),
+    arbMessage.map((m) => encodeFrame(m)).chain((f) =>
+      fc.nat({ max: f.length }).map((n) => f.slice(0, n))
+    ),
   );
   fc.assert(
     fc.property(garbage.chain(chunked), (chunks) => {

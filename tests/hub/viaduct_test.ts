@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import type { Message } from "../../modules/message.ts";
+import { type Message, sharedContentBytes } from "../../modules/message.ts";
 import {
   contentFromBytes,
   decodeFrameHeader,
@@ -90,6 +90,25 @@ Deno.test("encode -> decode keeps the message (content kinds)", () => {
   const bytes = new Uint8Array([0xff, 0xfe, 0x00]);
   assertEquals(decodeProtoMessage(encodeProtoMessage({ ...base, content: bytes })).content, bytes);
   assertEquals(contentFromBytes(new TextEncoder().encode("ping")), "ping");
+});
+
+Deno.test("a frame built from a shared content's cached bytes is the frame built without", () => {
+  const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p<1>", labels: { a: "&" } } };
+  const msgs: Message[] = ["n1", "n2"].map((n) => ({
+    header: { id: `id-${n}`, timestamp: 7, resourceVersion: "5" },
+    route: {
+      source: "edgecontroller",
+      group: "resource",
+      operation: "update",
+      resource: "ns/pod/p",
+    },
+    content: pod,
+  }));
+  const bytes = sharedContentBytes(pod)!;
+  assert(bytes === sharedContentBytes(pod), "encoded once per content object");
+  for (const m of msgs) assertEquals(hex(encodeFrame(m, bytes)), hex(encodeFrame(m)));
+  assertEquals(sharedContentBytes("OK"), undefined);
+  assertEquals(sharedContentBytes(new Uint8Array([1])), undefined);
 });
 
 Deno.test("the checked-in .proto is the one loaded", async () => {
@@ -257,7 +276,7 @@ Deno.test("property: encode -> any chunking -> FrameReader gives the same messag
       fc.array(arbMessage, { minLength: 1, maxLength: 6 }),
       fc.integer({ min: 1, max: 97 }),
       (msgs, step) => {
-        const frames = msgs.map(encodeFrame);
+        const frames = msgs.map((m) => encodeFrame(m));
         const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
         let at = 0;
         for (const f of frames) {
