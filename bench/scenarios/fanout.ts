@@ -2,7 +2,7 @@
  * Scenario `fanout`: downstream messages with ACK to 1,000 nodes, edgecloud vs a raw `npm:ws`
  * server measured in the same run.
  *
- *   deno task bench:fanout [--nodes 1000] [--waves 20] [--waves-per-round 5] [--sync-write-concurrency N] [--profile]
+ *   deno task bench:fanout [--nodes 1000] [--waves 60] [--waves-per-round 5] [--sync-write-concurrency N] [--profile]
  *
  * `--profile` takes a CPU profile of the hub process over the waves (bench/results/
  * fanout-hub.cpuprofile) and prints self time by file.
@@ -55,7 +55,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     nodes: { type: "string", default: "1000" },
-    waves: { type: "string", default: "20" },
+    waves: { type: "string", default: "60" },
     "waves-per-round": { type: "string", default: "5" },
     "sync-write-concurrency": { type: "string" },
     profile: { type: "boolean", default: false },
