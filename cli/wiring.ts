@@ -204,7 +204,13 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   const haEnabled = le.enable && cfg.modules.edgeController.enable;
   // CloudHub's ObjectSync writes (through the HA index when HA is on); the SyncController
   // also reads the success points it still holds back.
-  const syncWriter = new KubeSyncStore(api.kube.http);
+  const os = cfg.modules.cloudHub.objectSync;
+  const syncWriter = new KubeSyncStore(api.kube.http, {
+    writeConcurrency: os.writeConcurrency,
+    successPointDelayMs: os.successPointDelay * 1000,
+    successPointQps: os.successPointQPS,
+    successPointBurst: os.successPointBurst,
+  });
   const pendingRv = (namespace: string | null, name: string) =>
     syncWriter.pendingRv({ namespace, name });
   const replica = haEnabled

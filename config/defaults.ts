@@ -172,6 +172,12 @@ export function defaultConfig(options?: DefaultsOptions): CloudCoreConfig {
         tokenRefreshDuration: 12,
         // Deviation from KubeEdge ({enable: false, debug: true}); see CloudHub.authorization.
         authorization: { enable: true, debug: false, modes: [{ node: { enable: true } }] },
+        objectSync: {
+          writeConcurrency: 4,
+          successPointDelay: 1,
+          successPointQPS: 200,
+          successPointBurst: 50,
+        },
       },
       edgeController: {
         enable: true,

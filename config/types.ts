@@ -114,6 +114,33 @@ export interface CloudHub {
    * still turns it off.
    */
   authorization: CloudHubAuthorization;
+  /**
+   * @edgecloud Folding and pacing of ObjectSync success-point writes (cloudcore writes one per
+   * ACK).
+   */
+  objectSync: CloudHubObjectSync;
+}
+
+/**
+ * @edgecloud How CloudHub writes ObjectSync records (`reliablesyncs.kubeedge.io`). cloudcore
+ * writes a record's status on every ACK; edgecloud folds the ACKs of one record that arrive
+ * within `successPointDelay` into one write and paces those writes, so a fan-out to many nodes
+ * costs the API a bounded rate (hub/objectsync_kube.ts). Creates, which a new object's first
+ * frame waits for, are never delayed or paced.
+ */
+export interface CloudHubObjectSync {
+  /** Success-point and delete writes in flight at once. Default 4. */
+  writeConcurrency: number;
+  /**
+   * Seconds a success point waits so later ACKs for the same record fold into it. Default 1;
+   * 0 writes at once, like cloudcore. After a crash, objects acknowledged in this window are
+   * sent once more (edges take that as an update to the version they hold).
+   */
+  successPointDelay: number;
+  /** Success-point writes started per second at most; 0 leaves them unpaced. Default 200. */
+  successPointQPS: number;
+  /** Writes allowed at once above successPointQPS. Default 50. */
+  successPointBurst: number;
 }
 
 /** QUIC listener (RFC 9000 with viaduct framing in edgecloud; see DESIGN.md). */
@@ -329,6 +356,7 @@ export const EDGECLOUD_EXTENSIONS: readonly string[] = [
   "apiServer",
   "leaderElection",
   "modules.cloudHub.unixsocket.requestTimeout",
+  "modules.cloudHub.objectSync",
   "modules.edgeController.sendServicesToEdges",
 ];
 

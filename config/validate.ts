@@ -111,6 +111,11 @@ export function configErrors(
       bad(`${h}.advertiseAddress`, hub.advertiseAddress, "must list at least one address");
     }
     hub.advertiseAddress.forEach((a, i) => ip(`${h}.advertiseAddress[${i}]`, a));
+    const os = hub.objectSync;
+    positive(`${h}.objectSync.writeConcurrency`, os.writeConcurrency);
+    nonNegative(`${h}.objectSync.successPointDelay`, os.successPointDelay);
+    nonNegative(`${h}.objectSync.successPointQPS`, os.successPointQPS);
+    positive(`${h}.objectSync.successPointBurst`, os.successPointBurst);
   }
 
   // modules.edgeController (ValidateModuleEdgeController)

@@ -57,6 +57,12 @@ Deno.test("defaultConfig matches cloudcore's defaults (PROTOCOL.md §9)", () => 
     modes: [{ node: { enable: true } }],
   });
   assert.equal(c.modules.edgeController.sendServicesToEdges, true);
+  assert.deepEqual(hub.objectSync, {
+    writeConcurrency: 4,
+    successPointDelay: 1,
+    successPointQPS: 200,
+    successPointBurst: 50,
+  });
   assert.deepEqual(c.apiServer, { bindAddress: "127.0.0.1", port: 6443 });
 
   assert.equal(c.modules.edgeController.enable, true);

@@ -33,6 +33,23 @@ Deno.test("omitted fields keep their defaults; given ones replace them", () => {
   assert.deepEqual(r.config, want);
 });
 
+Deno.test("objectSync (an edgecloud extension) takes the fields given and defaults the rest", () => {
+  const r = parseConfig(
+    "modules:\n  cloudHub:\n    objectSync:\n      successPointQPS: 0\n      successPointDelay: 0\n",
+    "c.yaml",
+    opts,
+  );
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.config.modules.cloudHub.objectSync, {
+    writeConcurrency: 4,
+    successPointDelay: 0,
+    successPointQPS: 0,
+    successPointBurst: 50,
+  });
+  validateConfig(r.config, "c.yaml");
+  assert.match(renderConfig(r.config), /# edgecloud extension\n\s+objectSync:/);
+});
+
 Deno.test("Helm chart cloudcore.yaml (v1alpha2) loads unchanged and validates", async () => {
   const warnings: string[] = [];
   const cfg = await loadConfig(fixture("cloudcore-helm.yaml"), {

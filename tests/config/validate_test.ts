@@ -105,6 +105,18 @@ Deno.test("each validation rule yields one line naming file, field path and valu
       "cloudcore.yaml: modules.cloudHub.unixsocket.requestTimeout: 0 must be greater than 0",
     ],
     [
+      "modules:\n  cloudHub:\n    objectSync:\n      writeConcurrency: 0\n",
+      "cloudcore.yaml: modules.cloudHub.objectSync.writeConcurrency: 0 must be greater than 0",
+    ],
+    [
+      "modules:\n  cloudHub:\n    objectSync:\n      successPointQPS: -1\n",
+      "cloudcore.yaml: modules.cloudHub.objectSync.successPointQPS: -1 must not be negative",
+    ],
+    [
+      "modules:\n  cloudHub:\n    objectSync:\n      successPointDelay: -2\n",
+      "cloudcore.yaml: modules.cloudHub.objectSync.successPointDelay: -2 must not be negative",
+    ],
+    [
       "apiServer:\n  port: 65536\n",
       "cloudcore.yaml: apiServer.port: 65536 is not a valid port (0-65535)",
     ],
