@@ -299,14 +299,14 @@ const contentBytesCache = new WeakMap<object, Uint8Array>();
  * Undefined for content that is not an object. Callers must not modify the bytes.
  */
 export function sharedContentBytes(content: unknown): Uint8Array | undefined {
+  const cached = typeof content === "object" && content !== null
+    ? contentBytesCache.get(content)
+    : undefined;
+  if (cached) return cached;
   const json = sharedContentJson(content);
   if (json === undefined) return undefined;
-  const key = content as object;
-  let bytes = contentBytesCache.get(key);
-  if (bytes === undefined) {
-    bytes = UTF8_ENCODER.encode(json);
-    contentBytesCache.set(key, bytes);
-  }
+  const bytes = UTF8_ENCODER.encode(json);
+  contentBytesCache.set(content as object, bytes);
   return bytes;
 }
 
