@@ -47,9 +47,12 @@ export {
   EXT_KEY_USAGE_CLIENT_AUTH,
   EXT_KEY_USAGE_SERVER_AUTH,
   GO_EXT_KEY_USAGE,
+  issueCertificate,
+  type IssueParams,
   type KeyPairPem,
   loadKeyPairDer,
   loadKeyPairPem,
+  parseCSR,
   type ServerCertNames,
   signCSR,
   type SignCsrOptions,
@@ -58,6 +61,17 @@ export {
   type TlsPemOptions,
   verifyClientCert,
 } from "./pki.ts";
+export {
+  checkExtKeyUsages,
+  checkNodeCsr,
+  checkNodeName,
+  CsrPolicyError,
+  NODE_CN_PREFIX,
+  NODE_ORGANIZATION,
+  nodeCommonName,
+  signNodeCSR,
+  type SignNodeCsrOptions,
+} from "./node_csr.ts";
 export {
   createToken,
   parseBearerHeader,

@@ -127,7 +127,7 @@ export async function signServerCert(
   now: Date = new Date(),
 ): Promise<KeyPairPem> {
   const keys = await generateEcKeyPair();
-  const certDer = await issue(ca, {
+  const certDer = await issueCertificate(ca, {
     subject: [{ CN: ["KubeEdge"] }, { O: ["KubeEdge"] }],
     publicKey: keys.publicKey,
     notBefore: now,
@@ -156,25 +156,17 @@ export interface SignCsrOptions {
  * Signs a DER CSR as cloudcore's `SignCerts` (§5.2 step 4): subject CN and O and the DNS/IP SANs
  * copied from the CSR, random serial below 2^63, KeyUsage KeyEncipherment|DigitalSignature,
  * the requested EKUs. Throws `CsrError` for an unparsable CSR or one whose signature fails.
+ *
+ * A general signer for certificates the hub makes for itself and for tests. The cert server's
+ * `/edge.crt` never uses it: edge requests go through `signNodeCSR` (node_csr.ts), which signs
+ * only the requesting node's own client certificate.
  */
 export async function signCSR(
   ca: CA,
   csrDer: Uint8Array,
   opts: SignCsrOptions,
 ): Promise<Uint8Array> {
-  let csr: x509.Pkcs10CertificateRequest;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(toArrayBuffer(csrDer));
-  } catch (err) {
-    throw new CsrError(`cannot parse CSR${forNode(opts.nodeName)}: ${errMessage(err)}`);
-  }
-  let valid = false;
-  try {
-    valid = await csr.verify();
-  } catch (err) {
-    throw new CsrError(`cannot verify CSR signature${forNode(opts.nodeName)}: ${errMessage(err)}`);
-  }
-  if (!valid) throw new CsrError(`CSR signature is invalid${forNode(opts.nodeName)}`);
+  const csr = await parseCSR(csrDer, opts.nodeName);
 
   const subject: x509.JsonName = [];
   const cn = csr.subjectName.getField("CN");
@@ -199,7 +191,7 @@ export async function signCSR(
   });
 
   const now = opts.now ?? new Date();
-  return await issue(ca, {
+  return await issueCertificate(ca, {
     subject,
     publicKey: csr.publicKey,
     notBefore: now,
@@ -209,6 +201,30 @@ export async function signCSR(
     dnsNames,
     serialNumber: randomSerial(),
   });
+}
+
+/**
+ * Parses a DER CSR and checks its self-signature; throws `CsrError` (HTTP 400) when it cannot be
+ * parsed or the signature does not verify. `nodeName` only labels the error message.
+ */
+export async function parseCSR(
+  csrDer: Uint8Array,
+  nodeName?: string,
+): Promise<x509.Pkcs10CertificateRequest> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(toArrayBuffer(csrDer));
+  } catch (err) {
+    throw new CsrError(`cannot parse CSR${forNode(nodeName)}: ${errMessage(err)}`);
+  }
+  let valid = false;
+  try {
+    valid = await csr.verify();
+  } catch (err) {
+    throw new CsrError(`cannot verify CSR signature${forNode(nodeName)}: ${errMessage(err)}`);
+  }
+  if (!valid) throw new CsrError(`CSR signature is invalid${forNode(nodeName)}`);
+  return csr;
 }
 
 /** Subject of a verified client certificate. */
@@ -312,7 +328,8 @@ export function ecPrivateKeyPem(pair: { keyDer: Uint8Array }): string {
   return toPem(pair.keyDer, PEM_EC_PRIVATE_KEY);
 }
 
-interface IssueParams {
+/** What {@link issueCertificate} puts into a leaf certificate. */
+export interface IssueParams {
   subject: x509.JsonName;
   publicKey: CryptoKey | x509.PublicKey;
   notBefore: Date;
@@ -323,7 +340,11 @@ interface IssueParams {
   serialNumber: string;
 }
 
-async function issue(ca: CA, p: IssueParams): Promise<Uint8Array> {
+/**
+ * Issues a leaf certificate signed by the CA: KeyUsage KeyEncipherment|DigitalSignature
+ * (critical), the given EKU OIDs, CA:FALSE, the CA's key identifier, and SANs when given.
+ */
+export async function issueCertificate(ca: CA, p: IssueParams): Promise<Uint8Array> {
   const sans: x509.JsonGeneralNames = [
     ...p.dnsNames.filter((d) => d !== "").map((value) => ({ type: "dns" as const, value })),
     ...p.ips.filter((ip) => ip !== "").map((value) => ({ type: "ip" as const, value })),
@@ -353,7 +374,7 @@ async function issue(ca: CA, p: IssueParams): Promise<Uint8Array> {
 }
 
 /** A random positive serial below 2^63 as hex, minimally encoded (first byte 0x01..0x7f). */
-function randomSerial(): string {
+export function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   bytes[0] = (bytes[0] & 0x7f) || 1;
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -24,10 +24,16 @@ import {
   CertError,
   CsrError,
   type KeyPairPem,
-  signCSR,
   tlsOptions,
   verifyClientCert,
 } from "./pki.ts";
+import {
+  checkNodeName,
+  CsrPolicyError,
+  NODE_CN_PREFIX,
+  NODE_ORGANIZATION,
+  signNodeCSR,
+} from "./node_csr.ts";
 import { parseBearerHeader, TokenError, verifyBearer } from "./token.ts";
 import { ListenBacklog } from "../transport.ts";
 
@@ -147,7 +153,7 @@ export class CertServer {
       } else if (path.startsWith("/node/") && path.length > "/node/".length) {
         route = "/node";
         requireGet(req);
-        const name = decodeURIComponent(path.slice("/node/".length));
+        const name = decodePathSegment(path.slice("/node/".length));
         if (name.includes("/")) throw new HttpError(404, "404 page not found");
         if (!this.#opts.nodeExists) throw new HttpError(500, "node lookup is not configured");
         const found = await this.#opts.nodeExists(name);
@@ -175,24 +181,33 @@ export class CertServer {
   async #edgeCert(req: IncomingMessage): Promise<Uint8Array> {
     const nodeName = header(req, "nodename") ?? "";
     await this.#authenticate(req, nodeName);
-    const usages = parseExtKeyUsages(header(req, "extkeyusages"));
     const body = await readBody(req, MAX_CSR_BODY);
     try {
-      const der = await signCSR(this.#opts.ca, body, {
+      const der = await signNodeCSR(this.#opts.ca, body, {
         nodeName,
-        extKeyUsages: usages,
+        extKeyUsages: header(req, "extkeyusages"),
         validityDays: this.#opts.signingDays ?? DEFAULT_SIGNING_DAYS,
         now: this.#opts.now?.(),
       });
       log.info("signed edge certificate", { node: nodeName });
       return der;
     } catch (err) {
-      if (err instanceof CsrError) throw new HttpError(400, err.message);
+      if (err instanceof CsrPolicyError) {
+        throw new HttpError(403, `refused to sign for node ${nodeName}: ${err.message}`);
+      }
+      if (err instanceof CsrError) {
+        throw new HttpError(400, err.message);
+      }
       throw new HttpError(500, `failed to sign the certificate: ${(err as Error).message}`);
     }
   }
 
-  /** cloudcore's rule: a presented client cert decides alone; otherwise the bearer token. */
+  /**
+   * Who is asking: a presented client certificate decides alone (as cloudcore); otherwise the
+   * bearer token. Unlike cloudcore, a certificate authenticates only the node it names: the
+   * `NodeName` header must be that node, and a legacy `CN=kubeedge.io` certificate (which names
+   * no node) is refused, so a node can renew its own certificate and nobody else's.
+   */
   async #authenticate(req: IncomingMessage, nodeName: string): Promise<void> {
     const peer = (req.socket as TLSSocket).getPeerCertificate?.(false);
     const raw = peer && "raw" in peer ? peer.raw as Uint8Array | undefined : undefined;
@@ -206,9 +221,15 @@ export class CertServer {
       }
       const legacy = id.organizations.length === 1 && id.organizations[0] === "KubeEdge" &&
         id.commonName === "kubeedge.io";
-      const node = id.organizations.length === 1 && id.organizations[0] === "system:nodes" &&
-        id.commonName === `system:node:${nodeName}`;
-      if (!legacy && !node) {
+      if (legacy) {
+        throw new HttpError(
+          403,
+          `a legacy certificate (CN=kubeedge.io, O=KubeEdge) names no node and cannot renew one; join node ${nodeName} again with a token`,
+        );
+      }
+      const node = id.organizations.length === 1 && id.organizations[0] === NODE_ORGANIZATION &&
+        id.commonName === `${NODE_CN_PREFIX}${nodeName}`;
+      if (!node) {
         throw new HttpError(
           401,
           `request node name is not match with the certificate: NodeName "${nodeName}", certificate CN "${id.commonName}" O ${
@@ -228,6 +249,12 @@ export class CertServer {
         throw new HttpError(401, `token validation failure: ${err.message}`);
       }
       throw err;
+    }
+    // The join token is fleet-wide: it admits a node name, which must then be a valid one.
+    try {
+      checkNodeName(nodeName);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
     }
   }
 
@@ -257,24 +284,18 @@ function requireGet(req: IncomingMessage): void {
   if (req.method !== "GET") throw new HttpError(405, `${req.method} not allowed`);
 }
 
+/** `decodeURIComponent`, with a malformed escape such as `%ZZ` answered 400, not 500. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed escape in path segment ${JSON.stringify(segment)}`);
+  }
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Parses the optional `ExtKeyUsages` header, a JSON array of Go `x509.ExtKeyUsage` ints. */
-function parseExtKeyUsages(value: string | undefined): number[] {
-  if (value === undefined || value.trim() === "") return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new HttpError(400, `ExtKeyUsages header is not JSON: ${value}`);
-  }
-  if (!Array.isArray(parsed) || !parsed.every((u) => Number.isInteger(u))) {
-    throw new HttpError(400, `ExtKeyUsages header must be a JSON array of integers: ${value}`);
-  }
-  return parsed as number[];
 }
 
 /** Reads a request body of at most `limit` bytes; a longer one is refused with 413. */

@@ -116,7 +116,6 @@ Deno.test("cert server: an openssl-made CSR with a bearer token is signed; opens
       const res = await edgeCrt(f, await Deno.readFile(`${dir}/edge.csr`), {
         Authorization: `Bearer ${f.jwt}`,
         NodeName: "edge-1",
-        ExtKeyUsages: "[1,2]",
       });
       assertEquals(res.status, 200, res.text);
       await Deno.writeTextFile(`${dir}/ca.pem`, f.ca.certPem);
@@ -131,7 +130,8 @@ Deno.test("cert server: an openssl-made CSR with a bearer token is signed; opens
       ]);
       const text = await opensslOk(["x509", "-in", `${dir}/edge.pem`, "-noout", "-text"]);
       assertMatch(text, /Subject: CN ?= ?system:node:edge-1, O ?= ?system:nodes/);
-      assertMatch(text, /TLS Web Server Authentication, TLS Web Client Authentication/);
+      assertMatch(text, /Extended Key Usage: *\n *TLS Web Client Authentication\n/);
+      assertEquals(/Subject Alternative Name|Locality|Zhejiang/.test(text), false, text);
       const cert = new x509.X509Certificate(toArrayBuffer(res.body));
       assertEquals(cert.notAfter.getTime() - cert.notBefore.getTime(), 365 * 86400e3);
     });
@@ -255,27 +255,30 @@ Deno.test("cert server: client-certificate authentication (rotation path) and su
     assertEquals(s1.status, 401);
     assertStringIncludes(s1.text, "ClientAuth");
 
-    // The legacy subject O=KubeEdge, CN=kubeedge.io is accepted for any node name.
-    const legacyKeys = await generateEcKeyPair();
-    const legacyCsr = await x509.Pkcs10CertificateRequestGenerator.create({
-      name: [{ CN: ["kubeedge.io"] }, { O: ["KubeEdge"] }],
-      keys: legacyKeys,
-      signingAlgorithm: ECDSA_SHA256,
-    });
-    const legacy = {
-      cert: toPem(
-        await signCSR(f.ca, new Uint8Array(legacyCsr.rawData), {
-          extKeyUsages: [2],
-          validityDays: 1,
-        }),
-        PEM_CERTIFICATE,
-      ),
-      key: toPem(await privateKeyToSec1(legacyKeys.privateKey), PEM_EC_PRIVATE_KEY),
-    };
+    // The legacy subject O=KubeEdge, CN=kubeedge.io names no node: cloudcore lets it renew any
+    // node's certificate; edgecloud refuses it (docs/security.md).
+    const legacy = await legacyClientCert(f.ca);
     const l1 = await edgeCrt(f, next.csrDer, { NodeName: "any-node" }, legacy);
-    assertEquals(l1.status, 200, l1.text);
+    assertEquals(l1.status, 403, l1.text);
+    assertStringIncludes(l1.text, "legacy certificate");
   });
 });
+
+async function legacyClientCert(ca: CA): Promise<{ cert: string; key: string }> {
+  const keys = await generateEcKeyPair();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: ["kubeedge.io"] }, { O: ["KubeEdge"] }],
+    keys,
+    signingAlgorithm: ECDSA_SHA256,
+  });
+  return {
+    cert: toPem(
+      await signCSR(ca, new Uint8Array(csr.rawData), { extKeyUsages: [2], validityDays: 1 }),
+      PEM_CERTIFICATE,
+    ),
+    key: toPem(await privateKeyToSec1(keys.privateKey), PEM_EC_PRIVATE_KEY),
+  };
+}
 
 Deno.test("cert server: GET /node/{name}, unknown paths, methods, counters", async () => {
   await withServer(async (f) => {
@@ -283,12 +286,16 @@ Deno.test("cert server: GET /node/{name}, unknown paths, methods, counters", asy
     assertEquals([found.status, found.text], [200, "Node found"]);
     const missing = await httpsRequest({ port: f.port, path: "/node/edge-9" });
     assertEquals([missing.status, missing.text], [404, "Node not found"]);
+    // A malformed escape is the client's error: 400, not a 500 with an ERROR log.
+    const malformed = await httpsRequest({ port: f.port, path: "/node/%ZZ" });
+    assertEquals(malformed.status, 400, malformed.text);
+    assertStringIncludes(malformed.text, "malformed escape");
     const unknown = await httpsRequest({ port: f.port, path: "/nope" });
     assertEquals(unknown.status, 404);
     const post = await httpsRequest({ port: f.port, path: "/ca.crt", method: "POST" });
     assertEquals(post.status, 405);
     assertEquals(f.server.counters, {
-      "/node": { "200": 1, "404": 1 },
+      "/node": { "200": 1, "404": 1, "400": 1 },
       other: { "404": 1 },
       "/ca.crt": { "405": 1 },
     });
