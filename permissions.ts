@@ -75,8 +75,11 @@ export interface PermissionOptions {
   runtimeDir?: string;
 }
 
-/** Environment variables edgecloud itself reads; everything else reads as unset (`--ignore-env`). */
-export const ENV_NAMES: readonly string[] = ["NOTIFY_SOCKET"];
+/**
+ * Environment variables edgecloud itself reads; everything else reads as unset (`--ignore-env`):
+ * systemd's notify socket and its watchdog timeout and PID (`WatchdogSec=`, hub/watchdog.ts).
+ */
+export const ENV_NAMES: readonly string[] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 
 /**
  * `Deno.*` / `node:os` calls that need `--allow-sys`: `networkInterfaces` (advertise addresses in

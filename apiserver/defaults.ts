@@ -3,6 +3,7 @@
  * namespaces get the `kubernetes` finalizer and phase Active, pods start Pending with the usual
  * spec defaults, services get a ClusterIP and port defaults, secrets fold `stringData` into `data`.
  */
+import { setOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
 
 type Obj = Record<string, unknown>;
@@ -32,7 +33,7 @@ function foldStringData(o: KObject): void {
   if (o.stringData && typeof o.stringData === "object") {
     const data = obj(o.data);
     for (const [k, v] of Object.entries(o.stringData as Obj)) {
-      data[k] = base64(new TextEncoder().encode(String(v)));
+      setOwn(data, k, base64(new TextEncoder().encode(String(v))));
     }
     o.data = data;
     delete o.stringData;

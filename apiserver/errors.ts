@@ -101,7 +101,7 @@ export function conflict(ref: ResourceRef, name: string, why?: string): ApiError
   );
 }
 
-/** 422 Invalid with field causes. */
+/** 422 Invalid with field causes; the message names `Kind.group` as kube-apiserver's does. */
 export function invalid(
   kind: string,
   group: string,
@@ -109,7 +109,8 @@ export function invalid(
   causes: StatusCause[],
 ): ApiError {
   const list = causes.map((c) => `${c.field ? c.field + ": " : ""}${c.message}`).join(", ");
-  return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${list}`, {
+  const qualifiedKind = group ? `${kind}.${group}` : kind;
+  return new ApiError(422, "Invalid", `${qualifiedKind} "${name}" is invalid: ${list}`, {
     name,
     group: group || undefined,
     kind,

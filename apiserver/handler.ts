@@ -25,6 +25,7 @@ import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
 import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
 import { toTable, wantsTable } from "./table.ts";
+import { checkResourceVersionParam, deleteOptionsFields } from "./validate.ts";
 import { serveWatch, type WatchSet } from "./watch.ts";
 import { createLogger } from "../modules/log.ts";
 
@@ -102,7 +103,7 @@ function utf8(buf: Uint8Array): string {
 
 function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
   const o: DeleteOptions = {};
-  if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(o, body);
+  Object.assign(o, deleteOptionsFields(body));
   const g = q.get("gracePeriodSeconds");
   if (g !== null) {
     if (!/^-?\d+$/.test(g)) throw badRequest(`invalid gracePeriodSeconds: ${g}`);
@@ -223,6 +224,7 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     const method = req.method.toUpperCase();
 
     if (method === "GET") {
+      checkResourceVersionParam(q.get("resourceVersion"));
       const watching = watchPath || q.get("watch") === "true" || q.get("watch") === "1";
       if (watching) {
         return serveWatch(deps.store, rest, t, q, deps.watches, {

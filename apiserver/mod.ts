@@ -19,10 +19,13 @@ import { renderKubeconfig } from "./kubeconfig.ts";
 import { ResourceRegistry } from "./resources.ts";
 import { Rest } from "./rest.ts";
 import { Store } from "./store.ts";
-import { WatchSet } from "./watch.ts";
+import { WatchSet, type WatchStats } from "./watch.ts";
 import { createLogger } from "../modules/log.ts";
+import type { ConnLimits, DropReasonLabel } from "../modules/conn_guard.ts";
+import { type FetchServer, serveFetch } from "../modules/fetch_server.ts";
 
 export { ApiError } from "./errors.ts";
+export { DEFAULT_WATCH_BUFFER_BYTES, type WatchStats } from "./watch.ts";
 
 const log = createLogger("apiserver");
 
@@ -40,9 +43,27 @@ export interface EmbeddedApiOptions {
   watchLogSize?: number;
   /** Interval of watch bookmarks when clients allow them (default 60 s). */
   bookmarkIntervalMs?: number;
+  /**
+   * Bound of one watch's unread events in bytes (default 16 MiB, see
+   * {@link DEFAULT_WATCH_BUFFER_BYTES}); a watch whose client falls further behind is ended and
+   * the client watches again from its last resourceVersion.
+   */
+  watchBufferBytes?: number;
   /** Clock (injectable for tests). */
   now?: () => Date;
+  /**
+   * Connection limits of the HTTPS listener: TLS handshake plus first request headers within
+   * `handshakeTimeoutMs` (default 10 s), at most `maxPending` such connections at once (default
+   * 1024; more are closed at once), keep-alive connections idle at most `idleTimeoutMs` (default
+   * {@link API_IDLE_TIMEOUT_MS}). A streaming response (watch) is never cut by these.
+   */
+  limits?: Partial<ConnLimits>;
+  /** Called for every connection the listener drops (deadline missed or over the cap). */
+  onConnectionDrop?: (reason: DropReasonLabel) => void;
 }
+
+/** Default keep-alive idle timeout of the API listener, in ms (client-go reuses connections). */
+export const API_IDLE_TIMEOUT_MS = 30_000;
 
 /** A running embedded API. */
 export interface EmbeddedApi {
@@ -69,6 +90,8 @@ export interface EmbeddedApi {
    * from their last resourceVersion. Returns how many were ended.
    */
   endWatches(): number;
+  /** Open watches, their unread bytes and how many were ended for falling behind. */
+  watchStats(): WatchStats;
   /** Stops serving, ends watches, closes KV. */
   close(): Promise<void>;
 }
@@ -112,8 +135,8 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
   for (const f of [kvPath, `${kvPath}-wal`, `${kvPath}-shm`]) {
     await Deno.chmod(f, 0o600).catch(() => {});
   }
-  const watches = new WatchSet();
-  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  const watches = new WatchSet({ maxBufferBytes: opts.watchBufferBytes });
+  let server: FetchServer | undefined;
   try {
     const registry = new ResourceRegistry();
     for (const crd of store.list("customresourcedefinitions.apiextensions.k8s.io")) {
@@ -176,17 +199,18 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       log.error("request handler failed", { error: e });
       return new Response("internal error", { status: 500 });
     };
-    const listening = Promise.withResolvers<void>();
-    server = Deno.serve({
-      port: opts.port ?? 6443,
+    // node:https, not Deno.serve: Deno.serve has no handshake, header or idle timeout and no
+    // connection hook to add them, so silent clients would be held forever.
+    server = await serveFetch({
+      listener: "apiserver",
       hostname,
-      cert: serverCert.certPem,
-      key: serverCert.keyPem,
-      onListen: () => listening.resolve(),
+      port: opts.port ?? 6443,
+      tls: { cert: serverCert.certPem, key: serverCert.keyPem },
+      limits: { idleTimeoutMs: API_IDLE_TIMEOUT_MS, ...opts.limits },
+      onDrop: opts.onConnectionDrop,
       onError: internalError,
     }, handler);
-    await listening.promise;
-    const port = server.addr.port;
+    const port = server.port;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     const url = `https://${host}:${port}`;
     const kubeconfigPath = `${dataDir}/kubeconfig.yaml`;
@@ -209,10 +233,11 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
         watches.closeAll();
         return n;
       },
+      watchStats: () => watches.stats(),
       close() {
         closing ??= (async () => {
           watches.closeAll();
-          await srv.shutdown();
+          await srv.close();
           await store.close();
         })();
         return closing;
@@ -220,7 +245,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     };
   } catch (e) {
     watches.closeAll();
-    if (server) await server.shutdown().catch(() => {});
+    if (server) await server.close().catch(() => {});
     await store.close();
     throw e;
   }

@@ -15,7 +15,9 @@ export interface DependentRef {
 const SEP = "\u0000";
 
 function ownerUids(o: KObject | undefined): string[] {
-  return (o?.metadata?.ownerReferences ?? []).map((r) => r.uid).filter(Boolean);
+  const refs: unknown = o?.metadata?.ownerReferences;
+  if (!Array.isArray(refs)) return [];
+  return refs.map((r) => r?.uid).filter((u): u is string => typeof u === "string" && u !== "");
 }
 
 /** The owner → dependents index of one store. */

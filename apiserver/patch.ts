@@ -9,21 +9,20 @@
  */
 import jsonpatch from "fast-json-patch";
 import { ApiError, badRequest } from "./errors.ts";
+import { getOwn, isJsonObject as isObject, type JsonObject, setOwn } from "./own.ts";
 
 type Json = unknown;
-type JsonObject = Record<string, Json>;
 
-function isObject(v: Json): v is JsonObject {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** RFC 7386 JSON merge patch. */
+/**
+ * RFC 7386 JSON merge patch. Keys are own properties throughout: `__proto__` in a patch is a key
+ * like any other and never changes a prototype.
+ */
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return patch;
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else setOwn(out, k, mergePatch(getOwn(out, k), v));
   }
   return out;
 }
@@ -38,7 +37,10 @@ export function jsonPatch(target: Json, ops: Json): Json {
   }
   try {
     const doc = structuredClone(target);
-    return jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], true, true).newDocument;
+    const out = jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], true, true).newDocument;
+    // Back to plain JSON: a `move`/`copy` from an inherited name (`/metadata/labels/toString`)
+    // would otherwise leave a function in the document.
+    return JSON.parse(JSON.stringify(out));
   } catch (e) {
     throw new ApiError(
       422,
@@ -91,7 +93,7 @@ function stripDirectives(v: Json): Json {
   for (const [k, x] of Object.entries(v)) {
     if (k.startsWith("$")) continue;
     if (x === null) continue;
-    out[k] = stripDirectives(x);
+    setOwn(out, k, stripDirectives(x));
   }
   return out;
 }
@@ -101,7 +103,7 @@ function mergeKeyFor(
   items: JsonObject[],
   opts: StrategicOptions,
 ): string | undefined {
-  if (!opts.builtinKeys) return undefined;
+  if (!opts.builtinKeys || !Object.hasOwn(MERGE_KEYS, field)) return undefined;
   const k = MERGE_KEYS[field];
   return typeof k === "function" ? k(items) : k;
 }
@@ -121,19 +123,50 @@ function mergeList(orig: Json, patch: Json[], key: string, opts: StrategicOption
       if (idx >= 0) out.splice(idx, 1);
       continue;
     }
-    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, opts);
+    if (idx >= 0) out[idx] = merge(out[idx], item, opts);
     else out.push(stripDirectives(item));
   }
   return out;
 }
 
 function keyOf(item: Json, key: string | undefined): string {
-  if (key && isObject(item)) return JSON.stringify(item[key]);
+  if (key && isObject(item)) return JSON.stringify(getOwn(item, key));
   return JSON.stringify(item);
 }
 
-/** Strategic merge patch of `patch` onto `original`. */
+/** The `$patch` values apimachinery knows (`merge` is the default behaviour). */
+const DIRECTIVES = new Set(["replace", "merge", "delete"]);
+
+/** 400 for any `$patch` directive other than replace, merge or delete, anywhere in the patch. */
+function checkDirectives(patch: Json): void {
+  const stack: Json[] = [patch];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) stack.push(...v);
+    else if (isObject(v)) {
+      const d = getOwn(v, "$patch");
+      if (d !== undefined && !DIRECTIVES.has(d as string)) {
+        throw badRequest(
+          `unknown patch type: ${typeof d === "string" ? d : JSON.stringify(d)} in map: ${
+            JSON.stringify(v).slice(0, 256)
+          }`,
+        );
+      }
+      stack.push(...Object.values(v));
+    }
+  }
+}
+
+/**
+ * Strategic merge patch of `patch` onto `original`; a `$patch` directive other than replace,
+ * merge or delete is a 400 (apimachinery `ErrBadPatchType`).
+ */
 export function strategicMergePatch(original: Json, patch: Json, opts: StrategicOptions): Json {
+  checkDirectives(patch);
+  return merge(original, patch, opts);
+}
+
+function merge(original: Json, patch: Json, opts: StrategicOptions): Json {
   if (!isObject(patch)) return patch;
   if (patch.$patch === "replace") return stripDirectives(patch);
   if (patch.$patch === "delete") return undefined;
@@ -146,29 +179,31 @@ export function strategicMergePatch(original: Json, patch: Json, opts: Strategic
     }
     if (k.startsWith("$deleteFromPrimitiveList/")) {
       const field = k.slice("$deleteFromPrimitiveList/".length);
-      if (Array.isArray(v) && Array.isArray(out[field])) {
+      const cur = getOwn(out, field);
+      if (Array.isArray(v) && Array.isArray(cur)) {
         const drop = new Set(v.map((x) => JSON.stringify(x)));
-        out[field] = (out[field] as Json[]).filter((x) => !drop.has(JSON.stringify(x)));
+        setOwn(out, field, cur.filter((x) => !drop.has(JSON.stringify(x))));
       }
       continue;
     }
     if (k.startsWith("$")) continue;
+    const cur = getOwn(out, k);
     if (v === null) {
       delete out[k];
     } else if (Array.isArray(v)) {
       const objs = v.filter(isObject);
       const key = objs.length === v.length && v.length > 0 ? mergeKeyFor(k, objs, opts) : undefined;
-      if (key) out[k] = mergeList(out[k], v, key, opts);
-      else if (opts.builtinKeys && PRIMITIVE_MERGE.has(k) && Array.isArray(out[k])) {
-        const seen = new Set((out[k] as Json[]).map((x) => JSON.stringify(x)));
-        out[k] = [...(out[k] as Json[]), ...v.filter((x) => !seen.has(JSON.stringify(x)))];
-      } else out[k] = stripDirectives(v);
+      if (key) setOwn(out, k, mergeList(cur, v, key, opts));
+      else if (opts.builtinKeys && PRIMITIVE_MERGE.has(k) && Array.isArray(cur)) {
+        const seen = new Set(cur.map((x) => JSON.stringify(x)));
+        setOwn(out, k, [...cur, ...v.filter((x) => !seen.has(JSON.stringify(x)))]);
+      } else setOwn(out, k, stripDirectives(v));
     } else if (isObject(v)) {
-      const merged = strategicMergePatch(out[k], v, opts);
+      const merged = merge(cur, v, opts);
       if (merged === undefined) delete out[k];
-      else out[k] = merged;
+      else setOwn(out, k, merged);
     } else {
-      out[k] = v;
+      setOwn(out, k, v);
     }
   }
   if (Array.isArray(patch.$retainKeys)) {
@@ -176,13 +211,17 @@ export function strategicMergePatch(original: Json, patch: Json, opts: Strategic
     for (const k of Object.keys(out)) if (!keep.has(k)) delete out[k];
   }
   for (const [field, order] of orders) {
-    const list = out[field];
+    const list = getOwn(out, field);
     if (!Array.isArray(list)) continue;
     const first = order.find(isObject);
     const key = first ? Object.keys(first)[0] : undefined;
     const rank = new Map(order.map((o, i) => [keyOf(o, key), i]));
-    out[field] = [...list].sort((a, b) =>
-      (rank.get(keyOf(a, key)) ?? order.length) - (rank.get(keyOf(b, key)) ?? order.length)
+    setOwn(
+      out,
+      field,
+      [...list].sort((a, b) =>
+        (rank.get(keyOf(a, key)) ?? order.length) - (rank.get(keyOf(b, key)) ?? order.length)
+      ),
     );
   }
   return out;

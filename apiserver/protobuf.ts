@@ -10,6 +10,7 @@
  */
 import protobuf from "protobufjs";
 import { badRequest, unsupportedMediaType } from "./errors.ts";
+import { setOwn } from "./own.ts";
 
 type Kind =
   | "string"
@@ -246,7 +247,7 @@ function readMessage(r: protobuf.Reader, type: string, end: number): Json {
     } else if (kind.startsWith("map")) {
       const [k, v] = readMapEntry(r, kind);
       const m = (out[name] ?? {}) as Json;
-      m[k] = v;
+      setOwn(m, String(k), v); // a "__proto__" map key is data, not a prototype
       out[name] = m;
       continue;
     } else {

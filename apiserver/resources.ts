@@ -46,6 +46,8 @@ export interface ResourceDef {
   builtin: boolean;
   /** Extra Table columns from a CRD's additionalPrinterColumns. */
   printerColumns?: PrinterColumn[];
+  /** A CRD version's `schema.openAPIV3Schema` (field types are validated against it). */
+  schema?: Record<string, unknown>;
 }
 
 /** A CRD additionalPrinterColumn. */
@@ -255,6 +257,7 @@ export class ResourceRegistry {
         subresources: sub.status !== undefined ? ["status"] : [],
         builtin: false,
         printerColumns: (v.additionalPrinterColumns ?? []) as PrinterColumn[],
+        schema: openApiSchema(v.schema),
       };
       this.#add(def);
       defs.push(def);
@@ -269,6 +272,14 @@ export class ResourceRegistry {
     }
     this.#crdOwned.delete(name);
   }
+}
+
+/** `schema.openAPIV3Schema` of a CRD version, when it is an object. */
+function openApiSchema(schema: unknown): Record<string, unknown> | undefined {
+  const s = (schema as Record<string, unknown> | null | undefined)?.openAPIV3Schema;
+  return s !== null && typeof s === "object" && !Array.isArray(s)
+    ? s as Record<string, unknown>
+    : undefined;
 }
 
 /** Orders versions the Kubernetes way: GA > beta > alpha, higher numbers first. */

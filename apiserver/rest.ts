@@ -17,6 +17,7 @@ import {
   unsupportedMediaType,
 } from "./errors.ts";
 import { defaultOnCreate, defaultOnUpdate } from "./defaults.ts";
+import { checkBodyText, checkValue } from "./depth.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import {
   apiVersionOf,
@@ -28,6 +29,8 @@ import {
 } from "./resources.ts";
 import { OwnerIndex } from "./owners.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
+import { setOwn } from "./own.ts";
+import { validateObject } from "./validate.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
 import { createLogger } from "../modules/log.ts";
 
@@ -88,8 +91,10 @@ function specPart(o: KObject): Record<string, unknown> {
 export function parseBody(text: string, contentType: string | null): unknown {
   if (text.trim() === "") throw badRequest("the request body is empty");
   const yaml = /yaml/.test(contentType ?? "");
+  checkBodyText(text, yaml);
+  let value: unknown;
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    value = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
     const what = yaml ? "YAML" : "JSON";
     throw badRequest(
@@ -98,6 +103,9 @@ export function parseBody(text: string, contentType: string | null): unknown {
       }`,
     );
   }
+  // YAML aliases can nest deeper than the text shows, or loop.
+  if (yaml) checkValue(value, "the request body");
+  return value;
 }
 
 /** Implements the verbs over one store and registry. */
@@ -249,7 +257,8 @@ export class Rest {
       ...rest,
     };
     for (const k of Object.keys(o)) delete o[k];
-    Object.assign(o, ordered);
+    // Own properties: a top-level "__proto__" key stays a (meaningless) field, never a prototype.
+    for (const [k, v] of Object.entries(ordered)) setOwn(o, k, v);
     if (t.def.namespaced) {
       if (meta.namespace && meta.namespace !== t.namespace) {
         throw badRequest(
@@ -260,19 +269,7 @@ export class Rest {
     } else {
       delete meta.namespace;
     }
-    for (const f of ["labels", "annotations"] as const) {
-      const m = meta[f];
-      if (m === undefined || m === null) continue;
-      if (
-        typeof m !== "object" || Array.isArray(m) ||
-        Object.values(m).some((v) => typeof v !== "string")
-      ) {
-        throw invalid(t.def.kind, t.def.group, meta.name ?? "", [{
-          field: `metadata.${f}`,
-          message: "Invalid value: must be a map of strings",
-        }]);
-      }
-    }
+    validateObject(t.def, o);
     return o;
   }
 
@@ -579,6 +576,7 @@ export class Rest {
     }
     return await this.#mutateExisting(t, (cur) => {
       const patched = apply(clone(cur));
+      checkValue(patched, "the patched object");
       const incoming = this.#checkTypeAndScope(t, patched);
       if (incoming.metadata!.name && incoming.metadata!.name !== t.name) {
         throw badRequest(

@@ -5,12 +5,19 @@
  * maintained npm package implements it server-side.
  */
 import { badRequest } from "./errors.ts";
+import { getOwn, hasOwn, isJsonObject } from "./own.ts";
 import type { KObject } from "./resources.ts";
 
 /** A compiled selector. */
 export type Predicate = (obj: KObject) => boolean;
 
 type Requirement = (labels: Record<string, string>) => boolean;
+
+/** The label `key`, own properties only (`constructor`, `toString`, … are keys like any other). */
+function label(l: Record<string, string>, key: string): string | undefined {
+  const v = getOwn(l, key);
+  return typeof v === "string" ? v : undefined;
+}
 
 const KEY =
   /^([a-z0-9A-Z]([-a-z0-9A-Z.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]{0,61}[a-z0-9A-Z])?$/;
@@ -63,9 +70,10 @@ export function parseLabelSelector(sel: string): Predicate {
         const values = list.split(",").map((v) => v.trim());
         values.forEach((v) => checkValue(v, sel));
         const set = new Set(values);
-        reqs.push(
-          op === "in" ? (l) => key in l && set.has(l[key]) : (l) => !(key in l) || !set.has(l[key]),
-        );
+        reqs.push((l) => {
+          const v = label(l, key);
+          return op === "in" ? v !== undefined && set.has(v) : v === undefined || !set.has(v);
+        });
       } else if ((m = /^([^=!<>\s]+)\s*(==|=|!=|<|>)\s*([^=!<>\s]*)$/.exec(part))) {
         const [, key, op, value] = m;
         checkKey(key, sel);
@@ -76,38 +84,36 @@ export function parseLabelSelector(sel: string): Predicate {
             );
           }
           const n = Number(value);
-          reqs.push((l) =>
-            key in l && /^-?\d+$/.test(l[key]) &&
-            (op === "<" ? Number(l[key]) < n : Number(l[key]) > n)
-          );
+          reqs.push((l) => {
+            const v = label(l, key);
+            return v !== undefined && /^-?\d+$/.test(v) &&
+              (op === "<" ? Number(v) < n : Number(v) > n);
+          });
         } else {
           checkValue(value, sel);
-          reqs.push(op === "!=" ? (l) => l[key] !== value : (l) => key in l && l[key] === value);
+          reqs.push(op === "!=" ? (l) => label(l, key) !== value : (l) => label(l, key) === value);
         }
       } else if ((m = /^!\s*(\S+)$/.exec(part))) {
         const key = m[1];
         checkKey(key, sel);
-        reqs.push((l) => !(key in l));
+        reqs.push((l) => !hasOwn(l, key));
       } else if (KEY.test(part)) {
-        reqs.push((l) => part in l);
+        reqs.push((l) => hasOwn(l, part));
       } else {
         throw badRequest(`unable to parse requirement: invalid selector "${sel}"`);
       }
     }
   }
   return (obj) => {
-    const labels = obj.metadata?.labels ?? {};
-    return reqs.every((r) => r(labels));
+    const labels = obj.metadata?.labels;
+    return reqs.every((r) => r(isJsonObject(labels) ? labels : {}));
   };
 }
 
-/** Reads a dotted field path (`spec.nodeName`) from an object as a string. */
+/** Reads a dotted field path (`spec.nodeName`) from an object as a string (own properties). */
 function fieldValue(obj: KObject, path: string): string {
   let cur: unknown = obj;
-  for (const p of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return "";
-    cur = (cur as Record<string, unknown>)[p];
-  }
+  for (const p of path.split(".")) cur = getOwn(cur, p);
   if (cur === undefined || cur === null) return "";
   return typeof cur === "object" ? JSON.stringify(cur) : String(cur);
 }

@@ -91,6 +91,16 @@ interface Staged {
   before: StoredObject | undefined;
 }
 
+/** A mutation's result, serialized: the object after it (null: deleted) and its event. */
+interface Prepared {
+  after: StoredObject | null;
+  evObj: KObject;
+  evJson: string;
+  type: ChangeType;
+  /** Share of a batch's byte budget. */
+  cost: number;
+}
+
 interface LogRecord {
   t: ChangeType;
   s: string;
@@ -275,7 +285,12 @@ export class Store {
 
   #kick(): void {
     if (this.#pump) return;
-    this.#pump = this.#drain().finally(() => {
+    this.#pump = this.#drain().catch((e) => {
+      // Unreachable unless the store has a bug (every write's own failure is caught in #drain):
+      // fail what is queued rather than restart a drain that throws again, forever.
+      const err = internal(`store write loop failed: ${String((e as Error)?.message ?? e)}`);
+      for (const p of this.#queue.splice(0)) p.reject(err);
+    }).finally(() => {
       this.#pump = undefined;
       // Mutations queued by continuations of the last batch arrive after the drain loop's final
       // queue check but before this callback: restart for them.
@@ -316,59 +331,24 @@ export class Store {
         const sk = `${p.storage}\u0000${p.namespace}\u0000${p.name}`;
         const st = staged.get(sk);
         const current = st ? (st.after ?? undefined) : this.get(p.storage, p.namespace, p.name);
-        let res: MutationResult;
+        const nextRv = rv + 1;
+        let prep: Prepared | undefined;
         try {
-          res = p.fn(current);
+          prep = this.#prepare(p, current, nextRv);
         } catch (e) {
+          // Whatever the mutation or its serialization throws fails this write alone.
           this.#queue.shift();
           p.reject(e);
           continue;
         }
-        if (res.kind === "noop") {
+        if (!prep) {
           this.#queue.shift();
           p.resolve({ object: current, previous: current });
           continue;
         }
-        const nextRv = rv + 1;
-        let after: StoredObject | null;
-        let evObj: KObject;
-        let evJson: string;
-        let type: ChangeType;
-        if (res.kind === "put") {
-          const obj = res.obj;
-          obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(nextRv) };
-          const json = JSON.stringify(obj);
-          const size = enc.encode(json).byteLength;
-          if (size > this.#maxObjectBytes) {
-            this.#queue.shift();
-            p.reject(
-              tooLarge(
-                `object is too large to store: ${size} bytes (limit ${this.#maxObjectBytes})`,
-              ),
-            );
-            continue;
-          }
-          if (size > CHUNK && done.length > 0) break; // large objects commit alone
-          after = { obj, json, rv: nextRv, chunks: size > CHUNK ? Math.ceil(size / CHUNK) : 0 };
-          evObj = obj;
-          evJson = json;
-          type = current ? "MODIFIED" : "ADDED";
-          bytes += size > CHUNK ? BATCH_BYTES : size * 2;
-        } else {
-          if (!current) {
-            this.#queue.shift();
-            p.reject(internal("delete of a missing object"));
-            continue;
-          }
-          evObj = {
-            ...current.obj,
-            metadata: { ...current.obj.metadata, resourceVersion: String(nextRv) },
-          };
-          evJson = JSON.stringify(evObj);
-          after = null;
-          type = "DELETED";
-          bytes += Math.min(evJson.length, CHUNK) + 200;
-        }
+        const { after, evObj, evJson, type } = prep;
+        if (after?.chunks && done.length > 0) break; // large objects commit alone
+        bytes += prep.cost;
         this.#queue.shift();
         if (p.dryRun) {
           p.resolve({
@@ -411,27 +391,77 @@ export class Store {
         for (const d of done) d.p.reject(err);
         continue;
       }
-      this.#rv = rv;
-      for (const { p, after } of staged.values()) {
-        if (after) this.#setMem(p.storage, p.namespace, p.name, after);
-        else this.#deleteMem(p.storage, p.namespace, p.name);
+      try {
+        this.#publish(staged, events, rv);
+      } finally {
+        for (const d of done) d.p.resolve(d.outcome);
       }
-      for (const ev of events) this.#log.push(ev);
-      if (this.#log.length > this.#logSize) {
-        const drop = this.#log.length - this.#logSize;
-        this.#oldest = this.#log[drop - 1].rv;
-        this.#log = this.#log.slice(drop);
+    }
+  }
+
+  /**
+   * Runs `p`'s mutation against `current` and serializes the result as resourceVersion `rv`;
+   * undefined for a no-op. Throws what the mutation throws, 413 for an object over the size
+   * limit, and 500 for one that cannot be serialized (cyclic, BigInt, too deep for the stack).
+   */
+  #prepare(p: Pending, current: StoredObject | undefined, rv: number): Prepared | undefined {
+    const res = p.fn(current);
+    if (res.kind === "noop") return undefined;
+    if (res.kind === "put") {
+      const obj = res.obj;
+      obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(rv) };
+      const json = serialize(obj);
+      const size = enc.encode(json).byteLength;
+      if (size > this.#maxObjectBytes) {
+        throw tooLarge(
+          `object is too large to store: ${size} bytes (limit ${this.#maxObjectBytes})`,
+        );
       }
-      for (const ev of events) {
-        for (const s of this.#subscribers) {
-          try {
-            s(ev);
-          } catch {
-            // a failing watcher must not break the writer
-          }
+      const chunks = size > CHUNK ? Math.ceil(size / CHUNK) : 0;
+      return {
+        after: { obj, json, rv, chunks },
+        evObj: obj,
+        evJson: json,
+        type: current ? "MODIFIED" : "ADDED",
+        cost: chunks ? BATCH_BYTES : size * 2,
+      };
+    }
+    if (!current) throw internal("delete of a missing object");
+    const evObj = {
+      ...current.obj,
+      metadata: { ...current.obj.metadata, resourceVersion: String(rv) },
+    };
+    const evJson = serialize(evObj);
+    return {
+      after: null,
+      evObj,
+      evJson,
+      type: "DELETED",
+      cost: Math.min(evJson.length, CHUNK) + 200,
+    };
+  }
+
+  /** Applies a committed batch to memory and the change log, and tells subscribers. */
+  #publish(staged: Map<string, Staged>, events: ChangeEvent[], rv: number): void {
+    this.#rv = rv;
+    for (const { p, after } of staged.values()) {
+      if (after) this.#setMem(p.storage, p.namespace, p.name, after);
+      else this.#deleteMem(p.storage, p.namespace, p.name);
+    }
+    for (const ev of events) this.#log.push(ev);
+    if (this.#log.length > this.#logSize) {
+      const drop = this.#log.length - this.#logSize;
+      this.#oldest = this.#log[drop - 1].rv;
+      this.#log = this.#log.slice(drop);
+    }
+    for (const ev of events) {
+      for (const s of this.#subscribers) {
+        try {
+          s(ev);
+        } catch {
+          // a failing watcher must not break the writer
         }
       }
-      for (const d of done) d.p.resolve(d.outcome);
     }
   }
 
@@ -507,6 +537,15 @@ export class Store {
     while (this.#pump) await this.#pump;
     this.#subscribers.clear();
     this.#kv.close();
+  }
+}
+
+/** JSON of an object to store; 500 InternalError naming the cause when it has none. */
+function serialize(obj: KObject): string {
+  try {
+    return JSON.stringify(obj);
+  } catch (e) {
+    throw internal(`the object cannot be serialized: ${String((e as Error)?.message ?? e)}`);
   }
 }
 

@@ -2,6 +2,7 @@
  * `meta.k8s.io/v1 Table` output, which `kubectl get` asks for; columns follow kubectl's defaults
  * for the common built-in types and a CRD's additionalPrinterColumns otherwise.
  */
+import { getOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
 
 interface Column {
@@ -17,10 +18,7 @@ type Obj = Record<string, unknown>;
 
 function get(o: unknown, path: string): unknown {
   let cur = o;
-  for (const p of path.replace(/^\./, "").split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Obj)[p];
-  }
+  for (const p of path.replace(/^\./, "").split(".")) cur = getOwn(cur, p);
   return cur;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { CloudCoreConfig } from "../config/types.ts";
 import { notifyReady, notifyStopping } from "../hub/sdnotify.ts";
+import { startWatchdog } from "../hub/watchdog.ts";
 import { Bus } from "../modules/bus.ts";
 import { createLogger, type LogLevel, setLogLevel } from "../modules/log.ts";
 import { type Module, ModuleRegistry } from "../modules/module.ts";
@@ -189,6 +190,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
   };
   await notify(() => notifyReady(notifyOptions, `serving ${registry.names.length} modules`));
+  // WatchdogSec=: WATCHDOG=1 from this (main) event loop's timers, so a stuck loop gets restarted.
+  const watchdog = startWatchdog(notifyOptions);
 
   try {
     const reason = await stops.next();
@@ -215,5 +218,6 @@ export async function serve(options: ServeOptions): Promise<number> {
     return 1;
   } finally {
     stops.dispose();
+    await watchdog?.stop();
   }
 }

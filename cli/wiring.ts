@@ -17,7 +17,7 @@
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../apiserver/mod.ts";
-import type { CloudCoreConfig } from "../config/types.ts";
+import type { CloudCoreConfig, ConnectionLimits } from "../config/types.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
 import { KubeClient, type KubeTransport } from "../controllers/kube/mod.ts";
@@ -31,6 +31,7 @@ import {
   TokenManager,
 } from "../hub/certs/mod.ts";
 import { CloudHub, kubeNodeAnnotator, KubeSyncStore } from "../hub/mod.ts";
+import { HubMetrics } from "../hub/metrics.ts";
 import { QuicServer } from "../hub/quic.ts";
 import { DEFAULT_UDS_ADDRESS, defaultUdsAddress, UdsServer } from "../hub/uds.ts";
 import { leaderOnlyEvents } from "../ha/device_api.ts";
@@ -38,6 +39,7 @@ import { defaultIdentity, leaseLockFor } from "../ha/mod.ts";
 import { ReplicaCoordinator } from "../ha/replica.ts";
 import { LeaderGate } from "../ha/singletons.ts";
 import { createLogger } from "../modules/log.ts";
+import type { ConnLimits } from "../modules/conn_guard.ts";
 import type { Module } from "../modules/module.ts";
 import type { ModuleSpec, ServeContext } from "./serve.ts";
 
@@ -67,11 +69,21 @@ export interface ApiConnection {
   source: string;
 }
 
+/** A cloudcore.yaml `connectionLimits` section (seconds) as listener limits (ms). */
+export function connLimitsOf(c: ConnectionLimits): ConnLimits {
+  return {
+    handshakeTimeoutMs: c.handshakeTimeout * 1000,
+    idleTimeoutMs: c.idleTimeout * 1000,
+    maxPending: c.maxPendingConnections,
+  };
+}
+
 /**
  * Connects to the configured cluster, or starts the embedded API in the data dir. Registers the
- * closers with `ctx.onShutdown`.
+ * closers with `ctx.onShutdown`. Connections the embedded API's listener drops are counted in
+ * `metrics` (listener `apiserver`).
  */
-export async function connectApi(ctx: ServeContext): Promise<ApiConnection> {
+export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promise<ApiConnection> {
   const cfg = ctx.config;
   const clientOpts = {
     qps: cfg.kubeAPIConfig.qps,
@@ -100,6 +112,8 @@ export async function connectApi(ctx: ServeContext): Promise<ApiConnection> {
       dataDir: ctx.dataDir,
       hostname: cfg.apiServer.bindAddress,
       port: cfg.apiServer.port,
+      limits: connLimitsOf(cfg.apiServer.connectionLimits),
+      onConnectionDrop: (reason) => metrics?.listenerDrops.inc({ listener: "apiserver", reason }),
     });
     ctx.onShutdown(() => api.close());
     kc.loadFromString(api.kubeconfigYaml);
@@ -157,7 +171,10 @@ export function splitHostPort(value: string, fallbackPort: number): { host: stri
 export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]> {
   const cfg = ctx.config;
   const hubCfg = cfg.modules.cloudHub;
-  const api = await connectApi(ctx);
+  // One registry for every listener's drops, the embedded API's included (started first).
+  const metrics = new HubMetrics();
+  const limits = connLimitsOf(hubCfg.connectionLimits);
+  const api = await connectApi(ctx, metrics);
   const certs = await loadCerts(cfg, api.kubeConfig);
   const tls = {
     certPem: certs.serverCert.certPem,
@@ -179,6 +196,8 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     ca: certs.ca,
     serverCert: certs.serverCert,
     signingDays: hubCfg.edgeCertSigningDuration,
+    limits,
+    onConnectionDrop: (reason) => metrics.listenerDrops.inc({ listener: "https", reason }),
     nodeExists: async (name) => {
       try {
         await core.readNode({ name });
@@ -258,8 +277,10 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
       enable: hubCfg.websocket.enable,
       address: hubCfg.websocket.address,
       port: hubCfg.websocket.port,
+      limits,
     },
-    monitor: { enable: true, address: monitor.host, port: monitor.port },
+    monitor: { enable: true, address: monitor.host, port: monitor.port, limits },
+    metrics,
     keepaliveInterval: hubCfg.keepaliveInterval,
     nodeLimit: hubCfg.nodeLimit,
     authorization: hubCfg.authorization.enable && !hubCfg.authorization.debug,
@@ -294,6 +315,8 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
           tls,
           acceptor: hub.acceptor,
           maxIncomingStreams: hubCfg.quic.maxIncomingStreams,
+          headerTimeoutMs: limits.handshakeTimeoutMs,
+          maxPending: limits.maxPending,
           metrics: hub.metrics,
         });
         await quic.start();

@@ -178,6 +178,7 @@ export function defaultConfig(options?: DefaultsOptions): CloudCoreConfig {
           successPointQPS: 200,
           successPointBurst: 50,
         },
+        connectionLimits: { handshakeTimeout: 10, idleTimeout: 5, maxPendingConnections: 1024 },
       },
       edgeController: {
         enable: true,
@@ -218,7 +219,11 @@ export function defaultConfig(options?: DefaultsOptions): CloudCoreConfig {
       router: { enable: false, address: "0.0.0.0", port: 9443, restTimeout: 60 },
       iptablesManager: { enable: true, mode: "internal" },
     },
-    apiServer: { bindAddress: "127.0.0.1", port: 6443 },
+    apiServer: {
+      bindAddress: "127.0.0.1",
+      port: 6443,
+      connectionLimits: { handshakeTimeout: 10, idleTimeout: 30, maxPendingConnections: 1024 },
+    },
     leaderElection: {
       enable: true,
       leaseDuration: 15,

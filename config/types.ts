@@ -119,6 +119,33 @@ export interface CloudHub {
    * ACK).
    */
   objectSync: CloudHubObjectSync;
+  /**
+   * @edgecloud Limits on connections not yet ready, for each of the websocket, quic and https
+   * listeners (each its own cap) and the monitor server.
+   */
+  connectionLimits: ConnectionLimits;
+}
+
+/**
+ * @edgecloud Limits on connections a listener holds before they are ready (TLS handshake plus
+ * request headers, WebSocket upgrade, or QUIC authentication), and on idle keep-alive ones.
+ * cloudcore's Go servers bound the same with `ReadHeaderTimeout`/`IdleTimeout`; without limits a
+ * client that connects and sends nothing is held for minutes.
+ */
+export interface ConnectionLimits {
+  /**
+   * Seconds a new connection has to finish its TLS handshake and send its request headers (HTTP)
+   * or upgrade (WebSocket); for QUIC, each of handshake, control stream and header message.
+   * Default 10.
+   */
+  handshakeTimeout: number;
+  /**
+   * Seconds an HTTP keep-alive connection may sit idle between requests. Default 5 (30 under
+   * `apiServer`).
+   */
+  idleTimeout: number;
+  /** Connections not yet ready held at once per listener; more are closed at once. Default 1024. */
+  maxPendingConnections: number;
 }
 
 /**
@@ -333,6 +360,8 @@ export interface APIServerConfig {
   bindAddress: string;
   /** Port to listen on. Default 6443; 0 picks a free port. */
   port: number;
+  /** Limits on connections not yet ready and on idle keep-alive connections (idle default 30 s). */
+  connectionLimits: ConnectionLimits;
 }
 
 /** @edgecloud Leader election (client-go's names and defaults, durations in seconds). */
@@ -357,6 +386,7 @@ export const EDGECLOUD_EXTENSIONS: readonly string[] = [
   "leaderElection",
   "modules.cloudHub.unixsocket.requestTimeout",
   "modules.cloudHub.objectSync",
+  "modules.cloudHub.connectionLimits",
   "modules.edgeController.sendServicesToEdges",
 ];
 

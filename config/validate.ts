@@ -60,6 +60,9 @@ export function configErrors(
   const sizes = (prefix: string, obj: object) => {
     for (const [k, v] of Object.entries(obj)) nonNegative(`${prefix}.${k}`, v);
   };
+  const connectionLimits = (prefix: string, limits: object) => {
+    for (const [k, v] of Object.entries(limits)) positive(`${prefix}.${k}`, v);
+  };
 
   // kubeAPIConfig (ValidateKubeAPIConfig)
   const kube = cfg.kubeAPIConfig;
@@ -116,6 +119,7 @@ export function configErrors(
     nonNegative(`${h}.objectSync.successPointDelay`, os.successPointDelay);
     nonNegative(`${h}.objectSync.successPointQPS`, os.successPointQPS);
     positive(`${h}.objectSync.successPointBurst`, os.successPointBurst);
+    connectionLimits(`${h}.connectionLimits`, hub.connectionLimits);
   }
 
   // modules.edgeController (ValidateModuleEdgeController)
@@ -158,6 +162,7 @@ export function configErrors(
   // edgecloud's embedded API; port 0 picks a free port.
   ip("apiServer.bindAddress", cfg.apiServer.bindAddress);
   port("apiServer.port", cfg.apiServer.port, true);
+  connectionLimits("apiServer.connectionLimits", cfg.apiServer.connectionLimits);
 
   // edgecloud's leader election: client-go requires leaseDuration > renewDeadline > retryPeriod.
   const le = cfg.leaderElection;

@@ -26,6 +26,7 @@ import type { DeliveryOptions } from "./session.ts";
 import { SessionManager } from "./session_manager.ts";
 import type { ConnectionAcceptor } from "./transport.ts";
 import { WebSocketTransport } from "./websocket.ts";
+import type { ConnLimits } from "../modules/conn_guard.ts";
 
 const log = createLogger("cloudhub");
 
@@ -33,10 +34,19 @@ const log = createLogger("cloudhub");
 export interface CloudHubOptions {
   /** Server certificate, key and the CA client certificates must chain to (PEM). */
   tls: { certPem: string; keyPem: string; caPem: string };
-  /** WebSocket listener (default enabled on 0.0.0.0:10000). */
-  websocket?: { enable?: boolean; address?: string; port?: number; maxPayload?: number };
-  /** Monitor endpoint (default enabled on 127.0.0.1:9091). */
-  monitor?: { enable?: boolean; address?: string; port?: number };
+  /**
+   * WebSocket listener (default enabled on 0.0.0.0:10000); `limits` bound connections not yet
+   * upgraded (`WebSocketTransportOptions.limits`).
+   */
+  websocket?: {
+    enable?: boolean;
+    address?: string;
+    port?: number;
+    maxPayload?: number;
+    limits?: Partial<ConnLimits>;
+  };
+  /** Monitor endpoint (default enabled on 127.0.0.1:9091); `limits` as `MonitorOptions.limits`. */
+  monitor?: { enable?: boolean; address?: string; port?: number; limits?: Partial<ConnLimits> };
   /** `keepaliveInterval` in seconds (default 30). */
   keepaliveInterval?: number;
   /** `nodeLimit` (default 500). */
@@ -189,6 +199,7 @@ export class CloudHub implements Module {
           metrics: this.metrics,
           hostname: opts.monitor?.address ?? "127.0.0.1",
           port: opts.monitor?.port ?? 9091,
+          limits: opts.monitor?.limits,
           ready: () => this.ready,
         });
         this.#ports.monitor = this.#monitor.port;
@@ -204,6 +215,7 @@ export class CloudHub implements Module {
           port: opts.websocket?.port ?? 10000,
           authorization: opts.authorization,
           maxPayload: opts.websocket?.maxPayload,
+          limits: opts.websocket?.limits,
           env: opts.env,
         });
         this.#ports.websocket = await this.#ws.start();

@@ -67,6 +67,11 @@ export class HubMetrics {
   readonly ackLatency: Histogram;
   /** Connections closed or refused, by reason ({@link CloseReason}). */
   readonly closedConnections: Counter<"reason">;
+  /**
+   * Connections a listener closed before they were ready (TLS handshake plus request or upgrade),
+   * by listener and reason (`handshake_timeout`, `over_capacity`; modules/conn_guard.ts).
+   */
+  readonly listenerDrops: Counter<"listener" | "reason">;
   /** Downstream messages dropped, by reason. */
   readonly dropped: Counter<"reason">;
   /** Upstream messages that found no module/group on the bus, by target. */
@@ -140,6 +145,13 @@ export class HubMetrics {
       name: "edgecloud_cloudhub_closed_connections_total",
       help: "Edge connections closed or refused, by reason.",
       labelNames: ["reason"],
+      registers,
+    });
+    this.listenerDrops = new Counter({
+      name: "edgecloud_listener_dropped_connections_total",
+      help:
+        "Connections a listener closed before TLS handshake and request headers, upgrade or QUIC header were done: too slow (handshake_timeout) or over the pending cap (over_capacity).",
+      labelNames: ["listener", "reason"],
       registers,
     });
     this.dropped = new Counter({

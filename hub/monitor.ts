@@ -4,6 +4,9 @@
  * says so, else 503). While it serves, event-loop lag is sampled into
  * `edgecloud_event_loop_lag_seconds` ({@link startLoopLagSampler}).
  *
+ * Served by modules/fetch_server.ts (`node:http`) rather than `Deno.serve`, so even this local
+ * endpoint drops silent or half-sent connections and holds a bounded number of them.
+ *
  * @example
  * ```ts
  * const monitor = await startMonitor({ metrics, hostname: "127.0.0.1", port: 9091, ready: () => true });
@@ -13,6 +16,8 @@
 import { createLogger } from "../modules/log.ts";
 import type { HubMetrics } from "./metrics.ts";
 import { startLoopLagSampler } from "./loop_lag.ts";
+import type { ConnLimits } from "../modules/conn_guard.ts";
+import { serveFetch } from "../modules/fetch_server.ts";
 
 const log = createLogger("monitor");
 
@@ -25,6 +30,11 @@ export interface MonitorOptions {
   port?: number;
   /** Readiness check for `/readyz`. */
   ready?: () => boolean;
+  /**
+   * Connection limits (modules/conn_guard.ts defaults: request headers within 10 s, 1024
+   * pending, 5 s keep-alive idle); drops count in `edgecloud_listener_dropped_connections_total`.
+   */
+  limits?: Partial<ConnLimits>;
 }
 
 /** A running monitor server. */
@@ -35,39 +45,34 @@ export interface Monitor {
 }
 
 /** Starts the monitor server; resolves once it listens. */
-export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
+export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const ready = opts.ready ?? (() => true);
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname: opts.hostname ?? "127.0.0.1",
-        port: opts.port ?? 9091,
-        onListen: ({ port }) => {
-          log.info("monitor listening", { port });
-          const stopSampler = startLoopLagSampler((s) => opts.metrics.eventLoopLag.observe(s));
-          resolve({
-            port,
-            close: () => {
-              stopSampler();
-              return server.shutdown();
-            },
-          });
-        },
-      }, async (req) => {
-        const path = new URL(req.url).pathname;
-        if (path === "/metrics") {
-          return new Response(await opts.metrics.render(), {
-            headers: { "content-type": opts.metrics.contentType },
-          });
-        }
-        if (path === "/healthz") return new Response("ok\n");
-        if (path === "/readyz") {
-          return ready() ? new Response("ok\n") : new Response("not ready\n", { status: 503 });
-        }
-        return new Response("not found\n", { status: 404 });
+  const server = await serveFetch({
+    listener: "monitor",
+    hostname: opts.hostname ?? "127.0.0.1",
+    port: opts.port ?? 9091,
+    limits: opts.limits,
+    onDrop: (reason) => opts.metrics.listenerDrops.inc({ listener: "monitor", reason }),
+  }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/metrics") {
+      return new Response(await opts.metrics.render(), {
+        headers: { "content-type": opts.metrics.contentType },
       });
-    } catch (err) {
-      reject(err);
     }
+    if (path === "/healthz") return new Response("ok\n");
+    if (path === "/readyz") {
+      return ready() ? new Response("ok\n") : new Response("not ready\n", { status: 503 });
+    }
+    return new Response("not found\n", { status: 404 });
   });
+  log.info("monitor listening", { port: server.port });
+  const stopSampler = startLoopLagSampler((s) => opts.metrics.eventLoopLag.observe(s));
+  return {
+    port: server.port,
+    close: () => {
+      stopSampler();
+      return server.close();
+    },
+  };
 }

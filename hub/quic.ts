@@ -13,6 +13,9 @@
  *   order is kept. Viaduct control operations (`config`, `ping`, `pong`) are answered `ack` on
  *   the stream they came on and never reach the session.
  * - A malformed frame closes only its stream; every refusal and bad stream is counted.
+ * - The QUIC handshake, the control stream and the header message each get `headerTimeoutMs`;
+ *   at most `maxPending` connections may be unauthenticated at once, more are refused on
+ *   arrival (modules/conn_guard.ts).
  *
  * Each accepted node becomes an {@link EdgeConnection} handed to the {@link ConnectionAcceptor},
  * so QUIC nodes share the sessions, dispatcher and queues of WebSocket nodes.
@@ -39,6 +42,7 @@ import { InboundQueue } from "./inbound.ts";
 import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
 import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
+import { ConnGuard, DEFAULT_CONN_LIMITS } from "../modules/conn_guard.ts";
 
 /** ALPN protocol both sides must offer. */
 export const QUIC_ALPN = "kubeedge-viaduct";
@@ -78,8 +82,18 @@ export interface QuicServerOptions {
   acceptor: ConnectionAcceptor;
   /** Max concurrent client streams per connection (viaduct pools at most 99). Default 100. */
   maxIncomingStreams?: number;
-  /** Time a client has to send its header message (default 10 s). */
+  /**
+   * Time each step before authentication may take (default 10 s): the QUIC handshake, opening
+   * the control stream, and sending the header message.
+   */
   headerTimeoutMs?: number;
+  /**
+   * Connections not yet authenticated held at once (default 1024); more are refused as they
+   * arrive (QUIC CONNECTION_REFUSED) and counted in
+   * `edgecloud_listener_dropped_connections_total{listener="quic"}`. A connection still not
+   * authenticated after the three steps' time plus 2 s is closed (`handshake_timeout`).
+   */
+  maxPending?: number;
   /** Credential verification; default built from `tls`. */
   authenticator?: QuicAuthenticator;
   /** Hub metrics (refusals and bad streams are counted there too). */
@@ -98,6 +112,13 @@ export interface QuicServerStats {
   badStreams: number;
   /** TLS/QUIC handshakes that failed. */
   handshakeFailures: number;
+}
+
+/** A connection between arrival and authentication (the QUIC listener's guard tracks these). */
+interface PendingQuic {
+  readonly incoming: Deno.QuicIncoming;
+  /** Set once accepted. */
+  conn?: Deno.QuicConn;
 }
 
 /** Thrown by {@link QuicServer.start} when the endpoint cannot be created. */
@@ -121,10 +142,25 @@ export class QuicServer {
   #acceptLoop: Promise<void> | null = null;
   readonly #tasks = new Set<Promise<void>>();
   readonly #conns = new Set<Deno.QuicConn>();
+  readonly #guard: ConnGuard<PendingQuic>;
   #stopping = false;
 
   constructor(opts: QuicServerOptions) {
     this.#opts = opts;
+    const stepMs = opts.headerTimeoutMs ?? 10_000;
+    this.#guard = new ConnGuard<PendingQuic>({
+      listener: "quic",
+      limits: {
+        // A backstop: the step timeouts (with their own reasons) normally fire first.
+        handshakeTimeoutMs: 3 * stepMs + 2_000,
+        maxPending: opts.maxPending ?? DEFAULT_CONN_LIMITS.maxPending,
+      },
+      close: (p) => {
+        if (!p.conn) return p.incoming.refuse();
+        p.conn.close({ closeCode: QuicCloseCode.Refused, reason: "not authenticated in time" });
+      },
+      onDrop: (reason) => opts.metrics?.listenerDrops.inc({ listener: "quic", reason }),
+    });
     this.#auth = opts.authenticator ??
       new QuicAuthenticator({ caPem: opts.tls.caPem, serverCertPem: opts.tls.certPem });
   }
@@ -166,6 +202,7 @@ export class QuicServer {
     if (!this.#endpoint || this.#stopping) return;
     this.#stopping = true;
     this.#listener?.stop();
+    this.#guard.closeAll();
     for (const c of this.#conns) {
       c.close({ closeCode: QuicCloseCode.Normal, reason: "hub stopping" });
     }
@@ -199,18 +236,40 @@ export class QuicServer {
   }
 
   async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
+    const pending: PendingQuic = { incoming };
+    if (!this.#guard.admit(pending)) return;
+    try {
+      await this.#handshakeAdmitted(pending);
+    } finally {
+      this.#guard.release(pending);
+    }
+  }
+
+  async #handshakeAdmitted(pending: PendingQuic): Promise<void> {
     // Deno 2.9.6: reading `incoming.remoteAddr` consumes the QuicIncoming resource (accept()
     // then fails with "Invalid QuicIncoming resource"), so the address is taken from the conn.
     let conn: Deno.QuicConn;
     let remote = "unknown";
     try {
-      conn = await incoming.accept();
+      conn = await pending.incoming.accept();
+      pending.conn = conn;
+      if (this.#guard.wasDropped(pending)) {
+        conn.close({ closeCode: QuicCloseCode.Refused, reason: "not authenticated in time" });
+        return;
+      }
       remote = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-      await conn.handshake;
+      await this.#withTimeout(
+        conn.handshake,
+        this.#opts.headerTimeoutMs ?? 10_000,
+        "no QUIC handshake",
+      );
     } catch (err) {
       this.stats.handshakeFailures++;
       this.#count(CloseReason.TlsHandshake);
       log.warn("QUIC handshake failed", { remote, error: err });
+      try {
+        pending.conn?.close({ closeCode: QuicCloseCode.ProtocolError, reason: String(err) });
+      } catch { /* already closed */ }
       return;
     }
     if (this.#stopping) {
@@ -219,13 +278,18 @@ export class QuicServer {
     }
     this.#conns.add(conn);
     try {
-      await this.#serveConnection(conn, remote);
+      await this.#serveConnection(conn, remote, () => this.#guard.release(pending));
     } finally {
       this.#conns.delete(conn);
     }
   }
 
-  async #serveConnection(conn: Deno.QuicConn, remote: string): Promise<void> {
+  /** Serves one connection; `authenticated` is called once its node is admitted. */
+  async #serveConnection(
+    conn: Deno.QuicConn,
+    remote: string,
+    authenticated: () => void,
+  ): Promise<void> {
     const streams = conn.incomingBidirectionalStreams.getReader();
     const closed = conn.closed.then((info) => info.reason || `closed (code ${info.closeCode})`)
       .catch((err) => `closed: ${(err as Error).message}`);
@@ -245,6 +309,7 @@ export class QuicServer {
       );
       edge = await this.#admit(conn, ctl, header, remote, closed);
       if (!edge) return;
+      authenticated();
       this.stats.accepted++;
       const connEdge = edge;
       // The rest of the control stream carries nothing we need; keep draining it as messages.

@@ -63,13 +63,23 @@ interface UnixDatagramConn {
 }
 type ListenDatagram = (opts: { transport: "unixpacket"; path: string }) => UnixDatagramConn;
 
+/** The last queued send: sends go one at a time, as they share the bind path. */
+let sending: Promise<unknown> = Promise.resolve();
+
 /**
  * Sends `state` (newline-separated `KEY=VALUE` pairs, e.g. `READY=1` or `STOPPING=1`) to the
  * notify socket. Returns true if sent, false if there is no socket to send to (not started by
  * systemd, or an abstract socket). Throws {@link SdNotifyError} if the socket is set but the send
- * fails (missing permission, `--unstable-net` not given, socket gone).
+ * fails (missing permission, `--unstable-net` not given, socket gone). Concurrent calls (watchdog
+ * pings next to READY=1, say) are sent one after the other.
  */
-export async function sdNotify(state: string, options: SdNotifyOptions): Promise<boolean> {
+export function sdNotify(state: string, options: SdNotifyOptions): Promise<boolean> {
+  const sent = sending.then(() => send(state, options));
+  sending = sent.catch(() => {});
+  return sent;
+}
+
+async function send(state: string, options: SdNotifyOptions): Promise<boolean> {
   const target = options.notifySocket ?? notifySocketFromEnv();
   if (!target) return false;
   if (target.startsWith("@")) {

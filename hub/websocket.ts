@@ -14,6 +14,10 @@
  * Each refusal or close is counted once in `edgecloud_cloudhub_closed_connections_total{reason}`;
  * closes requested through {@link EdgeConnection.close} are counted by the session.
  *
+ * Connections not yet upgraded are bounded (modules/conn_guard.ts, `limits`): TLS handshake,
+ * headers and upgrade must be done within 10 s and at most 1024 may wait at once; the rest are
+ * closed and counted in `edgecloud_listener_dropped_connections_total{listener="websocket"}`.
+ *
  * @example
  * ```ts
  * const ws = new WebSocketTransport({ acceptor, metrics, certPem, keyPem, caPem, port: 0 });
@@ -23,6 +27,7 @@
  */
 import https from "node:https";
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
@@ -40,6 +45,12 @@ import {
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
 import { InboundQueue } from "./inbound.ts";
+import {
+  type ConnGuard,
+  type ConnLimits,
+  guardNodeServer,
+  rawSocket,
+} from "../modules/conn_guard.ts";
 
 const log = createLogger("cloudhub.websocket");
 
@@ -75,6 +86,13 @@ export interface WebSocketTransportOptions {
   maxPayload?: number;
   /** Ids and clock for control replies. */
   env?: MessageEnv;
+  /**
+   * Limits on connections not yet upgraded: TLS handshake, headers and upgrade within
+   * `handshakeTimeoutMs` (default 10 s), at most `maxPending` at once (default 1024; more are
+   * closed at once), keep-alive idle `idleTimeoutMs` for plain requests (default 5 s). Drops are
+   * counted in `edgecloud_listener_dropped_connections_total{listener="websocket"}`.
+   */
+  limits?: Partial<ConnLimits>;
 }
 
 /** Bytes queued on a socket above which writes wait for the flush. */
@@ -240,6 +258,7 @@ export class WebSocketTransport {
   readonly #opts: WebSocketTransportOptions;
   readonly #server: https.Server;
   readonly #wss: WebSocketServer;
+  readonly #guard: ConnGuard<Socket>;
   readonly #conns = new Set<WsEdgeConnection>();
   #port = 0;
 
@@ -259,7 +278,15 @@ export class WebSocketTransport {
       // KubeEdge negotiates no extensions; compression would only cost CPU per session.
       perMessageDeflate: false,
     });
-    this.#server.on("tlsClientError", (err: Error) => {
+    this.#guard = guardNodeServer(this.#server, {
+      listener: "websocket",
+      limits: opts.limits,
+      onDrop: (reason) => opts.metrics.listenerDrops.inc({ listener: "websocket", reason }),
+      readyOnRequest: false,
+    });
+    this.#server.on("tlsClientError", (err: Error, tls: TLSSocket) => {
+      // A connection the guard dropped mid-handshake is counted there.
+      if (this.#guard.wasDropped(rawSocket(tls))) return;
       log.warn("TLS handshake failed", { error: err.message });
       opts.metrics.closedConnections.inc({ reason: CloseReason.TlsHandshake });
     });
@@ -367,6 +394,7 @@ export class WebSocketTransport {
     }
     const remote = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}`;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#guard.release(rawSocket(tls));
       const conn = new WsEdgeConnection(
         ws,
         nodeId,
@@ -401,6 +429,7 @@ export class WebSocketTransport {
     clearTimeout(timer);
     await all;
     this.#wss.close();
+    this.#guard.closeAll();
     // Sockets still in the TLS handshake or refused ones would keep server.close() waiting.
     (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
     await closing;

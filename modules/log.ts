@@ -34,7 +34,7 @@ let sink: LogSink = (_level, line) => console.error(line);
 
 /** Returns true if `value` names a log level. */
 export function isLogLevel(value: string): value is LogLevel {
-  return value in ORDER;
+  return Object.hasOwn(ORDER, value);
 }
 
 /** Sets the minimum level that is written. */

@@ -32,7 +32,7 @@ Deno.test("the default (deno task start) flag set", () => {
     "--allow-read=.edgecloud,/etc/kubeedge/ca/rootCA.crt,/etc/kubeedge/ca/rootCA.key," +
     "/etc/kubeedge/certs/server.crt,/etc/kubeedge/certs/server.key",
     "--allow-write=.edgecloud",
-    "--allow-env=NOTIFY_SOCKET",
+    "--allow-env=NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID",
     "--ignore-env",
     "--allow-sys=hostname,networkInterfaces",
   ]);
@@ -66,7 +66,7 @@ Deno.test("the systemd flag set: fixed paths, notify socket, no QUIC/KV without 
     "--allow-net=[::]:10000,0.0.0.0:10002,127.0.0.1:9091,10.0.0.1:6443,api.example.com:443",
     "--allow-read=/d",
     "--allow-write=/d",
-    "--allow-env=NOTIFY_SOCKET",
+    "--allow-env=NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID",
     "--ignore-env",
     "--allow-sys=hostname,networkInterfaces",
   ]);
@@ -286,7 +286,8 @@ apiServer:
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-    env: { NO_COLOR: "1", NOTIFY_SOCKET: notifySocket },
+    // WatchdogSec=0.4s: WATCHDOG=1 every 200 ms (hub/watchdog.ts).
+    env: { NO_COLOR: "1", NOTIFY_SOCKET: notifySocket, WATCHDOG_USEC: "400000" },
   }).spawn();
   let text = "";
   try {
@@ -298,7 +299,18 @@ apiServer:
     }
     assert(text.includes("edgecloud ready"), `did not become ready:\n${text}`);
     assertStringIncludes(new TextDecoder().decode((await ready)[0]), "READY=1");
-    const stopping = receiver.receive();
+    const next = async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no notification within 10 s")), 10_000);
+      });
+      try {
+        return new TextDecoder().decode((await Promise.race([receiver.receive(), late]))[0]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    assertEquals(await next(), "WATCHDOG=1");
     child.kill("SIGTERM");
     for (;;) {
       const { value, done } = await reader.read();
@@ -307,7 +319,9 @@ apiServer:
     }
     const status = await child.status;
     assertEquals(status.code, 0, text);
-    assertEquals(new TextDecoder().decode((await stopping)[0]), "STOPPING=1");
+    let last = await next();
+    while (last === "WATCHDOG=1") last = await next();
+    assertEquals(last, "STOPPING=1");
     assert(!/permission denied|NotCapable/.test(text), text);
   } finally {
     await child.stderr.cancel().catch(() => {});

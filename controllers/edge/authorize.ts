@@ -4,6 +4,13 @@
  * (`kube-node-lease/<node>`), pods bound to it, the configmaps, secrets, PVCs and service
  * accounts its pods reference, PVs bound to those PVCs, and volumeattachments for itself.
  *
+ * Events go further than Kubernetes, on purpose: the `system:node` role lets a kubelet create,
+ * update and patch events in any namespace, with the TODO "restrict to the bound node as creator
+ * in NodeRestriction". This authorizer implements that TODO: an edge may write an Event only
+ * about its own Node (in namespace "default", involvedObject.namespace "", as kubelet records
+ * node events) or about a pod bound to it (in the pod's namespace), may update or patch only such
+ * an event, and a patch may not touch `involvedObject` or use `$` directives.
+ *
  * Decisions come from the LocationCache (fed by the pod informer). A "no" from the cache is
  * re-checked once against a live pod list of the namespace, because an edge may ask for an
  * object right after the pod appeared, before the watch event reached us.
@@ -57,6 +64,75 @@ export class NodeAuthorizer {
       `${pod.metadata?.namespace}/${pod.metadata?.name}`,
       "the pod is not bound to this node",
     );
+  }
+
+  /**
+   * An Event the node writes (or the stored event it updates or patches): see the module docs.
+   * The pod check uses the LocationCache, then once a live read of the pod.
+   */
+  async event(node: string, event: KubeObject): Promise<KubeStatus | null> {
+    if (!this.enabled) return null;
+    // deno-lint-ignore no-explicit-any
+    const e = event as any;
+    const ns = typeof e.metadata?.namespace === "string" ? e.metadata.namespace : "";
+    const deny = (why: string) =>
+      this.#deny(node, "events", `${ns}/${e.metadata?.name ?? ""}`, why);
+    const io = e.involvedObject;
+    if (io === null || typeof io !== "object" || Array.isArray(io)) {
+      return deny("the event has no involvedObject");
+    }
+    const name = typeof io.name === "string" ? io.name : "";
+    const ioNs = io.namespace ?? "";
+    if (io.kind === "Node") {
+      if (name !== node) return deny(`the event is about Node "${name}", not this node`);
+      if (ioNs !== "") return deny("an event about the node must have no involvedObject.namespace");
+      if (ns !== "default") return deny('an event about the node must be in namespace "default"');
+      return null;
+    }
+    if (io.kind === "Pod") {
+      if (ioNs !== ns) return deny("an event about a pod must be in the pod's namespace");
+      if (this.location.podNode(ns, name) === node || await this.#livePodOn(node, ns, name)) {
+        return null;
+      }
+      return deny(`the event's pod ${ns}/${name} is not bound to this node`);
+    }
+    return deny(
+      `a node may only record events about its own Node and its pods, not ${
+        JSON.stringify(String(io.kind ?? ""))
+      }`,
+    );
+  }
+
+  /**
+   * A strategic merge patch the node sends for an event: it may not change `involvedObject`
+   * (compared case-insensitively, as Go decoders may) nor use `$` directives (`$patch: replace`
+   * would rewrite the whole event). kubelet's patches carry count, message and timestamps.
+   */
+  eventPatch(node: string, namespace: string, name: string, patch: unknown): KubeStatus | null {
+    if (!this.enabled) return null;
+    const keys = patch !== null && typeof patch === "object" && !Array.isArray(patch)
+      ? Object.keys(patch)
+      : [];
+    if (keys.some((k) => k.startsWith("$") || k.toLowerCase() === "involvedobject")) {
+      return this.#deny(
+        node,
+        "events",
+        `${namespace}/${name}`,
+        "a node's patch may not change an event's involvedObject or use $ directives",
+      );
+    }
+    return null;
+  }
+
+  async #livePodOn(node: string, namespace: string, name: string): Promise<boolean> {
+    if (!namespace || !name) return false;
+    try {
+      const pod = await this.kube.get<KubeObject>(paths.pod(namespace, name), { node });
+      // deno-lint-ignore no-explicit-any
+      return (pod as any).spec?.nodeName === node;
+    } catch {
+      return false;
+    }
   }
 
   /** A configmap / secret / PVC / service account referenced by a pod on the node. */

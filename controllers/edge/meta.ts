@@ -74,11 +74,11 @@ export function toSeconds(ts: string): string {
   return Number.isNaN(t) ? ts : rfc3339(Math.floor(t / 1000) * 1000);
 }
 
-/** Go `encoding/json` field lookup: exact key first, then case-insensitive. */
+/** Go `encoding/json` field lookup: exact key first, then case-insensitive (own keys only). */
 export function goField(obj: unknown, name: string): unknown {
   if (!obj || typeof obj !== "object" || Array.isArray(obj)) return undefined;
   const o = obj as Record<string, unknown>;
-  if (name in o) return o[name];
+  if (Object.hasOwn(o, name)) return o[name];
   const lower = name.toLowerCase();
   for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
   return undefined;

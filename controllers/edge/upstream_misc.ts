@@ -1,10 +1,13 @@
 /**
  * Upstream handlers for `lease` (insert/update/query), `certificatesigningrequest`
- * (insert/query) and `event` (insert/update/patch) (PROTOCOL.md §7.1).
+ * (insert/query) and `event` (insert/update/patch) (PROTOCOL.md §7.1). Event writes are
+ * authorized by {@link NodeAuthorizer.event} (a node records events only about itself and its
+ * pods); they get no reply, so a refusal is logged with its Forbidden status.
  */
 import { getContentJson } from "../../modules/mod.ts";
 import { createLogger } from "../../modules/log.ts";
-import { goStatusError, PatchStrategy } from "../kube/mod.ts";
+import { goStatusError, isNotFound, type KubeStatus, PatchStrategy } from "../kube/mod.ts";
+import type { NodeAuthorizer } from "./authorize.ts";
 import { goField, paths, withTypeMeta } from "./meta.ts";
 import {
   errorContent,
@@ -107,6 +110,34 @@ export async function csrQuery(ctx: UpstreamContext, req: UpstreamRequest): Prom
   }
 }
 
+/** Logs a refused event write (no reply exists to carry the Forbidden status). */
+function refused(req: UpstreamRequest, status: KubeStatus): void {
+  log.warn("event refused", { node: req.node, operation: req.operation, status: status.message });
+}
+
+/**
+ * The stored event an update or patch would change must itself be the node's to write; null when
+ * it is (or when authorization is off), the refusal otherwise, or "missing" when there is none.
+ */
+async function storedEventDenied(
+  ctx: UpstreamContext,
+  auth: NodeAuthorizer,
+  req: UpstreamRequest,
+  ns: string,
+  name: string,
+): Promise<KubeStatus | null | "missing"> {
+  if (!auth.enabled) return null;
+  try {
+    return await auth.event(
+      req.node,
+      await ctx.kube.get(paths.events(ns, name), { node: req.node }),
+    );
+  } catch (err) {
+    if (isNotFound(err)) return "missing";
+    throw err;
+  }
+}
+
 /** `event` insert/update/patch; no reply (§7.1). */
 export async function eventWrite(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   const body: Json = getContentJson<Json>(req.msg) ?? {};
@@ -116,25 +147,41 @@ export async function eventWrite(ctx: UpstreamContext, req: UpstreamRequest): Pr
       const patchData = goField(body, "patchData");
       const ns = event?.metadata?.namespace || req.namespace;
       const name = event?.metadata?.name || req.name;
-      await ctx.kube.patch(
-        paths.events(ns, name),
-        typeof patchData === "string" ? patchData : JSON.stringify(patchData ?? {}),
-        PatchStrategy.StrategicMergePatch,
-        { node: req.node },
-      );
+      const text = typeof patchData === "string" ? patchData : JSON.stringify(patchData ?? {});
+      let parsed: unknown = undefined;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: the API refuses it with a 400
+      }
+      const denied = ctx.auth.eventPatch(req.node, ns, name, parsed) ??
+        await storedEventDenied(ctx, ctx.auth, req, ns, name);
+      if (denied === "missing") {
+        return log.debug("event to patch not found", { node: req.node, ns, name });
+      }
+      if (denied) return refused(req, denied);
+      await ctx.kube.patch(paths.events(ns, name), text, PatchStrategy.StrategicMergePatch, {
+        node: req.node,
+      });
       return;
     }
     const event = withTypeMeta(structuredClone(body), "event");
     event.metadata ??= {};
     const ns = event.metadata.namespace || req.namespace;
     event.metadata.namespace = ns;
+    const denied = await ctx.auth.event(req.node, event);
+    if (denied) return refused(req, denied);
     if (req.operation === "insert") {
       delete event.metadata.resourceVersion;
       await ctx.kube.create(paths.events(ns), event, { node: req.node });
     } else {
-      await ctx.kube.update(paths.events(ns, event.metadata.name || req.name), event, {
-        node: req.node,
-      });
+      const name = event.metadata.name || req.name;
+      const stored = await storedEventDenied(ctx, ctx.auth, req, ns, name);
+      if (stored === "missing") {
+        return log.debug("event to update not found", { node: req.node, ns, name });
+      }
+      if (stored) return refused(req, stored);
+      await ctx.kube.update(paths.events(ns, name), event, { node: req.node });
     }
   } catch (err) {
     log.warn("event write failed", { node: req.node, operation: req.operation, error: err });

@@ -36,6 +36,12 @@ import {
 } from "./node_csr.ts";
 import { parseBearerHeader, TokenError, verifyBearer } from "./token.ts";
 import { ListenBacklog } from "../transport.ts";
+import {
+  type ConnGuard,
+  type ConnLimits,
+  type DropReasonLabel,
+  guardNodeServer,
+} from "../../modules/conn_guard.ts";
 
 const log = createLogger("certserver");
 
@@ -62,6 +68,14 @@ export interface CertServerOptions {
   signingDays?: number;
   /** Clock used for client-certificate validity and signing. */
   now?: () => Date;
+  /**
+   * Connection limits (modules/conn_guard.ts): TLS handshake plus first request headers within
+   * `handshakeTimeoutMs` (default 10 s), at most `maxPending` such connections at once (default
+   * 1024; more are closed at once), keep-alive idle `idleTimeoutMs` (default 5 s).
+   */
+  limits?: Partial<ConnLimits>;
+  /** Called for every connection dropped by those limits (e.g. to count it in a metric). */
+  onConnectionDrop?: (reason: DropReasonLabel) => void;
 }
 
 /** Requests served, by route (`/ca.crt`, `/edge.crt`, `/node`, `other`) then by HTTP status. */
@@ -81,6 +95,7 @@ export class CertServer {
   readonly #opts: CertServerOptions;
   readonly #sockets = new Set<Socket>();
   #server: https.Server | null = null;
+  #guard: ConnGuard<Socket> | null = null;
 
   /** @param opts see {@link CertServerOptions} */
   constructor(opts: CertServerOptions) {
@@ -98,6 +113,13 @@ export class CertServer {
       },
       (req, res) => void this.#handle(req, res),
     );
+    // Before #track: a connection over the pending cap is destroyed before anything else.
+    this.#guard = guardNodeServer(server, {
+      listener: "https",
+      limits: this.#opts.limits,
+      onDrop: this.#opts.onConnectionDrop,
+      readyOnRequest: true,
+    });
     server.on("secureConnection", (socket: TLSSocket) => this.#track(socket));
     server.on("connection", (socket: Socket) => this.#track(socket));
     server.on("tlsClientError", (err: Error) => log.debug("TLS handshake failed", { error: err }));
@@ -124,6 +146,8 @@ export class CertServer {
     const server = this.#server;
     this.#server = null;
     if (!server) return Promise.resolve();
+    this.#guard?.closeAll();
+    this.#guard = null;
     return new Promise((resolve) => {
       server.close(() => resolve());
       for (const socket of this.#sockets) socket.destroy();

@@ -63,7 +63,16 @@ Deno.test("defaultConfig matches cloudcore's defaults (PROTOCOL.md §9)", () => 
     successPointQPS: 200,
     successPointBurst: 50,
   });
-  assert.deepEqual(c.apiServer, { bindAddress: "127.0.0.1", port: 6443 });
+  assert.deepEqual(hub.connectionLimits, {
+    handshakeTimeout: 10,
+    idleTimeout: 5,
+    maxPendingConnections: 1024,
+  });
+  assert.deepEqual(c.apiServer, {
+    bindAddress: "127.0.0.1",
+    port: 6443,
+    connectionLimits: { handshakeTimeout: 10, idleTimeout: 30, maxPendingConnections: 1024 },
+  });
 
   assert.equal(c.modules.edgeController.enable, true);
   assert.equal(c.modules.edgeController.nodeUpdateFrequency, 10);

@@ -117,6 +117,14 @@ Deno.test("each validation rule yields one line naming file, field path and valu
       "cloudcore.yaml: modules.cloudHub.objectSync.successPointDelay: -2 must not be negative",
     ],
     [
+      "modules:\n  cloudHub:\n    connectionLimits:\n      maxPendingConnections: 0\n",
+      "cloudcore.yaml: modules.cloudHub.connectionLimits.maxPendingConnections: 0 must be greater than 0",
+    ],
+    [
+      "apiServer:\n  connectionLimits:\n    handshakeTimeout: 0\n",
+      "cloudcore.yaml: apiServer.connectionLimits.handshakeTimeout: 0 must be greater than 0",
+    ],
+    [
       "apiServer:\n  port: 65536\n",
       "cloudcore.yaml: apiServer.port: 65536 is not a valid port (0-65535)",
     ],

@@ -1,4 +1,5 @@
 import { notifyReady, notifyStopping, sdNotify, SdNotifyError } from "../../hub/sdnotify.ts";
+import { havePython, startPasscredReceiver } from "./passcred_receiver.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 
 interface Datagram {
@@ -61,52 +62,19 @@ Deno.test("sdNotify reports a vanished socket as SdNotifyError", async () => {
   }
 });
 
-// systemd's side: a SOCK_DGRAM socket with SO_PASSCRED that checks the sender's PID. Python's
-// socket module is the independent peer here (systemd itself cannot run in this container).
+// systemd's side: a SOCK_DGRAM socket with SO_PASSCRED that checks the sender's PID.
 Deno.test("a SOCK_DGRAM receiver with SO_PASSCRED sees READY=1 from the Deno process's PID", async () => {
-  const python = await new Deno.Command("python3", { args: ["-c", "print(1)"], stdout: "null" })
-    .output().then((o) => o.success).catch(() => false);
-  if (!python) {
+  if (!(await havePython())) {
     console.log("skipped: python3 not found (used as the independent SO_PASSCRED receiver)");
     return;
   }
-  const dir = await Deno.makeTempDir();
-  const target = `${dir}/notify`;
-  const script = `
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-print("listening", flush=True)
-msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
-pid = [struct.unpack("iII", d)[0] for (_, t, d) in anc if t == socket.SCM_CREDENTIALS][0]
-print(pid, msg.decode().replace("\\n", "|"), flush=True)
-`;
-  const child = new Deno.Command("python3", {
-    args: ["-c", script, target],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const receiver = await startPasscredReceiver();
   try {
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    while (!buf.includes("listening\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error("receiver exited early");
-      buf += value;
-    }
-    assert(await notifyReady({ notifySocket: target, bindPath: `${dir}/n.sock` }, "ok"));
-    buf = buf.slice(buf.indexOf("listening\n") + "listening\n".length);
-    while (!buf.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      buf += value;
-    }
-    lines.releaseLock();
-    assertEquals(buf.trim(), `${Deno.pid} READY=1|STATUS=ok`);
+    const bindPath = `${receiver.path}.sender`;
+    assert(await notifyReady({ notifySocket: receiver.path, bindPath }, "ok"));
+    const got = await receiver.next(0);
+    assertEquals([got.pid, got.text], [Deno.pid, "READY=1|STATUS=ok"]);
   } finally {
-    await child.stdout.cancel().catch(() => {});
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
+    await receiver.close();
   }
 });

@@ -1,5 +1,8 @@
 import { assert, assertEquals } from "../../assert.ts";
-import { eventually, withEnv } from "./harness.ts";
+import { edgeNode, eventually, pod, withEnv } from "./harness.ts";
+import { setLogSink } from "../../../modules/log.ts";
+import { NodeAuthorizer } from "../../../controllers/edge/authorize.ts";
+import { LocationCache } from "../../../controllers/edge/location.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -74,6 +77,8 @@ Deno.test("upstream certificatesigningrequest insert (ObjectResp) and query (obj
 
 Deno.test("upstream event insert / update / patch reach the API and get no reply", async () => {
   await withEnv(async ({ send, kube, hub }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    await kube.create("/api/v1/namespaces/default/pods", pod("web", "edge-1"));
     const ev = {
       apiVersion: "v1",
       kind: "Event",
@@ -109,5 +114,136 @@ Deno.test("upstream event insert / update / patch reach the API and get no reply
       ),
       [],
     );
+  });
+});
+
+/** An Event as kubelet (edged) records it: node events in "default", pod events in the pod's. */
+function event(name: string, ns: string, involved: Json): Json {
+  return {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name, namespace: ns },
+    involvedObject: involved,
+    reason: "Test",
+    message: "m",
+    type: "Normal",
+    count: 1,
+    source: { component: "kubelet", host: "edge-1" },
+  };
+}
+
+const NODE_REF = { kind: "Node", name: "edge-1", uid: "edge-1", namespace: "" };
+const podRef = (name: string, namespace = "default") => ({
+  kind: "Pod",
+  apiVersion: "v1",
+  name,
+  namespace,
+  uid: `uid-${name}`,
+});
+
+Deno.test("upstream events: a node records events only about itself and its pods (Forbidden otherwise)", async () => {
+  const lines: string[] = [];
+  const previous = setLogSink((_level, line) => lines.push(line));
+  try {
+    await withEnv(async ({ send, kube, hub }) => {
+      await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+      await kube.create("/api/v1/nodes", edgeNode("edge-2"));
+      await kube.create("/api/v1/namespaces/default/pods", pod("web", "edge-1"));
+      await kube.create("/api/v1/namespaces/default/pods", pod("other", "edge-2"));
+      await kube.create("/api/v1/namespaces/kube-system/pods", {
+        ...pod("sysweb", "edge-1"),
+        metadata: { name: "sysweb", namespace: "kube-system" },
+      });
+      await hub.waitFor((m) => m.route.resource === "node/edge-2/default/pod/other", "pod other");
+      // Written by someone else (the admin): a node must not overwrite it.
+      await kube.create(
+        "/api/v1/namespaces/default/events",
+        event("theirs", "default", { ...NODE_REF, name: "edge-2", uid: "edge-2" }),
+      );
+      const denied: [string, string, Json][] = [
+        ["insert", "kube-system/event/n1", event("n1", "kube-system", NODE_REF)],
+        ["insert", "default/event/n2", event("n2", "default", { ...NODE_REF, name: "edge-2" })],
+        ["insert", "kube-system/event/p1", event("p1", "kube-system", podRef("web"))],
+        ["insert", "default/event/p2", event("p2", "default", podRef("other"))],
+        ["insert", "default/event/p3", event("p3", "default", podRef("ghost"))],
+        ["insert", "default/event/d1", event("d1", "default", { kind: "Deployment", name: "x" })],
+        ["insert", "default/event/x1", { ...event("x1", "default", null), involvedObject: 5 }],
+        ["update", "default/event/theirs", event("theirs", "default", NODE_REF)],
+        ["patch", "default/event/theirs", {
+          event: event("theirs", "default", NODE_REF),
+          patchData: JSON.stringify({ count: 9 }),
+        }],
+      ];
+      for (const [op, resource, body] of denied) await send("edge-1", resource, op, body);
+      const allowed: [string, Json][] = [
+        ["default/event/ok-node", event("ok-node", "default", NODE_REF)],
+        ["default/event/ok-pod", event("ok-pod", "default", podRef("web"))],
+        [
+          "kube-system/event/ok-sys",
+          event("ok-sys", "kube-system", podRef("sysweb", "kube-system")),
+        ],
+      ];
+      for (const [resource, body] of allowed) await send("edge-1", resource, "insert", body);
+      for (const [, body] of allowed) {
+        await eventually(
+          () =>
+            kube.get(`/api/v1/namespaces/${body.metadata.namespace}/events/${body.metadata.name}`)
+              .catch(() => undefined),
+          body.metadata.name,
+        );
+      }
+      // A node's own event: a patch that tries to move it to another node is refused too.
+      await send("edge-1", "default/event/ok-node", "patch", {
+        event: event("ok-node", "default", NODE_REF),
+        patchData: JSON.stringify({ involvedObject: { name: "edge-2" } }),
+      });
+      const refusals = () => lines.filter((l) => l.includes("event refused"));
+      await eventually(
+        () => Promise.resolve(refusals().length >= denied.length + 1),
+        "refusals logged",
+      );
+      for (const l of refusals()) {
+        assert(l.includes("is forbidden: User") && l.includes("system:node:edge-1"), l);
+      }
+      for (const [, resource] of denied) {
+        const [ns, , name] = resource.split("/");
+        if (name === "theirs") continue;
+        const got = await kube.get(`/api/v1/namespaces/${ns}/events/${name}`).catch(() => null);
+        assertEquals(got, null, resource);
+      }
+      const theirs: Json = await kube.get("/api/v1/namespaces/default/events/theirs");
+      assertEquals(theirs.involvedObject.name, "edge-2");
+      assertEquals(theirs.count, 1);
+      const own: Json = await kube.get("/api/v1/namespaces/default/events/ok-node");
+      assertEquals(own.involvedObject.name, "edge-1");
+    });
+  } finally {
+    setLogSink(previous);
+  }
+});
+
+Deno.test("NodeAuthorizer.event: Forbidden names the node and the reason; live re-check for new pods", async () => {
+  await withEnv(async ({ kube }) => {
+    await kube.create("/api/v1/namespaces/default/pods", pod("fresh", "edge-1"));
+    // An empty cache: the pod is found by the live re-check.
+    const auth = new NodeAuthorizer(new LocationCache(), kube);
+    assertEquals(await auth.event("edge-1", event("e", "default", podRef("fresh"))), null);
+    assertEquals(await auth.event("edge-1", event("e", "default", NODE_REF)), null);
+    const st = await auth.event("edge-1", event("e", "kube-system", NODE_REF));
+    assertEquals(st?.code, 403);
+    assertEquals(st?.reason, "Forbidden");
+    assertEquals(
+      st?.message,
+      'events "kube-system/e" is forbidden: User "system:node:edge-1" cannot access it: ' +
+        'an event about the node must be in namespace "default"',
+    );
+    const other = await auth.event("edge-2", event("e", "default", podRef("fresh")));
+    assertEquals(
+      other?.message,
+      'events "default/e" is forbidden: User "system:node:edge-2" cannot access it: ' +
+        "the event's pod default/fresh is not bound to this node",
+    );
+    const off = new NodeAuthorizer(new LocationCache(), kube, false);
+    assertEquals(await off.event("edge-2", event("e", "kube-system", NODE_REF)), null);
   });
 });

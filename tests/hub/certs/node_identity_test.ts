@@ -6,39 +6,19 @@
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import {
-  type CA,
-  CertServer,
-  createCA,
-  createToken,
   ECDSA_SHA256,
   generateEcKeyPair,
   PEM_CERTIFICATE,
-  signServerCert,
-  splitToken,
   toArrayBuffer,
   toPem,
   x509,
 } from "../../../hub/certs/mod.ts";
 import { createEdgeCsr } from "../../../edge/pki.ts";
 import { httpsRequest, type HttpsResponse } from "./https_client.ts";
+import { type CertServerFixture, withCertServer } from "./cert_server_fixture.ts";
 
-interface Hub {
-  ca: CA;
-  port: number;
-  jwt: string;
-}
-
-async function withHub(fn: (h: Hub) => Promise<void>): Promise<void> {
-  const ca = await createCA();
-  const serverCert = await signServerCert(ca, { ips: ["127.0.0.1"], dnsNames: ["localhost"] });
-  const server = new CertServer({ address: "127.0.0.1", port: 0, ca, serverCert });
-  const { port } = await server.start();
-  try {
-    await fn({ ca, port, jwt: splitToken(await createToken(ca, 12)).jwt });
-  } finally {
-    await server.close();
-  }
-}
+type Hub = CertServerFixture;
+const withHub = withCertServer;
 
 /** A CSR with any subject and optional SANs, as an attacker builds it. */
 async function csrFor(name: x509.JsonName, sans?: x509.JsonGeneralNames): Promise<Uint8Array> {

@@ -1,18 +1,15 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
   type CA,
-  CertServer,
   createCA,
   createToken,
   ECDSA_SHA256,
   generateEcKeyPair,
-  type KeyPairPem,
   MAX_CSR_BODY,
   PEM_CERTIFICATE,
   PEM_EC_PRIVATE_KEY,
   privateKeyToSec1,
   signCSR,
-  signServerCert,
   splitToken,
   toArrayBuffer,
   toPem,
@@ -20,35 +17,11 @@ import {
 } from "../../../hub/certs/mod.ts";
 import { createEdgeCsr, type EdgeCsr } from "../../../edge/pki.ts";
 import { httpsRequest } from "./https_client.ts";
+import { type CertServerFixture, withCertServer } from "./cert_server_fixture.ts";
 import { openssl, opensslOk, withTempDir } from "./openssl.ts";
 
-interface Fixture {
-  ca: CA;
-  serverCert: KeyPairPem;
-  server: CertServer;
-  port: number;
-  jwt: string;
-}
-
-/** Starts a cert server on 127.0.0.1:0, runs `fn`, and always closes it. */
-async function withServer(fn: (f: Fixture) => Promise<void>): Promise<void> {
-  const ca = await createCA();
-  const serverCert = await signServerCert(ca, { ips: ["127.0.0.1"], dnsNames: ["localhost"] });
-  const server = new CertServer({
-    address: "127.0.0.1",
-    port: 0,
-    ca,
-    serverCert,
-    nodeExists: (name) => Promise.resolve(name === "edge-1"),
-  });
-  const { port } = await server.start();
-  try {
-    const { jwt } = splitToken(await createToken(ca, 12));
-    await fn({ ca, serverCert, server, port, jwt });
-  } finally {
-    await server.close();
-  }
-}
+type Fixture = CertServerFixture;
+const withServer = withCertServer;
 
 function edgeCrt(
   f: Fixture,
