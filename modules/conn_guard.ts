@@ -212,8 +212,8 @@ export interface NodeGuardOptions {
 /**
  * Guards a `node:http`/`node:https` server (call before `listen`): every accepted socket is
  * admitted to a {@link ConnGuard} (destroyed when over the cap or not ready in time), and the
- * server's own timeouts are set: `headersTimeout` = handshake timeout (later requests on a
- * keep-alive connection), `requestTimeout` = max({@link REQUEST_TIMEOUT_MS}, handshake timeout)
+ * server's own timeouts are set: `headersTimeout` = handshake timeout plus one checking interval
+ * (later requests on a keep-alive connection), `requestTimeout` = max({@link REQUEST_TIMEOUT_MS}, handshake timeout)
  * for headers plus body (a streamed response is not limited), `keepAliveTimeout` = idle timeout.
  */
 export function guardNodeServer(
@@ -243,12 +243,14 @@ export function guardNodeServer(
     server.on("request", (req) => guard.release(rawSocket(req.socket)));
   }
   const l = guard.limits;
-  server.headersTimeout = l.handshakeTimeoutMs;
-  server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, l.handshakeTimeoutMs);
-  server.keepAliveTimeout = l.idleTimeoutMs;
   // Node checks header/request deadlines on this interval (default 30 s); read at listen().
-  Object.assign(server, {
-    connectionsCheckingInterval: Math.min(5_000, Math.max(100, l.handshakeTimeoutMs / 2)),
-  });
+  const checkingMs = Math.min(5_000, Math.max(100, l.handshakeTimeoutMs / 2));
+  // One interval later than the guard's deadline, so a new connection's first request is always
+  // dropped (and counted) by the guard, never by node's check racing it; this bounds the headers
+  // of later requests on a keep-alive connection.
+  server.headersTimeout = l.handshakeTimeoutMs + checkingMs;
+  server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, server.headersTimeout);
+  server.keepAliveTimeout = l.idleTimeoutMs;
+  Object.assign(server, { connectionsCheckingInterval: checkingMs });
   return guard;
 }
