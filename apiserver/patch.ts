@@ -84,6 +84,16 @@ export interface StrategicOptions {
   builtinKeys: boolean;
 }
 
+/**
+ * True for the keys strategic merge patch reads as directives: `$patch`, `$retainKeys`,
+ * `$setElementOrder/<field>` and `$deleteFromPrimitiveList/<field>` (apimachinery's
+ * strategicpatch). Any other key, even one starting with `$`, is data and is merged as such.
+ */
+function isDirectiveKey(k: string): boolean {
+  return k === "$patch" || k === "$retainKeys" || k.startsWith("$setElementOrder/") ||
+    k.startsWith("$deleteFromPrimitiveList/");
+}
+
 function stripDirectives(v: Json): Json {
   if (Array.isArray(v)) {
     return v.filter((x) => !(isObject(x) && x.$patch === "delete")).map(stripDirectives);
@@ -91,7 +101,7 @@ function stripDirectives(v: Json): Json {
   if (!isObject(v)) return v;
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v)) {
-    if (k.startsWith("$")) continue;
+    if (isDirectiveKey(k)) continue;
     if (x === null) continue;
     setOwn(out, k, stripDirectives(x));
   }
@@ -186,7 +196,7 @@ function merge(original: Json, patch: Json, opts: StrategicOptions): Json {
       }
       continue;
     }
-    if (k.startsWith("$")) continue;
+    if (isDirectiveKey(k)) continue;
     const cur = getOwn(out, k);
     if (v === null) {
       delete out[k];

@@ -110,3 +110,12 @@ Deno.test("strategic merge on custom resources replaces lists", () => {
     { spec: { properties: [{ name: "b" }] } },
   );
 });
+
+Deno.test("strategic merge: only the four directives are special; other $ keys are data", () => {
+  const out = strategicMergePatch(
+    { data: { a: "1" } },
+    { data: { "$": "x", "$ref": "y", "$setElementOrder/none": [] }, $extra: { k: "v" } },
+    builtin,
+  );
+  assertEquals(out, { data: { a: "1", "$": "x", "$ref": "y" }, $extra: { k: "v" } });
+});
