@@ -5,6 +5,7 @@
  */
 import { setOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
+import { encodeBase64 } from "../lib/mod.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -20,20 +21,11 @@ export interface DefaultingContext {
   allocateNodePort(): number;
 }
 
-/** Base64 of bytes, in slices so large values do not overflow the argument limit. */
-function base64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
-}
-
 function foldStringData(o: KObject): void {
   if (o.stringData && typeof o.stringData === "object") {
     const data = obj(o.data);
     for (const [k, v] of Object.entries(o.stringData as Obj)) {
-      setOwn(data, k, base64(new TextEncoder().encode(String(v))));
+      setOwn(data, k, encodeBase64(new TextEncoder().encode(String(v))));
     }
     o.data = data;
     delete o.stringData;

@@ -27,7 +27,7 @@ import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { checkResourceVersionParam, deleteOptionsFields } from "./validate.ts";
 import { serveWatch, type WatchSet } from "./watch.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 
 const log = createLogger("apiserver");
 

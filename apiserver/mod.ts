@@ -20,9 +20,9 @@ import { ResourceRegistry } from "./resources.ts";
 import { Rest } from "./rest.ts";
 import { Store } from "./store.ts";
 import { WatchSet, type WatchStats } from "./watch.ts";
-import { createLogger } from "../modules/log.ts";
-import type { ConnLimits, DropReasonLabel } from "../modules/conn_guard.ts";
-import { type FetchServer, serveFetch } from "../modules/fetch_server.ts";
+import { createLogger } from "../lib/mod.ts";
+import type { ConnLimits, DropReasonLabel } from "../lib/mod.ts";
+import { type FetchServer, serveFetch } from "../lib/mod.ts";
 
 export { ApiError } from "./errors.ts";
 export { DEFAULT_WATCH_BUFFER_BYTES, type WatchStats } from "./watch.ts";

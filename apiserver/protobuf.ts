@@ -11,6 +11,7 @@
 import protobuf from "protobufjs";
 import { badRequest, unsupportedMediaType } from "./errors.ts";
 import { setOwn } from "./own.ts";
+import { encodeBase64 } from "../lib/mod.ts";
 
 type Kind =
   | "string"
@@ -180,14 +181,6 @@ const TABLES: Record<string, Table> = {
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00]; // "k8s\0"
 
-function b64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
-}
-
 function toNumber(v: number | { toNumber(): number }): number {
   return typeof v === "number" ? v : v.toNumber();
 }
@@ -204,7 +197,7 @@ function readMapEntry(r: protobuf.Reader, valueKind: Kind): [string, unknown] {
     if (f === 1) key = r.string();
     else if (f === 2) {
       if (valueKind === "map:string") value = r.string();
-      else if (valueKind === "map:bytes") value = b64(r.bytes());
+      else if (valueKind === "map:bytes") value = encodeBase64(r.bytes());
       else {
         const inner = valueKind.slice("mapmsg:".length);
         const sub = readMessage(r, inner, r.uint32() + r.pos);
@@ -228,7 +221,7 @@ function readMessage(r: protobuf.Reader, type: string, end: number): Json {
     const [name, kind, repeated] = spec;
     let value: unknown;
     if (kind === "string") value = r.string();
-    else if (kind === "bytes") value = b64(r.bytes());
+    else if (kind === "bytes") value = encodeBase64(r.bytes());
     else if (kind === "bool" || kind === "optbool") value = r.bool();
     else if (kind === "int32") value = r.int32();
     else if (kind === "int64") value = toNumber(r.int64() as unknown as number);

@@ -32,7 +32,8 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { setOwn } from "./own.ts";
 import { validateObject } from "./validate.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
+import { jsonEqual } from "../lib/mod.ts";
 
 const log = createLogger("apiserver");
 
@@ -61,21 +62,6 @@ export interface DeleteOptions {
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
-
-/** Deep structural equality of JSON values (key order ignored). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
-  }
-  const ao = a as Record<string, unknown>, bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => jsonEqual(ao[k], bo[k]));
-}
 
 function clone(o: StoredObject): KObject {
   return JSON.parse(o.json);

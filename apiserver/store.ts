@@ -16,6 +16,7 @@
  */
 import { ApiError, gone, internal, tooLarge } from "./errors.ts";
 import type { KObject } from "./resources.ts";
+import { concat } from "../lib/mod.ts";
 
 /** One object as stored: parsed (treat as read-only), serialized, and its resourceVersion. */
 export interface StoredObject {
@@ -547,16 +548,4 @@ function serialize(obj: KObject): string {
   } catch (e) {
     throw internal(`the object cannot be serialized: ${String((e as Error)?.message ?? e)}`);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.byteLength;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }

@@ -16,7 +16,7 @@ import { apiVersionOf, type KObject, storageKey } from "./resources.ts";
 import type { Rest, Target } from "./rest.ts";
 import type { ChangeEvent, Store } from "./store.ts";
 import { toTable } from "./table.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 
 const log = createLogger("apiserver");
 

@@ -13,7 +13,7 @@
  */
 import { Bus } from "../modules/bus.ts";
 import { ModuleRegistry } from "../modules/module.ts";
-import { setLogLevel } from "../modules/log.ts";
+import { setLogLevel } from "../lib/log.ts";
 import {
   buildMessage,
   decodeMessage,

@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { startEmbeddedApi } from "../apiserver/mod.ts";
-import { setLogLevel } from "../modules/log.ts";
+import { setLogLevel } from "../lib/log.ts";
 import { printTable, writeResult } from "./lib/report.ts";
 
 const { values: args } = parseArgs({

@@ -25,7 +25,7 @@ import { EdgeClient } from "../edge/client.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { Bus } from "../modules/bus.ts";
 import { buildMessage, type Message } from "../modules/message.ts";
-import { setLogLevel } from "../modules/log.ts";
+import { setLogLevel } from "../lib/log.ts";
 import { KubeClient } from "../controllers/kube/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
 import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";

@@ -23,7 +23,7 @@ import { EdgeClient } from "../edge/client.ts";
 import { dialEdgeWebSocket } from "../edge/ws_transport.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { Bus } from "../modules/bus.ts";
-import { setLogLevel } from "../modules/log.ts";
+import { setLogLevel } from "../lib/log.ts";
 import {
   buildMessage,
   decodeMessage,

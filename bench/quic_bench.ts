@@ -11,7 +11,7 @@
 import { Bus } from "../modules/bus.ts";
 import { buildMessage, decodeMessage, encodeMessage, type Message } from "../modules/message.ts";
 import { encodeFrame, FrameReader } from "../hub/viaduct.ts";
-import { setLogLevel } from "../modules/log.ts";
+import { setLogLevel } from "../lib/log.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { QuicServer } from "../hub/quic.ts";
 import { createCA, signCSR, signServerCert, toPem } from "../hub/certs/mod.ts";

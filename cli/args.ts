@@ -3,7 +3,7 @@
  * The flags mirror cloudcore's (`--config`, `--defaultconfig`, `--minconfig`) plus edgecloud's own.
  */
 import { parseArgs } from "node:util";
-import { isLogLevel, type LogLevel } from "../modules/log.ts";
+import { isLogLevel, type LogLevel } from "../lib/mod.ts";
 
 /** Commands `edgecloud` understands. */
 export type Command = "serve" | "version" | "token" | "help";

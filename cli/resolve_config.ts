@@ -9,7 +9,7 @@ import { ConfigError } from "../config/error.ts";
 import { loadConfig } from "../config/load.ts";
 import { type CloudCoreConfig, DEFAULT_CONFIG_PATH } from "../config/types.ts";
 import { validateConfig } from "../config/validate.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { CliArgs } from "./args.ts";
 
 const log = createLogger("config");

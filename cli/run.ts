@@ -5,7 +5,7 @@
 import { defaultConfig, type DefaultsOptions, minConfig } from "../config/defaults.ts";
 import { renderConfig } from "../config/render.ts";
 import type { CloudCoreConfig } from "../config/types.ts";
-import { setLogLevel } from "../modules/log.ts";
+import { setLogLevel } from "../lib/mod.ts";
 import { parseCliArgs, UsageError } from "./args.ts";
 import { usage } from "./help.ts";
 import { resolveConfig } from "./resolve_config.ts";

@@ -8,7 +8,7 @@ import type { CloudCoreConfig } from "../config/types.ts";
 import { notifyReady, notifyStopping } from "../hub/sdnotify.ts";
 import { startWatchdog } from "../hub/watchdog.ts";
 import { Bus } from "../modules/bus.ts";
-import { createLogger, type LogLevel, setLogLevel } from "../modules/log.ts";
+import { createLogger, type LogLevel, setLogLevel } from "../lib/mod.ts";
 import { type Module, ModuleRegistry } from "../modules/module.ts";
 import { notifyBindPath } from "../permissions.ts";
 

@@ -38,8 +38,8 @@ import { leaderOnlyEvents } from "../ha/device_api.ts";
 import { defaultIdentity, leaseLockFor } from "../ha/mod.ts";
 import { ReplicaCoordinator } from "../ha/replica.ts";
 import { LeaderGate } from "../ha/singletons.ts";
-import { createLogger } from "../modules/log.ts";
-import type { ConnLimits } from "../modules/conn_guard.ts";
+import { createLogger } from "../lib/mod.ts";
+import type { ConnLimits } from "../lib/mod.ts";
 import type { Module } from "../modules/module.ts";
 import type { ModuleSpec, ServeContext } from "./serve.ts";
 

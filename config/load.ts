@@ -2,7 +2,7 @@
  * Reads cloudcore.yaml files: YAML (via npm:yaml) merged over the defaults.
  */
 import { parseDocument } from "yaml";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import { defaultConfig, type DefaultsOptions } from "./defaults.ts";
 import { ConfigError } from "./error.ts";
 import { mergeConfig, type MergeResult } from "./merge.ts";

@@ -16,6 +16,7 @@
 import https from "node:https";
 import { findPem, PEM_CERTIFICATE, sha256Hex, splitToken, toPem } from "../hub/certs/mod.ts";
 import { createEdgeCsr } from "./pki.ts";
+import { concat } from "../lib/mod.ts";
 
 /** Thrown when bootstrap fails: CA hash mismatch, HTTP error, network error. */
 export class BootstrapError extends Error {
@@ -222,14 +223,4 @@ export function parseHostPort(server: string): { host: string; port: number } {
 
 function isIp(host: string): boolean {
   return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(":");
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -27,6 +27,7 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { dialEdgeWebSocket, type DialOptions, type EdgeLink } from "./ws_transport.ts";
+import { withTimeout } from "../lib/mod.ts";
 
 export { DefaultProjectId, EdgeConnectError } from "./ws_transport.ts";
 
@@ -327,7 +328,7 @@ export class EdgeClient {
     return withTimeout(
       new Promise((resolve) => this.#closeWaiters.push(resolve)),
       timeoutMs,
-      `${this.nodeName}: still connected after ${timeoutMs} ms`,
+      () => new WaitTimeoutError(`${this.nodeName}: still connected after ${timeoutMs} ms`),
     );
   }
 
@@ -337,7 +338,7 @@ export class EdgeClient {
     return withTimeout(
       new Promise<void>((resolve) => this.#openWaiters.push(resolve)),
       timeoutMs,
-      `${this.nodeName}: not connected within ${timeoutMs} ms`,
+      () => new WaitTimeoutError(`${this.nodeName}: not connected within ${timeoutMs} ms`),
     );
   }
 
@@ -360,14 +361,4 @@ export class EdgeClient {
     await closed;
     clearTimeout(timer);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new WaitTimeoutError(message)), ms);
-    }),
-  ]);
 }

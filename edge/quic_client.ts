@@ -24,7 +24,7 @@ import { decodePem, importEcPrivateKeyPem, PEM_CERTIFICATE } from "../hub/certs/
 import { edgeAcks, WaitTimeoutError } from "./client.ts";
 import { signQuicAuth } from "../hub/quic_auth.ts";
 import { ACK, buildHeaderMessage, QUIC_ALPN, StreamIo, UseType } from "../hub/quic.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 
 /** KubeEdge's default project id (edgecore `projectID`). */
 export const DEFAULT_PROJECT_ID = "e632aba927ea4ac2b575ec1603d56f10";

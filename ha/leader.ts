@@ -29,7 +29,7 @@
  * await elector.stop();
  * ```
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { LeaderElectionRecord, LeaseLock } from "./lease_lock.ts";
 
 const log = createLogger("leader");
@@ -37,7 +37,7 @@ const log = createLogger("leader");
 /** client-go's `JitterFactor` for the acquire loop. */
 export const JITTER_FACTOR = 1.2;
 
-/** Time source and one-shot timers (hub/clock.ts's `ManualClock` fits, for tests). */
+/** Time source and one-shot timers (lib/clock.ts's `ManualClock` fits, for tests). */
 export interface LeaderClock {
   now(): number;
   setTimeout(fn: () => void, ms: number): number;

@@ -20,7 +20,7 @@
  * const hub = new CloudHub({ ..., acceptsNode: (id) => own.accepts(id) });
  * ```
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 
 const log = createLogger("ha");
 

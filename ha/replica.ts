@@ -19,7 +19,7 @@ import type { SyncStore } from "../hub/objectsync.ts";
 import type { CloudHub } from "../hub/cloudhub.ts";
 import type { EdgeController } from "../controllers/edge/mod.ts";
 import type { KubeClient, KubeObject } from "../controllers/kube/mod.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import { ModuleName } from "../modules/constants.ts";
 import type { Module, ModuleContext } from "../modules/module.ts";
 import { catchUpNode } from "./catchup.ts";

@@ -17,7 +17,7 @@
  * registry.register(gate); // after the modules whose caches the singletons need
  * ```
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { Module, ModuleContext } from "../modules/module.ts";
 import { LeaderElector, type LeaderElectorOptions } from "./leader.ts";
 

@@ -14,11 +14,11 @@
  *   almost always reconnecting, and a new session resets the back-off anyway).
  */
 import { Group, Operation } from "../modules/constants.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { Message } from "../modules/message.ts";
 import { getNamespace, getResourceName } from "../modules/resource.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
-import { Heap } from "./heap.ts";
+import { type Clock, systemClock, type TimerHandle } from "../lib/mod.ts";
+import { Heap } from "../lib/mod.ts";
 import {
   checkResourceVersion,
   compareResourceVersion,

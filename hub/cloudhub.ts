@@ -13,10 +13,10 @@
  */
 import type { Bus } from "../modules/bus.ts";
 import { Group, ModuleName, Operation } from "../modules/constants.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import { buildMessage, type MessageEnv } from "../modules/message.ts";
 import type { Module, ModuleContext } from "../modules/module.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "../lib/mod.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { HubMetrics } from "./metrics.ts";
 import { type Monitor, startMonitor } from "./monitor.ts";
@@ -26,7 +26,7 @@ import type { DeliveryOptions } from "./session.ts";
 import { SessionManager } from "./session_manager.ts";
 import type { ConnectionAcceptor } from "./transport.ts";
 import { WebSocketTransport } from "./websocket.ts";
-import type { ConnLimits } from "../modules/conn_guard.ts";
+import type { ConnLimits } from "../lib/mod.ts";
 
 const log = createLogger("cloudhub");
 

@@ -14,8 +14,8 @@ import {
   ResourceType,
   VolumeOperations,
 } from "../modules/constants.ts";
-import { Fifo } from "../modules/fifo.ts";
-import { createLogger } from "../modules/log.ts";
+import { Fifo } from "../lib/mod.ts";
+import { createLogger } from "../lib/mod.ts";
 import {
   buildMessage,
   type Message,

@@ -69,7 +69,7 @@ export class HubMetrics {
   readonly closedConnections: Counter<"reason">;
   /**
    * Connections a listener closed before they were ready (TLS handshake plus request or upgrade),
-   * by listener and reason (`handshake_timeout`, `over_capacity`; modules/conn_guard.ts).
+   * by listener and reason (`handshake_timeout`, `over_capacity`; lib/conn_guard.ts).
    */
   readonly listenerDrops: Counter<"listener" | "reason">;
   /** Downstream messages dropped, by reason. */

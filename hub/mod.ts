@@ -33,7 +33,7 @@ export { KubeSyncStore } from "./objectsync_kube.ts";
 export { CloudCoreAnnotation, kubeNodeAnnotator } from "./node_annotation.ts";
 export { CloseReason, type CloseReasonLabel, HubMetrics } from "./metrics.ts";
 export { type Monitor, type MonitorOptions, startMonitor } from "./monitor.ts";
-export { type Clock, ManualClock, systemClock } from "./clock.ts";
+export { type Clock, ManualClock, systemClock } from "../lib/mod.ts";
 export { isFromEdge, isNodeStopped, isToEdge, noAckRequired } from "./classify.ts";
 export { type DeliveryOptions, SessionCloseText } from "./session.ts";
 export {

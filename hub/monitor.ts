@@ -4,7 +4,7 @@
  * says so, else 503). While it serves, event-loop lag is sampled into
  * `edgecloud_event_loop_lag_seconds` ({@link startLoopLagSampler}).
  *
- * Served by modules/fetch_server.ts (`node:http`) rather than `Deno.serve`, so even this local
+ * Served by lib/fetch_server.ts (`node:http`) rather than `Deno.serve`, so even this local
  * endpoint drops silent or half-sent connections and holds a bounded number of them.
  *
  * @example
@@ -13,11 +13,11 @@
  * await monitor.close();
  * ```
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { HubMetrics } from "./metrics.ts";
 import { startLoopLagSampler } from "./loop_lag.ts";
-import type { ConnLimits } from "../modules/conn_guard.ts";
-import { serveFetch } from "../modules/fetch_server.ts";
+import type { ConnLimits } from "../lib/mod.ts";
+import { serveFetch } from "../lib/mod.ts";
 
 const log = createLogger("monitor");
 
@@ -31,7 +31,7 @@ export interface MonitorOptions {
   /** Readiness check for `/readyz`. */
   ready?: () => boolean;
   /**
-   * Connection limits (modules/conn_guard.ts defaults: request headers within 10 s, 1024
+   * Connection limits (lib/conn_guard.ts defaults: request headers within 10 s, 1024
    * pending, 5 s keep-alive idle); drops count in `edgecloud_listener_dropped_connections_total`.
    */
   limits?: Partial<ConnLimits>;

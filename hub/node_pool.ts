@@ -6,7 +6,7 @@
  */
 import type { Message } from "../modules/message.ts";
 import { type AckDropReason, AckQueue } from "./ack_queue.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../lib/mod.ts";
 import type { HubMetrics } from "./metrics.ts";
 import { NoAckQueue } from "./noack_queue.ts";
 import type { SyncStore } from "./objectsync.ts";

@@ -38,7 +38,7 @@ import {
   syncRecordOf,
   type SyncStore,
 } from "./objectsync.ts";
-import { Semaphore } from "../modules/semaphore.ts";
+import { Semaphore } from "../lib/mod.ts";
 import { TokenBucket } from "../controllers/kube/ratelimit.ts";
 
 const group = ReliableSyncsGroup;

@@ -15,7 +15,7 @@
  * - A malformed frame closes only its stream; every refusal and bad stream is counted.
  * - The QUIC handshake, the control stream and the header message each get `headerTimeoutMs`;
  *   at most `maxPending` connections may be unauthenticated at once, more are refused on
- *   arrival (modules/conn_guard.ts).
+ *   arrival (lib/conn_guard.ts).
  *
  * Each accepted node becomes an {@link EdgeConnection} handed to the {@link ConnectionAcceptor},
  * so QUIC nodes share the sessions, dispatcher and queues of WebSocket nodes.
@@ -28,7 +28,7 @@
  * await quic.stop();
  * ```
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import {
   buildMessage,
   type Message,
@@ -42,7 +42,7 @@ import { InboundQueue } from "./inbound.ts";
 import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
 import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
-import { ConnGuard, DEFAULT_CONN_LIMITS } from "../modules/conn_guard.ts";
+import { ConnGuard, DEFAULT_CONN_LIMITS } from "../lib/mod.ts";
 
 /** ALPN protocol both sides must offer. */
 export const QUIC_ALPN = "kubeedge-viaduct";

@@ -31,6 +31,7 @@ import {
   verifyClientCert,
   x509,
 } from "./certs/mod.ts";
+import { decodeBase64, encodeBase64 } from "../lib/mod.ts";
 
 /** Signed-context label: keeps these signatures useless for any other protocol. */
 export const QUIC_AUTH_CONTEXT = "kubeedge-quic-auth";
@@ -80,10 +81,10 @@ export async function signQuicAuth(opts: SignQuicAuthOptions): Promise<HeaderMap
     toArrayBuffer(quicAuthPayload(opts.nodeId, ts, opts.serverName)),
   );
   return {
-    [QuicAuthHeader.Cert]: [toBase64(opts.certDer)],
+    [QuicAuthHeader.Cert]: [encodeBase64(opts.certDer)],
     [QuicAuthHeader.Timestamp]: [ts],
     [QuicAuthHeader.Server]: [opts.serverName],
-    [QuicAuthHeader.Signature]: [toBase64(new Uint8Array(sig))],
+    [QuicAuthHeader.Signature]: [encodeBase64(new Uint8Array(sig))],
   };
 }
 
@@ -234,17 +235,9 @@ export class QuicAuthenticator {
   }
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
 function fromBase64(text: string, what: string, nodeId: string): Uint8Array {
   try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    return decodeBase64(text);
   } catch {
     throw new QuicAuthError(`node ${nodeId}: ${what} is not base64`);
   }

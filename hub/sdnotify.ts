@@ -15,7 +15,7 @@
  * await sdNotify("READY=1", { bindPath: "/run/edgecloud/notify.sock" }); // false outside systemd
  * ```
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 
 const log = createLogger("sdnotify");
 

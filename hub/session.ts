@@ -13,12 +13,12 @@
  * (KubeEdge: one), which keeps a node's link busy while each message still gets its own
  * resends; writes stay in resourceVersion order.
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { Message } from "../modules/message.ts";
 import { trimResource } from "../modules/resource.ts";
 import type { AckLease } from "./ack_queue.ts";
 import { isNodeStopped } from "./classify.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../lib/mod.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import type { NodePool } from "./node_pool.ts";
 import type { EdgeConnection } from "./transport.ts";

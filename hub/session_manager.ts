@@ -4,9 +4,9 @@
  * "replaced by a new connection"), attaches the node's persistent pool, and reports
  * connect/disconnect so CloudHub can publish the §3.5 events and set the node annotation.
  */
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { Message } from "../modules/message.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../lib/mod.ts";
 import { CloseReason, type HubMetrics } from "./metrics.ts";
 import type { NodePools } from "./node_pool.ts";
 import { type DeliveryOptions, Session, SessionCloseText } from "./session.ts";

@@ -22,7 +22,7 @@
  */
 import type { Bus } from "../modules/bus.ts";
 import { ModuleName } from "../modules/constants.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import {
   decodeMessage,
   encodeMessage,

@@ -14,7 +14,7 @@
  * Each refusal or close is counted once in `edgecloud_cloudhub_closed_connections_total{reason}`;
  * closes requested through {@link EdgeConnection.close} are counted by the session.
  *
- * Connections not yet upgraded are bounded (modules/conn_guard.ts, `limits`): TLS handshake,
+ * Connections not yet upgraded are bounded (lib/conn_guard.ts, `limits`): TLS handshake,
  * headers and upgrade must be done within 10 s and at most 1024 may wait at once; the rest are
  * closed and counted in `edgecloud_listener_dropped_connections_total{listener="websocket"}`.
  *
@@ -32,7 +32,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import { Operation } from "../modules/constants.ts";
-import { createLogger } from "../modules/log.ts";
+import { createLogger } from "../lib/mod.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -45,12 +45,7 @@ import {
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
 import { InboundQueue } from "./inbound.ts";
-import {
-  type ConnGuard,
-  type ConnLimits,
-  guardNodeServer,
-  rawSocket,
-} from "../modules/conn_guard.ts";
+import { type ConnGuard, type ConnLimits, guardNodeServer, rawSocket } from "../lib/mod.ts";
 
 const log = createLogger("cloudhub.websocket");
 

@@ -15,7 +15,7 @@
  * ```
  */
 import { BusClosedError, Inbox } from "./inbox.ts";
-import { createLogger } from "./log.ts";
+import { createLogger } from "../lib/mod.ts";
 import type { Message } from "./message.ts";
 
 export { BusClosedError } from "./inbox.ts";

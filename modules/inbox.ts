@@ -3,7 +3,7 @@
  * it is empty. Closing rejects every waiter. This is a beehive module channel (buffer 1024).
  */
 
-import { Fifo } from "./fifo.ts";
+import { Fifo } from "../lib/mod.ts";
 
 /** Thrown to waiters when an inbox or the bus is closed. */
 export class BusClosedError extends Error {

@@ -17,6 +17,7 @@
  */
 import { v4 as uuidv4 } from "uuid";
 import { MessageSuccessfulContent, Operation } from "./constants.ts";
+import { encodeBase64 } from "../lib/mod.ts";
 
 /** `model.MessageHeader`. */
 export interface MessageHeader {
@@ -204,14 +205,6 @@ const GO_ESCAPES_ALL = /[<>&\u2028\u2029]/g;
 
 function goEscape(c: string): string {
   return "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
-}
-
-function encodeBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
 }
 
 /** The wire object for a message, keys in Go struct order with omitempty applied. */

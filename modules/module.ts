@@ -12,7 +12,7 @@
  * ```
  */
 import { type Bus, BusClosedError } from "./bus.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, withTimeout } from "../lib/mod.ts";
 import type { Message } from "./message.ts";
 
 /** What a module gets when it starts. */
@@ -83,22 +83,15 @@ export class ModuleRegistry {
   async stopAll(): Promise<void> {
     while (this.#started.length > 0) {
       const m = this.#started.pop() as Module;
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await Promise.race([
+        await withTimeout(
           m.stop(),
-          new Promise<void>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`stop timed out after ${this.stopTimeoutMs} ms`)),
-              this.stopTimeoutMs,
-            );
-          }),
-        ]);
+          this.stopTimeoutMs,
+          () => new Error(`stop timed out after ${this.stopTimeoutMs} ms`),
+        );
         log.info("module stopped", { module: m.name });
       } catch (err) {
         log.error("module stop failed", { module: m.name, error: err });
-      } finally {
-        clearTimeout(timer);
       }
     }
     for (const m of this.#modules) this.bus.removeModule(m.name);

@@ -1,6 +1,6 @@
 /**
  * Clients that misbehave at the connection level, for the listener connection-limit tests
- * (modules/conn_guard.ts): a TCP client that sends nothing, a TLS client that sends no request,
+ * (lib/conn_guard.ts): a TCP client that sends nothing, a TLS client that sends no request,
  * one that sends its headers a line at a time, and a check of whether the server closed a
  * connection within a time.
  */

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { CertServer, MemorySecretStore, prepareCerts, TokenManager } from "../../hub/certs/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { startStack } from "./stack.ts";
 
 const { values } = parseArgs({

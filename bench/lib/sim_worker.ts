@@ -8,7 +8,7 @@
  */
 import { loadKeyPairPem } from "../../hub/certs/mod.ts";
 import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { NodeCertIssuer } from "./pki.ts";
 import { readLines } from "./lines.ts";
 

@@ -42,7 +42,7 @@ import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { encodeMessage, type Message } from "../../modules/message.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
 import { readLines } from "../lib/lines.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";

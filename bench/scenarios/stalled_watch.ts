@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
 import { readLines } from "../lib/lines.ts";
 import { rssOf } from "../lib/proc.ts";

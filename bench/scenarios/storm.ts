@@ -17,7 +17,7 @@ import { createBenchPki } from "../lib/pki.ts";
 import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, secs, sleep, writeResult } from "../lib/report.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 
 setLogLevel("error");

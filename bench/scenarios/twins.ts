@@ -17,7 +17,7 @@ import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({

@@ -11,8 +11,8 @@
  * values are merged back under any newer ones and retried with capped back-off until it
  * succeeds, the device goes away, or the controller stops (stop flushes what is pending).
  */
-import { createLogger } from "../../modules/log.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import { createLogger } from "../../lib/mod.ts";
+import type { Clock, TimerHandle } from "../../lib/mod.ts";
 import type { TwinProperty } from "./types.ts";
 
 const log = createLogger("devicecontroller");

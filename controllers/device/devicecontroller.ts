@@ -24,10 +24,10 @@ import {
   ModuleName,
 } from "../../modules/mod.ts";
 import { BusClosedError } from "../../modules/bus.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import { type Informer, KubeClient, type KubeObject } from "../kube/mod.ts";
 import { type DeviceApiClient, devicePath, KubeDeviceApi } from "./api.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../../lib/mod.ts";
 import { TwinCoalescer } from "./coalescer.ts";
 import { Downstream } from "./downstream.ts";
 import { ProfileWriter } from "./profile_writer.ts";

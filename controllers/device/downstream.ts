@@ -8,7 +8,7 @@
  * reported on each Device (Event + annotation) and removed from profiles and nodes.
  */
 import { type Message, type MessageEnv, Operation } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import type { KubeObject } from "../kube/mod.ts";
 import type { DeviceApiClient } from "./api.ts";
 import type { TwinCoalescer } from "./coalescer.ts";
@@ -18,7 +18,6 @@ import {
   DeviceGroup,
   type DeviceModelObject,
   type DeviceObject,
-  jsonEqual,
   keyOf,
   type StatusTwin,
 } from "./types.ts";
@@ -28,6 +27,7 @@ import {
   membershipMessage,
   resourceMessage,
 } from "./wire.ts";
+import { jsonEqual } from "../../lib/mod.ts";
 
 const log = createLogger("devicecontroller");
 

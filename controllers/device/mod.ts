@@ -9,7 +9,6 @@ export {
   type DeviceControllerStats,
 } from "./devicecontroller.ts";
 export { type DeviceApiClient, devicePath, type DevicePlural, KubeDeviceApi } from "./api.ts";
-export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 export { deviceControllerOptions } from "./config.ts";
 export { type TwinBatch, TwinCoalescer, type TwinUpdate } from "./coalescer.ts";
 export { ModelDeletedReason, ModelMissingAnnotation } from "./downstream.ts";

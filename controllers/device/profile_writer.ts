@@ -4,9 +4,9 @@
  * device or model events costs one write per profile, and a failed write is retried.
  */
 import { goJsonStringify } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import type { DeviceApiClient } from "./api.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../../lib/mod.ts";
 import { buildProfile, DeviceProfileJson, profileConfigMapName } from "./profile.ts";
 import type { DeviceState } from "./state.ts";
 

@@ -24,7 +24,7 @@ import {
   NullNamespace,
   Operation,
 } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import type { Informer, KubeClient, KubeObject } from "../kube/mod.ts";
 import type { LocationCache, LocationChange, LocationDelta } from "./location.ts";
 import { podChangedForEdge } from "./meta.ts";

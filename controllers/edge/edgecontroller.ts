@@ -13,7 +13,7 @@
 import { ModuleName } from "../../modules/mod.ts";
 import type { Module, ModuleContext } from "../../modules/mod.ts";
 import { receiveLoop } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import type { EdgeControllerBuffer, EdgeControllerLoad } from "../../config/mod.ts";
 import type { Informer, KubeClient, KubeObject } from "../kube/mod.ts";
 import { NodeAuthorizer } from "./authorize.ts";

@@ -3,6 +3,7 @@
  * API paths, RFC 3339 seconds, and Go-style case-insensitive field lookup for tag-less structs.
  */
 import type { KubeObject } from "../kube/mod.ts";
+import { jsonEqual } from "../../lib/mod.ts";
 
 /** TypeMeta per edge resource type (`pkg/metaserver/util.SetMetaType`). */
 export const TYPE_META: Record<string, { kind: string; apiVersion: string }> = {
@@ -34,22 +35,6 @@ export function withTypeMeta<T extends KubeObject>(obj: T, resourceType: string)
   return obj;
 }
 
-/** Structural equality of JSON values (key order ignored). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
-}
-
 /**
  * `manager/pod.go` update filter: a pod change is sent only if its ObjectMeta (ignoring
  * resourceVersion, generation and managedFields) or its Spec changed — status-only changes are not.
@@ -59,8 +44,8 @@ export function podChangedForEdge(old: KubeObject, cur: KubeObject): boolean {
     const { resourceVersion: _rv, generation: _g, managedFields: _mf, ...rest } = m ?? {};
     return rest;
   };
-  if (!deepEqual(strip(old.metadata), strip(cur.metadata))) return true;
-  return !deepEqual(old.spec, cur.spec);
+  if (!jsonEqual(strip(old.metadata), strip(cur.metadata))) return true;
+  return !jsonEqual(old.spec, cur.spec);
 }
 
 /** `metav1.Now()` as JSON: RFC 3339 with seconds precision. */

@@ -24,4 +24,4 @@ export {
 } from "./location.ts";
 export { NodeAuthorizer, NodeLeaseNamespace } from "./authorize.ts";
 export { mergePodStatus, podNotRunning, shouldDeleteTerminal } from "./podstatus.ts";
-export { deepEqual, podChangedForEdge, TYPE_META, withTypeMeta } from "./meta.ts";
+export { podChangedForEdge, TYPE_META, withTypeMeta } from "./meta.ts";

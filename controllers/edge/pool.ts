@@ -18,7 +18,7 @@
  * ```
  */
 import { BusClosedError, Inbox } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 
 const log = createLogger("edgecontroller");
 

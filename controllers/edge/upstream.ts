@@ -5,7 +5,7 @@
  * replies through cloudhub. Unknown types and operations are counted, logged and dropped.
  */
 import { type Message, parseResource } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import type { EdgeControllerBuffer, EdgeControllerLoad } from "../../config/mod.ts";
 import { defaultEdgeControllerBuffer, defaultEdgeControllerLoad } from "../../config/mod.ts";
 import { WorkerPool } from "./pool.ts";

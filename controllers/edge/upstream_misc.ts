@@ -5,7 +5,7 @@
  * pods); they get no reply, so a refusal is logged with its Forbidden status.
  */
 import { getContentJson } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import { goStatusError, isNotFound, type KubeStatus, PatchStrategy } from "../kube/mod.ts";
 import type { NodeAuthorizer } from "./authorize.ts";
 import { goField, paths, withTypeMeta } from "./meta.ts";

@@ -3,7 +3,7 @@
  * (insert/query/update) and `nodepatch` (PROTOCOL.md §7.1).
  */
 import { getContentJson, ResourceType } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import { goStatusError, isConflict, isNotFound, PatchStrategy } from "../kube/mod.ts";
 import { goField, patchBody, paths, rfc3339, withTypeMeta } from "./meta.ts";
 import {

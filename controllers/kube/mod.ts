@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { KubeClient, isNotFound } from "../kube/mod.ts";
+ * import { KubeClient, isNotFound } from "./mod.ts";
  * const kube = KubeClient.fromFile("/root/.kube/config");
  * const inf = kube.informer("/api/v1/namespaces/default/configmaps", undefined, { kind: "ConfigMap", apiVersion: "v1" });
  * inf.on({ add: (cm) => {}, update: (cm, old) => {}, delete: (cm) => {} }).start();
@@ -40,4 +40,4 @@ export {
   type ObjectMeta,
   type WatchEvent,
 } from "./types.ts";
-export { sleep } from "./sleep.ts";
+export { sleep } from "../../lib/mod.ts";

@@ -31,7 +31,7 @@ import {
   Operation,
 } from "../../modules/mod.ts";
 import type { Module, ModuleContext } from "../../modules/mod.ts";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import { type Informer, isNotFound, type KubeClient, type KubeObject, sleep } from "../kube/mod.ts";
 import { TokenBucket } from "../kube/ratelimit.ts";
 import { objectPath } from "./kinds.ts";

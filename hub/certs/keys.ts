@@ -25,6 +25,7 @@ import {
 import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { findPem, PEM_EC_PRIVATE_KEY, PEM_PRIVATE_KEY, toArrayBuffer } from "./pem.ts";
+import { concat, decodeBase64Url } from "../../lib/mod.ts";
 
 /** Thrown when a private key cannot be decoded or imported. */
 export class KeyError extends Error {
@@ -60,7 +61,7 @@ export async function privateKeyToSec1(key: CryptoKey): Promise<Uint8Array> {
   if (!ec.publicKey) {
     const jwk = await crypto.subtle.exportKey("jwk", key);
     ec.publicKey = toArrayBuffer(
-      concat([new Uint8Array([4]), base64UrlDecode(jwk.x!), base64UrlDecode(jwk.y!)]),
+      concat([new Uint8Array([4]), decodeBase64Url(jwk.x!), decodeBase64Url(jwk.y!)]),
     );
   }
   return new Uint8Array(AsnConvert.serialize(ec));
@@ -144,21 +145,6 @@ export async function importEcPrivateKey(der: Uint8Array): Promise<ImportedKey> 
 export async function importEcPrivateKeyPem(pem: string): Promise<ImportedKey> {
   const block = findPem(pem, [PEM_EC_PRIVATE_KEY, PEM_PRIVATE_KEY], "private key");
   return await importEcPrivateKey(block.der);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function base64UrlDecode(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)), (c) => c.charCodeAt(0));
 }
 
 function message(err: unknown): string {

@@ -18,7 +18,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import {
   type CA,
   CertError,
@@ -41,7 +41,7 @@ import {
   type ConnLimits,
   type DropReasonLabel,
   guardNodeServer,
-} from "../../modules/conn_guard.ts";
+} from "../../lib/mod.ts";
 
 const log = createLogger("certserver");
 
@@ -69,7 +69,7 @@ export interface CertServerOptions {
   /** Clock used for client-certificate validity and signing. */
   now?: () => Date;
   /**
-   * Connection limits (modules/conn_guard.ts): TLS handshake plus first request headers within
+   * Connection limits (lib/conn_guard.ts): TLS handshake plus first request headers within
    * `handshakeTimeoutMs` (default 10 s), at most `maxPending` such connections at once (default
    * 1024; more are closed at once), keep-alive idle `idleTimeoutMs` (default 5 s).
    */

@@ -13,7 +13,7 @@
  * ```
  */
 import { ApiException, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import {
   type CA,
   CertError,
@@ -24,6 +24,7 @@ import {
   signServerCert,
 } from "./pki.ts";
 import { x509 } from "./x509.ts";
+import { decodeBase64, encodeBase64 } from "../../lib/mod.ts";
 
 const log = createLogger("certs");
 
@@ -277,16 +278,4 @@ async function readIfExists(path: string): Promise<string | null> {
 
 function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiException && err.code === code;
-}
-
-function encodeBase64(data: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < data.length; i += 0x8000) {
-    s += String.fromCharCode(...data.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function decodeBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }

@@ -11,7 +11,7 @@
  * tokens.stop();
  * ```
  */
-import { createLogger } from "../../modules/log.ts";
+import { createLogger } from "../../lib/mod.ts";
 import { SECRET_NAMESPACE, type SecretStore, TOKEN_DATA, TOKEN_SECRET } from "./store.ts";
 import { createToken, type TokenKey } from "./token.ts";
 

@@ -4,7 +4,7 @@ import {
   type EmbeddedApiOptions,
   startEmbeddedApi,
 } from "../../apiserver/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 
 setLogLevel("warn");
 

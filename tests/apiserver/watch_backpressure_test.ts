@@ -8,7 +8,7 @@ import {
   type EmbeddedApiOptions,
   startEmbeddedApi,
 } from "../../apiserver/mod.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { rawWatch } from "./helpers.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseCliArgs } from "../../cli/args.ts";
 import { resolveConfig } from "../../cli/resolve_config.ts";
 import { ConfigError } from "../../config/error.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 
 const opts = { hostAddresses: ["192.0.2.1"], defaultPath: "/nonexistent/cloudcore.yaml" };
 

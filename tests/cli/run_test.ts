@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli } from "../../cli/run.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { VERSION } from "../../cli/version.ts";
 
 function capture() {

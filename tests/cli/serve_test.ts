@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { serve, type ServeContext } from "../../cli/serve.ts";
 import { defaultConfig } from "../../config/defaults.ts";
 import type { Bus } from "../../modules/bus.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import type { Module, ModuleContext } from "../../modules/module.ts";
 
 const config = () => defaultConfig({ hostAddresses: ["127.0.0.1"] });

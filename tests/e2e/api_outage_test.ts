@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { startStack } from "../../bench/lib/stack.ts";
 import { nodeStatus } from "../../edge/sim/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { edgeNodeBody, podBody, RecordingEdge, until } from "./edge_recorder.ts";
 
 setLogLevel("error");

@@ -5,7 +5,7 @@
  */
 import { assertEquals } from "../assert.ts";
 import { startStack } from "../../bench/lib/stack.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { edgeNodeBody, podBody, RecordingEdge, until } from "./edge_recorder.ts";
 
 setLogLevel("error");

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { startStack } from "../../bench/lib/stack.ts";
 import { assertLoopback, EdgeSimulator, SimOptionsError } from "../../edge/sim/mod.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { runEdgeSimCli } from "../../cli/edge_sim.ts";
 import { spawnHub } from "../../bench/lib/hub_launcher.ts";
 import { createBenchPki } from "../../bench/lib/pki.ts";

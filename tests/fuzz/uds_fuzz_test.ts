@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../assert.ts";
 import type { Bus } from "../../modules/bus.ts";
 import { encodeMessage, type Message, newMessage } from "../../modules/message.ts";
 import { MAX_UDS_REQUEST, UdsServer } from "../../hub/uds.ts";
-import { getLogLevel, setLogLevel } from "../../modules/log.ts";
+import { getLogLevel, setLogLevel } from "../../lib/log.ts";
 import { fuzzRuns } from "./runs.ts";
 
 /** A connection whose one read returns `bytes` (what a CSI driver wrote). */

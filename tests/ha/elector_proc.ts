@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import { LeaderElector, leaseLockFor } from "../../ha/mod.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 
 const [kubeconfig, identity] = Deno.args;
 setLogSink(() => {});

@@ -5,7 +5,7 @@
  */
 import { buildMessage } from "../../modules/message.ts";
 import { MemorySyncStore } from "../../hub/objectsync.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { assertEquals } from "../assert.ts";
 import { startHub, until } from "../hub/hub_fixture.ts";
 

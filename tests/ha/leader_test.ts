@@ -11,8 +11,8 @@ import {
   type LeaseApi,
   LeaseLock,
 } from "../../ha/mod.ts";
-import { ManualClock } from "../../hub/clock.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { ManualClock } from "../../lib/clock.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 
 const NS = "kubeedge";

@@ -1,6 +1,6 @@
 /** NodeOwnership: which nodes a replica queues for, and when it drops a node's pool. */
 import { NodeOwnership } from "../../ha/ownership.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { assertEquals } from "../assert.ts";
 
 setLogSink(() => {});

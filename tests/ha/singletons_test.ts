@@ -8,7 +8,7 @@ import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { leaseLockFor } from "../../ha/mod.ts";
 import { LeaderGate } from "../../ha/singletons.ts";
 import { Bus } from "../../modules/bus.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import type { Module } from "../../modules/module.ts";
 import { assert, assertEquals } from "../assert.ts";
 

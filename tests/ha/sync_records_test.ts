@@ -6,7 +6,7 @@ import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { SyncRecordIndex, WatchedSyncStore } from "../../ha/sync_records.ts";
 import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { assertEquals } from "../assert.ts";
 
 setLogSink(() => {});

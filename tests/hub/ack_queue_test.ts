@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import { AckQueue } from "../../hub/ack_queue.ts";
-import { ManualClock } from "../../hub/clock.ts";
+import { ManualClock } from "../../lib/clock.ts";
 import { MemorySyncStore, objectSyncName } from "../../hub/objectsync.ts";
 
 // KubeEdge's test framework constants (cloud/pkg/cloudhub/common/testing).

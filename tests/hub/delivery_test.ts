@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../assert.ts";
 import { buildMessage, type Message, newRespByMessage } from "../../modules/message.ts";
-import { ManualClock } from "../../hub/clock.ts";
+import { ManualClock } from "../../lib/clock.ts";
 import { MemorySyncStore, objectSyncName } from "../../hub/objectsync.ts";
 import { startHub, until } from "./hub_fixture.ts";
 

@@ -6,7 +6,7 @@
  */
 import { KubeClient } from "../../controllers/kube/mod.ts";
 import { Bus } from "../../modules/bus.ts";
-import { setLogLevel } from "../../modules/log.ts";
+import { setLogLevel } from "../../lib/log.ts";
 import { messageFromWire } from "../../modules/message.ts";
 import { CloudHub } from "../../hub/cloudhub.ts";
 import { KubeSyncStore } from "../../hub/objectsync_kube.ts";

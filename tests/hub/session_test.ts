@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { buildMessage } from "../../modules/message.ts";
-import { ManualClock } from "../../hub/clock.ts";
+import { ManualClock } from "../../lib/clock.ts";
 import { Bus } from "../../modules/bus.ts";
 import type { EdgeClient } from "../../edge/client.ts";
 import { startHub, until } from "./hub_fixture.ts";

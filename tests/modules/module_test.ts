@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { Inbox } from "../../modules/inbox.ts";
-import { setLogSink } from "../../modules/log.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { Bus } from "../../modules/bus.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import {

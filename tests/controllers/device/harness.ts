@@ -7,14 +7,12 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { buildMessage, Bus, type Message } from "../../../modules/mod.ts";
 import { BusClosedError } from "../../../modules/bus.ts";
-import { setLogLevel } from "../../../modules/log.ts";
+import { ManualClock, setLogLevel } from "../../../lib/mod.ts";
 import {
-  type Clock,
   type DeviceApiClient,
   DeviceController,
   type DeviceControllerOptions,
   KubeDeviceApi,
-  type TimerHandle,
 } from "../../../controllers/device/mod.ts";
 import { KubeClient } from "../../../controllers/kube/mod.ts";
 import {
@@ -25,43 +23,9 @@ import {
   waitFor,
 } from "../../apiserver/helpers.ts";
 
-export { kubectl, kubectlOk, waitFor };
+export { kubectl, kubectlOk, ManualClock, waitFor };
 
 setLogLevel("error");
-
-/** A clock that moves only when told (timers fire on `advance`). */
-export class ManualClock implements Clock {
-  #now = 1_700_000_000_000;
-  #seq = 0;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.#seq;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.#timers.delete(handle);
-  }
-  /** Number of armed timers. */
-  get pending(): number {
-    return this.#timers.size;
-  }
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    this.#now += ms;
-    for (;;) {
-      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= this.#now)
-        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
-      if (due.length === 0) return;
-      const [id, t] = due[0];
-      this.#timers.delete(id);
-      t.fn();
-    }
-  }
-}
 
 /** Wraps a DeviceApiClient to count status PATCHes and optionally fail some. */
 export class CountingApi implements DeviceApiClient {

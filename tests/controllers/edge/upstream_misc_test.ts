@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../assert.ts";
 import { edgeNode, eventually, pod, withEnv } from "./harness.ts";
-import { setLogSink } from "../../../modules/log.ts";
+import { setLogSink } from "../../../lib/log.ts";
 import { NodeAuthorizer } from "../../../controllers/edge/authorize.ts";
 import { LocationCache } from "../../../controllers/edge/location.ts";
 

@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { Fifo } from "../../modules/fifo.ts";
+import { Fifo } from "../../lib/fifo.ts";
 
 Deno.test("Fifo: first in, first out across compactions, with withdrawals and drain", () => {
   const q = new Fifo<number>();

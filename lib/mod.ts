@@ -1,0 +1,61 @@
+/**
+ * The bottom layer: dependency-free helpers every other folder may use. Nothing here imports
+ * another edgecloud folder.
+ *
+ * - {@link Fifo}, {@link Heap}, {@link Semaphore}: queues and a counting lock
+ * - {@link Clock}, {@link systemClock}, {@link ManualClock}: an injectable time source
+ * - {@link sleep}, {@link withTimeout}: timeouts that leave no timer behind
+ * - {@link encodeBase64}, {@link decodeBase64}, {@link concat}: bytes
+ * - {@link jsonEqual}: structural equality of JSON values
+ * - {@link createLogger}: the structured logger
+ * - {@link ConnGuard}, {@link serveFetch}: connection limits and the node:http(s) fetch server
+ *
+ * @example
+ * ```ts
+ * import { createLogger, Fifo, jsonEqual } from "./lib/mod.ts";
+ * const log = createLogger("example");
+ * const q = new Fifo<number>();
+ * q.push(1);
+ * log.info("equal", { same: jsonEqual({ a: 1 }, { a: 1 }) });
+ * ```
+ *
+ * @module
+ */
+export { Fifo } from "./fifo.ts";
+export { Heap } from "./heap.ts";
+export { Semaphore } from "./semaphore.ts";
+export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.ts";
+export { sleep, withTimeout } from "./timeouts.ts";
+export { concat, decodeBase64, decodeBase64Url, encodeBase64 } from "./bytes.ts";
+export { jsonEqual } from "./json.ts";
+export {
+  createLogger,
+  formatLine,
+  getLogLevel,
+  isLogLevel,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogSink,
+  setLogLevel,
+  setLogSink,
+} from "./log.ts";
+export {
+  ConnGuard,
+  type ConnGuardOptions,
+  type ConnLimits,
+  connLimits,
+  DEFAULT_CONN_LIMITS,
+  DropReason,
+  type DropReasonLabel,
+  guardNodeServer,
+  type NodeGuardOptions,
+  rawSocket,
+  REQUEST_TIMEOUT_MS,
+} from "./conn_guard.ts";
+export {
+  type FetchHandler,
+  type FetchServer,
+  type FetchServerOptions,
+  serveFetch,
+} from "./fetch_server.ts";
