@@ -156,7 +156,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       if (!ips.includes(hostname)) ips.push(hostname);
     } else if (!dns.includes(hostname)) dns.push(hostname);
     const serverCert = await issueServerCert(ca, dns, ips);
-    const saKey = ca.privateKey;
+    const saKey = ca.key;
     // ServiceAccount tokens (TokenRequest) are ES256 JWTs signed with the CA key.
     const saPub = await ca.cert.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, [
       "verify",

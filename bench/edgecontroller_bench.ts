@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { startEmbeddedApi } from "../apiserver/mod.ts";
-import { createCA, signCSR, signServerCert, toPem } from "../hub/certs/mod.ts";
+import { createCA, signCSR, signServerCert, toPem } from "../pki/mod.ts";
 import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { CloudHub } from "../hub/cloudhub.ts";

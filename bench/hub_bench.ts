@@ -17,7 +17,7 @@
 import { parseArgs } from "node:util";
 import https from "node:https";
 import { type WebSocket, WebSocketServer } from "ws";
-import { createCA, signCSR, signServerCert, toPem } from "../hub/certs/mod.ts";
+import { createCA, signCSR, signServerCert, toPem } from "../pki/mod.ts";
 import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { dialEdgeWebSocket } from "../edge/ws_transport.ts";

@@ -14,7 +14,7 @@ import { encodeFrame, FrameReader } from "../hub/viaduct.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { QuicServer } from "../hub/quic.ts";
-import { createCA, signCSR, signServerCert, toPem } from "../hub/certs/mod.ts";
+import { createCA, signCSR, signServerCert, toPem } from "../pki/mod.ts";
 import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { QuicEdgeClient } from "../edge/quic_client.ts";

@@ -14,7 +14,7 @@
  * ```
  */
 import https from "node:https";
-import { findPem, PEM_CERTIFICATE, sha256Hex, splitToken, toPem } from "../hub/certs/mod.ts";
+import { findPem, PEM_CERTIFICATE, sha256Hex, splitToken, toPem } from "../pki/mod.ts";
 import { createEdgeCsr } from "./pki.ts";
 import { concat } from "../lib/mod.ts";
 

@@ -15,7 +15,7 @@ import {
   privateKeyToSec1,
   toPem,
   x509,
-} from "../hub/certs/mod.ts";
+} from "../pki/mod.ts";
 
 /** A new edge key with its CSR. */
 export interface EdgeCsr {

@@ -20,7 +20,7 @@ import {
   newRespByMessage,
 } from "../modules/message.ts";
 import { EdgeSource, Group, MessageSuccessfulContent, Operation } from "../modules/constants.ts";
-import { decodePem, importEcPrivateKeyPem, PEM_CERTIFICATE } from "../hub/certs/mod.ts";
+import { decodePem, importEcPrivateKeyPem, PEM_CERTIFICATE } from "../pki/mod.ts";
 import { edgeAcks, WaitTimeoutError } from "./client.ts";
 import { signQuicAuth } from "../hub/quic_auth.ts";
 import { ACK, buildHeaderMessage, QUIC_ALPN, StreamIo, UseType } from "../hub/quic.ts";

@@ -30,7 +30,7 @@ import {
   toArrayBuffer,
   verifyClientCert,
   x509,
-} from "./certs/mod.ts";
+} from "../pki/mod.ts";
 import { decodeBase64, encodeBase64 } from "../lib/mod.ts";
 
 /** Signed-context label: keeps these signatures useless for any other protocol. */

@@ -12,7 +12,7 @@
  * const again = await spawnHub({ pki, dataDir, wsPort: hub.port });
  * ```
  */
-import { toPem } from "../../hub/certs/mod.ts";
+import { toPem } from "../../pki/mod.ts";
 import type { BenchPki } from "./pki.ts";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { rssOf } from "./proc.ts";

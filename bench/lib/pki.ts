@@ -16,7 +16,7 @@ import {
   signServerCert,
   toPem,
   x509,
-} from "../../hub/certs/mod.ts";
+} from "../../pki/mod.ts";
 import { edgeSubject } from "../../edge/pki.ts";
 import type { NodeCredentials } from "../../edge/sim/mod.ts";
 

@@ -6,7 +6,7 @@
  *
  * Started by {@link ./sim_workers.ts}; not a user command (use `edgecloud edge-sim`).
  */
-import { loadKeyPairPem } from "../../hub/certs/mod.ts";
+import { loadKeyPairPem } from "../../pki/mod.ts";
 import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { NodeCertIssuer } from "./pki.ts";

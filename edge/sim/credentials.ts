@@ -11,7 +11,7 @@
  * ```
  */
 import { bootstrap } from "../bootstrap.ts";
-import { splitToken } from "../../hub/certs/mod.ts";
+import { splitToken } from "../../pki/mod.ts";
 import type { NodeCredentials } from "./link.ts";
 
 /** Options of {@link obtainCredentials}. */

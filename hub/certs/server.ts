@@ -26,15 +26,15 @@ import {
   type KeyPairPem,
   tlsOptions,
   verifyClientCert,
-} from "./pki.ts";
+} from "../../pki/mod.ts";
 import {
   checkNodeName,
   CsrPolicyError,
   NODE_CN_PREFIX,
   NODE_ORGANIZATION,
   signNodeCSR,
-} from "./node_csr.ts";
-import { parseBearerHeader, TokenError, verifyBearer } from "./token.ts";
+} from "../../pki/mod.ts";
+import { parseBearerHeader, TokenError, verifyBearer } from "../../pki/mod.ts";
 import { ListenBacklog } from "../transport.ts";
 import {
   type ConnGuard,

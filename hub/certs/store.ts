@@ -22,8 +22,8 @@ import {
   loadKeyPairDer,
   loadKeyPairPem,
   signServerCert,
-} from "./pki.ts";
-import { x509 } from "./x509.ts";
+} from "../../pki/mod.ts";
+import { x509 } from "../../pki/mod.ts";
 import { decodeBase64, encodeBase64 } from "../../lib/mod.ts";
 
 const log = createLogger("certs");

@@ -13,7 +13,7 @@
  */
 import { createLogger } from "../../lib/mod.ts";
 import { SECRET_NAMESPACE, type SecretStore, TOKEN_DATA, TOKEN_SECRET } from "./store.ts";
-import { createToken, type TokenKey } from "./token.ts";
+import { createToken, type TokenKey } from "../../pki/mod.ts";
 
 const log = createLogger("certs");
 

@@ -1,15 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../hub/certs/assert.ts";
-import {
-  CertServer,
-  createToken,
-  MemorySecretStore,
-  prepareCerts,
-  splitToken,
-  toArrayBuffer,
-  TokenManager,
-  verifyClientCert,
-  x509,
-} from "../../hub/certs/mod.ts";
+import { CertServer, MemorySecretStore, prepareCerts, TokenManager } from "../../hub/certs/mod.ts";
+import { createToken, splitToken, toArrayBuffer, verifyClientCert, x509 } from "../../pki/mod.ts";
 import {
   bootstrap,
   BootstrapError,

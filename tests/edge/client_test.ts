@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { CertServer, createToken } from "../../hub/certs/mod.ts";
+import { CertServer } from "../../hub/certs/mod.ts";
+import { createToken } from "../../pki/mod.ts";
 import { bootstrap, BootstrapError } from "../../edge/bootstrap.ts";
 import { edgeAcks, EdgeClient } from "../../edge/client.ts";
 import { Bus } from "../../modules/bus.ts";

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { createCA, CsrError, signCSR, x509 } from "../../hub/certs/mod.ts";
+import { createCA, CsrError, signCSR, x509 } from "../../pki/mod.ts";
 import { createEdgeCsr } from "../../edge/pki.ts";
 import { fuzzRuns } from "./runs.ts";
 

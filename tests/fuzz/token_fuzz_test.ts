@@ -7,7 +7,7 @@ import {
   splitToken,
   TokenError,
   verifyBearer,
-} from "../../hub/certs/mod.ts";
+} from "../../pki/mod.ts";
 import { fuzzRuns } from "./runs.ts";
 
 /** Only `TokenError` may escape a token parser; anything else fails the property. */

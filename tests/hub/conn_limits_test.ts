@@ -5,7 +5,8 @@
  * held a silent client for Node's 120 s TLS handshake timeout and the monitor forever.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { CertServer, createCA, signServerCert } from "../../hub/certs/mod.ts";
+import { CertServer } from "../../hub/certs/mod.ts";
+import { createCA, signServerCert } from "../../pki/mod.ts";
 import { HubMetrics } from "../../hub/metrics.ts";
 import { startMonitor } from "../../hub/monitor.ts";
 import { QuicServer } from "../../hub/quic.ts";

@@ -10,7 +10,7 @@ import {
   signCSR,
   signServerCert,
   toPem,
-} from "../../hub/certs/mod.ts";
+} from "../../pki/mod.ts";
 import { createEdgeCsr } from "../../edge/pki.ts";
 import { CloudHub, type CloudHubOptions } from "../../hub/cloudhub.ts";
 import { EdgeClient, type EdgeClientOptions } from "../../edge/client.ts";

@@ -9,7 +9,7 @@ import {
   signCSR,
   signServerCert,
   toPem,
-} from "../../hub/certs/mod.ts";
+} from "../../pki/mod.ts";
 import { createEdgeCsr } from "../../edge/pki.ts";
 import type { Message } from "../../modules/message.ts";
 import type { ConnectionAcceptor, EdgeConnection, Refusal } from "../../hub/transport.ts";

@@ -4,7 +4,7 @@ import { QuicServer, StreamIo, UseType } from "../../hub/quic.ts";
 import { QuicAuthenticator, QuicAuthHeader, signQuicAuth } from "../../hub/quic_auth.ts";
 import { encodeFrame } from "../../hub/viaduct.ts";
 import { QuicEdgeClient, QuicRefusedError } from "../../edge/quic_client.ts";
-import { importEcPrivateKeyPem } from "../../hub/certs/mod.ts";
+import { importEcPrivateKeyPem } from "../../pki/mod.ts";
 import { type EdgePems, makeEdge, makePki, RecordingAcceptor, tlsOf } from "./quic_fixture.ts";
 import { clientCert, startHub, until } from "./hub_fixture.ts";
 import { Bus } from "../../modules/bus.ts";
@@ -138,7 +138,7 @@ Deno.test("QUIC: wrong credentials are refused with a reason", async () => {
     // A bad signature (signed for another node id, header claims edge-1).
     const creds = await makeEdge(pki.ca, "edge-1");
     const { key } = await importEcPrivateKeyPem(creds.keyPem);
-    const certDer = (await import("../../hub/certs/mod.ts")).decodePem(creds.certPem)[0].der;
+    const certDer = (await import("../../pki/mod.ts")).decodePem(creds.certPem)[0].der;
     const forged = await signQuicAuth({ nodeId: "edge-9", certDer, key, serverName: "127.0.0.1" });
     err = await assertRejects(
       () =>

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { buildMessage } from "../../modules/message.ts";
-import { createCA } from "../../hub/certs/mod.ts";
+import { createCA } from "../../pki/mod.ts";
 import { EdgeConnectError } from "../../edge/client.ts";
 import { clientCert, startHub, until } from "./hub_fixture.ts";
 import { Bus } from "../../modules/bus.ts";

@@ -1,13 +1,13 @@
 /** A cert server on 127.0.0.1:0 with a fresh CA and join token, for the cert server tests. */
+import { CertServer } from "../../../hub/certs/mod.ts";
 import {
   type CA,
-  CertServer,
   createCA,
   createToken,
   type KeyPairPem,
   signServerCert,
   splitToken,
-} from "../../../hub/certs/mod.ts";
+} from "../../../pki/mod.ts";
 
 /** What a test gets: the CA, the server and its port, and a valid join token's JWT. */
 export interface CertServerFixture {

@@ -12,7 +12,7 @@ import {
   toArrayBuffer,
   toPem,
   x509,
-} from "../../../hub/certs/mod.ts";
+} from "../../../pki/mod.ts";
 import { createEdgeCsr } from "../../../edge/pki.ts";
 import { httpsRequest, type HttpsResponse } from "./https_client.ts";
 import { type CertServerFixture, withCertServer } from "./cert_server_fixture.ts";

@@ -1,11 +1,11 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { MAX_CSR_BODY } from "../../../hub/certs/mod.ts";
 import {
   type CA,
   createCA,
   createToken,
   ECDSA_SHA256,
   generateEcKeyPair,
-  MAX_CSR_BODY,
   PEM_CERTIFICATE,
   PEM_EC_PRIVATE_KEY,
   privateKeyToSec1,
@@ -14,7 +14,7 @@ import {
   toArrayBuffer,
   toPem,
   x509,
-} from "../../../hub/certs/mod.ts";
+} from "../../../pki/mod.ts";
 import { createEdgeCsr, type EdgeCsr } from "../../../edge/pki.ts";
 import { httpsRequest } from "./https_client.ts";
 import { type CertServerFixture, withCertServer } from "./cert_server_fixture.ts";

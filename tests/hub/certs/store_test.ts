@@ -3,23 +3,25 @@ import {
   CA_DATA,
   CA_KEY_DATA,
   CA_SECRET,
-  CertError,
   CLOUDCORE_DATA,
   CLOUDCORE_SECRET,
-  createCA,
   MemorySecretStore,
   prepareCerts,
   readStoredToken,
   type Scheduler,
   SECRET_NAMESPACE,
-  signServerCert,
-  splitToken,
   TOKEN_DATA,
   TOKEN_SECRET,
   TokenManager,
+} from "../../../hub/certs/mod.ts";
+import {
+  CertError,
+  createCA,
+  signServerCert,
+  splitToken,
   verifyBearer,
   x509,
-} from "../../../hub/certs/mod.ts";
+} from "../../../pki/mod.ts";
 import { withTempDir } from "./openssl.ts";
 
 const opts = { advertiseAddress: ["127.0.0.1"], dnsNames: ["localhost"] };

@@ -78,33 +78,56 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const HUNDRED_YEARS_MS = 365 * 100 * DAY_MS;
 
 /**
+ * How {@link createCA} makes a CA; every field defaults to cloudcore's (§5.4). The embedded API
+ * server uses its own profile (its CA is not the KubeEdge one).
+ */
+export interface CaProfile {
+  /** Subject CommonName (default `KubeEdge`). */
+  commonName?: string;
+  /** Serial number as hex (default `0400`, i.e. 1024). */
+  serialNumber?: string;
+  /** NotBefore (default: now). */
+  notBefore?: Date;
+  /** Validity from `now` (default: 365 × 100 days). */
+  validityMs?: number;
+  /** Key usage flags, critical (default CertSign|DigitalSignature|KeyEncipherment). */
+  keyUsages?: number;
+  /** EKU OIDs (default ClientAuth+ServerAuth); an empty list leaves the extension out. */
+  extKeyUsages?: string[];
+}
+
+/**
  * Creates a new CA exactly as cloudcore does when none is configured (§5.4): ECDSA P-256,
  * self-signed, CN `KubeEdge`, serial 1024, ~100 years, CA:TRUE, KeyUsage
- * CertSign|DigitalSignature|KeyEncipherment, EKU ServerAuth+ClientAuth.
+ * CertSign|DigitalSignature|KeyEncipherment, EKU ServerAuth+ClientAuth. `profile` overrides
+ * those fields for a CA that is not the KubeEdge one.
  */
-export async function createCA(now: Date = new Date()): Promise<CA> {
+export async function createCA(now: Date = new Date(), profile: CaProfile = {}): Promise<CA> {
   const keys = await generateEcKeyPair();
+  const ekus = profile.extKeyUsages ??
+    [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth];
+  const extensions: x509.Extension[] = [
+    new x509.KeyUsagesExtension(
+      profile.keyUsages ??
+        (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature |
+          x509.KeyUsageFlags.keyEncipherment),
+      true,
+    ),
+  ];
+  if (ekus.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(ekus));
+  extensions.push(
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    // Go adds a SubjectKeyId to every CA it creates; chain builders use it.
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  );
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "0400",
-    name: [{ CN: ["KubeEdge"] }],
-    notBefore: now,
-    notAfter: new Date(now.getTime() + HUNDRED_YEARS_MS),
+    serialNumber: profile.serialNumber ?? "0400",
+    name: [{ CN: [profile.commonName ?? "KubeEdge"] }],
+    notBefore: profile.notBefore ?? now,
+    notAfter: new Date(now.getTime() + (profile.validityMs ?? HUNDRED_YEARS_MS)),
     keys,
     signingAlgorithm: ECDSA_SHA256,
-    extensions: [
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature |
-          x509.KeyUsageFlags.keyEncipherment,
-        true,
-      ),
-      new x509.ExtendedKeyUsageExtension([
-        x509.ExtendedKeyUsage.clientAuth,
-        x509.ExtendedKeyUsage.serverAuth,
-      ]),
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      // Go adds a SubjectKeyId to every CA it creates; chain builders use it.
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    extensions,
   });
   return await keyPair(new Uint8Array(cert.rawData), keys.privateKey);
 }

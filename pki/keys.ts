@@ -25,7 +25,7 @@ import {
 import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { findPem, PEM_EC_PRIVATE_KEY, PEM_PRIVATE_KEY, toArrayBuffer } from "./pem.ts";
-import { concat, decodeBase64Url } from "../../lib/mod.ts";
+import { concat, decodeBase64Url } from "../lib/mod.ts";
 
 /** Thrown when a private key cannot be decoded or imported. */
 export class KeyError extends Error {

@@ -4,7 +4,7 @@
  * `@peculiar/x509` depends on tsyringe, which throws at load unless a Reflect metadata polyfill
  * was imported first; ES modules evaluate their imports in order, so importing the polyfill
  * here, before the library, is enough. The library is also bound to Deno's WebCrypto once.
- * Import x509 from this file (or `hub/certs/mod.ts`), never from `@peculiar/x509` directly.
+ * Import x509 from this file (or `pki/mod.ts`), never from `@peculiar/x509` directly.
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
-} from "./assert.ts";
+} from "../hub/certs/assert.ts";
 import {
   CertError,
   createCA,
@@ -21,9 +21,9 @@ import {
   toPem,
   verifyClientCert,
   x509,
-} from "../../../hub/certs/mod.ts";
-import { createEdgeCsr } from "../../../edge/pki.ts";
-import { openssl, opensslOk, withTempDir } from "./openssl.ts";
+} from "../../pki/mod.ts";
+import { createEdgeCsr } from "../../edge/pki.ts";
+import { openssl, opensslOk, withTempDir } from "../hub/certs/openssl.ts";
 
 Deno.test("createCA has the §5.4 fields, as openssl reads them", async () => {
   const ca = await createCA();

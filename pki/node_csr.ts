@@ -26,7 +26,7 @@ import {
   issueCertificate,
   parseCSR,
   randomSerial,
-} from "./pki.ts";
+} from "./ca.ts";
 
 /** A CSR or request that is well-formed but not something this node may have signed (HTTP 403). */
 export class CsrPolicyError extends Error {

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "../hub/certs/assert.ts";
 import {
   createCA,
   createToken,
@@ -7,7 +7,7 @@ import {
   splitToken,
   TokenError,
   verifyBearer,
-} from "../../../hub/certs/mod.ts";
+} from "../../pki/mod.ts";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 
 const HOUR = 3600e3;
