@@ -23,7 +23,7 @@ import { startEmbeddedApi } from "../apiserver/mod.ts";
 import { buildMessage, Bus, type Message } from "../modules/mod.ts";
 import { BusClosedError } from "../modules/bus.ts";
 import { setLogLevel } from "../lib/log.ts";
-import { KubeClient } from "../controllers/kube/mod.ts";
+import { KubeClient } from "../kube/mod.ts";
 import { CloudHub } from "../hub/mod.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { createBenchPki, NodeCertIssuer } from "./lib/pki.ts";

@@ -26,7 +26,7 @@ import { CloudHub } from "../hub/cloudhub.ts";
 import { Bus } from "../modules/bus.ts";
 import { buildMessage, type Message } from "../modules/message.ts";
 import { setLogLevel } from "../lib/log.ts";
-import { KubeClient } from "../controllers/kube/mod.ts";
+import { KubeClient } from "../kube/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
 import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
 import { readLines } from "./lib/lines.ts";

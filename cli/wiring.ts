@@ -20,7 +20,7 @@ import { startEmbeddedApi } from "../apiserver/mod.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/types.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
-import { KubeClient, type KubeTransport } from "../controllers/kube/mod.ts";
+import { KubeClient, type KubeTransport } from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import {
   CertServer,
@@ -30,7 +30,8 @@ import {
   readStoredToken,
   TokenManager,
 } from "../hub/certs/mod.ts";
-import { CloudHub, kubeNodeAnnotator, KubeSyncStore } from "../hub/mod.ts";
+import { CloudHub } from "../hub/mod.ts";
+import { kubeNodeAnnotator, KubeSyncStore } from "../kube/mod.ts";
 import { HubMetrics } from "../hub/metrics.ts";
 import { QuicServer } from "../hub/quic.ts";
 import { DEFAULT_UDS_ADDRESS, defaultUdsAddress, UdsServer } from "../hub/uds.ts";

@@ -152,7 +152,7 @@ export interface ConnectionLimits {
  * @edgecloud How CloudHub writes ObjectSync records (`reliablesyncs.kubeedge.io`). cloudcore
  * writes a record's status on every ACK; edgecloud folds the ACKs of one record that arrive
  * within `successPointDelay` into one write and paces those writes, so a fan-out to many nodes
- * costs the API a bounded rate (hub/objectsync_kube.ts). Creates, which a new object's first
+ * costs the API a bounded rate (kube/objectsync_kube.ts). Creates, which a new object's first
  * frame waits for, are never delayed or paced.
  */
 export interface CloudHubObjectSync {

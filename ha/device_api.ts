@@ -10,7 +10,7 @@
  * ```
  */
 import type { DeviceApiClient } from "../controllers/device/api.ts";
-import type { KubeObject } from "../controllers/kube/mod.ts";
+import type { KubeObject } from "../kube/mod.ts";
 
 /** Wraps `api` so that `createEvent` is a no-op unless `isLeader()`. */
 export function leaderOnlyEvents(api: DeviceApiClient, isLeader: () => boolean): DeviceApiClient {

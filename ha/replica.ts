@@ -14,11 +14,11 @@
  *   { module: replica.attachModule(hub, edgeController) });
  * ```
  */
-import { CloudCoreAnnotation } from "../hub/node_annotation.ts";
-import type { SyncStore } from "../hub/objectsync.ts";
+import { CloudCoreAnnotation } from "../kube/mod.ts";
+import type { SyncStore } from "../kube/mod.ts";
 import type { CloudHub } from "../hub/cloudhub.ts";
 import type { EdgeController } from "../controllers/edge/mod.ts";
-import type { KubeClient, KubeObject } from "../controllers/kube/mod.ts";
+import type { KubeClient, KubeObject } from "../kube/mod.ts";
 import { createLogger } from "../lib/mod.ts";
 import { ModuleName } from "../modules/constants.ts";
 import type { Module, ModuleContext } from "../modules/module.ts";

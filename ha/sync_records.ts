@@ -14,7 +14,7 @@
  * records.forNode("edge-1"); // what edge-1 acknowledged, per object
  * ```
  */
-import type { Informer, KubeClient, KubeObject } from "../controllers/kube/mod.ts";
+import type { Informer, KubeClient, KubeObject } from "../kube/mod.ts";
 import {
   nodeOfObjectSyncName,
   type ObjectSyncSpec,
@@ -24,7 +24,7 @@ import {
   type SyncRecord,
   syncRecordOf,
   type SyncStore,
-} from "../hub/objectsync.ts";
+} from "../kube/mod.ts";
 
 const API = `${ReliableSyncsGroup}/${ReliableSyncsVersion}`;
 

@@ -19,15 +19,8 @@ import type { Message } from "../modules/message.ts";
 import { getNamespace, getResourceName } from "../modules/resource.ts";
 import { type Clock, systemClock, type TimerHandle } from "../lib/mod.ts";
 import { Heap } from "../lib/mod.ts";
-import {
-  checkResourceVersion,
-  compareResourceVersion,
-  objectSyncName,
-  type ObjectSyncSpec,
-  ResourceVersionError,
-  type SyncKey,
-  type SyncStore,
-} from "./objectsync.ts";
+import { objectSyncName, type ObjectSyncSpec, type SyncKey, type SyncStore } from "../kube/mod.ts";
+import { checkResourceVersion, compareResourceVersion, ResourceVersionError } from "../kube/mod.ts";
 
 const log = createLogger("cloudhub.ackqueue");
 

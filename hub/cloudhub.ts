@@ -21,7 +21,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { HubMetrics } from "./metrics.ts";
 import { type Monitor, startMonitor } from "./monitor.ts";
 import { NodePools } from "./node_pool.ts";
-import { MemorySyncStore, type SyncStore } from "./objectsync.ts";
+import { MemorySyncStore, type SyncStore } from "../kube/mod.ts";
 import type { DeliveryOptions } from "./session.ts";
 import { SessionManager } from "./session_manager.ts";
 import type { ConnectionAcceptor } from "./transport.ts";

@@ -3,7 +3,8 @@
  *
  * @example
  * ```ts
- * import { CloudHub, KubeSyncStore, kubeNodeAnnotator } from "./hub/mod.ts";
+ * import { CloudHub } from "./hub/mod.ts";
+ * import { KubeSyncStore, kubeNodeAnnotator } from "./kube/mod.ts";
  * const hub = new CloudHub({
  *   tls: { certPem, keyPem, caPem },
  *   websocket: { address: "0.0.0.0", port: 10000 },
@@ -15,25 +16,8 @@
  */
 export { CloudHub, type CloudHubOptions, type CloudHubPorts } from "./cloudhub.ts";
 export type { ConnectionAcceptor, EdgeConnection, Refusal, TransportKind } from "./transport.ts";
-export {
-  compareResourceVersion,
-  MemorySyncStore,
-  nodeOfObjectSyncName,
-  objectSyncName,
-  type ObjectSyncSpec,
-  parseResourceVersion,
-  ReliableSyncsGroup,
-  ReliableSyncsVersion,
-  ResourceVersionError,
-  type SyncKey,
-  type SyncRecord,
-  type SyncStore,
-} from "./objectsync.ts";
-export { KubeSyncStore } from "./objectsync_kube.ts";
-export { CloudCoreAnnotation, kubeNodeAnnotator } from "./node_annotation.ts";
 export { CloseReason, type CloseReasonLabel, HubMetrics } from "./metrics.ts";
 export { type Monitor, type MonitorOptions, startMonitor } from "./monitor.ts";
-export { type Clock, ManualClock, systemClock } from "../lib/mod.ts";
 export { isFromEdge, isNodeStopped, isToEdge, noAckRequired } from "./classify.ts";
 export { type DeliveryOptions, SessionCloseText } from "./session.ts";
 export {

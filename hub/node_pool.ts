@@ -9,7 +9,7 @@ import { type AckDropReason, AckQueue } from "./ack_queue.ts";
 import type { Clock } from "../lib/mod.ts";
 import type { HubMetrics } from "./metrics.ts";
 import { NoAckQueue } from "./noack_queue.ts";
-import type { SyncStore } from "./objectsync.ts";
+import type { SyncStore } from "../kube/mod.ts";
 
 /** The two queues of one node. */
 export interface NodePool {

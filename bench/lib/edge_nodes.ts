@@ -2,7 +2,7 @@
  * Waiting for a simulated fleet to register: a scenario measures only once EdgeController knows
  * every node (the node insert went through it into the API).
  */
-import type { KubeClient } from "../../controllers/kube/mod.ts";
+import type { KubeClient } from "../../kube/mod.ts";
 import { sleep } from "./report.ts";
 
 /** Edge-labelled Nodes in the API. */

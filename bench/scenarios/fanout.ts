@@ -40,7 +40,7 @@ import { spawnHub } from "../lib/hub_launcher.ts";
 import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { encodeMessage, type Message } from "../../modules/message.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";

@@ -16,7 +16,7 @@ import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { CpuProfiler, cpuSeconds, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { EdgeSimulator, Histogram } from "../../edge/sim/mod.ts";
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 

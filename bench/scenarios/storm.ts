@@ -16,7 +16,7 @@ import { spawnHub } from "../lib/hub_launcher.ts";
 import { createBenchPki } from "../lib/pki.ts";
 import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, secs, sleep, writeResult } from "../lib/report.ts";
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 

@@ -16,7 +16,7 @@ import { spawnHub } from "../lib/hub_launcher.ts";
 import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 
 setLogLevel("error");

@@ -2,7 +2,7 @@
  * The Kubernetes calls DeviceController makes, behind one small interface so tests can wrap it
  * (count PATCHes, inject failures) while talking to a real API server.
  */
-import { isNotFound, type KubeClient, type KubeObject, PatchStrategy } from "../kube/mod.ts";
+import { isNotFound, type KubeClient, type KubeObject, PatchStrategy } from "../../kube/mod.ts";
 import { DeviceGroup } from "./types.ts";
 
 /** The plurals of `devices.kubeedge.io`. */

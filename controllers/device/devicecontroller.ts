@@ -25,7 +25,7 @@ import {
 } from "../../modules/mod.ts";
 import { BusClosedError } from "../../modules/bus.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { type Informer, KubeClient, type KubeObject } from "../kube/mod.ts";
+import { type Informer, KubeClient, type KubeObject } from "../../kube/mod.ts";
 import { type DeviceApiClient, devicePath, KubeDeviceApi } from "./api.ts";
 import { type Clock, systemClock } from "../../lib/mod.ts";
 import { TwinCoalescer } from "./coalescer.ts";

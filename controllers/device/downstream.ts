@@ -9,7 +9,7 @@
  */
 import { type Message, type MessageEnv, Operation } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import type { KubeObject } from "../kube/mod.ts";
+import type { KubeObject } from "../../kube/mod.ts";
 import type { DeviceApiClient } from "./api.ts";
 import type { TwinCoalescer } from "./coalescer.ts";
 import type { ProfileWriter } from "./profile_writer.ts";

@@ -2,7 +2,7 @@
  * DeviceController's in-memory view: the Devices it tracks (with what was sent for them), the
  * DeviceModels it knows, and which models each node+namespace has received.
  */
-import type { KubeObject } from "../kube/mod.ts";
+import type { KubeObject } from "../../kube/mod.ts";
 import {
   type DeviceApi,
   deviceApi,

@@ -7,7 +7,7 @@
  * watches one version and classifies every object by its shape: `spec.nodeName` is the current
  * design, `spec.nodeSelector` the classic one.
  */
-import type { KubeObject } from "../kube/mod.ts";
+import type { KubeObject } from "../../kube/mod.ts";
 
 /** API group of devices, models and statuses. */
 export const DeviceGroup = "devices.kubeedge.io";

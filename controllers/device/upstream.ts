@@ -9,7 +9,7 @@
  */
 import { getContentJson, type Message, type MessageEnv, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { isConflict, isNotFound, type KubeObject } from "../kube/mod.ts";
+import { isConflict, isNotFound, type KubeObject } from "../../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
 import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
 import { Semaphore } from "../../lib/mod.ts";

@@ -15,7 +15,7 @@ import {
   Operation,
   ResourceType,
 } from "../../modules/mod.ts";
-import { failureStatus, goStatusError } from "../kube/mod.ts";
+import { failureStatus, goStatusError } from "../../kube/mod.ts";
 import {
   DeviceGroup,
   type DeviceModelObject,

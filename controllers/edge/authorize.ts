@@ -15,7 +15,12 @@
  * re-checked once against a live pod list of the namespace, because an edge may ask for an
  * object right after the pod appeared, before the watch event reached us.
  */
-import { forbiddenStatus, type KubeClient, type KubeObject, type KubeStatus } from "../kube/mod.ts";
+import {
+  forbiddenStatus,
+  type KubeClient,
+  type KubeObject,
+  type KubeStatus,
+} from "../../kube/mod.ts";
 import type { LocationCache, RefKind } from "./location.ts";
 import { podReferences } from "./location.ts";
 import { paths } from "./meta.ts";

@@ -25,7 +25,7 @@ import {
   Operation,
 } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import type { Informer, KubeClient, KubeObject } from "../kube/mod.ts";
+import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";
 import type { LocationCache, LocationChange, LocationDelta } from "./location.ts";
 import { podChangedForEdge } from "./meta.ts";
 

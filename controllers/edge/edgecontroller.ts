@@ -15,7 +15,7 @@ import type { Module, ModuleContext } from "../../modules/mod.ts";
 import { receiveLoop } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
 import type { EdgeControllerBuffer, EdgeControllerLoad } from "../../config/mod.ts";
-import type { Informer, KubeClient, KubeObject } from "../kube/mod.ts";
+import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";
 import { NodeAuthorizer } from "./authorize.ts";
 import { DownstreamController } from "./downstream.ts";
 import { LocationCache } from "./location.ts";

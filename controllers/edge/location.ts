@@ -9,7 +9,7 @@
  *   caller then sends that node a `delete`);
  * - the same index answers the NodeRestriction-style authorization of upstream requests.
  */
-import type { KubeObject } from "../kube/mod.ts";
+import type { KubeObject } from "../../kube/mod.ts";
 
 /** Object kinds the cache tracks references to. */
 export type RefKind = "configmap" | "secret" | "persistentvolumeclaim" | "serviceaccount";

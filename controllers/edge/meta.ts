@@ -2,7 +2,7 @@
  * Object helpers shared by upstream and downstream: TypeMeta (`SetMetaType`), deep equality,
  * API paths, RFC 3339 seconds, and Go-style case-insensitive field lookup for tag-less structs.
  */
-import type { KubeObject } from "../kube/mod.ts";
+import type { KubeObject } from "../../kube/mod.ts";
 import { jsonEqual } from "../../lib/mod.ts";
 
 /** TypeMeta per edge resource type (`pkg/metaserver/util.SetMetaType`). */

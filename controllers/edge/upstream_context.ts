@@ -18,7 +18,7 @@ import {
   type KubeClient,
   type KubeObject,
   type KubeStatus,
-} from "../kube/mod.ts";
+} from "../../kube/mod.ts";
 import type { NodeAuthorizer } from "./authorize.ts";
 import type { LocationCache } from "./location.ts";
 

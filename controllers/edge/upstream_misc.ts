@@ -6,7 +6,7 @@
  */
 import { getContentJson } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { goStatusError, isNotFound, type KubeStatus, PatchStrategy } from "../kube/mod.ts";
+import { goStatusError, isNotFound, type KubeStatus, PatchStrategy } from "../../kube/mod.ts";
 import type { NodeAuthorizer } from "./authorize.ts";
 import { goField, paths, withTypeMeta } from "./meta.ts";
 import {

@@ -4,7 +4,13 @@
  */
 import { getContentJson, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { goStatusError, isConflict, isNotFound, PatchStrategy } from "../kube/mod.ts";
+import {
+  CloudCoreAnnotation,
+  goStatusError,
+  isConflict,
+  isNotFound,
+  PatchStrategy,
+} from "../../kube/mod.ts";
 import { goField, patchBody, paths, rfc3339, withTypeMeta } from "./meta.ts";
 import {
   errorContent,
@@ -22,8 +28,6 @@ const log = createLogger("edgecontroller");
 export const NvidiaGPUResource = "nvidia.com/gpu";
 /** Annotation carrying the GPU status JSON. */
 export const NvidiaGPUStatusAnnotationKey = "huawei.com/gpu-status";
-/** Annotation naming the cloudcore that created the node. */
-export const CloudcoreAnnotation = "cloudcore";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -52,7 +56,7 @@ async function createNode(ctx: UpstreamContext, req: UpstreamRequest, node: Json
       delete labels[k];
     }
   }
-  node.metadata.annotations = { ...node.metadata.annotations, [CloudcoreAnnotation]: ctx.localIp };
+  node.metadata.annotations = { ...node.metadata.annotations, [CloudCoreAnnotation]: ctx.localIp };
   delete node.metadata.resourceVersion;
   let created = await ctx.kube.create<Json>(paths.nodes(), node, { node: req.node });
   if (Object.keys(reserved).length > 0) {

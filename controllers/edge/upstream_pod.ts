@@ -11,7 +11,13 @@ import {
   ResourceType,
 } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { goStatusError, isConflict, isNotFound, KubeApiError, PatchStrategy } from "../kube/mod.ts";
+import {
+  goStatusError,
+  isConflict,
+  isNotFound,
+  KubeApiError,
+  PatchStrategy,
+} from "../../kube/mod.ts";
 import { goField, patchBody, paths, withTypeMeta } from "./meta.ts";
 import { mergePodStatus, shouldDeleteTerminal } from "./podstatus.ts";
 import {

@@ -5,7 +5,7 @@
  * Errors are the Go error object as content.
  */
 import { getContentJson } from "../../modules/mod.ts";
-import { goStatusError, type KubeObject } from "../kube/mod.ts";
+import { goStatusError, type KubeObject } from "../../kube/mod.ts";
 import { paths, withTypeMeta } from "./meta.ts";
 import {
   errorContent,

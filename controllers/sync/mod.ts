@@ -11,10 +11,4 @@ export {
   type SyncStats,
   uidOfSyncName,
 } from "./synccontroller.ts";
-export {
-  checkResourceVersion,
-  compareResourceVersion,
-  parseResourceVersion,
-  ResourceVersionError,
-} from "./rv.ts";
 export { kindToResource, objectPath } from "./kinds.ts";

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { createBenchPki, NodeCertIssuer } from "../../bench/lib/pki.ts";
 import { spawnHub } from "../../bench/lib/hub_launcher.ts";
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { edgeNodeBody, podBody, RecordingEdge, until } from "./edge_recorder.ts";
 

@@ -1,7 +1,7 @@
 /** catchUpNode: deletes for acknowledged objects that are gone, then the replay. */
 import { catchUpNode, deleteForRecord } from "../../ha/catchup.ts";
-import type { KubeObject } from "../../controllers/kube/mod.ts";
-import type { SyncRecord } from "../../hub/objectsync.ts";
+import type { KubeObject } from "../../kube/mod.ts";
+import type { SyncRecord } from "../../kube/objectsync.ts";
 import type { Message } from "../../modules/message.ts";
 import { assertEquals } from "../assert.ts";
 

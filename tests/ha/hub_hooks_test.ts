@@ -4,7 +4,7 @@
  * `onConnected` / `onDisconnected` report sessions.
  */
 import { buildMessage } from "../../modules/message.ts";
-import { MemorySyncStore } from "../../hub/objectsync.ts";
+import { MemorySyncStore } from "../../kube/objectsync.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { assertEquals } from "../assert.ts";
 import { startHub, until } from "../hub/hub_fixture.ts";

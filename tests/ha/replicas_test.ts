@@ -11,7 +11,7 @@
  * No timed assertions: every wait is bounded only so that a broken build fails instead of hanging.
  */
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { KubeClient, type KubeObject, PatchStrategy } from "../../controllers/kube/mod.ts";
+import { KubeClient, type KubeObject, PatchStrategy } from "../../kube/mod.ts";
 import { bootstrap } from "../../edge/bootstrap.ts";
 import { edgeAcks, type EdgeClient as EdgeClientType } from "../../edge/client.ts";
 import { EdgeClient } from "../../edge/client.ts";

@@ -3,9 +3,9 @@
  * replica's store is seen here (KubeSyncStore's own list-once copy would not see it).
  */
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { SyncRecordIndex, WatchedSyncStore } from "../../ha/sync_records.ts";
-import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { assertEquals } from "../assert.ts";
 

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import { AckQueue } from "../../hub/ack_queue.ts";
 import { ManualClock } from "../../lib/clock.ts";
-import { MemorySyncStore, objectSyncName } from "../../hub/objectsync.ts";
+import { MemorySyncStore, objectSyncName } from "../../kube/objectsync.ts";
 
 // KubeEdge's test framework constants (cloud/pkg/cloudhub/common/testing).
 const NODE = "foo-node";

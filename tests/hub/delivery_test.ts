@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { buildMessage, type Message, newRespByMessage } from "../../modules/message.ts";
 import { ManualClock } from "../../lib/clock.ts";
-import { MemorySyncStore, objectSyncName } from "../../hub/objectsync.ts";
+import { MemorySyncStore, objectSyncName } from "../../kube/objectsync.ts";
 import { startHub, until } from "./hub_fixture.ts";
 
 function pod(node: string, name: string, uid: string, rv: string, operation = "update"): Message {

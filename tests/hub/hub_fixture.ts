@@ -14,7 +14,7 @@ import {
 import { createEdgeCsr } from "../../edge/pki.ts";
 import { CloudHub, type CloudHubOptions } from "../../hub/cloudhub.ts";
 import { EdgeClient, type EdgeClientOptions } from "../../edge/client.ts";
-import type { SyncStore } from "../../hub/objectsync.ts";
+import type { SyncStore } from "../../kube/objectsync.ts";
 
 /** CA + server cert, created once per test file. */
 export interface Pki {

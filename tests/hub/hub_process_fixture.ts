@@ -4,12 +4,12 @@
  * stdin line, dispatches it downstream, flushes, and answers `ok`. Killing it (SIGKILL) loses
  * everything but the ObjectSync records in the API.
  */
-import { KubeClient } from "../../controllers/kube/mod.ts";
+import { KubeClient } from "../../kube/mod.ts";
 import { Bus } from "../../modules/bus.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { messageFromWire } from "../../modules/message.ts";
 import { CloudHub } from "../../hub/cloudhub.ts";
-import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { readLines } from "../../bench/lib/lines.ts";
 
 setLogLevel("error");

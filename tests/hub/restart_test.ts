@@ -1,8 +1,8 @@
 import { assertEquals } from "../assert.ts";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeHttp } from "../../controllers/kube/http.ts";
+import { KubeHttp } from "../../kube/http.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { EdgeClient } from "../../edge/client.ts";
 import { buildMessage, type Message, toWireObject } from "../../modules/message.ts";
 import { clientCert, pki, until } from "./hub_fixture.ts";

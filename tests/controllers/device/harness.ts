@@ -14,7 +14,7 @@ import {
   type DeviceControllerOptions,
   KubeDeviceApi,
 } from "../../../controllers/device/mod.ts";
-import { KubeClient } from "../../../controllers/kube/mod.ts";
+import { KubeClient } from "../../../kube/mod.ts";
 import {
   kubectl,
   kubectlOk,

@@ -5,11 +5,7 @@
  */
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { buildMessage, Bus, type Message } from "../../../modules/mod.ts";
-import {
-  KubeClient,
-  type KubeClientOptions,
-  type KubeObject,
-} from "../../../controllers/kube/mod.ts";
+import { KubeClient, type KubeClientOptions, type KubeObject } from "../../../kube/mod.ts";
 import { EdgeController, type EdgeControllerOptions } from "../../../controllers/edge/mod.ts";
 
 /** Records every message sent to `cloudhub`. */

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../assert.ts";
 import { LocationCache, podReferences } from "../../../controllers/edge/mod.ts";
-import type { KubeObject } from "../../../controllers/kube/mod.ts";
+import type { KubeObject } from "../../../kube/mod.ts";
 
 function pod(name: string, node: string, spec: Record<string, unknown>): KubeObject {
   return { metadata: { name, namespace: "ns" }, spec: { nodeName: node, ...spec } };

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../assert.ts";
-import { isNotFound } from "../../../controllers/kube/mod.ts";
+import { isNotFound } from "../../../kube/mod.ts";
 import { edgeNode, eventually, pod, withEnv } from "./harness.ts";
 
 // deno-lint-ignore no-explicit-any

@@ -1,14 +1,13 @@
 import { assert, assertEquals } from "../../assert.ts";
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { Bus } from "../../../modules/mod.ts";
-import { isNotFound, KubeClient, type KubeObject } from "../../../controllers/kube/mod.ts";
+import { isNotFound, KubeClient, type KubeObject } from "../../../kube/mod.ts";
 import {
-  compareResourceVersion,
   kindToResource,
-  ResourceVersionError,
   SyncController,
   type SyncControllerOptions,
 } from "../../../controllers/sync/mod.ts";
+import { compareResourceVersion } from "../../../kube/mod.ts";
 import { HubRecorder } from "../edge/harness.ts";
 import { EdgeController } from "../../../controllers/edge/mod.ts";
 
@@ -301,31 +300,6 @@ Deno.test("sync: resends are paced (resendQps after resendBurst); stop() ends a 
     await late.settled;
     assert(late.stats.updatesSent < 20, "the paced pass stopped early");
   });
-});
-
-Deno.test("resourceVersion: ParseUint rules (leading zeros, uint64 bound) without BigInt; one implementation for hub and sync", async () => {
-  const hub = await import("../../../hub/objectsync.ts");
-  assertEquals(hub.compareResourceVersion, compareResourceVersion);
-  assertEquals(compareResourceVersion("0010", "9"), 1);
-  assertEquals(compareResourceVersion("000", "0"), 0);
-  assertEquals(compareResourceVersion("99", "100"), -1);
-  assertEquals(compareResourceVersion("018446744073709551615", "18446744073709551615"), 0);
-  for (const bad of ["", "-1", "1e3", " 1", "18446744073709551616", "99999999999999999999"]) {
-    let threw = false;
-    try {
-      compareResourceVersion(bad, "1");
-    } catch (err) {
-      threw = err instanceof ResourceVersionError;
-    }
-    assert(threw, `accepted ${JSON.stringify(bad)}`);
-  }
-  // Same order as the numbers, for random pairs.
-  for (let i = 0; i < 2000; i++) {
-    const a = BigInt(Math.floor(Math.random() * 2 ** 53)) * BigInt(1 + (i % 3000));
-    const b = BigInt(Math.floor(Math.random() * 2 ** 53)) * BigInt(1 + (i % 2999));
-    if (a > 0xffffffffffffffffn || b > 0xffffffffffffffffn) continue;
-    assertEquals(compareResourceVersion(String(a), String(b)), a < b ? -1 : a > b ? 1 : 0);
-  }
 });
 
 Deno.test("sync: a success point the hub holds back (pendingRv) counts as synced; the API's status alone would resend", async () => {

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertRejects } from "../../assert.ts";
-import { startEmbeddedApi } from "../../../apiserver/mod.ts";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import {
   isNotFound,
   KubeApiError,
@@ -7,7 +7,7 @@ import {
   type KubeObject,
   KubeUnavailableError,
   TokenBucket,
-} from "../../../controllers/kube/mod.ts";
+} from "../../kube/mod.ts";
 
 async function withApi(fn: (kube: KubeClient, api: { kubeconfigYaml: string }) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "kube-test-" });

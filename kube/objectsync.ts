@@ -92,13 +92,6 @@ export function nodeOfObjectSyncName(name: string): string {
   return i < 0 ? name : name.slice(0, i);
 }
 
-export {
-  checkResourceVersion,
-  compareResourceVersion,
-  parseResourceVersion,
-  ResourceVersionError,
-} from "../controllers/sync/rv.ts";
-
 function keyString(key: SyncKey): string {
   return `${key.namespace ?? ""}/${key.name}`;
 }

@@ -12,9 +12,12 @@
  * const hub = new CloudHub({ ..., advertiseAddress: "10.0.0.1", annotateNode: kubeNodeAnnotator(kube.http) });
  * ```
  */
-import type { KubeHttp } from "../controllers/kube/http.ts";
+import type { KubeHttp } from "./http.ts";
 
-/** The annotation key cloudcore sets. */
+/**
+ * The Node annotation naming the cloudcore a node is connected to (set by the hub on connect)
+ * or that created it (the edge controller's node registration): one key for both.
+ */
 export const CloudCoreAnnotation = "cloudcore";
 
 /** Returns an `annotateNode` callback for {@link CloudHubOptions} backed by a Kubernetes API. */

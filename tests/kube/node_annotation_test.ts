@@ -1,9 +1,9 @@
 import { assertEquals } from "../assert.ts";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { KubeHttp } from "../../controllers/kube/http.ts";
+import { KubeHttp } from "../../kube/http.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { CloudCoreAnnotation, kubeNodeAnnotator } from "../../hub/node_annotation.ts";
-import { startHub, until } from "./hub_fixture.ts";
+import { CloudCoreAnnotation, kubeNodeAnnotator } from "../../kube/node_annotation.ts";
+import { startHub, until } from "../hub/hub_fixture.ts";
 
 Deno.test("a connecting node gets the annotation cloudcore: <advertise address>", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "hub-annotation-" });

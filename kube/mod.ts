@@ -1,6 +1,8 @@
 /**
- * Kubernetes access for edgecloud's controllers: one client-node-backed {@link KubeClient} with
- * rate limits, retries and informers that report `hasSynced`.
+ * Kubernetes access for the hub, the controllers and HA: one client-node-backed
+ * {@link KubeClient} with rate limits, retries and informers that report `hasSynced`; the pooled
+ * {@link KubeHttp}; resourceVersion rules; the ObjectSync store ({@link SyncStore},
+ * {@link KubeSyncStore}, {@link MemorySyncStore}) and the node's `cloudcore` annotation.
  *
  * @example
  * ```ts
@@ -11,6 +13,8 @@
  * await inf.synced;
  * await kube.close();
  * ```
+ *
+ * @module
  */
 export { type CallOptions, KubeClient, type KubeClientOptions, PatchStrategy } from "./client.ts";
 export { Informer, type InformerHandlers, type InformerOptions, type ListFn } from "./informer.ts";
@@ -40,4 +44,25 @@ export {
   type ObjectMeta,
   type WatchEvent,
 } from "./types.ts";
-export { sleep } from "../../lib/mod.ts";
+export { sleep } from "../lib/mod.ts";
+export {
+  checkResourceVersion,
+  compareResourceVersion,
+  parseResourceVersion,
+  ResourceVersionError,
+} from "./rv.ts";
+export {
+  MemorySyncStore,
+  nodeOfObjectSyncName,
+  objectSyncName,
+  type ObjectSyncSpec,
+  ReliableSyncsGroup,
+  ReliableSyncsVersion,
+  type SyncKey,
+  type SyncObject,
+  type SyncRecord,
+  syncRecordOf,
+  type SyncStore,
+} from "./objectsync.ts";
+export { KubeSyncStore, type KubeSyncStoreOptions } from "./objectsync_kube.ts";
+export { CloudCoreAnnotation, kubeNodeAnnotator } from "./node_annotation.ts";

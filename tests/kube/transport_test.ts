@@ -1,8 +1,8 @@
-import { assert, assertEquals, assertRejects } from "../../assert.ts";
-import { startEmbeddedApi } from "../../../apiserver/mod.ts";
-import { renderKubeconfig } from "../../../apiserver/kubeconfig.ts";
-import { KubeApiError, KubeClient, type KubeObject } from "../../../controllers/kube/mod.ts";
-import { until } from "../../hub/hub_fixture.ts";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { startEmbeddedApi } from "../../apiserver/mod.ts";
+import { renderKubeconfig } from "../../apiserver/kubeconfig.ts";
+import { KubeApiError, KubeClient, type KubeObject } from "../../kube/mod.ts";
+import { until } from "../hub/hub_fixture.ts";
 
 /**
  * A client whose kubeconfig points at a port nothing listens on: every call that works went

@@ -1,10 +1,10 @@
 import { assert, assertEquals } from "../assert.ts";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeHttp } from "../../controllers/kube/http.ts";
+import { KubeHttp } from "../../kube/http.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { KubeSyncStore } from "../../hub/objectsync_kube.ts";
+import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
-import { startHub, until } from "./hub_fixture.ts";
+import { startHub, until } from "../hub/hub_fixture.ts";
 
 async function withApi(fn: (http: KubeHttp, kubeconfigPath: string) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "hub-objectsync-" });

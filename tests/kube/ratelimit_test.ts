@@ -1,5 +1,5 @@
-import { assertEquals } from "../../assert.ts";
-import { NodeRateLimiter } from "../../../controllers/kube/mod.ts";
+import { assertEquals } from "../assert.ts";
+import { NodeRateLimiter } from "../../kube/mod.ts";
 
 Deno.test("NodeRateLimiter: each node gets qps/nodeLimit and burst/nodeLimit; a chatty node does not slow the others", () => {
   let t = 0;

@@ -8,7 +8,7 @@
  * each edge node a fair share of that budget — `qps / nodeLimit` (5/s) with burst
  * `burst / nodeLimit` (10) — so one chatty edge cannot starve the other edges' upstream calls.
  */
-import { sleep } from "../../lib/mod.ts";
+import { sleep } from "../lib/mod.ts";
 
 /** A reservation-style token bucket: callers queue fairly and wait for their slot. */
 export class TokenBucket {

@@ -26,8 +26,8 @@
  * const store = new KubeSyncStore(kube.http);
  * ```
  */
-import { KubeApiError } from "../controllers/kube/errors.ts";
-import type { KubeHttp } from "../controllers/kube/http.ts";
+import { KubeApiError } from "./errors.ts";
+import type { KubeHttp } from "./http.ts";
 import {
   type ObjectSyncSpec,
   ReliableSyncsGroup,
@@ -39,7 +39,7 @@ import {
   type SyncStore,
 } from "./objectsync.ts";
 import { Semaphore } from "../lib/mod.ts";
-import { TokenBucket } from "../controllers/kube/ratelimit.ts";
+import { TokenBucket } from "./ratelimit.ts";
 
 const group = ReliableSyncsGroup;
 const version = ReliableSyncsVersion;
