@@ -89,7 +89,7 @@ export const SYS_APIS: readonly string[] = ["hostname", "networkInterfaces"];
 
 /**
  * Files `deno compile` must embed besides the module graph. Empty today: the only asset,
- * `hub/proto/message.proto`, is a text import (`with { type: "text" }`), hence in the graph.
+ * `protocol/proto/message.proto`, is a text import (`with { type: "text" }`), hence in the graph.
  */
 export const COMPILE_INCLUDES: readonly string[] = [];
 

@@ -10,7 +10,7 @@
  */
 import { Bus } from "../modules/bus.ts";
 import { buildMessage, decodeMessage, encodeMessage, type Message } from "../modules/message.ts";
-import { encodeFrame, FrameReader } from "../hub/viaduct.ts";
+import { encodeFrame, FrameReader } from "../protocol/viaduct.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import { QuicServer } from "../hub/quic.ts";

@@ -22,8 +22,14 @@ import {
 import { EdgeSource, Group, MessageSuccessfulContent, Operation } from "../modules/constants.ts";
 import { decodePem, importEcPrivateKeyPem, PEM_CERTIFICATE } from "../pki/mod.ts";
 import { edgeAcks, WaitTimeoutError } from "./client.ts";
-import { signQuicAuth } from "../hub/quic_auth.ts";
-import { ACK, buildHeaderMessage, QUIC_ALPN, StreamIo, UseType } from "../hub/quic.ts";
+import {
+  ACK,
+  buildHeaderMessage,
+  QUIC_ALPN,
+  signQuicAuth,
+  StreamIo,
+  UseType,
+} from "../protocol/mod.ts";
 import { createLogger } from "../lib/mod.ts";
 
 /** KubeEdge's default project id (edgecore `projectID`). */

@@ -5,7 +5,7 @@
  * - ALPN `kubeedge-viaduct`; the CloudHub server certificate.
  * - The first client stream is the control stream: one header message (operation and resource
  *   `header`, content the JSON of the header map with `Node_id`, `Project_id` and the
- *   credential of hub/quic_auth.ts), answered `ack` or `nack` (NewRespByMessage). A `nack` is
+ *   credential of protocol/quic_auth.ts), answered `ack` or `nack` (NewRespByMessage). A `nack` is
  *   followed by an `error` message whose content is the reason, then the connection is closed.
  * - Every later client stream starts with the 3-byte use type `msg`, then frames; anything else
  *   gets an `error` message and only that stream is closed.
@@ -28,36 +28,27 @@
  * await quic.stop();
  * ```
  */
-import { createLogger } from "../lib/mod.ts";
+import { ConnGuard, createLogger, DEFAULT_CONN_LIMITS, withTimeout } from "../lib/mod.ts";
+import { type Message, newErrorMessage, newRespByMessage, Operation } from "../modules/mod.ts";
 import {
-  buildMessage,
-  type Message,
-  newErrorMessage,
-  newRespByMessage,
-  sharedContentBytes,
-} from "../modules/message.ts";
-import { Operation } from "../modules/constants.ts";
-import type { ConnectionAcceptor, EdgeConnection } from "./transport.ts";
-import { InboundQueue } from "./inbound.ts";
-import { encodeFrame, FrameReader, ViaductError } from "./viaduct.ts";
-import { type HeaderMap, QuicAuthenticator, QuicAuthError } from "./quic_auth.ts";
+  ACK,
+  HEADER_OPERATION,
+  NACK,
+  parseHeaderMap,
+  QUIC_ALPN,
+  QuicAuthError,
+  QuicCloseCode,
+  StreamIo,
+  UseType,
+  ViaductError,
+} from "../protocol/mod.ts";
+import type { ConnectionAcceptor } from "./transport.ts";
+import { QuicAuthenticator } from "./quic_auth.ts";
+import { QuicEdgeConnection } from "./quic_connection.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
-import { ConnGuard, DEFAULT_CONN_LIMITS } from "../lib/mod.ts";
 
-/** ALPN protocol both sides must offer. */
-export const QUIC_ALPN = "kubeedge-viaduct";
 /** Default QUIC port (KubeEdge `modules.cloudHub.quic.port`). */
 export const DEFAULT_QUIC_PORT = 10001;
-/** Stream use types (3 ASCII bytes at the start of every non-control stream). */
-export const UseType = { Message: "msg", Stream: "str" } as const;
-/** QUIC application close codes. */
-export const QuicCloseCode = { Normal: 0, Refused: 1, ProtocolError: 2 } as const;
-
-/** The header message's operation and resource. */
-export const HEADER_OPERATION = "header";
-/** Control replies. */
-export const ACK = "ack";
-export const NACK = "nack";
 
 const CONTROL_OPERATIONS: ReadonlySet<string> = new Set([
   Operation.Config,
@@ -258,10 +249,10 @@ export class QuicServer {
         return;
       }
       remote = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-      await this.#withTimeout(
+      await withTimeout(
         conn.handshake,
         this.#opts.headerTimeoutMs ?? 10_000,
-        "no QUIC handshake",
+        () => new Error(`no QUIC handshake within ${this.#opts.headerTimeoutMs ?? 10_000} ms`),
       );
     } catch (err) {
       this.stats.handshakeFailures++;
@@ -295,17 +286,17 @@ export class QuicServer {
       .catch((err) => `closed: ${(err as Error).message}`);
     let edge: QuicEdgeConnection | null = null;
     try {
-      const control = await this.#withTimeout(
+      const control = await withTimeout(
         streams.read(),
         this.#opts.headerTimeoutMs ?? 10_000,
-        "no control stream",
+        () => new Error(`no control stream within ${this.#opts.headerTimeoutMs ?? 10_000} ms`),
       );
       if (control.done) return;
       const ctl = new StreamIo(control.value);
-      const header = await this.#withTimeout(
+      const header = await withTimeout(
         ctl.next(),
         this.#opts.headerTimeoutMs ?? 10_000,
-        "no header message",
+        () => new Error(`no header message within ${this.#opts.headerTimeoutMs ?? 10_000} ms`),
       );
       edge = await this.#admit(conn, ctl, header, remote, closed);
       if (!edge) return;
@@ -356,7 +347,9 @@ export class QuicServer {
         await ctl.write(err).catch(() => {});
         await ctl.closeWrite();
         // Give the node a moment to read the nack before the connection goes away.
-        await this.#withTimeout(closed, 2_000, "").catch(() => {});
+        await withTimeout(closed, 2_000, () => new Error("nack not read within 2000 ms")).catch(
+          () => {},
+        );
       }
       conn.close({ closeCode: QuicCloseCode.Refused, reason });
       return null;
@@ -455,229 +448,6 @@ export class QuicServer {
       }
     } finally {
       edge.removeStream(io);
-    }
-  }
-
-  #withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const t = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    });
-    return Promise.race([p, t]).finally(() => clearTimeout(timer));
-  }
-}
-
-/** Parses the header map (`{"Node_id":["n1"],...}`), given as an object or a JSON string. */
-export function parseHeaderMap(content: unknown): HeaderMap | null {
-  let v = content;
-  if (typeof v === "string") {
-    try {
-      v = JSON.parse(v);
-    } catch {
-      return null;
-    }
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
-  const out: HeaderMap = {};
-  for (const [k, vals] of Object.entries(v as Record<string, unknown>)) {
-    if (Array.isArray(vals)) out[k] = vals.filter((x): x is string => typeof x === "string");
-    else if (typeof vals === "string") out[k] = [vals];
-  }
-  return out;
-}
-
-/** Builds viaduct's header message for a header map (used by the edge client). */
-export function buildHeaderMessage(headers: HeaderMap): Message {
-  return buildMessage(
-    { operation: HEADER_OPERATION, resource: HEADER_OPERATION },
-    JSON.stringify(headers),
-  );
-}
-
-const USE_TYPE_SIZE = 3;
-
-/**
- * One QUIC bidirectional stream carrying viaduct frames: a frame reader on the receive side,
- * serialised writes on the send side.
- */
-export class StreamIo {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #frames = new FrameReader();
-  readonly #ready: Message[] = [];
-  #prefix: Uint8Array | null = null;
-  #writeChain: Promise<void> = Promise.resolve();
-  #writeClosed = false;
-
-  constructor(stream: Deno.QuicBidirectionalStream) {
-    this.#reader = stream.readable.getReader();
-    this.#writer = stream.writable.getWriter();
-    // Write-side failures surface on write(); keep the writer's own promise from going unhandled.
-    this.#writer.closed.catch(() => {});
-  }
-
-  /** Reads exactly 3 bytes (the use type); bytes after it stay for {@link next}. */
-  async readUseType(): Promise<string | null> {
-    let buf = new Uint8Array(0);
-    while (buf.length < USE_TYPE_SIZE) {
-      const { value, done } = await this.#reader.read();
-      if (done) return null;
-      const next = new Uint8Array(buf.length + value.length);
-      next.set(buf);
-      next.set(value, buf.length);
-      buf = next;
-    }
-    this.#prefix = buf.subarray(USE_TYPE_SIZE);
-    return new TextDecoder().decode(buf.subarray(0, USE_TYPE_SIZE));
-  }
-
-  /**
-   * The next message, or null at a clean end of stream.
-   * @throws ViaductError for a malformed frame or a stream ending inside one.
-   */
-  async next(): Promise<Message | null> {
-    if (this.#prefix) {
-      const p = this.#prefix;
-      this.#prefix = null;
-      this.#ready.push(...this.#frames.push(p));
-    }
-    while (this.#ready.length === 0) {
-      const { value, done } = await this.#reader.read();
-      if (done) {
-        this.#frames.end();
-        return null;
-      }
-      this.#ready.push(...this.#frames.push(value));
-    }
-    return this.#ready.shift()!;
-  }
-
-  /** Writes raw bytes (serialised with other writes). */
-  writeRaw(bytes: Uint8Array): Promise<void> {
-    const p = this.#writeChain.then(() => this.#writer.write(bytes));
-    this.#writeChain = p.catch(() => {});
-    return p;
-  }
-
-  /** Writes one framed message (`content`: its content's bytes if the caller has them). */
-  write(msg: Message, content?: Uint8Array): Promise<void> {
-    return this.writeRaw(encodeFrame(msg, content));
-  }
-
-  /** Finishes the send side after pending writes. */
-  async closeWrite(): Promise<void> {
-    if (this.#writeClosed) return;
-    this.#writeClosed = true;
-    await this.#writeChain;
-    await this.#writer.close().catch(() => {});
-  }
-
-  /** Sends an `error` message with the reason, then closes both directions of this stream. */
-  async fail(reason: string): Promise<void> {
-    const err = buildMessage({ source: "cloudhub", operation: Operation.Error }, reason);
-    await this.write(err).catch(() => {});
-    await this.closeWrite();
-    await this.#reader.cancel(reason).catch(() => {});
-  }
-
-  /** Drops the stream in both directions. */
-  abort(): void {
-    this.#writeClosed = true;
-    this.#writer.abort().catch(() => {});
-    this.#reader.cancel().catch(() => {});
-  }
-}
-
-/** A node connected over QUIC, as sessions see it. */
-class QuicEdgeConnection implements EdgeConnection {
-  readonly transport = "quic" as const;
-  readonly closed: Promise<string>;
-  #inbound: InboundQueue | null = null;
-  readonly #backlog: Message[] = [];
-  /** Stream readers waiting for the handlers to catch up (back-pressure). */
-  readonly #resumers: Array<() => void> = [];
-  #down: Promise<StreamIo> | null = null;
-  readonly #streams = new Set<StreamIo>();
-  #closed = false;
-  #localReason: string | null = null;
-
-  constructor(
-    readonly conn: Deno.QuicConn,
-    readonly nodeId: string,
-    readonly projectId: string,
-    readonly remoteAddress: string,
-    closed: Promise<string>,
-    readonly serveStream: (io: StreamIo) => void,
-  ) {
-    // A local close reports our own reason (Deno's `closed` then carries no reason).
-    this.closed = closed.then((reason) => {
-      this.#closed = true;
-      return this.#localReason ?? reason;
-    });
-  }
-
-  addStream(io: StreamIo): void {
-    this.#streams.add(io);
-  }
-
-  removeStream(io: StreamIo): void {
-    this.#streams.delete(io);
-  }
-
-  /**
-   * Hands a message to the session (see InboundQueue). Resolves at once unless too many wait,
-   * then once the handlers catch up: the stream readers await it, so reading stops meanwhile.
-   */
-  deliver(msg: Message): Promise<void> {
-    if (!this.#inbound) {
-      this.#backlog.push(msg);
-      return Promise.resolve();
-    }
-    this.#inbound.push(msg);
-    if (!this.#inbound.paused) return Promise.resolve();
-    return new Promise((resolve) => this.#resumers.push(resolve));
-  }
-
-  /** True while the stream readers wait for the handlers to catch up (back-pressure). */
-  get readPaused(): boolean {
-    return this.#inbound?.paused ?? false;
-  }
-
-  onMessage(handler: (msg: Message) => void | Promise<void>): void {
-    this.#inbound = new InboundQueue(
-      handler,
-      { pause: () => {}, resume: () => this.#resumers.splice(0).forEach((r) => r()) },
-      (err) => log.error("message handler failed", { node: this.nodeId, error: err }),
-    );
-    for (const msg of this.#backlog.splice(0)) void this.deliver(msg);
-  }
-
-  write(msg: Message): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(new Error(`QUIC connection to ${this.nodeId} is closed`));
-    }
-    if (!this.#down) {
-      this.#down = (async () => {
-        const io = new StreamIo(await this.conn.createBidirectionalStream());
-        await io.writeRaw(new TextEncoder().encode(UseType.Message));
-        return io;
-      })();
-      // The node may answer on this stream too.
-      this.#down.then((io) => this.serveStream(io)).catch(() => {});
-    }
-    // A content shared by many nodes' messages (one object change) is encoded once.
-    const content = sharedContentBytes(msg.content);
-    return this.#down.then((io) => io.write(msg, content));
-  }
-
-  close(reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#localReason = reason;
-    try {
-      this.conn.close({ closeCode: QuicCloseCode.Normal, reason });
-    } catch {
-      // already closed
     }
   }
 }

@@ -9,7 +9,7 @@ import {
   FrameReader,
   VIADUCT_VERSION,
   ViaductError,
-} from "../../hub/viaduct.ts";
+} from "../../protocol/viaduct.ts";
 import type { Message } from "../../modules/message.ts";
 import { fuzzRuns } from "./runs.ts";
 

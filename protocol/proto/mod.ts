@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { ProtoMessage } from "./hub/proto/mod.ts";
+ * import { ProtoMessage } from "./protocol/proto/mod.ts";
  * const bytes = ProtoMessage.encode(ProtoMessage.fromObject({ Content: new Uint8Array() })).finish();
  * ```
  */

@@ -1,7 +1,7 @@
 /**
  * Viaduct's QUIC framing (PROTOCOL.md §3.4): a 10-byte header (u32 BE version `0x01010100`,
  * package type, flags, u32 BE payload length ≤ 32 MiB) followed by a protobuf `message.Message`
- * (the checked-in `hub/proto/message.proto`), and the translation to and from our
+ * (the checked-in `protocol/proto/message.proto`), and the translation to and from our
  * {@link Message} model.
  *
  * Content translation (viaduct's translator, `GetContentData`): a `Uint8Array` is sent as is, a

@@ -11,8 +11,8 @@ import {
   FrameReader,
   MAX_FRAME_PAYLOAD,
   ViaductError,
-} from "../../hub/viaduct.ts";
-import { MESSAGE_PROTO_SOURCE } from "../../hub/proto/mod.ts";
+} from "../../protocol/viaduct.ts";
+import { MESSAGE_PROTO_SOURCE } from "../../protocol/proto/mod.ts";
 import fc from "fast-check";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -27,7 +27,7 @@ const golden: Message = {
 };
 
 /*
- * Derived by hand from hub/proto/message.proto (tag = field << 3 | wire type):
+ * Derived by hand from protocol/proto/message.proto (tag = field << 3 | wire type):
  *   header (1, LEN=2) -> 0a 0d
  *     ID (1, LEN) "m1"            0a 02 6d 31
  *     ParentID (2, LEN) "p1"      12 02 70 31
@@ -112,7 +112,9 @@ Deno.test("a frame built from a shared content's cached bytes is the frame built
 });
 
 Deno.test("the checked-in .proto is the one loaded", async () => {
-  const file = await Deno.readTextFile(new URL("../../hub/proto/message.proto", import.meta.url));
+  const file = await Deno.readTextFile(
+    new URL("../../protocol/proto/message.proto", import.meta.url),
+  );
   assertEquals(MESSAGE_PROTO_SOURCE, file);
   assert(file.includes("string Resouce = 4;"));
 });
@@ -182,7 +184,7 @@ const hasProtoc = (() => {
 })();
 
 async function protoc(args: string[], input: Uint8Array): Promise<Uint8Array> {
-  const protoDir = new URL("../../hub/proto/", import.meta.url).pathname;
+  const protoDir = new URL("../../protocol/proto/", import.meta.url).pathname;
   const child = new Deno.Command("protoc", {
     args: [`--proto_path=${protoDir}`, ...args, "message.proto"],
     stdin: "piped",
