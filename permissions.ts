@@ -77,7 +77,7 @@ export interface PermissionOptions {
 
 /**
  * Environment variables edgecloud itself reads; everything else reads as unset (`--ignore-env`):
- * systemd's notify socket and its watchdog timeout and PID (`WatchdogSec=`, hub/watchdog.ts).
+ * systemd's notify socket and its watchdog timeout and PID (`WatchdogSec=`, lib/watchdog.ts).
  */
 export const ENV_NAMES: readonly string[] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 

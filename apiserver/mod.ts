@@ -20,9 +20,8 @@ import { ResourceRegistry } from "./resources.ts";
 import { Rest } from "./rest.ts";
 import { Store } from "./store.ts";
 import { WatchSet, type WatchStats } from "./watch.ts";
-import { createLogger } from "../lib/mod.ts";
+import { createLogger, type FetchServer, serveFetch } from "../lib/mod.ts";
 import type { ConnLimits, DropReasonLabel } from "../lib/mod.ts";
-import { type FetchServer, serveFetch } from "../lib/mod.ts";
 
 export { ApiError } from "./errors.ts";
 export { DEFAULT_WATCH_BUFFER_BYTES, type WatchStats } from "./watch.ts";

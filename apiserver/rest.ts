@@ -32,8 +32,7 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { setOwn } from "./own.ts";
 import { validateObject } from "./validate.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
-import { createLogger } from "../lib/mod.ts";
-import { jsonEqual } from "../lib/mod.ts";
+import { createLogger, jsonEqual } from "../lib/mod.ts";
 
 const log = createLogger("apiserver");
 

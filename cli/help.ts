@@ -2,7 +2,7 @@
  * `edgecloud --help` text.
  */
 import { DEFAULT_DATA_DIR } from "./args.ts";
-import { DEFAULT_CONFIG_PATH } from "../config/types.ts";
+import { DEFAULT_CONFIG_PATH } from "../config/mod.ts";
 
 /** The usage text (ends with a newline). */
 export function usage(): string {

@@ -4,11 +4,16 @@
  * applied on top.
  */
 import { isAbsolute, resolve } from "node:path";
-import { adjustConfig, defaultConfig, type DefaultsOptions } from "../config/defaults.ts";
-import { ConfigError } from "../config/error.ts";
-import { loadConfig } from "../config/load.ts";
-import { type CloudCoreConfig, DEFAULT_CONFIG_PATH } from "../config/types.ts";
-import { validateConfig } from "../config/validate.ts";
+import {
+  adjustConfig,
+  type CloudCoreConfig,
+  ConfigError,
+  DEFAULT_CONFIG_PATH,
+  defaultConfig,
+  type DefaultsOptions,
+  loadConfig,
+  validateConfig,
+} from "../config/mod.ts";
 import { createLogger } from "../lib/mod.ts";
 import type { CliArgs } from "./args.ts";
 

@@ -2,9 +2,8 @@
  * `edgecloud` command dispatch: returns the exit code instead of exiting, so tests can call it.
  * Exit codes: 0 ok, 1 startup/runtime error (one line on stderr), 2 usage error.
  */
-import { defaultConfig, type DefaultsOptions, minConfig } from "../config/defaults.ts";
-import { renderConfig } from "../config/render.ts";
-import type { CloudCoreConfig } from "../config/types.ts";
+import { defaultConfig, type DefaultsOptions, minConfig, renderConfig } from "../config/mod.ts";
+import type { CloudCoreConfig } from "../config/mod.ts";
 import { setLogLevel } from "../lib/mod.ts";
 import { parseCliArgs, UsageError } from "./args.ts";
 import { usage } from "./help.ts";

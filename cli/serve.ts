@@ -4,12 +4,16 @@
  * drained by each module; then the bus; then stores), exiting 0 — or 1 if that takes longer
  * than the shutdown timeout (5 s) or a second signal arrives.
  */
-import type { CloudCoreConfig } from "../config/types.ts";
-import { notifyReady, notifyStopping } from "../hub/sdnotify.ts";
-import { startWatchdog } from "../hub/watchdog.ts";
-import { Bus } from "../modules/bus.ts";
-import { createLogger, type LogLevel, setLogLevel } from "../lib/mod.ts";
-import { type Module, ModuleRegistry } from "../modules/module.ts";
+import type { CloudCoreConfig } from "../config/mod.ts";
+import {
+  createLogger,
+  type LogLevel,
+  notifyReady,
+  notifyStopping,
+  setLogLevel,
+  startWatchdog,
+} from "../lib/mod.ts";
+import { Bus, type Module, ModuleRegistry } from "../modules/mod.ts";
 import { notifyBindPath } from "../permissions.ts";
 
 const log = createLogger("edgecloud");

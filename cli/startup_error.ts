@@ -1,7 +1,7 @@
 /**
  * The single stderr line for an error that stops `edgecloud` from starting: no stack traces.
  */
-import { ConfigError } from "../config/error.ts";
+import { ConfigError } from "../config/mod.ts";
 import { UsageError } from "./args.ts";
 import { permissionErrorLine } from "./permissions_error.ts";
 

@@ -17,10 +17,10 @@
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../apiserver/mod.ts";
-import type { CloudCoreConfig, ConnectionLimits } from "../config/types.ts";
+import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
-import { KubeClient, type KubeTransport } from "../kube/mod.ts";
+import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import {
   CertServer,
@@ -30,18 +30,24 @@ import {
   readStoredToken,
   TokenManager,
 } from "../hub/certs/mod.ts";
-import { CloudHub } from "../hub/mod.ts";
-import { kubeNodeAnnotator, KubeSyncStore } from "../kube/mod.ts";
-import { HubMetrics } from "../hub/metrics.ts";
-import { QuicServer } from "../hub/quic.ts";
-import { DEFAULT_UDS_ADDRESS, defaultUdsAddress, UdsServer } from "../hub/uds.ts";
-import { leaderOnlyEvents } from "../ha/device_api.ts";
-import { defaultIdentity, leaseLockFor } from "../ha/mod.ts";
-import { ReplicaCoordinator } from "../ha/replica.ts";
-import { LeaderGate } from "../ha/singletons.ts";
+import {
+  CloudHub,
+  DEFAULT_UDS_ADDRESS,
+  defaultUdsAddress,
+  HubMetrics,
+  QuicServer,
+  UdsServer,
+} from "../hub/mod.ts";
+import {
+  defaultIdentity,
+  LeaderGate,
+  leaderOnlyEvents,
+  leaseLockFor,
+  ReplicaCoordinator,
+} from "../ha/mod.ts";
 import { createLogger } from "../lib/mod.ts";
 import type { ConnLimits } from "../lib/mod.ts";
-import type { Module } from "../modules/module.ts";
+import type { Module } from "../modules/mod.ts";
 import type { ModuleSpec, ServeContext } from "./serve.ts";
 
 const log = createLogger("edgecloud");

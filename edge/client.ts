@@ -16,16 +16,17 @@
  * ```
  */
 import type { WebSocket } from "ws";
-import { Group, Operation } from "../modules/constants.ts";
 import {
   buildMessage,
   decodeMessage,
   defaultMessageEnv,
   encodeMessage,
+  Group,
   type Message,
   type MessageEnv,
   newRespByMessage,
-} from "../modules/message.ts";
+  Operation,
+} from "../modules/mod.ts";
 import { dialEdgeWebSocket, type DialOptions, type EdgeLink } from "./ws_transport.ts";
 import { withTimeout } from "../lib/mod.ts";
 

@@ -15,11 +15,14 @@
  */
 import {
   buildMessage,
+  EdgeSource,
+  Group,
   type Message,
   type MessageRoute,
+  MessageSuccessfulContent,
   newRespByMessage,
-} from "../modules/message.ts";
-import { EdgeSource, Group, MessageSuccessfulContent, Operation } from "../modules/constants.ts";
+  Operation,
+} from "../modules/mod.ts";
 import { decodePem, importEcPrivateKeyPem, PEM_CERTIFICATE } from "../pki/mod.ts";
 import { edgeAcks, WaitTimeoutError } from "./client.ts";
 import {

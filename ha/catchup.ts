@@ -21,8 +21,7 @@ import {
   NullNamespace,
   Operation,
 } from "../modules/mod.ts";
-import type { KubeObject } from "../kube/mod.ts";
-import type { SyncRecord } from "../kube/mod.ts";
+import type { KubeObject, SyncRecord } from "../kube/mod.ts";
 
 /** What {@link catchUpNode} needs. */
 export interface CatchUpDeps {

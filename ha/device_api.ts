@@ -9,7 +9,7 @@
  * new DeviceController({ api: leaderOnlyEvents(new KubeDeviceApi(kube), () => gate.leading) });
  * ```
  */
-import type { DeviceApiClient } from "../controllers/device/api.ts";
+import type { DeviceApiClient } from "../controllers/device/mod.ts";
 import type { KubeObject } from "../kube/mod.ts";
 
 /** Wraps `api` so that `createEvent` is a no-op unless `isLeader()`. */

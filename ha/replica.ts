@@ -15,18 +15,32 @@
  * ```
  */
 import { CloudCoreAnnotation } from "../kube/mod.ts";
-import type { SyncStore } from "../kube/mod.ts";
-import type { CloudHub } from "../hub/cloudhub.ts";
-import type { EdgeController } from "../controllers/edge/mod.ts";
-import type { KubeClient, KubeObject } from "../kube/mod.ts";
+import type { Informer, KubeClient, KubeObject, SyncStore } from "../kube/mod.ts";
 import { createLogger } from "../lib/mod.ts";
-import { ModuleName } from "../modules/constants.ts";
-import type { Module, ModuleContext } from "../modules/module.ts";
+import { ModuleName } from "../modules/mod.ts";
+import type { Module, ModuleContext } from "../modules/mod.ts";
 import { catchUpNode } from "./catchup.ts";
 import { NodeOwnership } from "./ownership.ts";
 import { SyncRecordIndex, WatchedSyncStore } from "./sync_records.ts";
 
 const log = createLogger("ha");
+
+/**
+ * What the replica uses of CloudHub (`CloudHub` satisfies it; cli/wiring.ts passes the hub): ha/
+ * sits beside the hub, not above it, so it names the shape instead of importing the class.
+ */
+export interface ReplicaHub {
+  readonly sessions: { get(nodeId: string): unknown };
+  readonly pools: { peek(nodeId: string): unknown; delete(nodeId: string): unknown };
+}
+
+/** What the replica uses of the EdgeController (`EdgeController` satisfies it). */
+export interface ReplicaEdge {
+  readonly downstream:
+    | { readonly nodes: Informer<KubeObject>; replayNode(node: string): Promise<void> }
+    | undefined;
+  sharedCaches(): Partial<Record<string, Informer<KubeObject>>>;
+}
 
 /** Options of {@link ReplicaCoordinator}. */
 export interface ReplicaCoordinatorOptions {
@@ -49,8 +63,8 @@ export class ReplicaCoordinator {
   readonly syncStore: WatchedSyncStore;
   readonly stats: ReplicaStats = { catchUps: 0, catchUpDeletes: 0 };
   readonly #self: string;
-  #hub?: CloudHub;
-  #edge?: EdgeController;
+  #hub?: ReplicaHub;
+  #edge?: ReplicaEdge;
   #bus?: ModuleContext["bus"];
   #ownership?: NodeOwnership;
   #ready!: () => void;
@@ -95,8 +109,8 @@ export class ReplicaCoordinator {
     };
   }
 
-  /** Hooks into the started hub and EdgeController; register after both. */
-  attachModule(hub: CloudHub, edge: EdgeController): Module {
+  /** Hooks into the started hub and ReplicaEdge; register after both. */
+  attachModule(hub: ReplicaHub, edge: ReplicaEdge): Module {
     return {
       name: "ha-replica",
       group: "ha-replica",
@@ -111,7 +125,7 @@ export class ReplicaCoordinator {
     };
   }
 
-  #attach(hub: CloudHub, edge: EdgeController, ctx: ModuleContext): void {
+  #attach(hub: ReplicaHub, edge: ReplicaEdge, ctx: ModuleContext): void {
     const nodes = edge.downstream?.nodes;
     if (!nodes) throw new Error("ha: the EdgeController is not started");
     this.#hub = hub;
@@ -141,8 +155,8 @@ export class ReplicaCoordinator {
   /** Brings a node that connected here up to date (ha/catchup.ts). */
   async #catchUp(nodeId: string): Promise<void> {
     await this.#attached;
-    const hub = this.#hub as CloudHub;
-    const edge = this.#edge as EdgeController;
+    const hub = this.#hub as ReplicaHub;
+    const edge = this.#edge as ReplicaEdge;
     const bus = this.#bus as ModuleContext["bus"];
     if (this.#stopped || !hub.sessions.get(nodeId)) return;
     const caches = edge.sharedCaches();

@@ -18,7 +18,7 @@
  * ```
  */
 import { createLogger } from "../lib/mod.ts";
-import type { Module, ModuleContext } from "../modules/module.ts";
+import type { Module, ModuleContext } from "../modules/mod.ts";
 import { LeaderElector, type LeaderElectorOptions } from "./leader.ts";
 
 const log = createLogger("ha");

@@ -13,14 +13,18 @@
  *   (default 60 s rather than client-go's 1000 s: a node that misses five writes in a row is
  *   almost always reconnecting, and a new session resets the back-off anyway).
  */
-import { Group, Operation } from "../modules/constants.ts";
-import { createLogger } from "../lib/mod.ts";
-import type { Message } from "../modules/message.ts";
-import { getNamespace, getResourceName } from "../modules/resource.ts";
-import { type Clock, systemClock, type TimerHandle } from "../lib/mod.ts";
-import { Heap } from "../lib/mod.ts";
-import { objectSyncName, type ObjectSyncSpec, type SyncKey, type SyncStore } from "../kube/mod.ts";
-import { checkResourceVersion, compareResourceVersion, ResourceVersionError } from "../kube/mod.ts";
+import { getNamespace, getResourceName, Group, Operation } from "../modules/mod.ts";
+import { type Clock, createLogger, Heap, systemClock, type TimerHandle } from "../lib/mod.ts";
+import type { Message } from "../modules/mod.ts";
+import {
+  checkResourceVersion,
+  compareResourceVersion,
+  objectSyncName,
+  type ObjectSyncSpec,
+  ResourceVersionError,
+  type SyncKey,
+  type SyncStore,
+} from "../kube/mod.ts";
 
 const log = createLogger("cloudhub.ackqueue");
 

@@ -7,11 +7,11 @@ import {
   MessageSuccessfulContent,
   ModuleName,
   Operation,
+  resourceSegment,
   ResourceType,
   VolumeOperations,
-} from "../modules/constants.ts";
-import type { Message } from "../modules/message.ts";
-import { resourceSegment } from "../modules/resource.ts";
+} from "../modules/mod.ts";
+import type { Message } from "../modules/mod.ts";
 
 /** CSI volume response resource from the edge (§3.7 rule 2): `^\w[-\w.+]*\/volume\/\w[-\w.+]*`. */
 export const VolumeResourcePattern = /^\w[-\w.+]*\/volume\/\w[-\w.+]*/;

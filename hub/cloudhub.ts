@@ -11,12 +11,9 @@
  * console.log(hub.ports.websocket);
  * ```
  */
-import type { Bus } from "../modules/bus.ts";
-import { Group, ModuleName, Operation } from "../modules/constants.ts";
-import { createLogger } from "../lib/mod.ts";
-import { buildMessage, type MessageEnv } from "../modules/message.ts";
-import type { Module, ModuleContext } from "../modules/module.ts";
-import { type Clock, systemClock, type TimerHandle } from "../lib/mod.ts";
+import type { Bus, Module, ModuleContext } from "../modules/mod.ts";
+import { buildMessage, Group, type MessageEnv, ModuleName, Operation } from "../modules/mod.ts";
+import { type Clock, createLogger, systemClock, type TimerHandle } from "../lib/mod.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { HubMetrics } from "./metrics.ts";
 import { type Monitor, startMonitor } from "./monitor.ts";

@@ -6,24 +6,22 @@
  * A missing module or group on the bus is counted (`unroutable_messages_total`) and logged; it
  * never breaks the connection or the loop.
  */
-import type { Bus } from "../modules/bus.ts";
-import {
-  Group,
-  ModuleName,
-  Operation,
-  ResourceType,
-  VolumeOperations,
-} from "../modules/constants.ts";
-import { Fifo } from "../lib/mod.ts";
-import { createLogger } from "../lib/mod.ts";
+import type { Bus } from "../modules/mod.ts";
 import {
   buildMessage,
+  getNodeId,
+  Group,
   type Message,
   type MessageEnv,
+  ModuleName,
   newErrorMessage,
-} from "../modules/message.ts";
-import { receiveLoop } from "../modules/module.ts";
-import { getNodeId, prefixResource } from "../modules/resource.ts";
+  Operation,
+  prefixResource,
+  receiveLoop,
+  ResourceType,
+  VolumeOperations,
+} from "../modules/mod.ts";
+import { createLogger, Fifo } from "../lib/mod.ts";
 import {
   isFromEdge,
   isNodeStopped,

@@ -11,8 +11,8 @@
  * inbound.push(msg);
  * ```
  */
-import { Operation } from "../modules/constants.ts";
-import type { Message } from "../modules/message.ts";
+import { Operation } from "../modules/mod.ts";
+import type { Message } from "../modules/mod.ts";
 
 /**
  * Per-connection read back-pressure: a transport stops reading a node once more than

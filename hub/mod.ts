@@ -26,3 +26,21 @@ export {
   WebSocketTransport,
   type WebSocketTransportOptions,
 } from "./websocket.ts";
+export {
+  DEFAULT_QUIC_PORT,
+  QuicListenError,
+  QuicServer,
+  type QuicServerOptions,
+  type QuicServerStats,
+} from "./quic.ts";
+export {
+  DEFAULT_UDS_ADDRESS,
+  DEFAULT_UDS_TIMEOUT_MS,
+  defaultUdsAddress,
+  MAX_UDS_REQUEST,
+  parseUnixAddress,
+  UdsAddressError,
+  UdsServer,
+  type UdsServerOptions,
+  type UdsStats,
+} from "./uds.ts";

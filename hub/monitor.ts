@@ -13,11 +13,10 @@
  * await monitor.close();
  * ```
  */
-import { createLogger } from "../lib/mod.ts";
+import { createLogger, serveFetch } from "../lib/mod.ts";
 import type { HubMetrics } from "./metrics.ts";
 import { startLoopLagSampler } from "./loop_lag.ts";
 import type { ConnLimits } from "../lib/mod.ts";
-import { serveFetch } from "../lib/mod.ts";
 
 const log = createLogger("monitor");
 

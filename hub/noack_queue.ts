@@ -6,7 +6,7 @@
  * (default 1000) wait, the oldest is dropped and counted, because no-ack traffic (lists, status
  * responses, membership) is either superseded by newer messages or re-requested by the edge.
  */
-import type { Message } from "../modules/message.ts";
+import type { Message } from "../modules/mod.ts";
 
 /** Options of {@link NoAckQueue}. */
 export interface NoAckQueueOptions {

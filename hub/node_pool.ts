@@ -4,7 +4,7 @@
  * first message for a node (online or not) and live until the node is deleted or the hub stops,
  * so a node's backlog survives disconnects (DESIGN.md).
  */
-import type { Message } from "../modules/message.ts";
+import type { Message } from "../modules/mod.ts";
 import { type AckDropReason, AckQueue } from "./ack_queue.ts";
 import type { Clock } from "../lib/mod.ts";
 import type { HubMetrics } from "./metrics.ts";

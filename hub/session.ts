@@ -14,8 +14,8 @@
  * resends; writes stay in resourceVersion order.
  */
 import { createLogger } from "../lib/mod.ts";
-import type { Message } from "../modules/message.ts";
-import { trimResource } from "../modules/resource.ts";
+import type { Message } from "../modules/mod.ts";
+import { trimResource } from "../modules/mod.ts";
 import type { AckLease } from "./ack_queue.ts";
 import { isNodeStopped } from "./classify.ts";
 import type { Clock, TimerHandle } from "../lib/mod.ts";

@@ -5,7 +5,7 @@
  * connect/disconnect so CloudHub can publish the §3.5 events and set the node annotation.
  */
 import { createLogger } from "../lib/mod.ts";
-import type { Message } from "../modules/message.ts";
+import type { Message } from "../modules/mod.ts";
 import type { Clock } from "../lib/mod.ts";
 import { CloseReason, type HubMetrics } from "./metrics.ts";
 import type { NodePools } from "./node_pool.ts";

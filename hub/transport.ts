@@ -4,7 +4,7 @@
  * {@link ConnectionAcceptor}. Sessions, the dispatcher and the queues never know which
  * transport a node uses, so a node may reconnect on either.
  */
-import type { Message } from "../modules/message.ts";
+import type { Message } from "../modules/mod.ts";
 
 /** Transport names. */
 export type TransportKind = "websocket" | "quic";

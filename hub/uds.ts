@@ -20,17 +20,17 @@
  * await uds.stop();
  * ```
  */
-import type { Bus } from "../modules/bus.ts";
-import { ModuleName } from "../modules/constants.ts";
-import { createLogger } from "../lib/mod.ts";
+import type { Bus } from "../modules/mod.ts";
 import {
   decodeMessage,
   encodeMessage,
+  getNodeId,
   type Message,
+  ModuleName,
   newErrorMessage,
   newMessage,
-} from "../modules/message.ts";
-import { getNodeId } from "../modules/resource.ts";
+} from "../modules/mod.ts";
+import { createLogger } from "../lib/mod.ts";
 
 /** Largest request KubeEdge's UDS server reads (one read of this many bytes). */
 export const MAX_UDS_REQUEST = 10480;

@@ -31,8 +31,6 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import { Operation } from "../modules/constants.ts";
-import { createLogger } from "../lib/mod.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -40,12 +38,19 @@ import {
   MessageDecodeError,
   type MessageEnv,
   newRespByMessage,
+  Operation,
   sharedContentJson,
-} from "../modules/message.ts";
+} from "../modules/mod.ts";
+import {
+  type ConnGuard,
+  type ConnLimits,
+  createLogger,
+  guardNodeServer,
+  rawSocket,
+} from "../lib/mod.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
 import { InboundQueue } from "./inbound.ts";
-import { type ConnGuard, type ConnLimits, guardNodeServer, rawSocket } from "../lib/mod.ts";
 
 const log = createLogger("cloudhub.websocket");
 

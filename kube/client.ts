@@ -29,12 +29,11 @@ import {
   ServerConfiguration,
   StorageV1Api,
 } from "@kubernetes/client-node";
-import { createLogger } from "../lib/mod.ts";
+import { createLogger, sleep } from "../lib/mod.ts";
 import { isTransient, KubeClosedError, KubeConfigError, KubeUnavailableError } from "./errors.ts";
 import { KubeHttp, type KubeTransport, type RequestOptions } from "./http.ts";
 import { Informer, type InformerOptions, type ListFn } from "./informer.ts";
 import { NodeRateLimiter } from "./ratelimit.ts";
-import { sleep } from "../lib/mod.ts";
 import type { KubeObject } from "./types.ts";
 
 const log = createLogger("kube");

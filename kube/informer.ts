@@ -7,10 +7,9 @@
  * watches raw JSON, re-lists on 410 Gone, retries everything else with capped back-off while
  * logging, and `stop()` waits until the loop has really ended.
  */
-import { createLogger } from "../lib/mod.ts";
+import { createLogger, sleep } from "../lib/mod.ts";
 import { isGone, KubeApiError } from "./errors.ts";
 import type { KubeHttp } from "./http.ts";
-import { sleep } from "../lib/mod.ts";
 import { type KubeList, type KubeObject, objectKey, type WatchEvent } from "./types.ts";
 
 const log = createLogger("kube");

@@ -9,6 +9,7 @@
  * - {@link jsonEqual}: structural equality of JSON values
  * - {@link createLogger}: the structured logger
  * - {@link ConnGuard}, {@link serveFetch}: connection limits and the node:http(s) fetch server
+ * - {@link notifyReady}, {@link startWatchdog}: systemd's notify protocol and watchdog
  *
  * @example
  * ```ts
@@ -59,3 +60,18 @@ export {
   type FetchServerOptions,
   serveFetch,
 } from "./fetch_server.ts";
+export {
+  notifyReady,
+  notifySocketFromEnv,
+  notifyStopping,
+  sdNotify,
+  SdNotifyError,
+  type SdNotifyOptions,
+} from "./sdnotify.ts";
+export {
+  startWatchdog,
+  type Watchdog,
+  WATCHDOG_ENV,
+  watchdogIntervalFromEnv,
+  type WatchdogOptions,
+} from "./watchdog.ts";

@@ -18,7 +18,7 @@
  * for (const m of reader.push(bytes)) console.log(m.route.operation);
  * ```
  */
-import { getContentData, type Message, type MessageHeader } from "../modules/message.ts";
+import { getContentData, type Message, type MessageHeader } from "../modules/mod.ts";
 import { ProtoMessage, type ProtoMessageObject } from "./proto/mod.ts";
 
 /** Viaduct protocol version: major 1, minor 1, fix 1, low byte 0. */

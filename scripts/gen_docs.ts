@@ -9,9 +9,12 @@
  * `deno task docs` rewrites both; `--check` exits 1 if either is stale
  * (tests/scripts/gen_docs_test.ts runs that).
  */
-import { defaultConfig } from "../config/defaults.ts";
-import { EDGECLOUD_DEFAULT_DEVIATIONS, EDGECLOUD_EXTENSIONS } from "../config/types.ts";
-import { HubMetrics } from "../hub/metrics.ts";
+import {
+  defaultConfig,
+  EDGECLOUD_DEFAULT_DEVIATIONS,
+  EDGECLOUD_EXTENSIONS,
+} from "../config/mod.ts";
+import { HubMetrics } from "../hub/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -286,7 +286,7 @@ apiServer:
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-    // WatchdogSec=0.4s: WATCHDOG=1 every 200 ms (hub/watchdog.ts).
+    // WatchdogSec=0.4s: WATCHDOG=1 every 200 ms (lib/watchdog.ts).
     env: { NO_COLOR: "1", NOTIFY_SOCKET: notifySocket, WATCHDOG_USEC: "400000" },
   }).spawn();
   let text = "";

@@ -13,12 +13,11 @@
  * ```
  */
 import { type EmbeddedApi, startEmbeddedApi } from "../../apiserver/mod.ts";
-import { KubeClient } from "../../kube/mod.ts";
+import { KubeClient, KubeSyncStore } from "../../kube/mod.ts";
 import { EdgeController } from "../../controllers/edge/mod.ts";
 import { DeviceController } from "../../controllers/device/mod.ts";
 import { SyncController } from "../../controllers/sync/mod.ts";
 import { CloudHub, type CloudHubOptions } from "../../hub/mod.ts";
-import { KubeSyncStore } from "../../kube/mod.ts";
 import { Bus, ModuleRegistry } from "../../modules/mod.ts";
 import { type BenchPki, createBenchPki, NodeCertIssuer } from "./pki.ts";
 

@@ -7,7 +7,7 @@
  * readers. `deviceEvent`/`deviceModelEvent`/`deviceStatusEvent` size client-go event channels,
  * which the informers here do not have: events are handled in order as they arrive.
  */
-import type { DeviceController as DeviceControllerConfig } from "../../config/types.ts";
+import type { DeviceController as DeviceControllerConfig } from "../../config/mod.ts";
 import type { DeviceControllerOptions } from "./devicecontroller.ts";
 
 /** The options a config section implies (merge in `kube` or `kubeConfig`). */

@@ -16,6 +16,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
   type Bus,
+  BusClosedError,
   defaultMessageEnv,
   type Message,
   type MessageEnv,
@@ -23,11 +24,9 @@ import {
   type ModuleContext,
   ModuleName,
 } from "../../modules/mod.ts";
-import { BusClosedError } from "../../modules/bus.ts";
-import { createLogger } from "../../lib/mod.ts";
+import { type Clock, createLogger, systemClock } from "../../lib/mod.ts";
 import { type Informer, KubeClient, type KubeObject } from "../../kube/mod.ts";
 import { type DeviceApiClient, devicePath, KubeDeviceApi } from "./api.ts";
-import { type Clock, systemClock } from "../../lib/mod.ts";
 import { TwinCoalescer } from "./coalescer.ts";
 import { Downstream } from "./downstream.ts";
 import { ProfileWriter } from "./profile_writer.ts";

@@ -8,7 +8,7 @@
  * reported on each Device (Event + annotation) and removed from profiles and nodes.
  */
 import { type Message, type MessageEnv, Operation } from "../../modules/mod.ts";
-import { createLogger } from "../../lib/mod.ts";
+import { createLogger, jsonEqual } from "../../lib/mod.ts";
 import type { KubeObject } from "../../kube/mod.ts";
 import type { DeviceApiClient } from "./api.ts";
 import type { TwinCoalescer } from "./coalescer.ts";
@@ -27,7 +27,6 @@ import {
   membershipMessage,
   resourceMessage,
 } from "./wire.ts";
-import { jsonEqual } from "../../lib/mod.ts";
 
 const log = createLogger("devicecontroller");
 

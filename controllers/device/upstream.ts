@@ -8,11 +8,10 @@
  * JSON); it never affects other devices.
  */
 import { getContentJson, type Message, type MessageEnv, ResourceType } from "../../modules/mod.ts";
-import { createLogger } from "../../lib/mod.ts";
+import { createLogger, Semaphore } from "../../lib/mod.ts";
 import { isConflict, isNotFound, type KubeObject } from "../../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
 import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
-import { Semaphore } from "../../lib/mod.ts";
 import { type DeviceRecord, type DeviceState, newDeviceStatus, newerRv } from "./state.ts";
 import {
   type ModelProperty,

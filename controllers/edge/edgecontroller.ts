@@ -10,9 +10,8 @@
  * await registry.startAll();       // start() resolves once every informer has synced
  * ```
  */
-import { ModuleName } from "../../modules/mod.ts";
+import { ModuleName, receiveLoop } from "../../modules/mod.ts";
 import type { Module, ModuleContext } from "../../modules/mod.ts";
-import { receiveLoop } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
 import type { EdgeControllerBuffer, EdgeControllerLoad } from "../../config/mod.ts";
 import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";

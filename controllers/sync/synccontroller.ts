@@ -33,15 +33,15 @@ import {
 import type { Module, ModuleContext } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
 import {
+  compareResourceVersion,
   type Informer,
   isNotFound,
   type KubeClient,
   type KubeObject,
   sleep,
+  TokenBucket,
 } from "../../kube/mod.ts";
-import { TokenBucket } from "../../kube/mod.ts";
 import { objectPath } from "./kinds.ts";
-import { compareResourceVersion } from "../../kube/mod.ts";
 
 /** Records checked between two turns of the event loop during a full pass. */
 const YIELD_EVERY = 256;

@@ -5,7 +5,7 @@
  */
 import { EdgeClient } from "../client.ts";
 import { QuicEdgeClient } from "../quic_client.ts";
-import type { Message } from "../../modules/message.ts";
+import type { Message } from "../../modules/mod.ts";
 
 /** PEM credentials of one node. */
 export interface NodeCredentials {

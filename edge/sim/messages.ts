@@ -8,8 +8,13 @@
  * // route: edged/meta insert default/node/edge-1, content a v1.Node labelled as an edge node
  * ```
  */
-import { Group, Operation } from "../../modules/constants.ts";
-import { buildMessage, type Message, type MessageEnv } from "../../modules/message.ts";
+import {
+  buildMessage,
+  Group,
+  type Message,
+  type MessageEnv,
+  Operation,
+} from "../../modules/mod.ts";
 
 /** The namespace edgecore uses for node-scoped requests. */
 export const NODE_NAMESPACE = "default";

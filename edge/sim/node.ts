@@ -3,8 +3,8 @@
  * periods, answers every pod it receives with a pod status, optionally reports device twins, and
  * tracks what the hub sent (latest RV per object, duplicates after ACK, latency).
  */
-import { Operation } from "../../modules/constants.ts";
-import type { Message } from "../../modules/message.ts";
+import { Operation } from "../../modules/mod.ts";
+import type { Message } from "../../modules/mod.ts";
 import { edgeAcks } from "../client.ts";
 import type { SimLink } from "./link.ts";
 import { leaseUpdate, nodeInsert, nodeStatus, podStatus, twinEdgeUpdated } from "./messages.ts";

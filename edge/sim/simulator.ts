@@ -12,7 +12,7 @@
  * ```
  */
 import { isIP } from "node:net";
-import type { Message } from "../../modules/message.ts";
+import type { Message } from "../../modules/mod.ts";
 import { type LinkOptions, type NodeCredentials, quicLink, type SimLink, wsLink } from "./link.ts";
 import { type NodeBehaviour, SimNode } from "./node.ts";
 import { ProgressLine, SimStats, type SimSummary } from "./stats.ts";

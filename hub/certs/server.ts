@@ -18,30 +18,30 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { createLogger } from "../../lib/mod.ts";
-import {
-  type CA,
-  CertError,
-  CsrError,
-  type KeyPairPem,
-  tlsOptions,
-  verifyClientCert,
-} from "../../pki/mod.ts";
-import {
-  checkNodeName,
-  CsrPolicyError,
-  NODE_CN_PREFIX,
-  NODE_ORGANIZATION,
-  signNodeCSR,
-} from "../../pki/mod.ts";
-import { parseBearerHeader, TokenError, verifyBearer } from "../../pki/mod.ts";
-import { ListenBacklog } from "../transport.ts";
 import {
   type ConnGuard,
   type ConnLimits,
+  createLogger,
   type DropReasonLabel,
   guardNodeServer,
 } from "../../lib/mod.ts";
+import {
+  type CA,
+  CertError,
+  checkNodeName,
+  CsrError,
+  CsrPolicyError,
+  type KeyPairPem,
+  NODE_CN_PREFIX,
+  NODE_ORGANIZATION,
+  parseBearerHeader,
+  signNodeCSR,
+  tlsOptions,
+  TokenError,
+  verifyBearer,
+  verifyClientCert,
+} from "../../pki/mod.ts";
+import { ListenBacklog } from "../transport.ts";
 
 const log = createLogger("certserver");
 

@@ -13,7 +13,7 @@
  * ```
  */
 import { ApiException, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
-import { createLogger } from "../../lib/mod.ts";
+import { createLogger, decodeBase64, encodeBase64 } from "../../lib/mod.ts";
 import {
   type CA,
   CertError,
@@ -22,9 +22,8 @@ import {
   loadKeyPairDer,
   loadKeyPairPem,
   signServerCert,
+  x509,
 } from "../../pki/mod.ts";
-import { x509 } from "../../pki/mod.ts";
-import { decodeBase64, encodeBase64 } from "../../lib/mod.ts";
 
 const log = createLogger("certs");
 

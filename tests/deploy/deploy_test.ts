@@ -77,7 +77,7 @@ Deno.test("the unit: Type=notify, dedicated user, state dir, hardening, restart,
   assertEquals(one("Service.PrivateTmp"), "yes");
   assertEquals(one("Service.Restart"), "on-failure");
   assert(one("Service.RestartSec"));
-  assertEquals(one("Service.WatchdogSec"), "30s"); // serve pings it (hub/watchdog.ts)
+  assertEquals(one("Service.WatchdogSec"), "30s"); // serve pings it (lib/watchdog.ts)
   assertEquals(one("Service.LimitNOFILE"), "1048576");
   assertEquals(one("Service.AmbientCapabilities"), "");
   assertEquals(one("Install.WantedBy"), "multi-user.target");

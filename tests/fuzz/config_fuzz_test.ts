@@ -1,7 +1,12 @@
 import fc from "fast-check";
 import { stringify } from "yaml";
-import { ConfigError, parseConfig, renderConfig, validateConfig } from "../../config/mod.ts";
-import { defaultConfig } from "../../config/mod.ts";
+import {
+  ConfigError,
+  defaultConfig,
+  parseConfig,
+  renderConfig,
+  validateConfig,
+} from "../../config/mod.ts";
 import { fuzzRuns } from "./runs.ts";
 
 const fixture = await Deno.readTextFile(

@@ -13,8 +13,7 @@
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeClient, type KubeObject, PatchStrategy } from "../../kube/mod.ts";
 import { bootstrap } from "../../edge/bootstrap.ts";
-import { edgeAcks, type EdgeClient as EdgeClientType } from "../../edge/client.ts";
-import { EdgeClient } from "../../edge/client.ts";
+import { edgeAcks, EdgeClient, type EdgeClient as EdgeClientType } from "../../edge/client.ts";
 import { nodeInsert } from "../../edge/sim/messages.ts";
 import { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE } from "../../ha/mod.ts";
 import type { Message } from "../../modules/message.ts";

@@ -1,9 +1,8 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import { QuicServer } from "../../hub/quic.ts";
-import { StreamIo, UseType } from "../../protocol/mod.ts";
+import { QuicAuthHeader, signQuicAuth, StreamIo, UseType } from "../../protocol/mod.ts";
 import { QuicAuthenticator } from "../../hub/quic_auth.ts";
-import { QuicAuthHeader, signQuicAuth } from "../../protocol/mod.ts";
 import { encodeFrame } from "../../protocol/viaduct.ts";
 import { QuicEdgeClient, QuicRefusedError } from "../../edge/quic_client.ts";
 import { importEcPrivateKeyPem } from "../../pki/mod.ts";

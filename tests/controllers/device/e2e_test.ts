@@ -4,10 +4,9 @@
  */
 import { assert, assertEquals } from "../../assert.ts";
 import { buildMessage, Bus, type Message } from "../../../modules/mod.ts";
-import { KubeClient } from "../../../kube/mod.ts";
+import { KubeClient, KubeSyncStore } from "../../../kube/mod.ts";
 import { EdgeController } from "../../../controllers/edge/mod.ts";
 import { DeviceController } from "../../../controllers/device/mod.ts";
-import { KubeSyncStore } from "../../../kube/mod.ts";
 import { startHub } from "../../hub/hub_fixture.ts";
 import { startTestApi } from "../../apiserver/helpers.ts";
 import {

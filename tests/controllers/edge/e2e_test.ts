@@ -5,9 +5,8 @@
 import { assert, assertEquals } from "../../assert.ts";
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { buildMessage, Bus } from "../../../modules/mod.ts";
-import { KubeClient } from "../../../kube/mod.ts";
+import { KubeClient, KubeSyncStore } from "../../../kube/mod.ts";
 import { EdgeController } from "../../../controllers/edge/mod.ts";
-import { KubeSyncStore } from "../../../kube/mod.ts";
 import { startHub } from "../../hub/hub_fixture.ts";
 import { edgeNode } from "./harness.ts";
 

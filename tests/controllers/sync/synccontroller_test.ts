@@ -1,13 +1,17 @@
 import { assert, assertEquals } from "../../assert.ts";
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { Bus } from "../../../modules/mod.ts";
-import { isNotFound, KubeClient, type KubeObject } from "../../../kube/mod.ts";
+import {
+  compareResourceVersion,
+  isNotFound,
+  KubeClient,
+  type KubeObject,
+} from "../../../kube/mod.ts";
 import {
   kindToResource,
   SyncController,
   type SyncControllerOptions,
 } from "../../../controllers/sync/mod.ts";
-import { compareResourceVersion } from "../../../kube/mod.ts";
 import { HubRecorder } from "../edge/harness.ts";
 import { EdgeController } from "../../../controllers/edge/mod.ts";
 

@@ -14,7 +14,7 @@
  * await watchdog?.stop();
  * ```
  */
-import { createLogger } from "../lib/mod.ts";
+import { createLogger } from "./mod.ts";
 import { sdNotify, type SdNotifyOptions } from "./sdnotify.ts";
 
 const log = createLogger("sdnotify");

@@ -15,7 +15,7 @@
  * await sdNotify("READY=1", { bindPath: "/run/edgecloud/notify.sock" }); // false outside systemd
  * ```
  */
-import { createLogger } from "../lib/mod.ts";
+import { createLogger } from "./mod.ts";
 
 const log = createLogger("sdnotify");
 

@@ -1,4 +1,4 @@
 /** Prints watchdogIntervalFromEnv() (or "off"), for watchdog_test.ts to run under narrow flags. */
-import { watchdogIntervalFromEnv } from "../../hub/watchdog.ts";
+import { watchdogIntervalFromEnv } from "../../lib/watchdog.ts";
 
 console.log(watchdogIntervalFromEnv() ?? "off");

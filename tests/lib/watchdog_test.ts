@@ -1,10 +1,10 @@
 /**
- * hub/watchdog.ts: WATCHDOG=1 at half of $WATCHDOG_USEC, from the caller's event loop (a blocked
+ * lib/watchdog.ts: WATCHDOG=1 at half of $WATCHDOG_USEC, from the caller's event loop (a blocked
  * loop leaves a gap systemd would act on), and nothing after stop(). The receiver is Python with
  * SO_PASSCRED, as systemd checks the sender's PID (systemd cannot run in this container).
  */
-import { startWatchdog, watchdogIntervalFromEnv } from "../../hub/watchdog.ts";
-import { havePython, startPasscredReceiver } from "./passcred_receiver.ts";
+import { startWatchdog, watchdogIntervalFromEnv } from "../../lib/watchdog.ts";
+import { havePython, startPasscredReceiver } from "../hub/passcred_receiver.ts";
 import { assert, assertEquals } from "../assert.ts";
 
 /** Runs `fn` with the watchdog variables set as given (undefined: unset), then restores them. */

@@ -1,5 +1,5 @@
-import { notifyReady, notifyStopping, sdNotify, SdNotifyError } from "../../hub/sdnotify.ts";
-import { havePython, startPasscredReceiver } from "./passcred_receiver.ts";
+import { notifyReady, notifyStopping, sdNotify, SdNotifyError } from "../../lib/sdnotify.ts";
+import { havePython, startPasscredReceiver } from "../hub/passcred_receiver.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 
 interface Datagram {
