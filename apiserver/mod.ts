@@ -20,7 +20,7 @@ import { ResourceRegistry } from "./resources.ts";
 import { Rest } from "./rest.ts";
 import { Store } from "./store.ts";
 import { WatchSet, type WatchStats } from "./watch.ts";
-import { createLogger, type FetchServer, serveFetch } from "../lib/mod.ts";
+import { createLogger, type FetchServer, isIpLiteral, serveFetch } from "../lib/mod.ts";
 import type { ConnLimits, DropReasonLabel } from "../lib/mod.ts";
 
 export { ApiError } from "./errors.ts";
@@ -116,10 +116,6 @@ function sameToken(a: string, b: string): boolean {
   return diff === 0;
 }
 
-function isIp(host: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(":");
-}
-
 /** Starts the embedded API; resolves once it serves and kubeconfig.yaml is written. */
 export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<EmbeddedApi> {
   const dataDir = opts.dataDir.replace(/\/+$/, "") || ".";
@@ -151,7 +147,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
 
     const dns = ["localhost"];
     const ips = ["127.0.0.1", "::1"];
-    if (isIp(hostname)) {
+    if (isIpLiteral(hostname)) {
       if (!ips.includes(hostname)) ips.push(hostname);
     } else if (!dns.includes(hostname)) dns.push(hostname);
     const serverCert = await issueServerCert(ca, dns, ips);

@@ -16,7 +16,7 @@
 import https from "node:https";
 import { findPem, PEM_CERTIFICATE, sha256Hex, splitToken, toPem } from "../pki/mod.ts";
 import { createEdgeCsr } from "./pki.ts";
-import { concat } from "../lib/mod.ts";
+import { concat, isIpLiteral } from "../lib/mod.ts";
 
 /** Thrown when bootstrap fails: CA hash mismatch, HTTP error, network error. */
 export class BootstrapError extends Error {
@@ -181,7 +181,7 @@ function request(p: RequestParams): Promise<Uint8Array> {
         ca: p.ca,
         cert: p.cert,
         key: p.key,
-        servername: p.servername ?? (isIp(p.host) ? undefined : p.host),
+        servername: p.servername ?? (isIpLiteral(p.host) ? undefined : p.host),
         rejectUnauthorized: !p.insecure,
         minVersion: "TLSv1.2",
         agent: false,
@@ -219,8 +219,4 @@ export function parseHostPort(server: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(stripped) ?? /^([^:]+):(\d+)$/.exec(stripped);
   if (!m) throw new BootstrapError(`server must be host:port, got "${server}"`);
   return { host: m[1], port: Number(m[2]) };
-}
-
-function isIp(host: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(":");
 }

@@ -29,7 +29,7 @@
  * await elector.stop();
  * ```
  */
-import { createLogger } from "../lib/mod.ts";
+import { type Clock, createLogger, systemClock } from "../lib/mod.ts";
 import type { LeaderElectionRecord, LeaseLock } from "./lease_lock.ts";
 
 const log = createLogger("leader");
@@ -37,18 +37,8 @@ const log = createLogger("leader");
 /** client-go's `JitterFactor` for the acquire loop. */
 export const JITTER_FACTOR = 1.2;
 
-/** Time source and one-shot timers (lib/clock.ts's `ManualClock` fits, for tests). */
-export interface LeaderClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): number;
-  clearTimeout(handle: number): void;
-}
-
-const realClock: LeaderClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
-  clearTimeout: (handle) => clearTimeout(handle as unknown as ReturnType<typeof setTimeout>),
-};
+/** Time source and one-shot timers: lib's {@link Clock} (`ManualClock` for tests). */
+export type LeaderClock = Clock;
 
 /** What the elector tells its owner. */
 export interface LeaderCallbacks {
@@ -149,7 +139,7 @@ export class LeaderElector {
     this.leaseDurationMs = lease * 1000;
     this.renewDeadlineMs = renew * 1000;
     this.retryPeriodMs = retry * 1000;
-    this.#clock = opts.clock ?? realClock;
+    this.#clock = opts.clock ?? systemClock;
     this.#random = opts.random ?? Math.random;
   }
 

@@ -6,7 +6,8 @@
  * - {@link Clock}, {@link systemClock}, {@link ManualClock}: an injectable time source
  * - {@link sleep}, {@link withTimeout}: timeouts that leave no timer behind
  * - {@link encodeBase64}, {@link decodeBase64}, {@link concat}: bytes
- * - {@link jsonEqual}: structural equality of JSON values
+ * - {@link jsonEqual}, {@link isRecord}: JSON values
+ * - {@link isIpLiteral}: host names
  * - {@link createLogger}: the structured logger
  * - {@link ConnGuard}, {@link serveFetch}: connection limits and the node:http(s) fetch server
  * - {@link notifyReady}, {@link startWatchdog}: systemd's notify protocol and watchdog
@@ -28,7 +29,8 @@ export { Semaphore } from "./semaphore.ts";
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.ts";
 export { sleep, withTimeout } from "./timeouts.ts";
 export { concat, decodeBase64, decodeBase64Url, encodeBase64 } from "./bytes.ts";
-export { jsonEqual } from "./json.ts";
+export { isRecord, jsonEqual } from "./json.ts";
+export { isIpLiteral } from "./net.ts";
 export {
   createLogger,
   formatLine,

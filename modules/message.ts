@@ -17,7 +17,7 @@
  */
 import { v4 as uuidv4 } from "uuid";
 import { MessageSuccessfulContent, Operation } from "./constants.ts";
-import { encodeBase64 } from "../lib/mod.ts";
+import { encodeBase64, isRecord } from "../lib/mod.ts";
 
 /** `model.MessageHeader`. */
 export interface MessageHeader {
@@ -301,10 +301,6 @@ export function sharedContentBytes(content: unknown): Uint8Array | undefined {
   const bytes = UTF8_ENCODER.encode(json);
   contentBytesCache.set(content as object, bytes);
   return bytes;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** The field names of one wire object, and each one's lower-case form. */

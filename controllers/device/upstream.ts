@@ -8,7 +8,7 @@
  * JSON); it never affects other devices.
  */
 import { getContentJson, type Message, type MessageEnv, ResourceType } from "../../modules/mod.ts";
-import { createLogger, Semaphore } from "../../lib/mod.ts";
+import { createLogger, isRecord, Semaphore } from "../../lib/mod.ts";
 import { isConflict, isNotFound, type KubeObject } from "../../kube/mod.ts";
 import type { DeviceApiClient, DevicePlural } from "./api.ts";
 import type { TwinBatch, TwinCoalescer, TwinUpdate } from "./coalescer.ts";
@@ -115,10 +115,6 @@ export function parseUpstreamResource(resource: string): Parsed {
     "unknownResource",
     `resource ${JSON.stringify(resource)} is not for the device controller`,
   );
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Go `json.Unmarshal` of a TwinValue: `value` *string, `metadata.timestamp` int64. */

@@ -1,5 +1,5 @@
 import { assert } from "../assert.ts";
-import { jsonEqual } from "../../lib/mod.ts";
+import { isRecord, jsonEqual } from "../../lib/mod.ts";
 
 Deno.test("jsonEqual: structural, key order ignored, undefined same as missing", () => {
   assert(jsonEqual({ a: 1, b: [1, { c: null }] }, { b: [1, { c: null }], a: 1 }));
@@ -11,4 +11,9 @@ Deno.test("jsonEqual: structural, key order ignored, undefined same as missing",
   assert(!jsonEqual(null, {}));
   assert(!jsonEqual({ a: null }, {}));
   assert(!jsonEqual("1", 1));
+});
+
+Deno.test("isRecord: objects only, not null or arrays", () => {
+  assert(isRecord({}) && isRecord({ a: 1 }));
+  assert(!isRecord(null) && !isRecord([]) && !isRecord("x") && !isRecord(undefined));
 });
