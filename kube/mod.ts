@@ -44,7 +44,6 @@ export {
   type ObjectMeta,
   type WatchEvent,
 } from "./types.ts";
-export { sleep } from "../lib/mod.ts";
 export {
   checkResourceVersion,
   compareResourceVersion,
@@ -63,6 +62,7 @@ export {
   type SyncRecord,
   syncRecordOf,
   type SyncStore,
+  uidOfObjectSyncName,
 } from "./objectsync.ts";
 export { KubeSyncStore, type KubeSyncStoreOptions } from "./objectsync_kube.ts";
 export { CloudCoreAnnotation, kubeNodeAnnotator } from "./node_annotation.ts";

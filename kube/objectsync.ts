@@ -92,6 +92,12 @@ export function nodeOfObjectSyncName(name: string): string {
   return i < 0 ? name : name.slice(0, i);
 }
 
+/** The object UID of an ObjectSync name: everything after the last `.`. */
+export function uidOfObjectSyncName(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i < 0 ? "" : name.slice(i + 1);
+}
+
 function keyString(key: SyncKey): string {
   return `${key.namespace ?? ""}/${key.name}`;
 }

@@ -6,5 +6,4 @@ export * from "./message.ts";
 export * from "./resource.ts";
 export * from "./bus.ts";
 export * from "./module.ts";
-export * from "../lib/mod.ts";
 export { Inbox } from "./inbox.ts";

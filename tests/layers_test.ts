@@ -2,8 +2,9 @@
  * The import graph keeps issue 18's layers: every product .ts file's imports (static `import` /
  * `export ... from`, and `import()` of a string literal) are read and checked against the table
  * below. A folder imports only the folders it lists; the hub and the controllers never import
- * each other; and another folder is entered only through its `mod.ts` (a sub-folder with its own
- * `mod.ts`, such as `controllers/edge/` or `hub/certs/`, may be entered through that one).
+ * each other; another folder is entered only through its `mod.ts` (a sub-folder with its own
+ * `mod.ts`, such as `controllers/edge/` or `hub/certs/`, may be entered through that one); and no
+ * folder re-exports another's (one door per helper).
  *
  * ```
  * main.ts, permissions.ts, cli/  composition root: may import every folder (through mod.ts)
@@ -64,12 +65,15 @@ interface Edge {
   to: string;
   /** `import type` / `export type`: erased, names an interface only. */
   typeOnly?: boolean;
+  /** `export ... from`: a re-export. */
+  reexport?: boolean;
 }
 
 /** One import specifier of a file. */
 export interface ImportRef {
   spec: string;
   typeOnly: boolean;
+  reexport: boolean;
 }
 
 const SPEC =
@@ -86,7 +90,11 @@ export function importRefsOf(text: string): ImportRef[] {
   const out: ImportRef[] = [];
   for (const m of code.matchAll(SPEC)) {
     const spec = m[1] ?? m[2] ?? m[3];
-    out.push({ spec, typeOnly: /^\s*[;}]?\s*(?:import|export)\s+type\s/.test(m[0]) });
+    out.push({
+      spec,
+      typeOnly: /^\s*[;}]?\s*(?:import|export)\s+type\s/.test(m[0]),
+      reexport: /^\s*[;}]?\s*export\s/.test(m[0]),
+    });
   }
   return out;
 }
@@ -116,10 +124,11 @@ async function productEdges(): Promise<Edge[]> {
   }
   const edges: Edge[] = [];
   for (const from of files.sort()) {
-    for (const { spec, typeOnly } of importRefsOf(await Deno.readTextFile(`${ROOT}/${from}`))) {
+    for (const ref of importRefsOf(await Deno.readTextFile(`${ROOT}/${from}`))) {
+      const { spec, typeOnly, reexport } = ref;
       if (!spec.startsWith(".")) continue; // npm:, node:, import-map names
       const dir = from.includes("/") ? from.slice(0, from.lastIndexOf("/")) : "";
-      edges.push({ from, to: normalize(`${dir}/${spec}`), typeOnly });
+      edges.push({ from, to: normalize(`${dir}/${spec}`), typeOnly, reexport });
     }
   }
   return edges;
@@ -139,8 +148,11 @@ function unit(path: string): string {
 }
 
 /** Why `edge` goes against the table, or null. */
-export function violation({ from, to, typeOnly }: Edge): string | null {
+export function violation({ from, to, typeOnly, reexport }: Edge): string | null {
   const src = top(from), dst = top(to);
+  if (reexport && unit(from) !== unit(to)) {
+    return `${from} re-exports ${to}: one door per folder, import it from there`;
+  }
   const srcIsRoot = src === "" || ROOT_FOLDERS.includes(src);
   if (dst === "") {
     return srcIsRoot ? null : `${src}/ imports the composition root`;
@@ -199,6 +211,8 @@ Deno.test("layers: the import-graph reader sees static, re-export, side-effect a
   );
   assertEquals(violation({ from: "hub/certs/server.ts", to: "hub/transport.ts" }), null);
   assertEquals(violation({ from: "ha/a.ts", to: "hub/mod.ts", typeOnly: true }), null);
+  assertEquals(violation({ from: "kube/mod.ts", to: "lib/mod.ts", reexport: true }) !== null, true);
+  assertEquals(violation({ from: "kube/mod.ts", to: "kube/rv.ts", reexport: true }), null);
   assertEquals(violation({ from: "ha/a.ts", to: "hub/mod.ts" }) !== null, true);
   assertEquals(
     violation({ from: "ha/a.ts", to: "hub/cloudhub.ts", typeOnly: true }) !== null,
@@ -206,7 +220,10 @@ Deno.test("layers: the import-graph reader sees static, re-export, side-effect a
   );
   assertEquals(
     importRefsOf('import type { A } from "./a.ts";\nimport { type B } from "./b.ts";'),
-    [{ spec: "./a.ts", typeOnly: true }, { spec: "./b.ts", typeOnly: false }],
+    [
+      { spec: "./a.ts", typeOnly: true, reexport: false },
+      { spec: "./b.ts", typeOnly: false, reexport: false },
+    ],
   );
 });
 

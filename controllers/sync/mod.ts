@@ -4,11 +4,9 @@
  */
 export {
   CachedKinds,
-  nodeOfSyncName,
   ReliableSyncsApi,
   SyncController,
   type SyncControllerOptions,
   type SyncStats,
-  uidOfSyncName,
 } from "./synccontroller.ts";
 export { kindToResource, objectPath } from "./kinds.ts";

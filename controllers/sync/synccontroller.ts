@@ -31,15 +31,16 @@ import {
   Operation,
 } from "../../modules/mod.ts";
 import type { Module, ModuleContext } from "../../modules/mod.ts";
-import { createLogger } from "../../lib/mod.ts";
+import { createLogger, sleep } from "../../lib/mod.ts";
 import {
   compareResourceVersion,
   type Informer,
   isNotFound,
   type KubeClient,
   type KubeObject,
-  sleep,
+  nodeOfObjectSyncName,
   TokenBucket,
+  uidOfObjectSyncName,
 } from "../../kube/mod.ts";
 import { objectPath } from "./kinds.ts";
 
@@ -101,18 +102,6 @@ export interface SyncStats {
   deletesSent: number;
   updatesSent: number;
   recordsDeleted: number;
-}
-
-/** The node of a record name: everything before the last `.`. */
-export function nodeOfSyncName(name: string): string {
-  const i = name.lastIndexOf(".");
-  return i < 0 ? name : name.slice(0, i);
-}
-
-/** The object UID of a record name: everything after the last `.`. */
-export function uidOfSyncName(name: string): string {
-  const i = name.lastIndexOf(".");
-  return i < 0 ? "" : name.slice(i + 1);
 }
 
 /** See module docs. */
@@ -259,13 +248,13 @@ export class SyncController implements Module {
   async #checkUid(uid: string): Promise<void> {
     if (!uid) return;
     for (const s of this.#all()) {
-      if (uidOfSyncName(s.metadata?.name ?? "") === uid) await this.#reconcile(s);
+      if (uidOfObjectSyncName(s.metadata?.name ?? "") === uid) await this.#reconcile(s);
     }
   }
 
   async #nodeGone(node: string): Promise<void> {
     for (const s of this.#all()) {
-      if (nodeOfSyncName(s.metadata?.name ?? "") === node) await this.#reconcile(s);
+      if (nodeOfObjectSyncName(s.metadata?.name ?? "") === node) await this.#reconcile(s);
     }
   }
 
@@ -305,8 +294,8 @@ export class SyncController implements Module {
 
   async #reconcile(s: SyncObj): Promise<void> {
     const name = s.metadata?.name ?? "";
-    const node = nodeOfSyncName(name);
-    const uid = uidOfSyncName(name);
+    const node = nodeOfObjectSyncName(name);
+    const uid = uidOfObjectSyncName(name);
     const nodes = this.#caches.get("Node");
     if (nodes?.hasSynced() && !nodes.get(node)) return this.#deleteRecord(s);
     const kind = s.spec?.objectKind ?? "";
