@@ -6,6 +6,7 @@
 import { setOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
 import { encodeBase64 } from "../lib/mod.ts";
+import { admitPodSpec, defaultPodSpec, podQosClass } from "./pod_defaults.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -32,22 +33,6 @@ function foldStringData(o: KObject): void {
   }
 }
 
-function defaultContainers(list: unknown): void {
-  if (!Array.isArray(list)) return;
-  for (const c of list) {
-    if (!c || typeof c !== "object") continue;
-    const ct = c as Obj;
-    const image = String(ct.image ?? "");
-    ct.imagePullPolicy ??= image.endsWith(":latest") || !image.includes(":")
-      ? "Always"
-      : "IfNotPresent";
-    ct.terminationMessagePath ??= "/dev/termination-log";
-    ct.terminationMessagePolicy ??= "File";
-    ct.resources ??= {};
-    if (Array.isArray(ct.ports)) { for (const p of ct.ports) (p as Obj).protocol ??= "TCP"; }
-  }
-}
-
 /** Applies create-time defaults in place. */
 export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingContext): void {
   if (!def.builtin || def.group !== "") return;
@@ -61,18 +46,10 @@ export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingCon
     }
     case "pods": {
       const spec = obj(o.spec);
-      spec.restartPolicy ??= "Always";
-      spec.terminationGracePeriodSeconds ??= 30;
-      spec.dnsPolicy ??= "ClusterFirst";
-      spec.schedulerName ??= "default-scheduler";
-      spec.serviceAccountName ??= "default";
-      spec.securityContext ??= {};
-      spec.enableServiceLinks ??= true;
-      spec.priority ??= 0;
-      defaultContainers(spec.containers);
-      defaultContainers(spec.initContainers);
+      defaultPodSpec(spec);
+      admitPodSpec(spec);
       o.spec = spec;
-      o.status = { phase: "Pending", qosClass: "BestEffort" };
+      o.status = { phase: "Pending", qosClass: podQosClass(spec) };
       break;
     }
     case "services": {
@@ -116,5 +93,7 @@ export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingCon
 
 /** Applies update-time normalization in place. */
 export function defaultOnUpdate(def: ResourceDef, o: KObject): void {
-  if (def.builtin && def.group === "" && def.resource === "secrets") foldStringData(o);
+  if (!def.builtin || def.group !== "") return;
+  if (def.resource === "secrets") foldStringData(o);
+  if (def.resource === "pods" && o.spec && typeof o.spec === "object") defaultPodSpec(obj(o.spec));
 }
