@@ -24,6 +24,7 @@ import { createLogger, type FetchServer, isIpLiteral, serveFetch } from "../lib/
 import type { ConnLimits, DropReasonLabel } from "../lib/mod.ts";
 
 export { ApiError } from "./errors.ts";
+export { KUBEEDGE_CRDS } from "./crds.ts";
 export { DEFAULT_WATCH_BUFFER_BYTES, type WatchStats } from "./watch.ts";
 
 const log = createLogger("apiserver");
