@@ -1,0 +1,221 @@
+/**
+ * Real edgecore (EDGECORE_BIN, edged off: no container runtime here) against edgecloud on the
+ * embedded API: it bootstraps with a token from `edgecloud token` (`/ca.crt`, `/edge.crt`),
+ * connects over mTLS WebSocket and stays connected through its keepalives; a v1beta1 Device
+ * bound to it reaches its device twin database, and a twin report published on its MQTT bus
+ * (as a mapper does) lands in the DeviceStatus, as cloudcore v1.23 writes it.
+ */
+import { DatabaseSync } from "node:sqlite";
+import mqtt from "mqtt";
+import { parse, stringify } from "yaml";
+import { assert, assertEquals } from "../assert.ts";
+import {
+  eventually,
+  exclusively,
+  freePort,
+  getJson,
+  joinToken,
+  kubectl,
+  LoggedProcess,
+  peerTest,
+  removeDir,
+  startHub,
+} from "./harness.ts";
+
+const NODE = "ec-peer-1";
+
+type Obj = Record<string, unknown>;
+
+function at(o: Obj, ...path: string[]): Obj {
+  let cur = o;
+  for (const key of path) cur = (cur[key] ??= {}) as Obj;
+  return cur;
+}
+
+/** edgecore's own default config with every path under `dir` and the hub on loopback. */
+async function edgecoreConfig(
+  bin: string,
+  dir: string,
+  hub: { wsPort: number; httpsPort: number },
+  token: string,
+  mqttPort: number,
+): Promise<string> {
+  const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
+  const cfg = parse(new TextDecoder().decode(out.stdout)) as Obj;
+  at(cfg, "database").dataSource = `${dir}/edgecore.db`;
+  const modules = at(cfg, "modules");
+  const edgeHub = at(modules, "edgeHub");
+  edgeHub.httpServer = `https://127.0.0.1:${hub.httpsPort}`;
+  edgeHub.token = token;
+  edgeHub.heartbeat = 2;
+  edgeHub.tlsCaFile = `${dir}/ca/rootCA.crt`;
+  edgeHub.tlsCertFile = `${dir}/certs/server.crt`;
+  edgeHub.tlsPrivateKeyFile = `${dir}/certs/server.key`;
+  at(edgeHub, "websocket").server = `127.0.0.1:${hub.wsPort}`;
+  at(edgeHub, "quic").enable = false;
+  const edged = at(modules, "edged");
+  edged.enable = false;
+  edged.hostnameOverride = NODE;
+  const bus = at(modules, "eventBus");
+  bus.mqttMode = 0;
+  bus.mqttServerInternal = `tcp://127.0.0.1:${mqttPort}`;
+  at(modules, "deviceTwin").dmiSockPath = `${dir}/dmi.sock`;
+  const meta = at(modules, "metaManager", "metaServer");
+  meta.enable = false;
+  for (const name of ["edgeStream", "serviceBus", "taskManager", "dbTest"]) {
+    at(modules, name).enable = false;
+  }
+  const file = `${dir}/edgecore.yaml`;
+  await Deno.writeTextFile(file, stringify(cfg));
+  return file;
+}
+
+function twinsOnEdge(db: string): Obj[] {
+  const conn = new DatabaseSync(db, { readOnly: true });
+  try {
+    return conn.prepare("select * from device_twin").all().map((r) => ({ ...r }));
+  } finally {
+    conn.close();
+  }
+}
+
+function devicesOnEdge(db: string): Obj[] {
+  const conn = new DatabaseSync(db, { readOnly: true });
+  try {
+    return conn.prepare("select id, name from device").all().map((r) => ({ ...r }));
+  } catch {
+    return [];
+  } finally {
+    conn.close();
+  }
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+const DEVICE = `apiVersion: devices.kubeedge.io/v1beta1
+kind: DeviceModel
+metadata: {name: thermo-model, namespace: default}
+spec:
+  protocol: modbus
+  properties:
+  - {name: temperature, type: INT, accessMode: ReadWrite}
+---
+apiVersion: devices.kubeedge.io/v1beta1
+kind: Device
+metadata: {name: thermo-1, namespace: default}
+spec:
+  deviceModelRef: {name: thermo-model}
+  nodeName: ${NODE}
+  protocol: {protocolName: modbus}
+  properties:
+  - name: temperature
+    desired: {value: "20"}
+    reportToCloud: true
+`;
+
+peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins", [
+  "EDGECORE_BIN",
+], async ({ EDGECORE_BIN }, t) => {
+  await exclusively(async () => {
+    const dir = await Deno.makeTempDir({ prefix: "edgecloud-peer-ec-" });
+    const hub = await startHub(dir);
+    const kc = hub.kubeconfig;
+    const edgeDir = `${dir}/edge`;
+    await Deno.mkdir(edgeDir, { recursive: true });
+    const mqttPort = freePort();
+    let edge: LoggedProcess | undefined;
+    try {
+      const monitorLine = hub.main.lines.find((l) => l.includes("monitor listening"))!;
+      const monitorPort = Number(/ port=(\d+)/.exec(monitorLine)![1]);
+
+      await t.step("it bootstraps with a join token and connects over mTLS WebSocket", async () => {
+        const config = await edgecoreConfig(
+          EDGECORE_BIN,
+          edgeDir,
+          hub,
+          await joinToken(hub.dataDir),
+          mqttPort,
+        );
+        edge = new LoggedProcess(EDGECORE_BIN, ["--config", config], `${edgeDir}/edgecore.log`);
+        await hub.main.waitForLine(`node connected node=${NODE} transport=websocket`);
+        const cert = await Deno.readTextFile(`${edgeDir}/certs/server.crt`);
+        assert(cert.includes("BEGIN CERTIFICATE"), "edgecore stored the certificate it was given");
+      });
+
+      await t.step("it stays connected through its keepalives", async () => {
+        await eventually(
+          async () =>
+            await metric(
+              monitorPort,
+              'edgecloud_cloudhub_messages_in_total{operation="keepalive"}',
+            ) >=
+              3,
+          "three keepalives",
+        );
+        assertEquals(await metric(monitorPort, "edgecloud_cloudhub_connected_nodes"), 1);
+        assertEquals(hub.main.lines.filter((l) => l.includes("node disconnected")), []);
+      });
+
+      await t.step(
+        "a v1beta1 Device bound to the node reaches the edge's twin database",
+        async () => {
+          await kubectl(kc, ["apply", "-f", "-"], { stdin: DEVICE });
+          const devices = await eventually(
+            () =>
+              devicesOnEdge(`${edgeDir}/edgecore.db`).length > 0 &&
+              devicesOnEdge(`${edgeDir}/edgecore.db`),
+            "device on the edge",
+          );
+          assertEquals(devices, [{ id: "default/thermo-1", name: "thermo-1" }]);
+          await eventually(
+            async () => await getJson(kc, ["devicestatus", "thermo-1"]),
+            "DeviceStatus",
+          );
+        },
+      );
+
+      await t.step("a twin report on the edge's MQTT bus lands in the DeviceStatus", async () => {
+        const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+          reconnectPeriod: 0,
+        });
+        try {
+          await client.publishAsync(
+            "$hw/events/device/default/thermo-1/twin/update",
+            JSON.stringify({
+              event_id: "peer-test",
+              timestamp: Date.now(),
+              twin: { temperature: { actual: { value: "23" }, metadata: { type: "int" } } },
+            }),
+          );
+        } finally {
+          await client.endAsync();
+        }
+        const twin = await eventually(async () => {
+          const status = (await getJson(kc, ["devicestatus", "thermo-1"]))?.status as
+            | { twins?: { propertyName: string; reported?: { value: string; metadata: Obj } }[] }
+            | undefined;
+          return status?.twins?.find((tw) => tw.propertyName === "temperature" && tw.reported);
+        }, "reported twin");
+        assertEquals(twin.reported!.value, "23");
+        assertEquals(twin.reported!.metadata.type, "int");
+        assert(/^\d+$/.test(String(twin.reported!.metadata.timestamp)));
+        const edgeTwin = twinsOnEdge(`${edgeDir}/edgecore.db`).find((r) =>
+          r.name === "temperature"
+        );
+        assertEquals(edgeTwin?.actual, "23");
+      });
+
+      await t.step("every frame edgecore sent was accepted", () => {
+        assertEquals(hub.main.lines.filter((l) => l.includes("malformed")), []);
+      });
+    } finally {
+      await edge?.stop();
+      await hub.stop();
+      await removeDir(dir);
+    }
+  });
+});
