@@ -1,286 +1,580 @@
 /**
- * Decoding of Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`) into the
- * JSON form, for the built-in types kubectl's typed clients send that way since client-go 1.31
- * (`kubectl create namespace|configmap|secret|service|serviceaccount|token`, `kubectl certificate
- * approve`). Responses stay JSON, which those clients also accept.
+ * Decoding of Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`, client-go's
+ * default for built-in types: kubectl's typed clients, cloudcore, controllers) into the JSON form
+ * the rest of the API works on. Responses stay JSON, which those clients also accept.
  *
- * The wire reader is protobufjs; the field tables below are hand-written from the field numbers of
- * k8s.io/api `generated.proto` (core/v1, authentication/v1, certificates/v1) and apimachinery
- * (ObjectMeta, OwnerReference, Time, IntOrString), limited to the types listed above.
+ * A body is `k8s\0` + a runtime.Unknown envelope (typeMeta = 1 {apiVersion = 1, kind = 2}, raw =
+ * 2, contentEncoding = 3, contentType = 4) whose raw bytes are the object. The object's field
+ * tables come from protobuf_schema.ts, generated from the struct tags of k8s.io/api and
+ * k8s.io/apimachinery; every kind registered in core/v1, apps/v1, batch/v1, coordination/v1,
+ * events.k8s.io/v1, certificates/v1, authentication/v1, authorization/v1, discovery/v1, policy/v1,
+ * rbac/v1, storage/v1 and meta/v1 (DeleteOptions and the other options, Status) is known. Other
+ * kinds, custom resources among them (JSON only, as in kube-apiserver), are refused with 415.
+ *
+ * The result is what kube-apiserver would see: the Go object client-go marshalled, as Go's
+ * encoding/json writes it. So a field Go always writes (a non-pointer scalar) is dropped when it
+ * is zero and `omitempty`, and written otherwise, even when absent from the wire; a pointer field
+ * keeps a zero that was sent (`*int32 replicas = 0`); an absent slice, map or pointer without
+ * `omitempty` is `null`, and a non-pointer struct is always written (ObjectMeta's
+ * `"creationTimestamp": null`). Repeated scalars are read packed or not; a map is its repeated
+ * {key = 1, value = 2} entries. Field numbers the table does not know are skipped (Go's decoder
+ * would fail on them; skipping keeps a newer client working where the field is not needed).
+ *
+ * Limits: the body's wire nesting is bounded by the schema, and embedded JSON (RawExtension,
+ * FieldsV1) is checked against {@link MAX_DEPTH} before it is parsed; groups (wire types 3/4,
+ * unused by Kubernetes) are refused; the decoded value may have at most two JSON nodes per body
+ * byte (plus a constant), so a small body of empty messages cannot expand into a huge object.
+ * Anything malformed is a 400.
  */
-import protobuf from "protobufjs";
 import { badRequest, unsupportedMediaType } from "./errors.ts";
-import { setOwn } from "./own.ts";
+import { jsonTextTooDeep, MAX_DEPTH, tooDeep } from "./depth.ts";
+import { type JsonObject, setOwn } from "./own.ts";
+import { KINDS, TYPES } from "./protobuf_schema.ts";
 import { encodeBase64 } from "../lib/mod.ts";
-
-type Kind =
-  | "string"
-  | "bytes"
-  | "bool"
-  /** A *bool: false is kept. */
-  | "optbool"
-  | "int32"
-  | "int64"
-  | "time"
-  | "intstr"
-  | "map:string"
-  | "map:bytes"
-  | `msg:${string}`
-  | `mapmsg:${string}`;
-
-/** field number → [JSON name, kind, repeated]. */
-type Table = Record<number, [string, Kind, boolean?]>;
-
-const META: [string, Kind] = ["metadata", "msg:ObjectMeta"];
-
-const TABLES: Record<string, Table> = {
-  ObjectMeta: {
-    1: ["name", "string"],
-    2: ["generateName", "string"],
-    3: ["namespace", "string"],
-    5: ["uid", "string"],
-    6: ["resourceVersion", "string"],
-    7: ["generation", "int64"],
-    8: ["creationTimestamp", "time"],
-    9: ["deletionTimestamp", "time"],
-    10: ["deletionGracePeriodSeconds", "int64"],
-    11: ["labels", "map:string"],
-    12: ["annotations", "map:string"],
-    13: ["ownerReferences", "msg:OwnerReference", true],
-    14: ["finalizers", "string", true],
-  },
-  OwnerReference: {
-    1: ["kind", "string"],
-    3: ["name", "string"],
-    4: ["uid", "string"],
-    5: ["apiVersion", "string"],
-    6: ["controller", "optbool"],
-    7: ["blockOwnerDeletion", "optbool"],
-  },
-  ConfigMap: {
-    1: META,
-    2: ["data", "map:string"],
-    3: ["binaryData", "map:bytes"],
-    4: ["immutable", "optbool"],
-  },
-  Secret: {
-    1: META,
-    2: ["data", "map:bytes"],
-    3: ["type", "string"],
-    4: ["stringData", "map:string"],
-    5: ["immutable", "optbool"],
-  },
-  Namespace: { 1: META, 2: ["spec", "msg:NamespaceSpec"], 3: ["status", "msg:NamespaceStatus"] },
-  NamespaceSpec: { 1: ["finalizers", "string", true] },
-  NamespaceStatus: { 1: ["phase", "string"] },
-  ServiceAccount: {
-    1: META,
-    2: ["secrets", "msg:ObjectReference", true],
-    3: ["imagePullSecrets", "msg:LocalObjectReference", true],
-    4: ["automountServiceAccountToken", "optbool"],
-  },
-  ObjectReference: {
-    1: ["kind", "string"],
-    2: ["namespace", "string"],
-    3: ["name", "string"],
-    4: ["uid", "string"],
-    5: ["apiVersion", "string"],
-    6: ["resourceVersion", "string"],
-    7: ["fieldPath", "string"],
-  },
-  LocalObjectReference: { 1: ["name", "string"] },
-  Service: { 1: META, 2: ["spec", "msg:ServiceSpec"], 3: ["status", "msg:ServiceStatus"] },
-  ServiceSpec: {
-    1: ["ports", "msg:ServicePort", true],
-    2: ["selector", "map:string"],
-    3: ["clusterIP", "string"],
-    4: ["type", "string"],
-    5: ["externalIPs", "string", true],
-    7: ["sessionAffinity", "string"],
-    8: ["loadBalancerIP", "string"],
-    9: ["loadBalancerSourceRanges", "string", true],
-    10: ["externalName", "string"],
-    11: ["externalTrafficPolicy", "string"],
-    12: ["healthCheckNodePort", "int32"],
-    13: ["publishNotReadyAddresses", "bool"],
-    14: ["sessionAffinityConfig", "msg:SessionAffinityConfig"],
-    17: ["ipFamilyPolicy", "string"],
-    18: ["clusterIPs", "string", true],
-    19: ["ipFamilies", "string", true],
-    20: ["allocateLoadBalancerNodePorts", "optbool"],
-    21: ["loadBalancerClass", "string"],
-    22: ["internalTrafficPolicy", "string"],
-    23: ["trafficDistribution", "string"],
-  },
-  ServicePort: {
-    1: ["name", "string"],
-    2: ["protocol", "string"],
-    3: ["port", "int32"],
-    4: ["targetPort", "intstr"],
-    5: ["nodePort", "int32"],
-    6: ["appProtocol", "string"],
-  },
-  ServiceStatus: {},
-  SessionAffinityConfig: { 1: ["clientIP", "msg:ClientIPConfig"] },
-  ClientIPConfig: { 1: ["timeoutSeconds", "int32"] },
-  TokenRequest: {
-    1: META,
-    2: ["spec", "msg:TokenRequestSpec"],
-    3: ["status", "msg:TokenRequestStatus"],
-  },
-  TokenRequestSpec: {
-    1: ["audiences", "string", true],
-    3: ["boundObjectRef", "msg:BoundObjectReference"],
-    4: ["expirationSeconds", "int64"],
-  },
-  BoundObjectReference: {
-    1: ["kind", "string"],
-    2: ["apiVersion", "string"],
-    3: ["name", "string"],
-    4: ["uid", "string"],
-  },
-  TokenRequestStatus: { 1: ["token", "string"], 2: ["expirationTimestamp", "time"] },
-  CertificateSigningRequest: {
-    1: META,
-    2: ["spec", "msg:CertificateSigningRequestSpec"],
-    3: ["status", "msg:CertificateSigningRequestStatus"],
-  },
-  CertificateSigningRequestSpec: {
-    1: ["request", "bytes"],
-    2: ["username", "string"],
-    3: ["uid", "string"],
-    4: ["groups", "string", true],
-    5: ["usages", "string", true],
-    6: ["extra", "mapmsg:ExtraValue"],
-    7: ["signerName", "string"],
-    8: ["expirationSeconds", "int32"],
-  },
-  CertificateSigningRequestStatus: {
-    1: ["conditions", "msg:CertificateSigningRequestCondition", true],
-    2: ["certificate", "bytes"],
-  },
-  CertificateSigningRequestCondition: {
-    1: ["type", "string"],
-    2: ["reason", "string"],
-    3: ["message", "string"],
-    4: ["lastUpdateTime", "time"],
-    5: ["lastTransitionTime", "time"],
-    6: ["status", "string"],
-  },
-  DeleteOptions: {
-    1: ["gracePeriodSeconds", "int64"],
-    2: ["preconditions", "msg:Preconditions"],
-    3: ["orphanDependents", "optbool"],
-    4: ["propagationPolicy", "string"],
-    5: ["dryRun", "string", true],
-  },
-  Preconditions: { 1: ["uid", "string"], 2: ["resourceVersion", "string"] },
-  // Decoded as a plain list (the JSON form of ExtraValue is an array of strings).
-  ExtraValue: { 1: ["items", "string", true] },
-};
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00]; // "k8s\0"
 
-function toNumber(v: number | { toNumber(): number }): number {
-  return typeof v === "number" ? v : v.toNumber();
+// ---- The schema, parsed from protobuf_schema.ts on first use ----
+
+type Scalar = "s" | "b" | "i32" | "i64" | "u32" | "u64" | "f32" | "f64" | "y";
+type Special = "time" | "mtime" | "dur" | "qty" | "intstr" | "raw" | "fieldsv1";
+type Type =
+  | { k: Scalar }
+  | { k: Special }
+  | { k: "struct"; ref: string }
+  | { k: "wrap"; elem: Type } // a named slice sent as a message {repeated elem items = 1}
+  | { k: "list"; elem: Type }
+  | { k: "map"; val: Type };
+
+interface Field {
+  num: number;
+  json: string;
+  t: Type;
+  ptr: boolean;
+  omit: boolean;
+  inline: boolean;
 }
 
-type Json = Record<string, unknown>;
+interface Struct {
+  ref: string;
+  fields: Field[];
+  byNum: Map<number, Field>;
+  /** JSON names of the struct's own (not inlined) fields: they win over inlined ones. */
+  names: Set<string>;
+}
 
-function readMapEntry(r: protobuf.Reader, valueKind: Kind): [string, unknown] {
-  const end = r.uint32() + r.pos;
-  let key = "";
-  let value: unknown = valueKind === "map:bytes" ? "" : valueKind === "map:string" ? "" : undefined;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const f = tag >>> 3;
-    if (f === 1) key = r.string();
-    else if (f === 2) {
-      if (valueKind === "map:string") value = r.string();
-      else if (valueKind === "map:bytes") value = encodeBase64(r.bytes());
-      else {
-        const inner = valueKind.slice("mapmsg:".length);
-        const sub = readMessage(r, inner, r.uint32() + r.pos);
-        value = inner === "ExtraValue" ? (sub.items ?? []) : sub;
+const SCALARS = new Set(["s", "b", "i32", "i64", "u32", "u64", "f32", "f64", "y"]);
+const SPECIALS = new Set(["time", "mtime", "dur", "qty", "intstr", "raw", "fieldsv1"]);
+
+function parseType(text: string, pkg: string): Type {
+  if (text.startsWith("[]")) return { k: "list", elem: parseType(text.slice(2), pkg) };
+  if (text.startsWith("{s:")) return { k: "map", val: parseType(text.slice(3, -1), pkg) };
+  if (text.startsWith("(")) return { k: "wrap", elem: parseType(text.slice(1, -1), pkg) };
+  if (SCALARS.has(text)) return { k: text as Scalar };
+  if (SPECIALS.has(text)) return { k: text as Special };
+  return { k: "struct", ref: text.includes(".") ? text : `${pkg}.${text}` };
+}
+
+const structs = new Map<string, Struct>();
+
+function struct(ref: string): Struct {
+  let s = structs.get(ref);
+  if (s) return s;
+  const text = TYPES[ref];
+  if (text === undefined) throw new Error(`protobuf schema: no type ${ref}`);
+  const pkg = ref.slice(0, ref.indexOf("."));
+  const fields = text === "" ? [] : text.split(" ").map((f): Field => {
+    const [num, json, type, flags = ""] = f.split(",");
+    const ptr = type.startsWith("*");
+    return {
+      num: Number(num),
+      json,
+      t: parseType(ptr ? type.slice(1) : type, pkg),
+      ptr,
+      omit: flags.includes("o"),
+      inline: flags.includes("i"),
+    };
+  });
+  s = {
+    ref,
+    fields,
+    byNum: new Map(fields.map((f) => [f.num, f])),
+    names: new Set(fields.filter((f) => !f.inline).map((f) => f.json)),
+  };
+  structs.set(ref, s);
+  return s;
+}
+
+let kinds: Map<string, string> | undefined;
+
+/** The root type of `kind` in `apiVersion`, or undefined when it has no protobuf form here. */
+export function protobufType(apiVersion: string, kind: string): string | undefined {
+  if (!kinds) {
+    kinds = new Map();
+    for (const [gv, list] of Object.entries(KINDS)) {
+      for (const item of list.split(" ")) {
+        const eq = item.indexOf("=");
+        const name = eq >= 0 ? item.slice(0, eq) : item.slice(item.indexOf(".") + 1);
+        kinds.set(`${gv} ${name}`, eq >= 0 ? item.slice(eq + 1) : item);
       }
-    } else r.skipType(tag & 7);
+    }
   }
-  return [key, value];
+  return kinds.get(`${apiVersion} ${kind}`);
 }
 
-function readMessage(r: protobuf.Reader, type: string, end: number): Json {
-  const table = TABLES[type];
-  const out: Json = {};
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const spec = table?.[tag >>> 3];
-    if (!spec) {
-      r.skipType(tag & 7);
-      continue;
+// ---- The wire reader ----
+
+class Malformed extends Error {}
+
+/** A byte range of the body: one occurrence of a length-delimited field. */
+type Seg = [start: number, end: number];
+
+const WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5;
+
+/**
+ * A cursor over one byte range of the body. Written here rather than taken from protobufjs's
+ * Reader (which viaduct uses): the decoder works on ranges of one buffer, so that the occurrences
+ * of a message field merge as Go merges them, and needs exact 64-bit values (Duration
+ * nanoseconds), which protobufjs's Reader only gives through the optional Long package.
+ */
+class Wire {
+  pos: number;
+  lo = 0;
+  hi = 0;
+  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
+    this.pos = start;
+  }
+
+  /** Reads a varint into {@link lo}/{@link hi} (unsigned 32-bit halves). */
+  varint(): void {
+    let lo = 0, hi = 0;
+    for (let i = 0;; i++) {
+      if (this.pos >= this.end) throw new Malformed("truncated varint");
+      if (i === 10) throw new Malformed("varint longer than 10 bytes");
+      const b = this.buf[this.pos++];
+      if (i < 4) lo |= (b & 0x7f) << (7 * i);
+      else if (i === 4) {
+        lo |= (b & 0x0f) << 28;
+        hi |= (b & 0x7f) >> 4;
+      } else hi |= (b & 0x7f) << (7 * i - 32);
+      if (b < 0x80) break;
     }
-    const [name, kind, repeated] = spec;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+
+  /** Reads a tag: [field number, wire type]. */
+  tag(): [number, number] {
+    this.varint();
+    const num = this.lo >>> 3;
+    if (this.hi !== 0 || num === 0) throw new Malformed("invalid field number");
+    return [num, this.lo & 7];
+  }
+
+  /** Reads a length prefix: the range of the bytes it announces. */
+  len(): Seg {
+    this.varint();
+    if (this.hi !== 0 || this.lo > this.end - this.pos) {
+      throw new Malformed("length runs past the end of the message");
+    }
+    const start = this.pos;
+    this.pos += this.lo;
+    return [start, this.pos];
+  }
+
+  fixed(n: 4 | 8): number {
+    if (this.end - this.pos < n) throw new Malformed("truncated fixed-width value");
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  skip(wire: number): void {
+    if (wire === WIRE_VARINT) this.varint();
+    else if (wire === WIRE_I64) this.fixed(8);
+    else if (wire === WIRE_LEN) this.len();
+    else if (wire === WIRE_I32) this.fixed(4);
+    else throw new Malformed(`wire type ${wire} (groups are not used by Kubernetes)`);
+  }
+
+  int64(): number {
+    return (this.hi | 0) * 0x1_0000_0000 + this.lo;
+  }
+
+  bigint64(): bigint {
+    return BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(this.lo));
+  }
+}
+
+const UTF8 = new TextDecoder(); // invalid bytes become U+FFFD, as Go's JSON encoder writes them
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function wireOf(t: Type): number {
+  switch (t.k) {
+    case "b":
+    case "i32":
+    case "i64":
+    case "u32":
+    case "u64":
+      return WIRE_VARINT;
+    case "f64":
+      return WIRE_I64;
+    case "f32":
+      return WIRE_I32;
+    default:
+      return WIRE_LEN;
+  }
+}
+
+/** A Go zero value for a scalar type. */
+function zero(t: Type): unknown {
+  return t.k === "s" ? "" : t.k === "b" ? false : t.k === "y" ? "" : 0;
+}
+
+/** The messages kinds: decoded from the (merged) occurrences of their field. */
+function isMessage(t: Type): boolean {
+  return t.k === "struct" || t.k === "wrap" || SPECIALS.has(t.k);
+}
+
+// ---- The decoder ----
+
+class Decoder {
+  #nodes = 0;
+  readonly #maxNodes: number;
+
+  constructor(readonly buf: Uint8Array) {
+    this.#maxNodes = 2 * buf.length + 4096;
+  }
+
+  /** Counts a JSON value about to be placed at `depth` against the size and depth limits. */
+  #node(depth: number, n = 1): void {
+    if ((this.#nodes += n) > this.#maxNodes) {
+      throw badRequest("the protobuf body decodes to too large an object");
+    }
+    if (depth > MAX_DEPTH) throw tooDeep("the request body");
+  }
+
+  /** Reads one scalar of type `t` at `w`, whose wire type was checked. */
+  #scalar(w: Wire, t: Type): unknown {
+    switch (t.k) {
+      case "s": {
+        const [a, b] = w.len();
+        return UTF8.decode(this.buf.subarray(a, b));
+      }
+      case "y": {
+        const [a, b] = w.len();
+        return encodeBase64(this.buf.subarray(a, b));
+      }
+      case "b":
+        w.varint();
+        return (w.lo | w.hi) !== 0;
+      case "i32":
+        w.varint();
+        return w.lo | 0;
+      case "u32":
+        w.varint();
+        return w.lo;
+      case "i64":
+        w.varint();
+        return w.int64();
+      case "u64":
+        w.varint();
+        return w.hi * 0x1_0000_0000 + w.lo;
+      case "f64": {
+        const at = w.fixed(8);
+        return new DataView(this.buf.buffer, this.buf.byteOffset + at, 8).getFloat64(0, true);
+      }
+      case "f32": {
+        const at = w.fixed(4);
+        return new DataView(this.buf.buffer, this.buf.byteOffset + at, 4).getFloat32(0, true);
+      }
+    }
+    throw new Error(`not a scalar: ${t.k}`);
+  }
+
+  /** Decodes a struct from the occurrences of its field (concatenated, they merge). */
+  struct(ref: string, segs: Seg[], depth: number): JsonObject {
+    const s = struct(ref);
+    // Per field: the last scalar, the list or map built so far, or a message's occurrences.
+    const vals = new Map<Field, unknown>();
+    for (const [start, end] of segs) {
+      const w = new Wire(this.buf, start, end);
+      while (w.pos < w.end) {
+        const [num, wire] = w.tag();
+        const f = s.byNum.get(num);
+        if (!f) {
+          w.skip(wire);
+          continue;
+        }
+        this.#field(w, f, wire, vals, depth + 1);
+      }
+    }
+    const out: JsonObject = {};
+    for (const f of s.fields) {
+      const v = vals.get(f);
+      if (f.inline) {
+        const inner = this.struct((f.t as { ref: string }).ref, (v ?? []) as Seg[], depth);
+        for (const [k, iv] of Object.entries(inner)) if (!s.names.has(k)) setOwn(out, k, iv);
+        continue;
+      }
+      // Absent from the wire: a nil pointer, slice or map, or a Go zero scalar.
+      let json: unknown;
+      let nil = false;
+      if (v === undefined && (f.ptr || f.t.k === "wrap" || !isMessage(f.t))) {
+        if (!f.ptr && SCALARS.has(f.t.k) && f.t.k !== "y") json = zero(f.t);
+        else nil = true;
+      } else if (isMessage(f.t)) json = this.message(f.t, (v ?? []) as Seg[], depth + 1);
+      else json = v;
+      if (nil ? f.omit : f.omit && !f.ptr && isEmpty(json, f.t)) continue;
+      if (nil) json = null;
+      this.#node(depth + 1);
+      setOwn(out, f.json, json);
+    }
+    return out;
+  }
+
+  /** Reads one occurrence of field `f` into `vals`; a list's or map's value sits at `depth`. */
+  #field(w: Wire, f: Field, wire: number, vals: Map<Field, unknown>, depth: number): void {
+    const t = f.t;
+    if (t.k === "list") {
+      let list = vals.get(f) as unknown[] | undefined;
+      if (!list) vals.set(f, list = []);
+      const elem = t.elem;
+      const want = wireOf(elem);
+      if (wire === WIRE_LEN && want !== WIRE_LEN) {
+        // Packed scalars.
+        const [a, b] = w.len();
+        const packed = new Wire(this.buf, a, b);
+        while (packed.pos < packed.end) {
+          this.#node(depth + 1);
+          list.push(this.#scalar(packed, elem));
+        }
+        return;
+      }
+      this.#checkWire(f, wire, want);
+      this.#node(depth + 1);
+      list.push(isMessage(elem) ? this.message(elem, [w.len()], depth + 1) : this.#scalar(w, elem));
+      return;
+    }
+    if (t.k === "map") {
+      this.#checkWire(f, wire, WIRE_LEN);
+      let map = vals.get(f) as JsonObject | undefined;
+      if (!map) vals.set(f, map = {});
+      const [key, value] = this.#entry(w.len(), t.val, f, depth + 1);
+      setOwn(map, key, value); // a "__proto__" key is data, not a prototype
+      return;
+    }
+    this.#checkWire(f, wire, wireOf(t));
+    if (isMessage(t)) {
+      const segs = vals.get(f) as Seg[] | undefined;
+      if (segs) segs.push(w.len());
+      else vals.set(f, [w.len()]);
+      return;
+    }
+    vals.set(f, this.#scalar(w, t));
+  }
+
+  #checkWire(f: Field, wire: number, want: number): void {
+    if (wire !== want) {
+      throw new Malformed(`field ${f.json || f.num} has wire type ${wire}, expected ${want}`);
+    }
+  }
+
+  /** A map entry {key = 1, value = 2}; an absent part is Go's zero value. */
+  #entry(seg: Seg, t: Type, f: Field, depth: number): [string, unknown] {
+    const w = new Wire(this.buf, seg[0], seg[1]);
+    let key = "";
     let value: unknown;
-    if (kind === "string") value = r.string();
-    else if (kind === "bytes") value = encodeBase64(r.bytes());
-    else if (kind === "bool" || kind === "optbool") value = r.bool();
-    else if (kind === "int32") value = r.int32();
-    else if (kind === "int64") value = toNumber(r.int64() as unknown as number);
-    else if (kind === "time") {
-      const t = readRaw(r, { 1: ["seconds", "int64"], 2: ["nanos", "int32"] });
-      value = t.seconds === undefined
-        ? undefined
-        : new Date(Number(t.seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-    } else if (kind === "intstr") {
-      const t = readRaw(r, {
-        1: ["type", "int64"],
-        2: ["intVal", "int32"],
-        3: ["strVal", "string"],
-      });
-      value = Number(t.type ?? 0) === 1 ? t.strVal ?? "" : t.intVal ?? 0;
-    } else if (kind.startsWith("map")) {
-      const [k, v] = readMapEntry(r, kind);
-      const m = (out[name] ?? {}) as Json;
-      setOwn(m, String(k), v); // a "__proto__" map key is data, not a prototype
-      out[name] = m;
-      continue;
-    } else {
-      value = readMessage(r, kind.slice(4), r.uint32() + r.pos);
+    const segs: Seg[] = [];
+    while (w.pos < w.end) {
+      const [num, wire] = w.tag();
+      if (num === 1) {
+        this.#checkWire(f, wire, WIRE_LEN);
+        key = this.#scalar(w, { k: "s" }) as string;
+      } else if (num === 2) {
+        this.#checkWire(f, wire, wireOf(t));
+        if (isMessage(t)) segs.push(w.len());
+        else value = this.#scalar(w, t);
+      } else w.skip(wire);
     }
-    if (repeated) {
-      ((out[name] ??= []) as unknown[]).push(value);
-      continue;
-    }
-    // Go marshals zero values of non-pointer fields; JSON omits them.
-    if (
-      value === "" || value === 0 || value === false && kind !== "optbool" || value === undefined
-    ) continue;
-    if (
-      typeof value === "object" && value && !Array.isArray(value) && Object.keys(value).length === 0
-    ) continue;
-    out[name] = value;
+    this.#node(depth);
+    if (isMessage(t)) return [key, this.message(t, segs, depth)];
+    return [key, value === undefined ? zero(t) : value];
   }
-  return out;
+
+  /** Decodes a message-typed value from its occurrences (none: Go's zero value). */
+  message(t: Type, segs: Seg[], depth: number): unknown {
+    switch (t.k) {
+      case "struct":
+        return this.struct(t.ref, segs, depth);
+      case "wrap": {
+        const items: unknown[] = [];
+        for (const [a, b] of segs) {
+          const w = new Wire(this.buf, a, b);
+          while (w.pos < w.end) {
+            const [num, wire] = w.tag();
+            if (num !== 1) w.skip(wire);
+            else if (wire === WIRE_LEN && wireOf(t.elem) !== WIRE_LEN) {
+              const [pa, pb] = w.len();
+              const packed = new Wire(this.buf, pa, pb);
+              while (packed.pos < packed.end) {
+                this.#node(depth + 1);
+                items.push(this.#scalar(packed, t.elem));
+              }
+            } else {
+              if (wire !== wireOf(t.elem)) throw new Malformed(`items has wire type ${wire}`);
+              this.#node(depth + 1);
+              items.push(this.#scalar(w, t.elem));
+            }
+          }
+        }
+        return items; // present, even empty, is a non-nil slice in Go
+      }
+      case "time":
+      case "mtime": {
+        // Timestamp {seconds = 1, nanos = 2}; Go writes the zero time as an empty message.
+        if (segs.every(([a, b]) => a === b)) return null;
+        const ts = this.#fields(segs, { 1: "i64", 2: "i32" });
+        return formatTime(Number(ts[1] ?? 0), Number(ts[2] ?? 0), t.k === "mtime");
+      }
+      case "dur": {
+        const d = this.#fields(segs, { 1: "big" });
+        return goDuration((d[1] as bigint | undefined) ?? 0n);
+      }
+      case "qty": {
+        // Go writes the canonical string; an absent or empty one is the zero Quantity.
+        const q = this.#fields(segs, { 1: "s" });
+        return (q[1] as string | undefined) || "0";
+      }
+      case "intstr": {
+        const v = this.#fields(segs, { 1: "i64", 2: "i32", 3: "s" });
+        const type = v[1] ?? 0;
+        if (type === 0) return v[2] ?? 0;
+        if (type === 1) return v[3] ?? "";
+        throw new Malformed(`IntOrString of type ${type}`);
+      }
+      case "raw":
+      case "fieldsv1": {
+        // RawExtension / FieldsV1 {raw = 1}: JSON text, written into the object as is.
+        const r = this.#fields(segs, { 1: "bytes" });
+        const bytes = r[1] as Uint8Array | undefined;
+        if (!bytes?.length) return null;
+        let text: string;
+        try {
+          text = STRICT_UTF8.decode(bytes);
+        } catch {
+          throw new Malformed("embedded JSON is not valid UTF-8");
+        }
+        // The value sits at `depth`, its own nesting adds to it.
+        if (jsonTextTooDeep(text, MAX_DEPTH - depth + 1)) throw tooDeep("the request body");
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (e) {
+          throw new Malformed(`embedded JSON: ${(e as Error).message}`);
+        }
+        this.#node(depth, Math.ceil(text.length / 2));
+        return value;
+      }
+    }
+    throw new Error(`not a message: ${t.k}`);
+  }
+
+  /** Reads the scalar fields of a small fixed message (last occurrence wins). */
+  #fields(
+    segs: Seg[],
+    spec: Record<number, "i64" | "i32" | "s" | "big" | "bytes">,
+  ): Record<number, unknown> {
+    const out: Record<number, unknown> = {};
+    for (const [a, b] of segs) {
+      const w = new Wire(this.buf, a, b);
+      while (w.pos < w.end) {
+        const [num, wire] = w.tag();
+        const kind = spec[num];
+        if (!kind) {
+          w.skip(wire);
+          continue;
+        }
+        const want = kind === "s" || kind === "bytes" ? WIRE_LEN : WIRE_VARINT;
+        if (wire !== want) throw new Malformed(`field ${num} has wire type ${wire}`);
+        if (kind === "s" || kind === "bytes") {
+          const [sa, sb] = w.len();
+          const bytes = this.buf.subarray(sa, sb);
+          out[num] = kind === "s" ? UTF8.decode(bytes) : bytes;
+        } else {
+          w.varint();
+          out[num] = kind === "i32" ? w.lo | 0 : kind === "big" ? w.bigint64() : w.int64();
+        }
+      }
+    }
+    return out;
+  }
 }
 
-function readRaw(r: protobuf.Reader, table: Table): Json {
-  const end = r.uint32() + r.pos;
-  const out: Json = {};
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const spec = table[tag >>> 3];
-    if (!spec) {
-      r.skipType(tag & 7);
-      continue;
-    }
-    const [name, kind] = spec;
-    out[name] = kind === "string"
-      ? r.string()
-      : kind === "int32"
-      ? r.int32()
-      : toNumber(r.int64() as unknown as number);
-  }
-  return out;
+/** Go's `omitempty`: false, 0, "", and empty slices and maps (never a struct). */
+function isEmpty(v: unknown, t: Type): boolean {
+  if (SCALARS.has(t.k)) return v === "" || v === 0 || v === false;
+  if (t.k === "list" || t.k === "wrap") return v === null || (v as unknown[]).length === 0;
+  if (t.k === "map") return Object.keys(v as object).length === 0;
+  return false;
 }
+
+// ---- Hand-marshalled types ----
+
+const ZERO_TIME_SECONDS = -62135596800; // 0001-01-01T00:00:00Z, Go's zero time.Time
+
+/**
+ * metav1.Time as JSON: RFC 3339 in UTC, whole seconds (`2006-01-02T15:04:05Z`), or null for the
+ * zero time; metav1.MicroTime with 6 fractional digits. Nanos out of range carry into seconds, as
+ * in Go's time.Unix.
+ */
+function formatTime(seconds: number, nanos: number, micro: boolean): string | null {
+  const sec = seconds + Math.floor(nanos / 1e9);
+  const ns = ((nanos % 1e9) + 1e9) % 1e9;
+  if (!Number.isSafeInteger(sec)) throw new Malformed("timestamp out of range");
+  if (sec === ZERO_TIME_SECONDS && ns === 0) return null;
+  // Go's Time.MarshalJSON refuses years outside 0..9999, so kube-apiserver could not store one.
+  const iso = Math.abs(sec) <= 8.64e12 ? new Date(sec * 1000).toISOString() : "";
+  if (!/^\d{4}-/.test(iso)) throw new Malformed("timestamp year outside 0..9999");
+  const frac = micro ? `.${String(Math.floor(ns / 1000)).padStart(6, "0")}` : "";
+  return `${iso.slice(0, 19)}${frac}Z`;
+}
+
+/** Go's time.Duration.String: `1h0m0s`, `1.5s`, `100ms`, `2µs`, `0s`. */
+export function goDuration(d: bigint): string {
+  if (d === 0n) return "0s";
+  let u = d < 0n ? -d : d;
+  /** The fraction of u/10**prec without trailing zeros (and no point when it is 0). */
+  const frac = (prec: number): string => {
+    let digits = "";
+    let print = false;
+    for (let i = 0; i < prec; i++) {
+      const digit = u % 10n;
+      print ||= digit !== 0n;
+      if (print) digits = `${digit}${digits}`;
+      u /= 10n;
+    }
+    return print ? `.${digits}` : "";
+  };
+  let s: string;
+  if (u < 1_000_000_000n) {
+    const [unit, prec] = u < 1000n ? ["ns", 0] : u < 1_000_000n ? ["µs", 3] : ["ms", 6];
+    const f = frac(prec as number);
+    s = `${u}${f}${unit}`;
+  } else {
+    const f = frac(9);
+    s = `${u % 60n}${f}s`;
+    u /= 60n;
+    if (u > 0n) {
+      s = `${u % 60n}m${s}`;
+      u /= 60n;
+      if (u > 0n) s = `${u}h${s}`;
+    }
+  }
+  return d < 0n ? `-${s}` : s;
+}
+
+// ---- The envelope ----
 
 /** True when the body starts with the Kubernetes protobuf envelope magic. */
 export function isK8sProtobuf(bytes: Uint8Array): boolean {
@@ -288,31 +582,46 @@ export function isK8sProtobuf(bytes: Uint8Array): boolean {
 }
 
 /** Decodes a `k8s\0` + runtime.Unknown envelope into the object's JSON form. */
-export function decodeK8sProtobuf(bytes: Uint8Array): Json {
+export function decodeK8sProtobuf(bytes: Uint8Array): JsonObject {
   if (!isK8sProtobuf(bytes)) throw badRequest("protobuf body without the k8s envelope");
   try {
-    const r = protobuf.Reader.create(bytes.subarray(4));
+    const d = new Decoder(bytes);
+    const env = new Wire(bytes, 4, bytes.length);
     let apiVersion = "", kind = "";
-    let raw: Uint8Array | undefined;
-    while (r.pos < r.len) {
-      const tag = r.uint32();
-      const f = tag >>> 3;
-      if (f === 1) {
-        const tm = readRaw(r, { 1: ["apiVersion", "string"], 2: ["kind", "string"] });
-        apiVersion = String(tm.apiVersion ?? "");
-        kind = String(tm.kind ?? "");
-      } else if (f === 2) raw = r.bytes();
-      else r.skipType(tag & 7);
+    let raw: Seg | undefined;
+    while (env.pos < env.end) {
+      const [num, wire] = env.tag();
+      if (num === 1 && wire === WIRE_LEN) {
+        const [a, b] = env.len();
+        const tm = new Wire(bytes, a, b);
+        while (tm.pos < tm.end) {
+          const [n, w] = tm.tag();
+          if ((n === 1 || n === 2) && w === WIRE_LEN) {
+            const [sa, sb] = tm.len();
+            const s = UTF8.decode(bytes.subarray(sa, sb));
+            if (n === 1) apiVersion = s;
+            else kind = s;
+          } else tm.skip(w);
+        }
+      } else if (num === 2 && wire === WIRE_LEN) raw = env.len();
+      else env.skip(wire);
     }
-    if (!TABLES[kind] || !raw) {
+    const ref = protobufType(apiVersion, kind);
+    if (!ref) {
       throw unsupportedMediaType(
-        `protobuf bodies of kind ${kind || "(none)"} are not supported; send application/json`,
+        `protobuf bodies of kind ${kind || "(none)"} in ${
+          apiVersion || "(no apiVersion)"
+        } are not supported; send application/json`,
       );
     }
-    const inner = protobuf.Reader.create(raw);
-    return { apiVersion, kind, ...readMessage(inner, kind, inner.len) };
+    const obj = d.struct(ref, raw ? [raw] : [], 1);
+    const out: JsonObject = {};
+    if (apiVersion) out.apiVersion = apiVersion;
+    out.kind = kind;
+    for (const [k, v] of Object.entries(obj)) setOwn(out, k, v);
+    return out;
   } catch (e) {
-    if (e instanceof Error && e.name === "ApiError") throw e;
-    throw badRequest(`malformed protobuf body: ${(e as Error).message}`);
+    if (e instanceof Malformed) throw badRequest(`malformed protobuf body: ${e.message}`);
+    throw e;
   }
 }
