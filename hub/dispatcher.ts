@@ -30,6 +30,7 @@ import {
   VolumeResourcePattern,
 } from "./classify.ts";
 import { CloseReason, type HubMetrics } from "./metrics.ts";
+import { rejectApplication } from "./metaserver_reject.ts";
 import type { NodePool, NodePools } from "./node_pool.ts";
 import { type Session, SessionCloseText } from "./session.ts";
 import type { SessionManager } from "./session_manager.ts";
@@ -78,6 +79,7 @@ export type UpstreamAction =
   | "taskmanager"
   | "k8s_ca"
   | "dynamiccontroller"
+  | "metaserver_rejected"
   | "devicecontroller"
   | "edgecontroller"
   | "dropped";
@@ -180,6 +182,9 @@ export class Dispatcher {
     }
     switch (msg.route.source) {
       case "metaserver":
+        if (!this.#bus.modules().includes(ModuleName.DynamicController)) {
+          return await this.#rejectMetaServer(nodeId, msg);
+        }
         return await this.#toModule(ModuleName.DynamicController, msg)
           ? "dynamiccontroller"
           : "dropped";
@@ -190,6 +195,19 @@ export class Dispatcher {
       default:
         return await this.#toGroup(ModuleName.EdgeController, msg) ? "edgecontroller" : "dropped";
     }
+  }
+
+  /** No DynamicController: the edge's MetaServer request is answered `Rejected`, not dropped. */
+  async #rejectMetaServer(nodeId: string, msg: Message): Promise<UpstreamAction> {
+    this.#metrics.unroutable.inc({ target: ModuleName.DynamicController });
+    const reply = rejectApplication(msg, nodeId, this.#env);
+    if (!reply) return "dropped";
+    log.debug("metaserver request rejected: no dynamiccontroller", {
+      node: nodeId,
+      operation: msg.route.operation ?? "",
+    });
+    await this.downstream(reply);
+    return "metaserver_rejected";
   }
 
   async #toModule(module: string, msg: Message): Promise<boolean> {

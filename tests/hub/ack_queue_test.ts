@@ -113,6 +113,25 @@ Deno.test("enqueue: delete replaces a stored update and wins over later updates"
   assertEquals(q.entry(UID)?.msg, del);
 });
 
+Deno.test("enqueue: later versions of a terminating object replace a pending delete", async () => {
+  // A pending delete only drops an update that lacks deletionTimestamp: the API never clears
+  // one, so every later version of the same UID (finalizers removed, status) is a delete too
+  // and takes the delete's place, as in cloudcore's enqueueAckMessage.
+  const terminating = (rv: string) => {
+    const m = podMessage(UID, rv, "update");
+    (m.content as { metadata: Record<string, unknown> }).metadata.deletionTimestamp =
+      "2026-01-01T00:00:00Z";
+    return m;
+  };
+  const { q } = await setup(undefined, [terminating("4")]);
+  const later = terminating("6");
+  assertEquals(await q.enqueue(later), "replaced");
+  assertEquals(q.entry(UID)?.msg, later);
+  const gone = podMessage(UID, "7", "delete");
+  assertEquals(await q.enqueue(gone), "replaced");
+  assertEquals(q.entry(UID)?.msg, gone);
+});
+
 Deno.test("enqueue: same name, different UID is a separate object with its own ObjectSync", async () => {
   const { store, q } = await setup("2", [podMessage(UID, "2", "update")]);
   const m3 = podMessage(DIFF_UID, "3", "update");

@@ -226,6 +226,61 @@ Deno.test("a missing module or group is counted and logged, never a crash", asyn
   }
 });
 
+Deno.test("a MetaServer request with no dynamiccontroller is answered Rejected with a 503, not dropped", async () => {
+  const { t, bus, edge } = await setup([["edgecontroller", "edgecontroller"]]);
+  try {
+    // As edgecore's MetaServer agent sends it: the Application as content, resource and
+    // operation "null" (docs/compatibility.md, "MetaServer requests").
+    const app = {
+      ID: "abc",
+      Key: "/core/v1/configmaps/default",
+      Verb: "list",
+      Nodename: "n1",
+      Option: null,
+      ReqBody: null,
+      Subresource: "",
+      RespBody: null,
+      Status: "InApplying",
+      Reason: "",
+      Error: { ErrStatus: { metadata: {} } },
+      Timestamp: "0001-01-01T00:00:00Z",
+    };
+    const req = up(
+      { source: "metaserver", group: "dynamiccontroller", operation: "null", resource: "null" },
+      app,
+    );
+    assertEquals(await runUpstream(t, req), "metaserver_rejected");
+    const reply = await edge.waitFor((m) => m.header.parentId === req.header.id);
+    assertEquals(reply.route, {
+      source: "dynamiccontroller",
+      group: "resource",
+      operation: "applicationResponse",
+      resource: "ignore/Application/ignore", // the node prefix is taken off on the way out
+    });
+    const got = reply.content as Record<string, unknown>;
+    assertEquals([got.ID, got.Key, got.Verb, got.Status], ["abc", app.Key, "list", "Rejected"]);
+    const status = (got.Error as { ErrStatus: Record<string, unknown> }).ErrStatus;
+    assertEquals([status.kind, status.code, status.reason], ["Status", 503, "ServiceUnavailable"]);
+    // The periodic watch-application sync is a notice: nothing to answer.
+    const notice = up({
+      source: "metaserver",
+      group: "dynamiccontroller",
+      operation: "null",
+      resource: "watchapp/sync",
+    }, {});
+    assertEquals(await runUpstream(t, notice), "dropped");
+    assertEquals(
+      await t.hub.metrics.value("edgecloud_cloudhub_unroutable_messages_total", {
+        target: "dynamiccontroller",
+      }),
+      2,
+    );
+  } finally {
+    await t.close();
+    bus.close();
+  }
+});
+
 Deno.test("downstream: the bus module `cloudhub` feeds nodes; no node → dropped; edgemgr filter", async () => {
   const bus = new Bus();
   const t = await startHub({ bus });
