@@ -3,7 +3,8 @@
  * embedded API: it bootstraps with a token from `edgecloud token` (`/ca.crt`, `/edge.crt`),
  * connects over mTLS WebSocket and stays connected through its keepalives; a v1beta1 Device
  * bound to it reaches its device twin database, and a twin report published on its MQTT bus
- * (as a mapper does) lands in the DeviceStatus, as cloudcore v1.23 writes it.
+ * (as a mapper does) lands in the DeviceStatus, as cloudcore v1.23 writes it; a request to its
+ * MetaServer that goes to the cloud gets the hub's Rejected answer (no DynamicController yet).
  */
 import { DatabaseSync } from "node:sqlite";
 import mqtt from "mqtt";
@@ -38,7 +39,7 @@ async function edgecoreConfig(
   dir: string,
   hub: { wsPort: number; httpsPort: number },
   token: string,
-  mqttPort: number,
+  ports: { mqtt: number; metaServer: number },
 ): Promise<string> {
   const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
   const cfg = parse(new TextDecoder().decode(out.stdout)) as Obj;
@@ -58,10 +59,12 @@ async function edgecoreConfig(
   edged.hostnameOverride = NODE;
   const bus = at(modules, "eventBus");
   bus.mqttMode = 0;
-  bus.mqttServerInternal = `tcp://127.0.0.1:${mqttPort}`;
+  bus.mqttServerInternal = `tcp://127.0.0.1:${ports.mqtt}`;
   at(modules, "deviceTwin").dmiSockPath = `${dir}/dmi.sock`;
   const meta = at(modules, "metaManager", "metaServer");
-  meta.enable = false;
+  // Plain HTTP on loopback (the RequireAuthorization feature gate is off by default).
+  meta.enable = true;
+  meta.server = `127.0.0.1:${ports.metaServer}`;
   for (const name of ["edgeStream", "serviceBus", "taskManager", "dbTest"]) {
     at(modules, name).enable = false;
   }
@@ -127,6 +130,7 @@ peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins
     const edgeDir = `${dir}/edge`;
     await Deno.mkdir(edgeDir, { recursive: true });
     const mqttPort = freePort();
+    const metaServerPort = freePort();
     let edge: LoggedProcess | undefined;
     try {
       const monitorLine = hub.main.lines.find((l) => l.includes("monitor listening"))!;
@@ -138,7 +142,7 @@ peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins
           edgeDir,
           hub,
           await joinToken(hub.dataDir),
-          mqttPort,
+          { mqtt: mqttPort, metaServer: metaServerPort },
         );
         edge = new LoggedProcess(EDGECORE_BIN, ["--config", config], `${edgeDir}/edgecore.log`);
         await hub.main.waitForLine(`node connected node=${NODE} transport=websocket`);
@@ -208,6 +212,25 @@ peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins
         );
         assertEquals(edgeTwin?.actual, "23");
       });
+
+      await t.step(
+        "a MetaServer request is answered Rejected by the hub, then served locally",
+        async () => {
+          const url =
+            `http://127.0.0.1:${metaServerPort}/api/v1/namespaces/default/configmaps/no-such-cm`;
+          const res = await eventually(async () => {
+            const r = await fetch(url);
+            await r.body?.cancel();
+            return r;
+          }, "edgecore's MetaServer");
+          assertEquals(res.status, 404); // the local fallback: not in the edge's cache
+          // edgecore read the hub's Rejected Application and its Status as sent.
+          await eventually(
+            () => edge!.log().includes("edgecloud serves no DynamicController yet"),
+            "edgecore logging the hub's 503",
+          );
+        },
+      );
 
       await t.step("every frame edgecore sent was accepted", () => {
         assertEquals(hub.main.lines.filter((l) => l.includes("malformed")), []);
