@@ -11,7 +11,12 @@
  *
  * - the node name (the `NodeName` header) must be a valid Kubernetes node name;
  * - the CSR's subject must have exactly one CN, `system:node:<node>`, and exactly one O,
- *   `system:nodes`; other attributes edgecore adds (C, ST, L) are accepted and not copied;
+ *   `system:nodes`; other attributes edgecore adds (C, ST, L) are accepted and not copied. The
+ *   one exception is the fixed subject edgecore before v1.18 asks for whatever its node
+ *   (`CN=kubeedge.io, O=kubeEdge`, KubeEdge v1.15's certmanager; `O=KubeEdge` in cloudcore's
+ *   check): it is read as a request for the authenticated node's own certificate, so an older
+ *   edge joins, and what it gets still names only its node (cloudcore copies that subject, and
+ *   accepts a certificate carrying it as any node, which is the hole this module closes);
  * - the CSR must request no extension (no SANs, no key usages, no basic constraints);
  * - `ExtKeyUsages`, when sent, must be `[2]` (ClientAuth) or empty.
  *
@@ -49,6 +54,10 @@ export interface SignNodeCsrOptions {
 export const NODE_ORGANIZATION = "system:nodes";
 /** The CN prefix of a node certificate. */
 export const NODE_CN_PREFIX = "system:node:";
+/** The CN edgecore before v1.18 puts in every CSR, whatever its node. */
+export const LEGACY_EDGE_CN = "kubeedge.io";
+/** The O beside it: `kubeEdge` as edgecore v1.15 writes it, `KubeEdge` as cloudcore checks it. */
+const LEGACY_EDGE_ORGS: ReadonlySet<string> = new Set(["kubeEdge", "KubeEdge"]);
 /** Names of extensions people ask for, for the refusal message. */
 const EXTENSION_NAMES: Record<string, string> = {
   "2.5.29.17": "subjectAltName",
@@ -108,19 +117,10 @@ export function checkExtKeyUsages(value: string | undefined): void {
 export function checkNodeCsr(csr: x509.Pkcs10CertificateRequest, node: string): void {
   const want = nodeCommonName(node);
   const cns = csr.subjectName.getField("CN");
-  if (cns.length !== 1 || cns[0] !== want) {
-    throw new CsrPolicyError(
-      `CSR subject CN ${JSON.stringify(cns)} refused: node ${node} may only request CN "${want}"`,
-    );
-  }
   const orgs = csr.subjectName.getField("O");
-  if (orgs.length !== 1 || orgs[0] !== NODE_ORGANIZATION) {
-    throw new CsrPolicyError(
-      `CSR subject O ${
-        JSON.stringify(orgs)
-      } refused: a node certificate carries exactly O "${NODE_ORGANIZATION}"`,
-    );
-  }
+  const legacy = cns.length === 1 && cns[0] === LEGACY_EDGE_CN && orgs.length === 1 &&
+    LEGACY_EDGE_ORGS.has(orgs[0]);
+  if (!legacy) checkNodeSubject(cns, orgs, node, want);
   // An empty extensionRequest (some tools add one) asks for nothing and is accepted.
   const asked = csr.extensions.map((e) => EXTENSION_NAMES[e.type] ?? e.type);
   if (asked.length > 0) {
@@ -128,6 +128,22 @@ export function checkNodeCsr(csr: x509.Pkcs10CertificateRequest, node: string): 
       `CSR requests extensions (${
         asked.join(", ")
       }) refused: a node certificate has no SANs and its usages are set by the hub`,
+    );
+  }
+}
+
+/** The CN and O rules for a CSR that names its node (see the module doc). */
+function checkNodeSubject(cns: string[], orgs: string[], node: string, want: string): void {
+  if (cns.length !== 1 || cns[0] !== want) {
+    throw new CsrPolicyError(
+      `CSR subject CN ${JSON.stringify(cns)} refused: node ${node} may only request CN "${want}"`,
+    );
+  }
+  if (orgs.length !== 1 || orgs[0] !== NODE_ORGANIZATION) {
+    throw new CsrPolicyError(
+      `CSR subject O ${
+        JSON.stringify(orgs)
+      } refused: a node certificate carries exactly O "${NODE_ORGANIZATION}"`,
     );
   }
 }

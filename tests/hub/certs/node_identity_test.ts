@@ -2,7 +2,8 @@
  * The attack on `/edge.crt` (issue 17, item 1): with the join token or with one node's own
  * certificate, a caller asked for another node's certificate, for `O=system:masters`, for a
  * legacy subject, for SANs and for ServerAuth, and got them all. Each request below must be
- * refused with a reason; only the authenticated node's own client certificate is signed.
+ * refused with a reason; only the authenticated node's own client certificate is signed (an
+ * older edgecore's fixed legacy subject gets that certificate too, never the subject itself).
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import {
@@ -79,8 +80,21 @@ Deno.test("edge.crt with a token: only the NodeName's own subject, no SANs, Clie
     ]);
     assertRefused(await edgeCrt(h, extraGroup, auth), 403, 'exactly O "system:nodes"');
 
-    const legacy = await csrFor([{ CN: ["kubeedge.io"] }, { O: ["KubeEdge"] }]);
-    assertRefused(await edgeCrt(h, legacy, auth), 403, "may only request CN");
+    // edgecore before v1.18 asks for this fixed subject whatever its node: it is signed, but as
+    // the authenticated node's own certificate, never with the subject it asked for.
+    for (const org of ["kubeEdge", "KubeEdge"]) {
+      const legacy = await csrFor([{ C: ["CN"] }, { O: [org] }, { CN: ["kubeedge.io"] }]);
+      const res = await edgeCrt(h, legacy, auth);
+      assertEquals(res.status, 200, res.text);
+      const cert = new x509.X509Certificate(toArrayBuffer(res.body));
+      assertEquals(cert.subject, "CN=system:node:edge-a, O=system:nodes");
+    }
+    const legacyAdmin = await csrFor([{ CN: ["kubeedge.io"] }, { O: ["system:masters"] }]);
+    assertRefused(await edgeCrt(h, legacyAdmin, auth), 403, "may only request CN");
+    const legacySans = await csrFor([{ CN: ["kubeedge.io"] }, { O: ["kubeEdge"] }], [
+      { type: "ip", value: "127.0.0.1" },
+    ]);
+    assertRefused(await edgeCrt(h, legacySans, auth), 403, "subjectAltName");
 
     const twoCNs = await csrFor([
       { CN: ["system:node:edge-a"] },
