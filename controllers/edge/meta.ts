@@ -36,6 +36,45 @@ export function withTypeMeta<T extends KubeObject>(obj: T, resourceType: string)
 }
 
 /**
+ * Go's zero value of a typed object as `encoding/json` writes it (`&v1.Node{}` ...). client-go's
+ * typed Create/Update/Patch return this empty object, never nil, next to an error, and cloudcore
+ * puts it into `ObjectResp.Object` as is. A fresh copy per call (callers may add to it).
+ */
+export function zeroObject(
+  resourceType: "node" | "pod" | "lease" | "certificatesigningrequest",
+): { metadata: Record<string, unknown>; spec: unknown; status?: unknown } {
+  const metadata: Record<string, unknown> = { creationTimestamp: null };
+  switch (resourceType) {
+    case "node":
+      return {
+        metadata,
+        spec: {},
+        status: {
+          daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+          nodeInfo: {
+            machineID: "",
+            systemUUID: "",
+            bootID: "",
+            kernelVersion: "",
+            osImage: "",
+            containerRuntimeVersion: "",
+            kubeletVersion: "",
+            kubeProxyVersion: "",
+            operatingSystem: "",
+            architecture: "",
+          },
+        },
+      };
+    case "pod":
+      return { metadata, spec: { containers: null }, status: {} };
+    case "lease":
+      return { metadata, spec: {} };
+    case "certificatesigningrequest":
+      return { metadata, spec: { request: null, signerName: "" }, status: {} };
+  }
+}
+
+/**
  * `manager/pod.go` update filter: a pod change is sent only if its ObjectMeta (ignoring
  * resourceVersion, generation and managedFields) or its Spec changed — status-only changes are not.
  */

@@ -1,7 +1,18 @@
 /**
- * The pod status merge of KubeEdge's `updatePodStatus` (PROTOCOL.md §7.1), as pure functions:
- * keep a condition's `lastTransitionTime` while its status is unchanged, keep `startTime`,
- * normalise timestamps to RFC 3339 seconds, sort container statuses by name.
+ * The pod status merge of KubeEdge's `updatePodStatus` (PROTOCOL.md §7.1), as pure functions.
+ *
+ * The stored status is replaced by the one the edge reported; nothing of the old status is kept
+ * except two things:
+ * - the `lastTransitionTime` of the `Ready` and `Initialized` conditions (the first of each type):
+ *   when the old status has that condition with the same `status`, its old `lastTransitionTime`
+ *   is kept (even when it was unset), otherwise it becomes "now". Every other condition keeps the
+ *   `lastTransitionTime` the edge sent;
+ * - `startTime`: the old one when set, else the reported one, else "now".
+ *
+ * Then timestamps are normalised to RFC 3339 seconds, `containerStatuses` are sorted by name
+ * (byte order, as Go compares strings) and `initContainerStatuses` are put in the order of the
+ * pod's `spec.initContainers` (KubeEdge's `SortInitContainerStatuses`, the same swap walk);
+ * ephemeral container statuses are left in the order they came.
  */
 import { rfc3339, toSeconds } from "./meta.ts";
 
@@ -16,6 +27,9 @@ const TIME_KEYS = new Set([
   "finishedAt",
 ]);
 
+/** The conditions whose `lastTransitionTime` the cloud recomputes (kubelet's status manager). */
+const TRANSITION_CONDITIONS = ["Ready", "Initialized"];
+
 function normalizeTimes(v: Json): void {
   if (Array.isArray(v)) {
     for (const x of v) normalizeTimes(x);
@@ -27,25 +41,64 @@ function normalizeTimes(v: Json): void {
   }
 }
 
+/** Go's `a < b` on strings: byte (here UTF-16 code unit) order, not locale order. */
 function byName(a: Json, b: Json): number {
-  return String(a?.name ?? "").localeCompare(String(b?.name ?? ""));
+  const x = String(a?.name ?? "");
+  const y = String(b?.name ?? "");
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Merges a status reported by the edge with the status stored in the API. */
-export function mergePodStatus(old: Json, reported: Json, now: number): Json {
+/** The first condition of `type` (Go's `getPodCondition`), or undefined. */
+function conditionOf(status: Json, type: string): Json {
+  const conds = status?.conditions;
+  if (!Array.isArray(conds)) return undefined;
+  return conds.find((c: Json) => c?.type === type);
+}
+
+/**
+ * `SortInitContainerStatuses`: walks the pod's init containers in spec order and swaps the
+ * matching status into the next slot; statuses of unknown containers end up behind, in whatever
+ * order the swaps leave them (exactly as KubeEdge does).
+ */
+export function sortInitContainerStatuses(initContainers: Json, statuses: Json[]): void {
+  if (!Array.isArray(initContainers)) return;
+  let current = 0;
+  for (const container of initContainers) {
+    for (let j = current; j < statuses.length; j++) {
+      if (container?.name === statuses[j]?.name) {
+        [statuses[current], statuses[j]] = [statuses[j], statuses[current]];
+        current++;
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Merges a status reported by the edge with the status stored in the API. `initContainers` is
+ * the pod's `spec.initContainers`, which decides the order of `initContainerStatuses`.
+ */
+export function mergePodStatus(
+  old: Json,
+  reported: Json,
+  now: number,
+  initContainers: Json = [],
+): Json {
   const status: Json = structuredClone(reported ?? {});
-  const oldConds: Json[] = old?.conditions ?? [];
-  for (const c of status.conditions ?? []) {
-    const prev = oldConds.find((o) => o?.type === c?.type);
-    c.lastTransitionTime = prev && prev.status === c.status && prev.lastTransitionTime
-      ? prev.lastTransitionTime
+  for (const type of TRANSITION_CONDITIONS) {
+    const cond = conditionOf(status, type);
+    if (!cond || typeof cond !== "object") continue;
+    const prev = conditionOf(old, type);
+    cond.lastTransitionTime = prev && (prev.status ?? "") === (cond.status ?? "")
+      ? prev.lastTransitionTime ?? null
       : rfc3339(now);
   }
   if (old?.startTime) status.startTime = old.startTime;
   else if (!status.startTime) status.startTime = rfc3339(now);
   normalizeTimes(status);
-  for (const key of ["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"]) {
-    if (Array.isArray(status[key])) status[key].sort(byName);
+  if (Array.isArray(status.containerStatuses)) status.containerStatuses.sort(byName);
+  if (Array.isArray(status.initContainerStatuses)) {
+    sortInitContainerStatuses(initContainers, status.initContainerStatuses);
   }
   return status;
 }

@@ -4,16 +4,20 @@
  * authorized by {@link NodeAuthorizer.event} (a node records events only about itself and its
  * pods); they get no reply, so a refusal is logged with its Forbidden status.
  */
-import { getContentJson } from "../../modules/mod.ts";
+import { getContentJson, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { goStatusError, isNotFound, type KubeStatus, PatchStrategy } from "../../kube/mod.ts";
+import { isNotFound, type KubeStatus, PatchStrategy } from "../../kube/mod.ts";
 import type { NodeAuthorizer } from "./authorize.ts";
-import { goField, paths, withTypeMeta } from "./meta.ts";
+import { goField, paths, withTypeMeta, zeroObject } from "./meta.ts";
 import {
-  errorContent,
+  asListerError,
+  errorReply,
+  errorString,
+  hasName,
   objectResp,
   reply,
   rvOf,
+  statusErrorJson,
   type UpstreamContext,
   type UpstreamRequest,
 } from "./upstream_context.ts";
@@ -23,14 +27,35 @@ const log = createLogger("edgecontroller");
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-/** `lease` insert (create) / update (replace); ObjectResp. */
+/**
+ * `lease` insert (create) / update (replace): `ObjectResp` without a resourceVersion; on an
+ * error `Object` is the empty Lease. Content that does not decode is answered, as cloudcore
+ * does, with its error text on resource `node/<node>/<ns>/node/<name>`.
+ */
 export async function leaseWrite(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
-  const lease: Json = withTypeMeta(structuredClone(getContentJson<Json>(req.msg) ?? {}), "lease");
+  if (!hasName(req)) return;
+  let body: Json;
+  try {
+    body = getContentJson<Json>(req.msg);
+    if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
+      throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Lease`);
+    }
+  } catch (err) {
+    return reply(
+      ctx,
+      req,
+      `message: ${req.msg.header.id} process failure, unmarshal message content with error: ${
+        errorString(err)
+      }`,
+      { resource: `node/${req.node}/${req.namespace}/${ResourceType.Node}/${req.name}` },
+    );
+  }
+  const lease: Json = withTypeMeta(structuredClone(body ?? {}), "lease");
   lease.metadata ??= {};
   lease.metadata.namespace ||= req.namespace;
   lease.metadata.name ||= req.name;
   const denied = ctx.auth.ownLease(req.node, lease.metadata.namespace, lease.metadata.name);
-  if (denied) return reply(ctx, req, objectResp(null, denied));
+  if (denied) return reply(ctx, req, objectResp(null, denied, zeroObject("lease")));
   try {
     const ns = lease.metadata.namespace;
     const out = req.operation === "insert"
@@ -40,22 +65,30 @@ export async function leaseWrite(ctx: UpstreamContext, req: UpstreamRequest): Pr
       }, { node: req.node })
       : await ctx.kube.update(paths.lease(ns, lease.metadata.name), lease, { node: req.node });
     withTypeMeta(out, "lease");
-    await reply(ctx, req, objectResp(out), { resourceVersion: rvOf(out) });
+    await reply(ctx, req, objectResp(out));
   } catch (err) {
-    await reply(ctx, req, objectResp(null, err));
+    await reply(ctx, req, objectResp(null, err, zeroObject("lease")));
   }
 }
 
-/** `lease` query; ObjectResp. */
+/**
+ * `lease` query: `ObjectResp` without a resourceVersion; on an error `Object` is null (cloudcore
+ * has no object there) and a missing lease is the lister's NotFound.
+ */
 export async function leaseQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const denied = ctx.auth.ownLease(req.node, req.namespace, req.name);
   if (denied) return reply(ctx, req, objectResp(null, denied));
   try {
     const lease = withTypeMeta(
-      await ctx.kube.get(paths.lease(req.namespace, req.name), { node: req.node }),
+      await ctx.kube.get(paths.lease(req.namespace, req.name), { node: req.node }).catch(
+        (err) => {
+          throw asListerError(err, "lease", "coordination.k8s.io", req.name);
+        },
+      ),
       "lease",
     );
-    await reply(ctx, req, objectResp(lease), { resourceVersion: rvOf(lease) });
+    await reply(ctx, req, objectResp(lease));
   } catch (err) {
     await reply(ctx, req, objectResp(null, err));
   }
@@ -64,7 +97,12 @@ export async function leaseQuery(ctx: UpstreamContext, req: UpstreamRequest): Pr
 /** CSRs created through this controller, by name → node (a node may read only its own). */
 const csrOwners = new Map<string, string>();
 
-/** `certificatesigningrequest` insert; ObjectResp. */
+/**
+ * `certificatesigningrequest` insert: `ObjectResp` without a resourceVersion; on an error
+ * `Object` is the empty CertificateSigningRequest. Unlike cloudcore, a request without a name
+ * (kubelet's CSRs have only `generateName: csr-`, so edged sends `.../certificatesigningrequest/`)
+ * is served, not dropped.
+ */
 export async function csrInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   const csr: Json = withTypeMeta(
     structuredClone(getContentJson<Json>(req.msg) ?? {}),
@@ -76,14 +114,15 @@ export async function csrInsert(ctx: UpstreamContext, req: UpstreamRequest): Pro
     const created: Json = await ctx.kube.create(paths.csr(), csr, { node: req.node });
     csrOwners.set(created.metadata.name, req.node);
     withTypeMeta(created, "certificatesigningrequest");
-    await reply(ctx, req, objectResp(created), { resourceVersion: rvOf(created) });
+    await reply(ctx, req, objectResp(created));
   } catch (err) {
-    await reply(ctx, req, objectResp(null, err));
+    await reply(ctx, req, objectResp(null, err, zeroObject("certificatesigningrequest")));
   }
 }
 
 /** `certificatesigningrequest` query: the object (or the error). */
 export async function csrQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   try {
     const csr: Json = await ctx.kube.get(paths.csr(req.name), { node: req.node });
     const owner = csrOwners.get(req.name);
@@ -100,13 +139,13 @@ export async function csrQuery(ctx: UpstreamContext, req: UpstreamRequest): Prom
         details: { name: req.name, kind: "certificatesigningrequests" },
         code: 403,
       };
-      return reply(ctx, req, goStatusError(denied));
+      return reply(ctx, req, statusErrorJson(denied));
     }
     await reply(ctx, req, withTypeMeta(csr, "certificatesigningrequest"), {
       resourceVersion: rvOf(csr),
     });
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    await reply(ctx, req, errorReply(err));
   }
 }
 

@@ -2,22 +2,19 @@
  * Upstream handlers for the node itself: `nodestatus` (insert/update), `node`
  * (insert/query/update) and `nodepatch` (PROTOCOL.md §7.1).
  */
-import { getContentJson, ResourceType } from "../../modules/mod.ts";
+import { getContentJson, MessageSuccessfulContent, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
+import { CloudCoreAnnotation, isConflict, isNotFound, PatchStrategy } from "../../kube/mod.ts";
+import { goField, patchBody, paths, rfc3339, withTypeMeta, zeroObject } from "./meta.ts";
 import {
-  CloudCoreAnnotation,
-  goStatusError,
-  isConflict,
-  isNotFound,
-  PatchStrategy,
-} from "../../kube/mod.ts";
-import { goField, patchBody, paths, rfc3339, withTypeMeta } from "./meta.ts";
-import {
-  errorContent,
+  asListerError,
+  errorReply,
   errorString,
+  hasName,
   objectResp,
   reply,
   rvOf,
+  statusErrorJson,
   type UpstreamContext,
   type UpstreamRequest,
 } from "./upstream_context.ts";
@@ -44,66 +41,125 @@ function isK8sLabel(key: string): boolean {
   return prefix === "kubernetes.io" || prefix.endsWith(".kubernetes.io");
 }
 
-/** Creates a node as node insert does; returns the created node. */
-async function createNode(ctx: UpstreamContext, req: UpstreamRequest, node: Json): Promise<Json> {
-  node = withTypeMeta(structuredClone(node ?? {}), "node");
-  node.metadata ??= {};
+/** A failed node create, with the `Object` cloudcore answers next to the error. */
+class CreateNodeError extends Error {
+  constructor(readonly apiError: unknown, readonly object: unknown) {
+    super(errorString(apiError));
+  }
+}
+
+/**
+ * The node cloudcore's `createNode` creates: named `name` (the resource name, whatever the object
+ * says), `kubernetes.io` labels taken out (they are patched on after the create), the
+ * `cloudcore` annotation set. `failed` is the `ObjectResp.Object` cloudcore answers next to an
+ * error: client-go's empty Node, into which its deferred re-labelling puts those labels.
+ */
+function prepareNode(ctx: UpstreamContext, name: string, body: Json) {
+  const node: Json = withTypeMeta(structuredClone(body ?? {}), "node");
+  if (!node.metadata || typeof node.metadata !== "object") node.metadata = {};
   const labels: Record<string, string> = node.metadata.labels ?? {};
   const reserved: Record<string, string> = {};
-  for (const [k, v] of Object.entries(labels)) {
+  for (const k of Object.keys(labels).sort()) {
     if (isK8sLabel(k)) {
-      reserved[k] = v;
+      reserved[k] = labels[k];
       delete labels[k];
     }
   }
+  node.metadata.name = name;
   node.metadata.annotations = { ...node.metadata.annotations, [CloudCoreAnnotation]: ctx.localIp };
   delete node.metadata.resourceVersion;
-  let created = await ctx.kube.create<Json>(paths.nodes(), node, { node: req.node });
+  const failed = zeroObject("node");
+  if (Object.keys(reserved).length > 0) failed.metadata.labels = { ...reserved };
+  return { node, reserved, failed };
+}
+
+/** Creates a node as cloudcore's `createNode` does (see {@link prepareNode}). */
+async function createNode(
+  ctx: UpstreamContext,
+  req: UpstreamRequest,
+  name: string,
+  body: Json,
+): Promise<Json> {
+  const { node, reserved, failed } = prepareNode(ctx, name, body);
+  let created: Json;
+  try {
+    created = await ctx.kube.create<Json>(paths.nodes(), node, { node: req.node });
+  } catch (err) {
+    throw new CreateNodeError(err, failed);
+  }
   if (Object.keys(reserved).length > 0) {
-    created = await ctx.kube.patch<Json>(
-      paths.node(created.metadata.name),
-      { metadata: { labels: reserved } },
-      PatchStrategy.MergePatch,
-      { node: req.node },
-    );
+    try {
+      created = await ctx.kube.patch<Json>(
+        paths.node(created.metadata.name),
+        { metadata: { labels: reserved } },
+        PatchStrategy.MergePatch,
+        { node: req.node },
+      );
+    } catch (err) {
+      // cloudcore loses this error (a shadowed variable) and answers an empty Node without one;
+      // we answer the error (see docs/compatibility.md).
+      throw new CreateNodeError(err, failed);
+    }
   }
   return withTypeMeta(created, "node");
 }
 
-/** `nodestatus` insert: OK when the node exists, else create it from the content. */
+/** The `err.Error()` of a failed create (the API's message). */
+function createError(err: unknown): string {
+  return errorString(err instanceof CreateNodeError ? err.apiError : err);
+}
+
+/**
+ * `nodestatus` insert: "OK" when the node exists, else create it from the content. Failures are
+ * answered with cloudcore's error text (a string). No resourceVersion in the reply.
+ */
 export async function nodeStatusInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
+  const answer = (content: string) => reply(ctx, req, content, { resource: nodeResource(req) });
   const denied = ctx.auth.ownNode(req.node, req.name);
-  if (denied) return reply(ctx, req, goStatusError(denied), { resource: nodeResource(req) });
+  let existing: Json;
   try {
-    const existing = await ctx.kube.get(paths.node(req.name), { node: req.node }).catch((err) => {
+    if (denied) throw denied;
+    existing = await ctx.kube.get(paths.node(req.name), { node: req.node }).catch((err) => {
       if (isNotFound(err)) return null;
       throw err;
     });
-    if (existing) {
-      return reply(ctx, req, "OK", {
-        resource: nodeResource(req),
-        resourceVersion: rvOf(existing),
-      });
-    }
-    const created = await createNode(ctx, req, getContentJson(req.msg));
-    await reply(ctx, req, "OK", { resource: nodeResource(req), resourceVersion: rvOf(created) });
   } catch (err) {
-    // cloudcore's wording: "create node <name> error: <err> , register node failed".
-    await reply(
-      ctx,
-      req,
-      `create node ${req.name} error: ${errorString(err)} , register node failed`,
-      {
-        resource: nodeResource(req),
-      },
+    return answer(
+      `get node ${req.name} info error: ${errorString(err)} , register node failed`,
     );
   }
+  if (existing) return answer(MessageSuccessfulContent);
+  let body: Json;
+  try {
+    body = getContentJson(req.msg);
+    if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
+      throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
+    }
+  } catch (err) {
+    return answer(
+      `message: ${req.msg.header.id} process failure, unmarshal marshaled message content with error: ${
+        errorString(err)
+      }`,
+    );
+  }
+  try {
+    await createNode(ctx, req, req.name, body);
+  } catch (err) {
+    // cloudcore's wording: "create node <name> error: <err> , register node failed".
+    return answer(`create node ${req.name} error: ${createError(err)} , register node failed`);
+  }
+  await answer(MessageSuccessfulContent);
 }
 
 /** `nodestatus` update: heartbeat refresh, extended resources, keep controller-owned fields. */
 export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const denied = ctx.auth.ownNode(req.node, req.name);
-  if (denied) return reply(ctx, req, goStatusError(denied), { resource: nodeResource(req) });
+  if (denied) {
+    // cloudcore answers no failure of a status update (its GET would have been refused).
+    return log.warn("nodestatus update refused", { node: req.node, status: denied.message });
+  }
   const body: Json = getContentJson(req.msg) ?? {};
   const status: Json = structuredClone(goField(body, "Status") ?? {});
   const extend = goField(body, "ExtendResources") as Record<string, unknown> | undefined;
@@ -166,7 +222,10 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
       if (!fresh) return;
       updated = await write(fresh);
     }
-    await reply(ctx, req, "OK", { resource: nodeResource(req), resourceVersion: rvOf(updated) });
+    await reply(ctx, req, MessageSuccessfulContent, {
+      resource: nodeResource(req),
+      resourceVersion: rvOf(updated),
+    });
   } catch (err) {
     // Like cloudcore: a failed update is logged and not answered (edged sends, never waits).
     log.warn("nodestatus update failed", { node: req.name, error: err });
@@ -187,41 +246,73 @@ async function readNode(ctx: UpstreamContext, req: UpstreamRequest): Promise<Jso
   }
 }
 
-/** `node` insert: create the node (kubernetes.io labels re-applied after create). */
+/**
+ * `node` insert: create the node named by the resource (cloudcore sets `metadata.name` from the
+ * route, whatever the object says). `ObjectResp` without a resourceVersion; on an error `Object`
+ * is the empty Node cloudcore sends. Content that does not decode is answered with cloudcore's
+ * error text (a string).
+ */
 export async function nodeInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
-  const body: Json = getContentJson(req.msg) ?? {};
-  const name = body?.metadata?.name || req.name;
-  const denied = ctx.auth.ownNode(req.node, name);
-  if (denied) return reply(ctx, req, objectResp(null, denied));
+  if (!hasName(req)) return;
+  let body: Json;
   try {
-    body.metadata = { ...body.metadata, name };
-    const created = await createNode(ctx, req, body);
-    await reply(ctx, req, objectResp(created), { resourceVersion: rvOf(created) });
+    body = getContentJson(req.msg);
+    if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
+      throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
+    }
   } catch (err) {
-    await reply(ctx, req, objectResp(null, err));
+    return reply(
+      ctx,
+      req,
+      `message: ${req.msg.header.id} process failure, unmarshal marshaled message content with error: ${
+        errorString(err)
+      }`,
+      { resource: nodeResource(req) },
+    );
+  }
+  const name = req.name;
+  const denied = ctx.auth.ownNode(req.node, name);
+  // Refused as the API would refuse cloudcore's impersonated create: the same reply.
+  if (denied) return reply(ctx, req, objectResp(null, denied, prepareNode(ctx, name, body).failed));
+  try {
+    const created = await createNode(ctx, req, name, body);
+    await reply(ctx, req, objectResp(created));
+  } catch (err) {
+    if (err instanceof CreateNodeError) {
+      return reply(ctx, req, objectResp(null, err.apiError, err.object));
+    }
+    await reply(ctx, req, objectResp(null, err, zeroObject("node")));
   }
 }
 
-/** `node` query: the Node with its RV, or the StatusError JSON. */
+/** `node` query: the Node with its RV, or the StatusError JSON (the lister's NotFound). */
 export async function nodeQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const denied = ctx.auth.ownNode(req.node, req.name);
-  if (denied) return reply(ctx, req, goStatusError(denied));
+  if (denied) return reply(ctx, req, statusErrorJson(denied));
   try {
     const cached = ctx.caches.nodes?.get(req.name);
     const node = cached ? structuredClone(cached) : await ctx.kube.get(paths.node(req.name), {
       node: req.node,
+    }).catch((err) => {
+      throw asListerError(err, "node", "", req.name);
     });
     withTypeMeta(node, "node");
     await reply(ctx, req, node, { resourceVersion: rvOf(node) });
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    await reply(ctx, req, errorReply(err));
   }
 }
 
-/** `node` update: merge labels and annotations into the current node. */
+/**
+ * `node` update: merge labels and annotations into the current node; "OK" with its RV. Like
+ * cloudcore, a failure (missing node, refused, failed patch) gets no reply: edged's `Update`
+ * only learns of it by its wait timing out (any reply would read as success).
+ */
 export async function nodeUpdate(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const denied = ctx.auth.ownNode(req.node, req.name);
-  if (denied) return reply(ctx, req, goStatusError(denied));
+  if (denied) return log.warn("node update refused", { node: req.node, status: denied.message });
   const body: Json = getContentJson(req.msg) ?? {};
   try {
     const patch = {
@@ -236,16 +327,23 @@ export async function nodeUpdate(ctx: UpstreamContext, req: UpstreamRequest): Pr
       PatchStrategy.StrategicMergePatch,
       { node: req.node },
     );
-    await reply(ctx, req, "OK", { resourceVersion: rvOf(updated) });
+    await reply(ctx, req, MessageSuccessfulContent, {
+      resource: nodeResource(req),
+      resourceVersion: rvOf(updated),
+    });
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    log.warn("node update failed", { node: req.name, error: err });
   }
 }
 
-/** `nodepatch`: strategic merge patch on the node's status; ObjectResp with RV. */
+/**
+ * `nodepatch`: strategic merge patch on the node's status; `ObjectResp` with the RV, on an error
+ * the empty Node and no RV.
+ */
 export async function nodePatch(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const denied = ctx.auth.ownNode(req.node, req.name);
-  if (denied) return reply(ctx, req, objectResp(null, denied));
+  if (denied) return reply(ctx, req, objectResp(null, denied, zeroObject("node")));
   try {
     const body = patchBody(req.msg.content);
     const node = await ctx.kube.patch(
@@ -257,6 +355,6 @@ export async function nodePatch(ctx: UpstreamContext, req: UpstreamRequest): Pro
     withTypeMeta(node, "node");
     await reply(ctx, req, objectResp(node), { resourceVersion: rvOf(node) });
   } catch (err) {
-    await reply(ctx, req, objectResp(null, err));
+    await reply(ctx, req, objectResp(null, err, zeroObject("node")));
   }
 }

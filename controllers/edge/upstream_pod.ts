@@ -6,25 +6,22 @@ import {
   buildMessage,
   getContentJson,
   Group,
+  MessageSuccessfulContent,
   ModuleName,
   Operation,
   ResourceType,
 } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import {
-  goStatusError,
-  isConflict,
-  isNotFound,
-  KubeApiError,
-  PatchStrategy,
-} from "../../kube/mod.ts";
-import { goField, patchBody, paths, withTypeMeta } from "./meta.ts";
+import { isConflict, isNotFound, KubeApiError, PatchStrategy } from "../../kube/mod.ts";
+import { goField, patchBody, paths, withTypeMeta, zeroObject } from "./meta.ts";
 import { mergePodStatus, shouldDeleteTerminal } from "./podstatus.ts";
 import {
-  errorContent,
+  errorReply,
+  hasName,
   objectResp,
   reply,
   rvOf,
+  statusErrorJson,
   toCloudHub,
   type UpstreamContext,
   type UpstreamRequest,
@@ -67,74 +64,121 @@ async function deletePodOnEdge(
   );
 }
 
-/** `podstatus` update (`PodStatusRequest` or an array of them). */
+/**
+ * `podstatus` update: one `PodStatusRequest` (resource `<ns>/podstatus/<name>`) or an array of
+ * them (resource `<ns>/podstatus`). As cloudcore, every pod status in the message gets its own
+ * reply to the request: "OK" once the status is written, or for a pod the cloud does not have
+ * (then the edge is also told to delete it), the error otherwise. Content that does not decode
+ * (or has the wrong shape for the resource) is logged and gets no reply.
+ */
 export async function podStatusUpdate(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
-  const body = getContentJson<Json>(req.msg);
-  const entries: Json[] = Array.isArray(body) ? body : [body];
+  let body: Json;
   try {
-    for (const entry of entries) {
-      const uid = goField(entry, "UID") as string | undefined;
-      const name = (goField(entry, "Name") as string | undefined) || req.name;
-      const reported = goField(entry, "Status");
-      if (!name) continue;
-      // The informer's copy saves a GET per status report when it is the pod the edge means;
-      // anything else (missing, other UID) is decided on a fresh read, never on the cache.
-      const cached = ctx.caches.pods?.get(name, req.namespace);
-      const fromCache = !!cached && (!uid || cached.metadata?.uid === uid);
-      const pod = fromCache ? structuredClone(cached) as Json : await getPod(ctx, req, name);
-      if (!pod || (uid && pod.metadata?.uid !== uid)) {
-        log.info("status for a pod the cloud does not have, deleting it on the edge", {
-          node: req.node,
-          pod: `${req.namespace}/${name}`,
-        });
-        await deletePodOnEdge(ctx, req, name, uid);
-        continue;
-      }
-      const denied = ctx.auth.podBound(req.node, pod);
-      if (denied) return reply(ctx, req, goStatusError(denied));
-      const write = async (pod: Json): Promise<Json> => {
-        pod.status = mergePodStatus(pod.status, reported, ctx.now());
-        return await ctx.kube.update<Json>(paths.podStatus(req.namespace, name), pod, {
-          node: req.node,
-        });
-      };
-      let updated: Json;
-      try {
-        updated = await write(pod);
-      } catch (err) {
-        // A copy that lagged a write elsewhere: once more from a fresh read.
-        if (!fromCache || !isConflict(err)) throw err;
-        const fresh = await getPod(ctx, req, name);
-        if (!fresh || (uid && fresh.metadata?.uid !== uid)) {
-          await deletePodOnEdge(ctx, req, name, uid);
-          continue;
-        }
-        updated = await write(fresh);
-      }
-      if (shouldDeleteTerminal(updated)) {
-        await ctx.kube.delete(paths.pod(req.namespace, name), {
-          kind: "DeleteOptions",
-          apiVersion: "v1",
-          gracePeriodSeconds: 0,
-          preconditions: { uid: updated.metadata.uid },
-        }, { node: req.node }).catch((err) => {
-          if (!isNotFound(err) && !isConflict(err)) throw err;
-        });
-      }
+    body = getContentJson<Json>(req.msg);
+  } catch (err) {
+    log.warn("podstatus content does not decode", { node: req.node, error: err });
+    return;
+  }
+  let entries: Json[];
+  if (req.name) {
+    if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
+      log.warn("podstatus content is not a PodStatusRequest", { node: req.node, name: req.name });
+      return;
     }
-    await reply(ctx, req, "OK");
+    entries = [body];
+  } else {
+    if (body !== null && !Array.isArray(body)) {
+      log.warn("podstatus content is not a list of PodStatusRequest", { node: req.node });
+      return;
+    }
+    entries = body ?? [];
+  }
+  for (const entry of entries) await podStatusOne(ctx, req, entry ?? {});
+}
+
+/** What became of one pod status: written (the pod as stored), or the pod is gone. */
+type StatusOutcome = { updated: Json } | { gone: true };
+
+async function podStatusOne(ctx: UpstreamContext, req: UpstreamRequest, entry: Json) {
+  const name = String(goField(entry, "Name") ?? "");
+  const uid = String(goField(entry, "UID") ?? "");
+  const reported = goField(entry, "Status");
+  let outcome: StatusOutcome;
+  try {
+    // client-go refuses a GET without a name: a plain error, `{}` on the wire.
+    if (!name) throw new Error("resource name may not be empty");
+    outcome = await writePodStatus(ctx, req, name, uid, reported);
   } catch (err) {
     log.warn("podstatus update failed", {
       node: req.node,
-      resource: req.msg.route.resource,
+      pod: `${req.namespace}/${name}`,
       error: err,
     });
-    await reply(ctx, req, errorContent(err));
+    return reply(ctx, req, errorReply(err));
+  }
+  await reply(ctx, req, MessageSuccessfulContent);
+  if ("gone" in outcome) {
+    log.info("status for a pod the cloud does not have, deleting it on the edge", {
+      node: req.node,
+      pod: `${req.namespace}/${name}`,
+    });
+    return deletePodOnEdge(ctx, req, name, uid);
+  }
+  const updated = outcome.updated;
+  if (shouldDeleteTerminal(updated)) {
+    await ctx.kube.delete(paths.pod(req.namespace, name), {
+      kind: "DeleteOptions",
+      apiVersion: "v1",
+      gracePeriodSeconds: 0,
+      preconditions: { uid: updated.metadata.uid },
+    }, { node: req.node }).catch((err) => {
+      if (isNotFound(err) || isConflict(err)) return;
+      log.warn("deleting a finished pod failed", {
+        node: req.node,
+        pod: `${req.namespace}/${name}`,
+        error: err,
+      });
+    });
+  }
+}
+
+/** Merges and writes one pod's status; throws the API error (or a Forbidden Status). */
+async function writePodStatus(
+  ctx: UpstreamContext,
+  req: UpstreamRequest,
+  name: string,
+  uid: string,
+  reported: Json,
+): Promise<StatusOutcome> {
+  // The informer's copy saves a GET per status report when it is the pod the edge means;
+  // anything else (missing, other UID) is decided on a fresh read, never on the cache.
+  const cached = ctx.caches.pods?.get(name, req.namespace);
+  const fromCache = !!cached && (cached.metadata?.uid ?? "") === uid;
+  const pod = fromCache ? structuredClone(cached) as Json : await getPod(ctx, req, name);
+  // cloudcore compares the UIDs as they are: a report without one is not for the stored pod.
+  if (!pod || (pod.metadata?.uid ?? "") !== uid) return { gone: true };
+  const denied = ctx.auth.podBound(req.node, pod);
+  if (denied) throw denied;
+  const write = async (pod: Json): Promise<Json> => {
+    pod.status = mergePodStatus(pod.status, reported, ctx.now(), pod.spec?.initContainers);
+    return await ctx.kube.update<Json>(paths.podStatus(req.namespace, name), pod, {
+      node: req.node,
+    });
+  };
+  try {
+    return { updated: await write(pod) };
+  } catch (err) {
+    // A copy that lagged a write elsewhere: once more from a fresh read.
+    if (!fromCache || !isConflict(err)) throw err;
+    const fresh = await getPod(ctx, req, name);
+    if (!fresh || (fresh.metadata?.uid ?? "") !== uid) return { gone: true };
+    return { updated: await write(fresh) };
   }
 }
 
 /** `podpatch`: strategic merge patch on pod status; ObjectResp with RV. */
 export async function podPatch(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   try {
     const pod = await getPod(ctx, req, req.name);
     if (!pod) {
@@ -146,7 +190,7 @@ export async function podPatch(ctx: UpstreamContext, req: UpstreamRequest): Prom
       );
     }
     const denied = ctx.auth.podBound(req.node, pod);
-    if (denied) return reply(ctx, req, objectResp(null, denied));
+    if (denied) return reply(ctx, req, objectResp(null, denied, zeroObject("pod")));
     const body = patchBody(req.msg.content);
     const patched = await ctx.kube.patch(
       paths.podStatus(req.namespace, req.name),
@@ -157,7 +201,7 @@ export async function podPatch(ctx: UpstreamContext, req: UpstreamRequest): Prom
     withTypeMeta(patched, "pod");
     await reply(ctx, req, objectResp(patched), { resourceVersion: rvOf(patched) });
   } catch (err) {
-    await reply(ctx, req, objectResp(null, err));
+    await reply(ctx, req, objectResp(null, err, zeroObject("pod")));
   }
 }
 
@@ -176,12 +220,13 @@ function notFound(name: string) {
 
 /** `pod` insert: create a (mirror/static) pod bound to the requesting node. */
 export async function podInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const pod: Json = withTypeMeta(structuredClone(getContentJson<Json>(req.msg) ?? {}), "pod");
   pod.metadata ??= {};
   pod.metadata.namespace ||= req.namespace;
   pod.metadata.name ||= req.name;
   const denied = ctx.auth.podBound(req.node, pod);
-  if (denied) return reply(ctx, req, objectResp(null, denied));
+  if (denied) return reply(ctx, req, objectResp(null, denied, zeroObject("pod")));
   try {
     delete pod.metadata.resourceVersion;
     const created = await ctx.kube.create(paths.pods(pod.metadata.namespace), pod, {
@@ -190,12 +235,13 @@ export async function podInsert(ctx: UpstreamContext, req: UpstreamRequest): Pro
     withTypeMeta(created, "pod");
     await reply(ctx, req, objectResp(created), { resourceVersion: rvOf(created) });
   } catch (err) {
-    await reply(ctx, req, objectResp(null, err));
+    await reply(ctx, req, objectResp(null, err, zeroObject("pod")));
   }
 }
 
 /** `pod` delete: UID precondition (string content) or DeleteOptions; gone counts as success. */
 export async function podDelete(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   let options: Json;
   if (typeof req.msg.content === "string") {
     let parsed: Json = undefined;
@@ -213,13 +259,13 @@ export async function podDelete(ctx: UpstreamContext, req: UpstreamRequest): Pro
     const pod = await getPod(ctx, req, req.name);
     if (pod) {
       const denied = ctx.auth.podBound(req.node, pod);
-      if (denied) return reply(ctx, req, goStatusError(denied));
+      if (denied) return reply(ctx, req, statusErrorJson(denied));
       await ctx.kube.delete(paths.pod(req.namespace, req.name), options, { node: req.node });
     }
-    await reply(ctx, req, "OK");
+    await reply(ctx, req, MessageSuccessfulContent);
   } catch (err) {
     // NotFound and a failed UID precondition ("deleted and then recreated") count as success.
-    if (isNotFound(err) || isConflict(err)) return reply(ctx, req, "OK");
-    await reply(ctx, req, errorContent(err));
+    if (isNotFound(err) || isConflict(err)) return reply(ctx, req, MessageSuccessfulContent);
+    await reply(ctx, req, errorReply(err));
   }
 }

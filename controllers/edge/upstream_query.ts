@@ -2,15 +2,19 @@
  * Upstream queries answered with the object (TypeMeta set, RV in the header) on the ack path:
  * `configmap`, `secret`, `persistentvolume`, `persistentvolumeclaim`, `volumeattachment`, the
  * legacy `service`/`endpoints`, and `serviceaccounttoken` (TokenRequest) (PROTOCOL.md §7.1).
- * Errors are the Go error object as content.
+ * Errors are the Go error object as content, without a resourceVersion. A request without a
+ * resource name is dropped, as cloudcore's `queryInner` drops it.
  */
 import { getContentJson } from "../../modules/mod.ts";
-import { goStatusError, type KubeObject } from "../../kube/mod.ts";
+import type { KubeObject } from "../../kube/mod.ts";
 import { paths, withTypeMeta } from "./meta.ts";
 import {
-  errorContent,
+  asListerError,
+  errorReply,
+  hasName,
   reply,
   rvOf,
+  statusErrorJson,
   type UpstreamContext,
   type UpstreamRequest,
 } from "./upstream_context.ts";
@@ -27,23 +31,30 @@ async function answer(
     const obj = withTypeMeta(structuredClone(await fetch()), req.type);
     await reply(ctx, req, obj, { resourceVersion: rvOf(obj) });
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    await reply(ctx, req, errorReply(err));
   }
 }
 
-/** `configmap` / `secret` query: informer cache first, live GET when not (yet) cached. */
+/**
+ * `configmap` / `secret` query: informer cache first, live GET when not (yet) cached. A missing
+ * object is the lister's NotFound (`configmap "x" not found`), as cloudcore answers from its
+ * lister only.
+ */
 export async function configMapOrSecretQuery(
   ctx: UpstreamContext,
   req: UpstreamRequest,
 ): Promise<void> {
+  if (!hasName(req)) return;
   const kind = req.type === "secret" ? "secret" : "configmap";
   const denied = await ctx.auth.referenced(req.node, kind, req.namespace, req.name);
-  if (denied) return reply(ctx, req, goStatusError(denied));
+  if (denied) return reply(ctx, req, statusErrorJson(denied));
   const cache = kind === "secret" ? ctx.caches.secrets : ctx.caches.configmaps;
   await answer(ctx, req, async () =>
     cache?.get(req.name, req.namespace) ??
       await ctx.kube.get(paths.namespaced(`${kind}s`, req.namespace, req.name), {
         node: req.node,
+      }).catch((err) => {
+        throw asListerError(err, kind, "", req.name);
       }));
 }
 
@@ -52,6 +63,7 @@ export async function serviceOrEndpointsQuery(
   ctx: UpstreamContext,
   req: UpstreamRequest,
 ): Promise<void> {
+  if (!hasName(req)) return;
   const plural = req.type === "service" ? "services" : "endpoints";
   await answer(
     ctx,
@@ -62,13 +74,14 @@ export async function serviceOrEndpointsQuery(
 
 /** `persistentvolumeclaim` query. */
 export async function pvcQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   const denied = await ctx.auth.referenced(
     req.node,
     "persistentvolumeclaim",
     req.namespace,
     req.name,
   );
-  if (denied) return reply(ctx, req, goStatusError(denied));
+  if (denied) return reply(ctx, req, statusErrorJson(denied));
   await answer(
     ctx,
     req,
@@ -81,13 +94,14 @@ export async function pvcQuery(ctx: UpstreamContext, req: UpstreamRequest): Prom
 
 /** `persistentvolume` query (cluster-scoped). */
 export async function pvQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
+  if (!hasName(req)) return;
   try {
     const pv = await ctx.kube.get(paths.pv(req.name), { node: req.node });
     const denied = await ctx.auth.persistentVolume(req.node, pv);
-    if (denied) return reply(ctx, req, goStatusError(denied));
+    if (denied) return reply(ctx, req, statusErrorJson(denied));
     await answer(ctx, req, () => Promise.resolve(pv));
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    await reply(ctx, req, errorReply(err));
   }
 }
 
@@ -96,13 +110,14 @@ export async function volumeAttachmentQuery(
   ctx: UpstreamContext,
   req: UpstreamRequest,
 ): Promise<void> {
+  if (!hasName(req)) return;
   try {
     const va = await ctx.kube.get(paths.va(req.name), { node: req.node });
     const denied = ctx.auth.volumeAttachment(req.node, va);
-    if (denied) return reply(ctx, req, goStatusError(denied));
+    if (denied) return reply(ctx, req, statusErrorJson(denied));
     await answer(ctx, req, () => Promise.resolve(va));
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    await reply(ctx, req, errorReply(err));
   }
 }
 
@@ -111,8 +126,9 @@ export async function serviceAccountTokenQuery(
   ctx: UpstreamContext,
   req: UpstreamRequest,
 ): Promise<void> {
+  if (!hasName(req)) return;
   const denied = await ctx.auth.referenced(req.node, "serviceaccount", req.namespace, req.name);
-  if (denied) return reply(ctx, req, goStatusError(denied));
+  if (denied) return reply(ctx, req, statusErrorJson(denied));
   try {
     const tr: Json = withTypeMeta(structuredClone(getContentJson<Json>(req.msg) ?? {}), req.type);
     tr.metadata = { ...tr.metadata, name: req.name, namespace: req.namespace };
@@ -121,13 +137,14 @@ export async function serviceAccountTokenQuery(
     if (bound?.kind === "Pod" && bound.name) {
       const pod = await ctx.kube.get(paths.pod(req.namespace, bound.name), { node: req.node });
       const podDenied = ctx.auth.podBound(req.node, pod);
-      if (podDenied) return reply(ctx, req, goStatusError(podDenied));
+      if (podDenied) return reply(ctx, req, statusErrorJson(podDenied));
     }
     const issued = await ctx.kube.create(paths.saToken(req.namespace, req.name), tr, {
       node: req.node,
     });
-    await reply(ctx, req, withTypeMeta(issued, req.type));
+    // queryInner sets the object's resourceVersion, which a TokenRequest does not have.
+    await reply(ctx, req, withTypeMeta(issued, req.type), { resourceVersion: rvOf(issued) });
   } catch (err) {
-    await reply(ctx, req, errorContent(err));
+    await reply(ctx, req, errorReply(err));
   }
 }

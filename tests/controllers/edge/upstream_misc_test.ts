@@ -20,13 +20,13 @@ function lease(node: string, rv?: string): Json {
   };
 }
 
-Deno.test("upstream lease insert/update/query: ObjectResp with RV; another node's lease → Forbidden", async () => {
+Deno.test("upstream lease insert/update/query: ObjectResp without RV (as cloudcore); another node's lease → Forbidden", async () => {
   await withEnv(async ({ request, kube }) => {
     const ins = await request("edge-1", "kube-node-lease/lease/edge-1", "insert", lease("edge-1"));
     const c = ins.content as Json;
     assertEquals(c.Err, null);
     assertEquals(c.Object.spec.holderIdentity, "edge-1");
-    assertEquals(ins.header.resourceVersion, c.Object.metadata.resourceVersion);
+    assertEquals(ins.header.resourceVersion, undefined);
     const l = lease("edge-1", c.Object.metadata.resourceVersion);
     l.spec.renewTime = "2026-11-24T12:00:10.000000Z";
     const upd = await request("edge-1", "kube-node-lease/lease/edge-1", "update", l);
@@ -37,7 +37,8 @@ Deno.test("upstream lease insert/update/query: ObjectResp with RV; another node'
     assertEquals(got.spec.renewTime, "2026-11-24T12:00:10.000000Z");
     const q = await request("edge-1", "kube-node-lease/lease/edge-1", "query", null);
     assertEquals((q.content as Json).Object.metadata.name, "edge-1");
-    assertEquals(q.header.resourceVersion, got.metadata.resourceVersion);
+    assertEquals((q.content as Json).Object.metadata.resourceVersion, got.metadata.resourceVersion);
+    assertEquals(q.header.resourceVersion, undefined);
     const denied = await request("edge-2", "kube-node-lease/lease/edge-1", "query", null);
     assertEquals((denied.content as Json).Object, null);
     assertEquals((denied.content as Json).Err.ErrStatus.reason, "Forbidden");

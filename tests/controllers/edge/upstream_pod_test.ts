@@ -194,3 +194,76 @@ Deno.test("upstream podstatus from the informer's copy: a lagging copy conflicts
     assert(!hub.messages.some((m) => m.route.operation === "delete"));
   });
 });
+
+Deno.test("upstream podstatus: only Ready/Initialized transition times are recomputed; init container statuses stay in spec order", async () => {
+  let now = Date.parse("2026-12-01T10:00:00Z");
+  await withEnv(async ({ request, kube }) => {
+    await kube.create("/api/v1/nodes", edgeNode("edge-1"));
+    const p: Json = await kube.create(
+      "/api/v1/namespaces/default/pods",
+      pod("web", "edge-1", {
+        initContainers: [{ name: "z-setup", image: "busybox" }, { name: "a-fetch", image: "x" }],
+      }),
+    );
+    const init = (name: string) => ({
+      name,
+      ready: true,
+      restartCount: 0,
+      image: "x",
+      imageID: "",
+      state: { terminated: { exitCode: 0, startedAt: "2026-12-01T09:59:00Z" } },
+    });
+    const report = (ready: string, edgeTime: string) => ({
+      UID: p.metadata.uid,
+      Name: "web",
+      Status: {
+        phase: "Running",
+        conditions: [
+          { type: "Initialized", status: "True", lastTransitionTime: edgeTime },
+          { type: "Ready", status: ready, lastTransitionTime: edgeTime },
+          { type: "ContainersReady", status: ready, lastTransitionTime: edgeTime },
+          { type: "PodScheduled", status: "True", lastTransitionTime: "2026-12-01T09:58:00Z" },
+        ],
+        initContainerStatuses: [init("z-setup"), init("a-fetch")],
+      },
+    });
+    const cond = (pod: Json, type: string) =>
+      pod.status.conditions.find((c: Json) => c.type === type).lastTransitionTime;
+
+    assertEquals(
+      (await request(
+        "edge-1",
+        "default/podstatus/web",
+        "update",
+        report("False", "2026-12-01T09:59:30Z"),
+      ))
+        .content,
+      "OK",
+    );
+    const first: Json = await kube.get("/api/v1/namespaces/default/pods/web");
+    assertEquals(cond(first, "Initialized"), "2026-12-01T10:00:00Z"); // new: now
+    assertEquals(cond(first, "Ready"), "2026-12-01T10:00:00Z");
+    assertEquals(cond(first, "ContainersReady"), "2026-12-01T09:59:30Z"); // as the edge sent it
+    assertEquals(cond(first, "PodScheduled"), "2026-12-01T09:58:00Z");
+    assertEquals(first.status.initContainerStatuses.map((c: Json) => c.name), [
+      "z-setup",
+      "a-fetch",
+    ]);
+
+    now = Date.parse("2026-12-01T10:05:00Z");
+    await request(
+      "edge-1",
+      "default/podstatus/web",
+      "update",
+      report("True", "2026-12-01T10:04:50Z"),
+    );
+    const second: Json = await kube.get("/api/v1/namespaces/default/pods/web");
+    assertEquals(cond(second, "Initialized"), "2026-12-01T10:00:00Z"); // unchanged status: kept
+    assertEquals(cond(second, "Ready"), "2026-12-01T10:05:00Z"); // False → True: now
+    assertEquals(cond(second, "ContainersReady"), "2026-12-01T10:04:50Z");
+    assertEquals(second.status.initContainerStatuses.map((c: Json) => c.name), [
+      "z-setup",
+      "a-fetch",
+    ]);
+  }, { now: () => now });
+});

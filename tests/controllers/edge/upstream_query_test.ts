@@ -42,7 +42,7 @@ Deno.test("upstream configmap/secret query: object + TypeMeta + RV for reference
 
     const denied = await request("node-a", "default/secret/sec-b", "query", null);
     const st = (denied.content as Json).ErrStatus;
-    assertEquals(st.kind, "Status");
+    assertEquals(st.kind, undefined); // client-go clears a decoded Status' kind/apiVersion
     assertEquals(st.status, "Failure");
     assertEquals(st.reason, "Forbidden");
     assertEquals(st.code, 403);
@@ -57,6 +57,7 @@ Deno.test("upstream configmap/secret query: object + TypeMeta + RV for reference
     );
     const missing = await request("node-a", "default/secret/later", "query", null);
     assertEquals((missing.content as Json).ErrStatus.reason, "NotFound");
+    assertEquals((missing.content as Json).ErrStatus.message, 'secret "later" not found');
   });
 });
 
