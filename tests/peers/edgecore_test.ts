@@ -6,9 +6,7 @@
  * (as a mapper does) lands in the DeviceStatus, as cloudcore v1.23 writes it; a request to its
  * MetaServer that goes to the cloud gets the hub's Rejected answer (no DynamicController yet).
  */
-import { DatabaseSync } from "node:sqlite";
 import mqtt from "mqtt";
-import { parse, stringify } from "yaml";
 import { assert, assertEquals } from "../assert.ts";
 import {
   eventually,
@@ -22,82 +20,9 @@ import {
   removeDir,
   startHub,
 } from "./harness.ts";
+import { devicesOnEdge, edgecoreConfig, metric, type Obj, twinsOnEdge } from "./edgecore.ts";
 
 const NODE = "ec-peer-1";
-
-type Obj = Record<string, unknown>;
-
-function at(o: Obj, ...path: string[]): Obj {
-  let cur = o;
-  for (const key of path) cur = (cur[key] ??= {}) as Obj;
-  return cur;
-}
-
-/** edgecore's own default config with every path under `dir` and the hub on loopback. */
-async function edgecoreConfig(
-  bin: string,
-  dir: string,
-  hub: { wsPort: number; httpsPort: number },
-  token: string,
-  ports: { mqtt: number; metaServer: number },
-): Promise<string> {
-  const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
-  const cfg = parse(new TextDecoder().decode(out.stdout)) as Obj;
-  at(cfg, "database").dataSource = `${dir}/edgecore.db`;
-  const modules = at(cfg, "modules");
-  const edgeHub = at(modules, "edgeHub");
-  edgeHub.httpServer = `https://127.0.0.1:${hub.httpsPort}`;
-  edgeHub.token = token;
-  edgeHub.heartbeat = 2;
-  edgeHub.tlsCaFile = `${dir}/ca/rootCA.crt`;
-  edgeHub.tlsCertFile = `${dir}/certs/server.crt`;
-  edgeHub.tlsPrivateKeyFile = `${dir}/certs/server.key`;
-  at(edgeHub, "websocket").server = `127.0.0.1:${hub.wsPort}`;
-  at(edgeHub, "quic").enable = false;
-  const edged = at(modules, "edged");
-  edged.enable = false;
-  edged.hostnameOverride = NODE;
-  const bus = at(modules, "eventBus");
-  bus.mqttMode = 0;
-  bus.mqttServerInternal = `tcp://127.0.0.1:${ports.mqtt}`;
-  at(modules, "deviceTwin").dmiSockPath = `${dir}/dmi.sock`;
-  const meta = at(modules, "metaManager", "metaServer");
-  // Plain HTTP on loopback (the RequireAuthorization feature gate is off by default).
-  meta.enable = true;
-  meta.server = `127.0.0.1:${ports.metaServer}`;
-  for (const name of ["edgeStream", "serviceBus", "taskManager", "dbTest"]) {
-    at(modules, name).enable = false;
-  }
-  const file = `${dir}/edgecore.yaml`;
-  await Deno.writeTextFile(file, stringify(cfg));
-  return file;
-}
-
-function twinsOnEdge(db: string): Obj[] {
-  const conn = new DatabaseSync(db, { readOnly: true });
-  try {
-    return conn.prepare("select * from device_twin").all().map((r) => ({ ...r }));
-  } finally {
-    conn.close();
-  }
-}
-
-function devicesOnEdge(db: string): Obj[] {
-  const conn = new DatabaseSync(db, { readOnly: true });
-  try {
-    return conn.prepare("select id, name from device").all().map((r) => ({ ...r }));
-  } catch {
-    return [];
-  } finally {
-    conn.close();
-  }
-}
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(name));
-  return line ? Number(line.split(" ").pop()) : 0;
-}
 
 const DEVICE = `apiVersion: devices.kubeedge.io/v1beta1
 kind: DeviceModel
@@ -140,6 +65,7 @@ peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins
         const config = await edgecoreConfig(
           EDGECORE_BIN,
           edgeDir,
+          NODE,
           hub,
           await joinToken(hub.dataDir),
           { mqtt: mqttPort, metaServer: metaServerPort },

@@ -15,6 +15,8 @@ export { runMain, RunningMain, writeTestConfig };
 export type PeerVar =
   | "EDGECORE_BIN"
   | "EDGEMARK_BIN"
+  /** edgecore of KubeEdge v1.15 (the last release with v1alpha2 devices). */
+  | "EDGECORE_V1_15_BIN"
   | "CLOUDCORE_BIN"
   | "KUBE_APISERVER_BIN"
   | "ETCD_BIN";
@@ -39,14 +41,17 @@ export function peers(...vars: PeerVar[]): { paths: Record<string, string>; miss
 
 /**
  * Registers a real-peer test: ignored (and saying so on stdout) unless every peer it needs is
- * given. `fn` gets the peers' paths.
+ * given, and nothing is in `otherMissing` (further inputs it lacks, named). `fn` gets the peers'
+ * paths.
  */
 export function peerTest(
   name: string,
   vars: PeerVar[],
   fn: (paths: Record<string, string>, t: Deno.TestContext) => Promise<void>,
+  otherMissing: string[] = [],
 ): void {
-  const { paths, missing } = peers(...vars);
+  const { paths, missing: bins } = peers(...vars);
+  const missing = [...bins, ...otherMissing];
   if (missing.length > 0) {
     console.log(`not run: "${name}" needs ${missing.join(", ")} (real peer binaries)`);
   }
@@ -172,8 +177,9 @@ export async function startHub(
     await main.finish().catch(() => {});
     throw err;
   }
-  const ws = main.lines.find((l) => l.includes("websocket server listening"))!;
-  const https = main.lines.find((l) => l.includes("cert server listening"))!;
+  // With cloudHub off (an API-only run) there are no hub ports: they are 0.
+  const ws = main.lines.find((l) => l.includes("websocket server listening"));
+  const https = main.lines.find((l) => l.includes("cert server listening"));
   const api = main.lines.find((l) => l.includes("embedded API ready"));
   const kubeconfig = opts.kubeconfig ?? /kubeconfig=(\S+)/.exec(api ?? "")?.[1];
   if (!kubeconfig) throw new Error("no kubeconfig: give one or run the embedded API");
@@ -182,13 +188,15 @@ export async function startHub(
     dir,
     dataDir,
     kubeconfig,
-    wsPort: portFrom(ws),
-    httpsPort: portFrom(https),
+    wsPort: ws ? portFrom(ws) : 0,
+    httpsPort: https ? portFrom(https) : 0,
     async stop() {
       try {
         main.child.kill("SIGTERM");
       } catch { /* already gone */ }
       await main.finish();
+      // Its log beside the others, for EDGECLOUD_KEEP_PEER_DIRS.
+      await Deno.writeTextFile(`${dir}/edgecloud.log`, main.lines.join("\n") + "\n");
     },
   };
 }
@@ -317,6 +325,21 @@ export async function startEdgemark(o: EdgemarkOptions): Promise<LoggedProcess> 
     "--http-server",
     `https://127.0.0.1:${o.httpsPort}`,
   ], `${o.dir}/edgemark.log`);
+}
+
+/**
+ * The folder of KubeEdge's CRD manifests for release `version` (`v1.15.0`, `v1.23.1`): under
+ * `KUBEEDGE_CRDS_DIR`, by default `shared/kubeedge-crds` beside the repository; undefined when
+ * it is not there.
+ */
+export function kubeedgeCrdsDir(version: string): string | undefined {
+  const base = Deno.env.get("KUBEEDGE_CRDS_DIR") ??
+    fileURLToPath(new URL("../../../shared/kubeedge-crds", import.meta.url));
+  try {
+    return Deno.statSync(`${base}/${version}`).isDirectory ? `${base}/${version}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A port the OS just gave out and took back (for peers that cannot take port 0). */

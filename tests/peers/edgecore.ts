@@ -1,0 +1,86 @@
+/**
+ * What the edgecore real-peer tests share: edgecore's own default config pointed at a hub, and
+ * readers of its sqlite database and of the hub's metrics. Not a test file itself.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { parse, stringify } from "yaml";
+
+/** A parsed YAML or JSON object. */
+export type Obj = Record<string, unknown>;
+
+/** The object at `path` in `o`, created on the way when missing. */
+export function at(o: Obj, ...path: string[]): Obj {
+  let cur = o;
+  for (const key of path) cur = (cur[key] ??= {}) as Obj;
+  return cur;
+}
+
+/** edgecore's own default config with every path under `dir` and the hub on loopback. */
+export async function edgecoreConfig(
+  bin: string,
+  dir: string,
+  node: string,
+  hub: { wsPort: number; httpsPort: number },
+  token: string,
+  ports: { mqtt: number; metaServer: number },
+): Promise<string> {
+  const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
+  const cfg = parse(new TextDecoder().decode(out.stdout)) as Obj;
+  at(cfg, "database").dataSource = `${dir}/edgecore.db`;
+  const modules = at(cfg, "modules");
+  const edgeHub = at(modules, "edgeHub");
+  edgeHub.httpServer = `https://127.0.0.1:${hub.httpsPort}`;
+  edgeHub.token = token;
+  edgeHub.heartbeat = 2;
+  edgeHub.tlsCaFile = `${dir}/ca/rootCA.crt`;
+  edgeHub.tlsCertFile = `${dir}/certs/server.crt`;
+  edgeHub.tlsPrivateKeyFile = `${dir}/certs/server.key`;
+  at(edgeHub, "websocket").server = `127.0.0.1:${hub.wsPort}`;
+  at(edgeHub, "quic").enable = false;
+  const edged = at(modules, "edged");
+  edged.enable = false;
+  edged.hostnameOverride = node;
+  const bus = at(modules, "eventBus");
+  bus.mqttMode = 0;
+  bus.mqttServerInternal = `tcp://127.0.0.1:${ports.mqtt}`;
+  at(modules, "deviceTwin").dmiSockPath = `${dir}/dmi.sock`;
+  const meta = at(modules, "metaManager", "metaServer");
+  // Plain HTTP on loopback (the RequireAuthorization feature gate is off by default).
+  meta.enable = true;
+  meta.server = `127.0.0.1:${ports.metaServer}`;
+  for (const name of ["edgeStream", "serviceBus", "taskManager", "dbTest"]) {
+    at(modules, name).enable = false;
+  }
+  const file = `${dir}/edgecore.yaml`;
+  await Deno.writeTextFile(file, stringify(cfg));
+  return file;
+}
+
+/** The rows of the edge's device_twin table. */
+export function twinsOnEdge(db: string): Obj[] {
+  const conn = new DatabaseSync(db, { readOnly: true });
+  try {
+    return conn.prepare("select * from device_twin").all().map((r) => ({ ...r }));
+  } finally {
+    conn.close();
+  }
+}
+
+/** The devices in the edge's database (none before its table exists). */
+export function devicesOnEdge(db: string): Obj[] {
+  const conn = new DatabaseSync(db, { readOnly: true });
+  try {
+    return conn.prepare("select id, name from device").all().map((r) => ({ ...r }));
+  } catch {
+    return [];
+  } finally {
+    conn.close();
+  }
+}
+
+/** A sample of the hub's monitor endpoint (0 when absent). */
+export async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
