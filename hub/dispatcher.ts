@@ -11,6 +11,7 @@ import {
   buildMessage,
   getNodeId,
   Group,
+  isEmptyMessage,
   type Message,
   type MessageEnv,
   ModuleName,
@@ -121,8 +122,14 @@ export class Dispatcher {
   upstream(session: Session, msg: Message): UpstreamAction | Promise<UpstreamAction> {
     const op = msg.route.operation ?? "";
     const resource = msg.route.resource ?? "";
-    this.#metrics.countIn(op);
     const nodeId = session.nodeId;
+    if (isEmptyMessage(msg)) {
+      // edgecore's zero-value message: cloudcore drops it and keeps the session; so do we.
+      this.#metrics.dropped.inc({ reason: "empty_message" });
+      log.warn("empty message from edge dropped", { node: nodeId });
+      return "dropped";
+    }
+    this.#metrics.countIn(op);
     if (op === Operation.Keepalive) {
       session.keepalive();
       return "keepalive";

@@ -370,7 +370,31 @@ export function decodeMessage(data: string | Uint8Array): Message {
   return messageFromWire(raw);
 }
 
-/** Validates an already-parsed wire object (see {@link decodeMessage}). */
+/** A Go zero value on the wire: absent, null, "" or 0. */
+function isUnset(v: unknown): boolean {
+  return v === undefined || v === null || v === "" || v === 0;
+}
+
+/**
+ * The zero-value message edgecore sometimes sends (`{"header":{"msg_id":"","timestamp":0},
+ * "route":{},"content":null}`, seen after an offline period): no id, no route, no content.
+ * cloudcore drops it and keeps the session, so decoders return it as a message (not an error)
+ * and the hub drops it ({@link isEmptyMessage}); docs/compatibility.md, "Tolerated edge input".
+ */
+export function emptyMessage(): Message {
+  return { header: { id: "", timestamp: 0 }, route: {}, content: null };
+}
+
+/** True for {@link emptyMessage}'s shape: no id, no parent, no route field, no content. */
+export function isEmptyMessage(msg: Message): boolean {
+  return msg.header.id === "" && !msg.header.parentId &&
+    Object.values(msg.route).every(isUnset) && isUnset(msg.content);
+}
+
+/**
+ * Validates an already-parsed wire object (see {@link decodeMessage}); the zero-value message is
+ * returned as {@link emptyMessage}, not refused.
+ */
 export function messageFromWire(raw: unknown): Message {
   if (!isRecord(raw)) throw new MessageDecodeError("message must be a JSON object");
   const m = goFields(raw, MESSAGE_FIELDS);
@@ -379,6 +403,11 @@ export function messageFromWire(raw: unknown): Message {
   const h = goFields(m.header, HEADER_FIELDS);
   const r = goFields(m.route, ROUTE_FIELDS);
   const id = h.msg_id;
+  if (
+    isUnset(id) && isUnset(h.parent_msg_id) && Object.values(r).every(isUnset) && isUnset(m.content)
+  ) {
+    return emptyMessage();
+  }
   if (typeof id !== "string" || id === "") {
     throw new MessageDecodeError("header.msg_id must be a non-empty string");
   }

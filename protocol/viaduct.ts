@@ -18,7 +18,7 @@
  * for (const m of reader.push(bytes)) console.log(m.route.operation);
  * ```
  */
-import { getContentData, type Message, type MessageHeader } from "../modules/mod.ts";
+import { emptyMessage, getContentData, type Message, type MessageHeader } from "../modules/mod.ts";
 import { ProtoMessage, type ProtoMessageObject } from "./proto/mod.ts";
 
 /** Viaduct protocol version: major 1, minor 1, fix 1, low byte 0. */
@@ -151,9 +151,19 @@ export function decodeProtoMessage(bytes: Uint8Array): Message {
     throw new ViaductError("protobuf", `invalid protobuf message: ${(err as Error).message}`);
   }
   const ph = obj.header ?? {};
-  // Like the WebSocket decoder: a message without an id is not a message (and is what most
-  // garbage that happens to parse as protobuf looks like).
-  if (!ph.ID) throw new ViaductError("protobuf", "invalid protobuf message: header has no ID");
+  const pr = obj.router ?? {};
+  // Like the WebSocket decoder: the all-zero message edgecore can send is returned as such (the
+  // hub drops it); any other message without an id is not a message (and is what most garbage
+  // that happens to parse as protobuf looks like).
+  if (!ph.ID) {
+    // Go's viaduct leaves a nil content out; ours writes `null`: both are no content.
+    const c = obj.Content;
+    const noContent = !c?.length || (c.length === 4 && strictUtf8.decode(c) === "null");
+    const zero = !ph.ParentID && !pr.Source && !pr.Group && !pr.Operation && !pr.Resouce &&
+      noContent;
+    if (zero) return emptyMessage();
+    throw new ViaductError("protobuf", "invalid protobuf message: header has no ID");
+  }
   const ts = ph.Timestamp;
   const header: MessageHeader = {
     id: ph.ID ?? "",
@@ -168,7 +178,6 @@ export function decodeProtoMessage(bytes: Uint8Array): Message {
   if (ph.ParentID) header.parentId = ph.ParentID;
   if (ph.Sync) header.sync = true;
   if (ph.MessageType) header.type = ph.MessageType;
-  const pr = obj.router ?? {};
   const route: Message["route"] = {};
   if (pr.Source) route.source = pr.Source;
   if (pr.Group) route.group = pr.Group;

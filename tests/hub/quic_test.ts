@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
-import { buildMessage, type Message } from "../../modules/message.ts";
+import { buildMessage, emptyMessage, type Message } from "../../modules/message.ts";
 import { QuicServer } from "../../hub/quic.ts";
 import { QuicAuthHeader, signQuicAuth, StreamIo, UseType } from "../../protocol/mod.ts";
 import { QuicAuthenticator } from "../../hub/quic_auth.ts";
@@ -324,6 +324,15 @@ Deno.test("QUIC into CloudHub: join, keepalive, pod + ACK, then reconnect over W
       (await bus.receive("edgecontroller")).route.resource,
       "node/q1/default/podstatus/p1",
     );
+
+    // edgecore's zero-value message: dropped and counted; the stream and session stay up.
+    await edge.send(emptyMessage());
+    await until(async () =>
+      await t.hub.metrics.value("edgecloud_cloudhub_dropped_messages_total", {
+        reason: "empty_message",
+      }) === 1
+    );
+    assertEquals(t.hub.sessions.nodeIds, ["q1"]);
 
     // Downstream pod on the ack path: the edge gets the trimmed resource and ACKs it.
     const p1 = kubePod("nginx", "uid-1", "10");

@@ -150,6 +150,32 @@ Deno.test("malformed frames close only that connection with a reason and a metri
   }
 });
 
+Deno.test("edgecore's zero-value message is dropped and counted; the session stays up", async () => {
+  const t = await startHub();
+  try {
+    const edge = await t.connect("n1");
+    // Exactly what a real edgecore v1.23 sent after an offline period.
+    await edge.sendRaw('{"header":{"msg_id":"","timestamp":0},"route":{},"content":null}');
+    await until(async () =>
+      await t.hub.metrics.value("edgecloud_cloudhub_dropped_messages_total", {
+        reason: "empty_message",
+      }) === 1
+    );
+    const ping = buildMessage({
+      source: "websocket",
+      group: "resource",
+      operation: "ping",
+      resource: "node",
+    }, "x");
+    await edge.send(ping);
+    await edge.waitFor((m) => m.header.parentId === ping.header.id);
+    assertEquals(edge.connected, true);
+    assertEquals(t.hub.sessions.nodeIds, ["n1"]);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("authorization off: CN need not match node_id (KubeEdge's default)", async () => {
   const t = await startHub({ authorization: false });
   try {

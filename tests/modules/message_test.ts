@@ -4,10 +4,12 @@ import {
   buildMessage,
   cloneMessage,
   decodeMessage,
+  emptyMessage,
   encodeMessage,
   getContentData,
   getContentJson,
   goJsonStringify,
+  isEmptyMessage,
   type Message,
   MessageDecodeError,
   type MessageEnv,
@@ -101,8 +103,8 @@ Deno.test("decode: rejects what is not a message with a typed error", () => {
     "42",
     "null",
     `{"route":{}}`,
-    `{"header":{},"route":{}}`,
-    `{"header":{"msg_id":""},"route":{}}`,
+    `{"header":{"msg_id":""},"route":{"operation":"update"}}`,
+    `{"header":{},"route":{},"content":"x"}`,
     `{"header":{"msg_id":"x"}}`,
     `{"header":{"msg_id":"x","timestamp":"now"},"route":{}}`,
     `{"header":{"msg_id":"x","timestamp":1.5},"route":{}}`,
@@ -111,6 +113,21 @@ Deno.test("decode: rejects what is not a message with a typed error", () => {
     `{"header":{"msg_id":7},"route":{}}`,
   ];
   for (const b of bad) assertThrows(() => decodeMessage(b), MessageDecodeError);
+});
+
+Deno.test("decode: the zero-value message edgecore sends is returned as the empty message", () => {
+  for (
+    const zero of [
+      `{"header":{"msg_id":"","timestamp":0},"route":{},"content":null}`,
+      `{"header":{},"route":{}}`,
+      `{"header":{"msg_id":""},"route":{"source":""}}`,
+    ]
+  ) {
+    const msg = decodeMessage(zero);
+    assertEquals(msg, emptyMessage());
+    assertEquals(isEmptyMessage(msg), true);
+  }
+  assertEquals(isEmptyMessage(decodeMessage(`{"header":{"msg_id":"x"},"route":{}}`)), false);
 });
 
 Deno.test("builders: NewRespByMessage copies source/group/resource/type, NewErrorMessage drops source/group", () => {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { type Message, sharedContentBytes } from "../../modules/message.ts";
+import { emptyMessage, type Message, sharedContentBytes } from "../../modules/message.ts";
 import {
   contentFromBytes,
   decodeFrameHeader,
@@ -317,4 +317,11 @@ Deno.test("property: garbage bodies fail only with ViaductError", () => {
     }),
     { numRuns: 2000 },
   );
+});
+
+Deno.test("decodeProtoMessage: the all-zero message is the empty message; no ID otherwise refused", () => {
+  assertEquals(decodeProtoMessage(new Uint8Array()), emptyMessage());
+  assertEquals(decodeProtoMessage(encodeProtoMessage(emptyMessage())), emptyMessage());
+  const routed = { ...emptyMessage(), route: { operation: "update" } };
+  assertThrows(() => decodeProtoMessage(encodeProtoMessage(routed)), Error, "header has no ID");
 });
