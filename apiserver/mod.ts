@@ -13,10 +13,10 @@
  */
 import * as jose from "jose";
 import { issueServerCert, loadOrCreateCa } from "./certs.ts";
-import { DEFAULT_NAMESPACES, KUBEEDGE_CRDS } from "./crds.ts";
+import { DEFAULT_NAMESPACES, isPreinstalledCrd, KUBEEDGE_CRDS } from "./crds.ts";
 import { createHandler } from "./handler.ts";
 import { renderKubeconfig } from "./kubeconfig.ts";
-import { ResourceRegistry } from "./resources.ts";
+import { type KObject, type ResourceDef, ResourceRegistry } from "./resources.ts";
 import { Rest } from "./rest.ts";
 import { Store } from "./store.ts";
 import { WatchSet, type WatchStats } from "./watch.ts";
@@ -144,7 +144,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       await rest.ensure(nsDef, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
     }
     const crdDef = registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
-    for (const crd of KUBEEDGE_CRDS) await rest.ensure(crdDef, crd);
+    for (const crd of KUBEEDGE_CRDS) await ensureCrd(rest, crdDef, crd);
 
     const dns = ["localhost"];
     const ips = ["127.0.0.1", "::1"];
@@ -245,4 +245,18 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     await store.close();
     throw e;
   }
+}
+
+/**
+ * Creates a preinstalled CRD, or brings one an older edgecloud preinstalled up to date (an older
+ * release gave the device CRDs a status subresource KubeEdge's have not); a CRD a user replaced
+ * with KubeEdge's own manifest is left as it is.
+ */
+async function ensureCrd(rest: Rest, def: ResourceDef, crd: KObject): Promise<void> {
+  await rest.ensure(def, crd);
+  const t = { def, namespace: "", name: crd.metadata!.name! };
+  const current = rest.get(t).obj;
+  if (!isPreinstalledCrd(current)) return;
+  if (JSON.stringify(current.spec) === JSON.stringify(crd.spec)) return;
+  await rest.update(t, { ...structuredClone(current), spec: structuredClone(crd.spec) });
 }

@@ -68,9 +68,10 @@ class Counting implements DeviceApiClient {
   get: DeviceApiClient["get"] = (...a) => this.inner.get(...a);
   create: DeviceApiClient["create"] = (...a) => this.inner.create(...a);
   delete: DeviceApiClient["delete"] = (...a) => this.inner.delete(...a);
-  mergePatch: DeviceApiClient["mergePatch"] = (v, p, ns, n, body, sub) => {
-    if (sub === "status") this.patches++;
-    return this.inner.mergePatch(v, p, ns, n, body, sub);
+  mergePatch: DeviceApiClient["mergePatch"] = (v, p, ns, n, body) => {
+    // A twin write patches `status` on the main resource (no status subresource).
+    if ((body as { status?: unknown }).status !== undefined) this.patches++;
+    return this.inner.mergePatch(v, p, ns, n, body);
   };
   applyConfigMap: DeviceApiClient["applyConfigMap"] = (...a) => this.inner.applyConfigMap(...a);
   deleteConfigMap: DeviceApiClient["deleteConfigMap"] = (...a) => this.inner.deleteConfigMap(...a);

@@ -21,14 +21,16 @@ export interface DeviceApiClient {
   create(version: string, plural: DevicePlural, ns: string, obj: KubeObject): Promise<KubeObject>;
   /** Deletes; a missing object is not an error. */
   delete(version: string, plural: DevicePlural, ns: string, name: string): Promise<void>;
-  /** JSON merge patch (`application/merge-patch+json`), optionally on `/status`. */
+  /**
+   * JSON merge patch (`application/merge-patch+json`) of the main resource: no KubeEdge device
+   * CRD has a status subresource, so status is written here too.
+   */
   mergePatch(
     version: string,
     plural: DevicePlural,
     ns: string,
     name: string,
     body: unknown,
-    subresource?: "status",
   ): Promise<KubeObject>;
   /** Creates or merges `data` (and `labels`) into a ConfigMap. */
   applyConfigMap(
@@ -120,10 +122,9 @@ export class KubeDeviceApi implements DeviceApiClient {
     ns: string,
     name: string,
     body: unknown,
-    subresource?: "status",
   ): Promise<KubeObject> {
     return this.kube.patch(
-      devicePath(version, plural, ns, name, subresource),
+      devicePath(version, plural, ns, name),
       body,
       PatchStrategy.MergePatch,
     );

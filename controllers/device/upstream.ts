@@ -377,7 +377,9 @@ export class Upstream {
   }
 
   /**
-   * Writes one coalesced batch: a merge patch of `status` carrying the full twin list (merge
+   * Writes one coalesced batch: a merge patch of `status` on the main resource (KubeEdge's device
+   * CRDs have no status subresource, so `/status` is a 404 on a real cluster) carrying the full
+   * twin list (merge
    * patch replaces arrays) with the object's resourceVersion as precondition, so a concurrent
    * change of `desired` is never overwritten; on conflict the object is re-read and the patch
    * rebuilt.
@@ -398,7 +400,7 @@ export class Upstream {
       try {
         this.stats.patches++;
         const patched = await this.#patchSlots.run(() =>
-          this.deps.api.mergePatch(version, plural, rec.ns, rec.name, body, "status")
+          this.deps.api.mergePatch(version, plural, rec.ns, rec.name, body)
         );
         if (
           !rec.statusObj ||

@@ -1,5 +1,5 @@
 /** Drives the embedded API with the real kubectl binary. */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { assertMatch, kubectl, kubectlOk, startTestApi, waitFor } from "./helpers.ts";
 
 const POD = `apiVersion: v1
@@ -228,7 +228,9 @@ spec:
       "-p",
       '{"spec":{"protocol":{"protocolName":"modbus"}}}',
     ]);
-    await kubectlOk(api, [
+    // KubeEdge's device CRDs have no status subresource: /status is a 404 as on a real cluster,
+    // and status is written on the main resource (`kubectl edit device`).
+    const sub = await kubectl(api, [
       "patch",
       "device",
       "thermo",
@@ -237,7 +239,18 @@ spec:
       "--type",
       "merge",
       "-p",
-      '{"status":{"reportCycle":5},"spec":{"nodeName":"ignored"}}',
+      '{"status":{"reportCycle":5}}',
+    ]);
+    assertEquals(sub.code, 1);
+    assertStringIncludes(sub.stderr, "NotFound");
+    await kubectlOk(api, [
+      "patch",
+      "device",
+      "thermo",
+      "--type",
+      "merge",
+      "-p",
+      '{"status":{"reportCycle":5}}',
     ]);
     await kubectlOk(api, ["label", "device", "thermo", "zone=z1"]);
     const dev = JSON.parse(await kubectlOk(api, ["get", "device", "thermo", "-o", "json"]));

@@ -312,7 +312,6 @@ Deno.test("a concurrent desired change is not overwritten by a reported patch (c
       "patch",
       "device.v1alpha2.devices.kubeedge.io",
       "c1",
-      "--subresource=status",
       "--type=merge",
       "-p",
       JSON.stringify({

@@ -37,15 +37,16 @@ export class CountingApi implements DeviceApiClient {
   get: DeviceApiClient["get"] = (...a) => this.inner.get(...a);
   create: DeviceApiClient["create"] = (...a) => this.inner.create(...a);
   delete: DeviceApiClient["delete"] = (...a) => this.inner.delete(...a);
-  mergePatch: DeviceApiClient["mergePatch"] = (version, plural, ns, name, body, sub) => {
-    if (sub === "status") {
+  mergePatch: DeviceApiClient["mergePatch"] = (version, plural, ns, name, body) => {
+    // A status write is a patch of the main resource carrying `status` (no status subresource).
+    if ((body as { status?: unknown }).status !== undefined) {
       if (this.failNext > 0) {
         this.failNext--;
         return Promise.reject(new Error("injected patch failure"));
       }
       this.statusPatches.push({ plural, name, body });
     }
-    return this.inner.mergePatch(version, plural, ns, name, body, sub);
+    return this.inner.mergePatch(version, plural, ns, name, body);
   };
   applyConfigMap: DeviceApiClient["applyConfigMap"] = (...a) => this.inner.applyConfigMap(...a);
   deleteConfigMap: DeviceApiClient["deleteConfigMap"] = (...a) => this.inner.deleteConfigMap(...a);
@@ -163,8 +164,9 @@ export const nodeSelector = (node: string) => ({
 });
 
 /**
- * A v1alpha2 Device, bound to `node` through nodeSelector when given. (Its `status` is dropped on
- * create because the CRD has a status subresource; tests set twins with `--subresource=status`.)
+ * A v1alpha2 Device, bound to `node` through nodeSelector when given. (KubeEdge's device CRDs
+ * have no status subresource: tests set twins with a patch of the main resource, as
+ * `kubectl edit device` does.)
  */
 export const classicDevice = (name: string, node?: string, model = "sensor-model") => `
 apiVersion: devices.kubeedge.io/v1alpha2
