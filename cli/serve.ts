@@ -15,6 +15,7 @@ import {
 } from "../lib/mod.ts";
 import { Bus, type Module, ModuleRegistry } from "../modules/mod.ts";
 import { notifyBindPath } from "../permissions.ts";
+import { unimplementedSections } from "./unimplemented.ts";
 
 const log = createLogger("edgecloud");
 
@@ -173,6 +174,11 @@ export async function serve(options: ServeOptions): Promise<number> {
   if (advertised.length === 1 && advertised[0] === "127.0.0.1") {
     log.warn("advertising 127.0.0.1 only: edges on other hosts cannot connect", {
       hint: "set modules.cloudHub.advertiseAddress, or grant --allow-sys=networkInterfaces",
+    });
+  }
+  for (const { section, effect } of unimplementedSections(options.config)) {
+    log.warn(`config section ${section} is enabled but not implemented by edgecloud; ignored`, {
+      effect,
     });
   }
   log.info("edgecloud ready", {

@@ -19,7 +19,7 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../apiserver/mod.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
-import { EdgeController } from "../controllers/edge/mod.ts";
+import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
 import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import {
@@ -223,6 +223,8 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     load: cfg.modules.edgeController.load,
     nodeLimit: hubCfg.nodeLimit,
     sendServicesToEdges: cfg.modules.edgeController.sendServicesToEdges,
+    // As cloudcore's authorizer: enable false checks nothing, debug only logs.
+    nodeAuthorization: authorizationMode(hubCfg.authorization),
     localIp: advertise,
   });
   // HA needs the EdgeController's caches (node annotations, objects for the catch-up).

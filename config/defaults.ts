@@ -185,7 +185,7 @@ export function defaultConfig(options?: DefaultsOptions): CloudCoreConfig {
         nodeUpdateFrequency: 10,
         buffer: defaultEdgeControllerBuffer(n),
         load: defaultEdgeControllerLoad(n),
-        sendServicesToEdges: true,
+        sendServicesToEdges: false,
       },
       deviceController: {
         enable: true,

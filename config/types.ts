@@ -227,8 +227,8 @@ export interface EdgeController {
   buffer: EdgeControllerBuffer;
   load: EdgeControllerLoad;
   /**
-   * @edgecloud Send Service/Endpoints lists to edges (KubeEdge ≤ v1.3 did; EdgeMesh users need
-   * it). Default true.
+   * @edgecloud Send Services and Endpoints to every edge (KubeEdge ≤ v1.3 did; cloudcore v1.23
+   * sends none, and EdgeMesh reads them through MetaServer instead). Default false, as cloudcore.
    */
   sendServicesToEdges: boolean;
 }

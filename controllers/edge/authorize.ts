@@ -11,6 +11,10 @@
  * node events) or about a pod bound to it (in the pod's namespace), may update or patch only such
  * an event, and a patch may not touch `involvedObject` or use `$` directives.
  *
+ * The mode follows cloudcore.yaml's `modules.cloudHub.authorization`, as cloudcore's own
+ * authorizer does: `enable: false` (or no node mode) checks nothing; `debug: true` logs each
+ * denial and allows the request; otherwise a denial is answered Forbidden.
+ *
  * Decisions come from the LocationCache (fed by the pod informer). A "no" from the cache is
  * re-checked once against a live pod list of the namespace, because an edge may ask for an
  * object right after the pod appeared, before the watch event reached us.
@@ -24,21 +28,52 @@ import {
 import type { LocationCache, RefKind } from "./location.ts";
 import { podReferences } from "./location.ts";
 import { paths } from "./meta.ts";
+import { createLogger } from "../../lib/mod.ts";
+
+const log = createLogger("edgecontroller.authorize");
 
 /** The namespace node leases live in. */
 export const NodeLeaseNamespace = "kube-node-lease";
 
+/** How denials are handled: enforced, only logged (`debug`), or not checked at all. */
+export type NodeAuthorizationMode = "enforce" | "debug" | "off";
+
+/** The mode cloudcore.yaml's `modules.cloudHub.authorization` asks for. */
+export function authorizationMode(
+  cfg: { enable: boolean; debug: boolean; modes: { node?: { enable: boolean } }[] },
+): NodeAuthorizationMode {
+  if (!cfg.enable || !cfg.modes.some((m) => m.node?.enable)) return "off";
+  return cfg.debug ? "debug" : "enforce";
+}
+
 /** Answers "may node N touch object X?"; `null` means yes, a Status means Forbidden. */
 export class NodeAuthorizer {
+  /** False when nothing is checked (mode "off"). */
+  readonly enabled: boolean;
+
   constructor(
     readonly location: LocationCache,
     readonly kube: KubeClient,
-    /** Disable to behave exactly like KubeEdge (no checks). */
-    readonly enabled = true,
-  ) {}
+    readonly mode: NodeAuthorizationMode = "enforce",
+  ) {
+    this.enabled = mode !== "off";
+  }
 
-  #deny(node: string, resource: string, name: string, why: string): KubeStatus {
-    return forbiddenStatus(resource, name, `User "system:node:${node}" cannot access it: ${why}`);
+  /** The Forbidden status; in debug mode the denial is logged and the request allowed. */
+  #deny(node: string, resource: string, name: string, why: string): KubeStatus | null {
+    const status = forbiddenStatus(
+      resource,
+      name,
+      `User "system:node:${node}" cannot access it: ${why}`,
+    );
+    if (this.mode !== "debug") return status;
+    log.warn("node authorization would deny (debug: allowed)", {
+      node,
+      resource,
+      name,
+      reason: why,
+    });
+    return null;
   }
 
   /** The node itself (node, nodestatus, nodepatch). */

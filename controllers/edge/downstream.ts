@@ -39,7 +39,7 @@ export interface DownstreamOptions {
   kube: KubeClient;
   bus: Bus;
   location: LocationCache;
-  /** Push services and endpoints to every edge node (default true). */
+  /** Push services and endpoints to every edge node (default false, as cloudcore v1.23). */
   sendServicesToEdges?: boolean;
 }
 
@@ -97,7 +97,7 @@ export class DownstreamController {
       kind: "Secret",
       apiVersion: "v1",
     });
-    if (opts.sendServicesToEdges ?? true) {
+    if (opts.sendServicesToEdges ?? false) {
       this.services = k.informer("/api/v1/services", undefined, {
         name: "services",
         kind: "Service",

@@ -15,7 +15,14 @@ import type { Module, ModuleContext } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
 import type { EdgeControllerBuffer, EdgeControllerLoad } from "../../config/mod.ts";
 import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";
-import { NodeAuthorizer } from "./authorize.ts";
+import { type NodeAuthorizationMode, NodeAuthorizer } from "./authorize.ts";
+
+function nodeAuthorizationMode(
+  v: boolean | NodeAuthorizationMode | undefined,
+): NodeAuthorizationMode {
+  if (v === undefined || v === true) return "enforce";
+  return v === false ? "off" : v;
+}
 import { DownstreamController } from "./downstream.ts";
 import { LocationCache } from "./location.ts";
 import { UpstreamController } from "./upstream.ts";
@@ -34,10 +41,13 @@ export interface EdgeControllerOptions {
   load?: Partial<EdgeControllerLoad>;
   /** `cloudHub.nodeLimit` for node-scaled defaults (default 500). */
   nodeLimit?: number;
-  /** Push services and endpoints to every edge node (default true). */
+  /** Push services and endpoints to every edge node (default false, as cloudcore v1.23). */
   sendServicesToEdges?: boolean;
-  /** Enforce node identity on upstream requests (default true). */
-  nodeAuthorization?: boolean;
+  /**
+   * Node identity on upstream requests: enforced (default, or `true`), only logged (`"debug"`),
+   * or not checked (`false`, `"off"`); see NodeAuthorizer.
+   */
+  nodeAuthorization?: boolean | NodeAuthorizationMode;
   /** Value of the `cloudcore` annotation on nodes created through us (default: first IPv4). */
   localIp?: string;
   /** Clock (ms), injectable for tests. */
@@ -112,7 +122,11 @@ export class EdgeController implements Module {
         secrets: downstream.secrets,
       },
       location: this.location,
-      auth: new NodeAuthorizer(this.location, kube, this.opts.nodeAuthorization ?? true),
+      auth: new NodeAuthorizer(
+        this.location,
+        kube,
+        nodeAuthorizationMode(this.opts.nodeAuthorization),
+      ),
       nodeUpdateFrequencyMs: (this.opts.nodeUpdateFrequency ?? 10) * 1000,
       localIp: this.opts.localIp ?? firstIPv4(),
       now: this.opts.now ?? Date.now,

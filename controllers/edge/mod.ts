@@ -22,6 +22,11 @@ export {
   type PodRefs,
   type RefKind,
 } from "./location.ts";
-export { NodeAuthorizer, NodeLeaseNamespace } from "./authorize.ts";
+export {
+  authorizationMode,
+  type NodeAuthorizationMode,
+  NodeAuthorizer,
+  NodeLeaseNamespace,
+} from "./authorize.ts";
 export { mergePodStatus, podNotRunning, shouldDeleteTerminal } from "./podstatus.ts";
 export { podChangedForEdge, TYPE_META, withTypeMeta } from "./meta.ts";

@@ -56,7 +56,7 @@ Deno.test("defaultConfig matches cloudcore's defaults (PROTOCOL.md §9)", () => 
     debug: false,
     modes: [{ node: { enable: true } }],
   });
-  assert.equal(c.modules.edgeController.sendServicesToEdges, true);
+  assert.equal(c.modules.edgeController.sendServicesToEdges, false); // as cloudcore v1.23
   assert.deepEqual(hub.objectSync, {
     writeConcurrency: 4,
     successPointDelay: 1,

@@ -108,7 +108,7 @@ Deno.test("downstream: kubectl-applied pod reaches its edge node with RV; config
   }, { sendServicesToEdges: false });
 });
 
-Deno.test("downstream: secrets go to referencing nodes with update; node delete sends delete; services to every edge node", async () => {
+Deno.test("downstream: secrets go to referencing nodes with update; node delete sends delete; services to every edge node when sendServicesToEdges is on", async () => {
   await withEnv(async ({ kube, hub }) => {
     await kube.create("/api/v1/nodes", edgeNode("e1"));
     await kube.create("/api/v1/nodes", edgeNode("e2"));
@@ -145,6 +145,28 @@ Deno.test("downstream: secrets go to referencing nodes with update; node delete 
     assertEquals(del.content, null);
     assertEquals(
       hub.messages.filter((m) => m.route.resource === "node/e2/default/secret/pull"),
+      [],
+    );
+  }, { sendServicesToEdges: true });
+});
+
+Deno.test("downstream: by default no Service or Endpoints goes to edges, as cloudcore v1.23", async () => {
+  await withEnv(async ({ kube, hub }) => {
+    await kube.create("/api/v1/nodes", edgeNode("e1"));
+    await hub.waitFor((m) => m.route.resource === "node/e1/null/node/e1", "e1 update");
+    await kube.create("/api/v1/namespaces/default/services", {
+      metadata: { name: "svc" },
+      spec: { ports: [{ port: 80 }] },
+    });
+    await kube.create("/api/v1/namespaces/default/endpoints", {
+      metadata: { name: "svc" },
+      subsets: [],
+    });
+    // Something that does go to e1, after the Service: once it arrived, the Service would have.
+    await kube.create("/api/v1/namespaces/default/pods", pod("after", "e1"));
+    await hub.waitFor((m) => m.route.resource === "node/e1/default/pod/after", "pod");
+    assertEquals(
+      hub.messages.filter((m) => /\/(service|endpoints)\//.test(m.route.resource ?? "")),
       [],
     );
   });

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../assert.ts";
 import { edgeNode, eventually, pod, withEnv } from "./harness.ts";
 import { setLogSink } from "../../../lib/log.ts";
-import { NodeAuthorizer } from "../../../controllers/edge/authorize.ts";
+import { authorizationMode, NodeAuthorizer } from "../../../controllers/edge/authorize.ts";
 import { LocationCache } from "../../../controllers/edge/location.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -244,7 +244,24 @@ Deno.test("NodeAuthorizer.event: Forbidden names the node and the reason; live r
       'events "default/e" is forbidden: User "system:node:edge-2" cannot access it: ' +
         "the event's pod default/fresh is not bound to this node",
     );
-    const off = new NodeAuthorizer(new LocationCache(), kube, false);
+    const off = new NodeAuthorizer(new LocationCache(), kube, "off");
     assertEquals(await off.event("edge-2", event("e", "kube-system", NODE_REF)), null);
+    // debug: the denial is only logged, as cloudcore's authorizer with `debug: true`.
+    const debug = new NodeAuthorizer(new LocationCache(), kube, "debug");
+    assertEquals(await debug.event("edge-2", event("e", "kube-system", NODE_REF)), null);
+    assertEquals(debug.ownNode("edge-2", "edge-1"), null);
   });
+});
+
+Deno.test("authorizationMode follows cloudcore.yaml's cloudHub.authorization like cloudcore", () => {
+  const node = [{ node: { enable: true } }];
+  assertEquals(authorizationMode({ enable: true, debug: false, modes: node }), "enforce");
+  assertEquals(authorizationMode({ enable: true, debug: true, modes: node }), "debug");
+  // KubeEdge's own default ({enable: false, debug: true}) checks nothing.
+  assertEquals(authorizationMode({ enable: false, debug: true, modes: node }), "off");
+  assertEquals(authorizationMode({ enable: false, debug: false, modes: node }), "off");
+  assertEquals(
+    authorizationMode({ enable: true, debug: false, modes: [{ node: { enable: false } }] }),
+    "off",
+  );
 });
