@@ -9,7 +9,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-DENO="${DENO:-deno}"
+# Deno the way the README runs it: $DENO if set, else `deno` on PATH, else Deno 2.9.6 from npm.
+if [ -n "${DENO:-}" ]; then
+  deno_cmd=("$DENO")
+elif command -v deno >/dev/null 2>&1; then
+  deno_cmd=(deno)
+elif command -v npx >/dev/null 2>&1; then
+  deno_cmd=(npx -y deno@2.9.6)
+else
+  echo "compile.sh: needs Deno: install Node.js/npm (npx -y deno@2.9.6) or set DENO" >&2
+  exit 3
+fi
 ALL_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu)
 
 usage() {
@@ -22,7 +32,7 @@ usage: compile.sh [--target T]... [--out DIR] [--api-server HOST:PORT]... [--dry
   --dry-run               print the exact deno commands without running them
   --help                  this text
 Output: DIR/edgecloud-<target> and DIR/edgecloud-<target>.sha256
-Environment: DENO (deno executable, default deno), DENORT_BIN (denort to use instead of
+Environment: DENO (deno executable; default: deno on PATH, else npx -y deno@2.9.6), DENORT_BIN (denort to use instead of
 downloading it; same Deno version, one target per run)
 EOF
 }
@@ -72,12 +82,12 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 
 # The one source of the flags; permissions.ts imports nothing and needs no permissions.
-flags_out=$("$DENO" run --quiet permissions.ts "${perm_args[@]}") || {
+flags_out=$("${deno_cmd[@]}" run --quiet permissions.ts "${perm_args[@]}") || {
   echo "compile.sh: permissions.ts failed" >&2
   exit 1
 }
 mapfile -t flags <<<"$flags_out"
-includes_out=$("$DENO" run --quiet permissions.ts --compile-includes)
+includes_out=$("${deno_cmd[@]}" run --quiet permissions.ts --compile-includes)
 includes=()
 while IFS= read -r inc; do
   [ -n "$inc" ] && includes+=(--include "$inc")
@@ -88,7 +98,7 @@ done <<<"$includes_out"
 # via prom-client -> tdigest) makes deno 2.9.6's compile overflow its stack ("thread
 # 'tokio-runtime-worker' has overflowed its stack"), and is not needed at run time.
 excludes=(--exclude-unused-npm)
-npm_cache=$("$DENO" info --json 2>/dev/null | sed -n 's/^ *"npmCache": *"\(.*\)",\{0,1\}$/\1/p')
+npm_cache=$("${deno_cmd[@]}" info --json 2>/dev/null | sed -n 's/^ *"npmCache": *"\(.*\)",\{0,1\}$/\1/p')
 if [ -n "$npm_cache" ]; then
   for dir in "$npm_cache"/registry.npmjs.org/bintrees/*/test; do
     [ -d "$dir" ] && excludes+=(--exclude "$dir")
@@ -108,7 +118,7 @@ esac
 
 for target in "${targets[@]}"; do
   output="$out/edgecloud-$target"
-  cmd=("$DENO" compile "${flags[@]}" "${includes[@]}" "${excludes[@]}" --target "$target"
+  cmd=("${deno_cmd[@]}" compile "${flags[@]}" "${includes[@]}" "${excludes[@]}" --target "$target"
     --output "$output" main.ts)
   if [ "$dry_run" -eq 1 ]; then
     print_cmd "${cmd[@]}"

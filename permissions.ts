@@ -5,7 +5,7 @@
  *
  * Facts this relies on (Deno 2.9.6, checked on this machine; see docs/permissions.md):
  * - Listening needs `--allow-net=<bind address>:<port>`; connecting to the API server needs its
- *   `host:port`. `--allow-net` has no port-only or CIDR form, so a kubeconfig's server must be
+ *   `host:port`. For port 0 the descriptor is the address alone: `host:0` allows only port 0. `--allow-net` has no port-only or CIDR form, so a kubeconfig's server must be
  *   listed.
  * - A Unix socket (`Deno.listen({transport: "unix"})`, `node:net`, `Deno.listenDatagram`) needs
  *   `--allow-net=unix:<absolute path>` AND read+write access to the path; `unix:` paths must be
@@ -181,7 +181,10 @@ function dirname(path: string): string {
 
 function hostPort(host: string, port: number): string {
   // IPv6 literals need brackets in a net descriptor.
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  // Port 0 (the OS picks one): Deno reads `host:0` as port 0 itself and refuses the port the
+  // listener gets, so the descriptor is the host alone (any port on that address).
+  return port === 0 ? h : `${h}:${port}`;
 }
 
 function unixDescriptor(path: string): string {
@@ -265,10 +268,26 @@ function taskWords(flags: string[]): string {
   return flags.map((f) => f.includes("$PWD") ? `"${f}"` : f).join(" ");
 }
 
-/** The full `start` task line. */
-export const START_TASK: string = `deno run ${
-  taskWords(permissionFlags(DEV_OPTIONS))
-} main.ts serve`;
+/**
+ * The launcher's own permissions (launch.ts): read the config and kubeconfig the arguments name,
+ * wherever they are; start `deno` (found on PATH, as `deno task` sets it); see systemd's
+ * `NOTIFY_SOCKET`. It derives the program's flags from the run's arguments with
+ * {@link permissionFlags} and starts `deno run <flags> main.ts <args>`.
+ */
+export const LAUNCHER_FLAGS: readonly string[] = [
+  "--allow-read",
+  "--allow-run=deno",
+  "--allow-env=NOTIFY_SOCKET",
+  "--ignore-env",
+];
+
+/** The deno.json task line that launches `edgecloud <command>` (start, token, edge-sim, kubeconfig). */
+export function launcherTask(command: "serve" | "token" | "edge-sim" | "kubeconfig"): string {
+  return `deno run ${LAUNCHER_FLAGS.join(" ")} launch.ts ${command}`;
+}
+
+/** The `start` task line. */
+export const START_TASK: string = launcherTask("serve");
 
 const USAGE = `usage: deno run permissions.ts [options]
 Prints edgecloud's Deno permission flags, one per line.
@@ -286,7 +305,7 @@ Prints edgecloud's Deno permission flags, one per line.
   --port NAME=PORT       websocket|quic|https|monitor|api
   --bind NAME=ADDR       bind address of one listener
   --shell                print one line for a shell instead of one flag per line
-  --start-task           print the deno.json "start" task line
+  --start-task           print the flags as one deno run line for main.ts serve
   --compile-includes     print the files deno compile must --include, one per line`;
 
 /** Raised by {@link parsePermissionArgs} for a bad command line. */

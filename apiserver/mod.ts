@@ -198,7 +198,8 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     // node:https, not Deno.serve: Deno.serve has no handshake, header or idle timeout and no
     // connection hook to add them, so silent clients would be held forever.
     server = await serveFetch({
-      listener: "apiserver",
+      listener: "embedded API",
+      setting: "apiServer.port (--api-port)",
       hostname,
       port: opts.port ?? 6443,
       tls: { cert: serverCert.certPem, key: serverCert.keyPem },

@@ -6,9 +6,9 @@ import { parseArgs } from "node:util";
 import { isLogLevel, type LogLevel } from "../lib/mod.ts";
 
 /** Commands `edgecloud` understands. */
-export type Command = "serve" | "version" | "token" | "help";
+export type Command = "serve" | "version" | "token" | "kubeconfig" | "help";
 
-const COMMANDS: readonly Command[] = ["serve", "version", "token", "help"];
+const COMMANDS: readonly Command[] = ["serve", "version", "token", "kubeconfig", "help"];
 
 /** Default `--data-dir`. */
 export const DEFAULT_DATA_DIR = "./.edgecloud";
@@ -30,6 +30,12 @@ export interface CliArgs {
   kubeconfig?: string;
   /** `--api-port N`, overrides `apiServer.port`. */
   apiPort?: number;
+  /** `kubeconfig --output FILE`. */
+  output?: string;
+  /** `kubeconfig --mode 0640` (default 0600). */
+  mode: number;
+  /** `kubeconfig --group NAME`. */
+  group?: string;
 }
 
 /** A command-line mistake; the CLI prints its one-line message and exits 2. */
@@ -45,6 +51,9 @@ const OPTIONS = {
   "log-level": { type: "string" },
   kubeconfig: { type: "string" },
   "api-port": { type: "string" },
+  output: { type: "string" },
+  mode: { type: "string" },
+  group: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 } as const;
@@ -107,7 +116,16 @@ export function parseCliArgs(argv: string[]): CliArgs {
       throw new UsageError(`--api-port ${JSON.stringify(rawPort)} is not a port (0-65535)`);
     }
   }
-  for (const flag of ["config", "data-dir", "kubeconfig"] as const) {
+  const rawMode = values.mode ?? "0600";
+  if (!/^0?[0-7]{3}$/.test(rawMode)) {
+    throw new UsageError(`--mode ${JSON.stringify(rawMode)} is not an octal mode such as 0640`);
+  }
+  for (const flag of ["output", "mode", "group"] as const) {
+    if (values[flag] !== undefined && command !== "kubeconfig") {
+      throw new UsageError(`flag --${flag} is only for "edgecloud kubeconfig"`);
+    }
+  }
+  for (const flag of ["config", "data-dir", "kubeconfig", "output", "group"] as const) {
     if (values[flag] === "") throw new UsageError(`flag --${flag} needs a value`);
   }
   return {
@@ -119,5 +137,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     logLevel: logLevel as LogLevel | undefined,
     kubeconfig: values.kubeconfig,
     apiPort,
+    output: values.output,
+    mode: parseInt(rawMode, 8),
+    group: values.group,
   };
 }

@@ -12,6 +12,9 @@ Usage:
   edgecloud [serve] [flags]   run the hub (default command)
   edgecloud version           print the version
   edgecloud token [flags]     print the current edge join token (like keadm gettoken)
+  edgecloud kubeconfig [flags]
+                              print the embedded API's admin kubeconfig, or write it:
+                              --output FILE [--mode 0640] [--group NAME] (default mode 0600)
   edgecloud edge-sim [flags]  run simulated edge nodes against a hub on this machine (--help)
 
 Flags:

@@ -71,6 +71,18 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       out(renderConfig(minConfig(deps)));
       return 0;
     }
+    if (args.command === "kubeconfig") {
+      const { kubeconfigCommand } = await import("./kubeconfig_cmd.ts");
+      out(
+        await kubeconfigCommand({
+          dataDir: args.dataDir,
+          output: args.output,
+          mode: args.mode,
+          group: args.group,
+        }),
+      );
+      return 0;
+    }
     const { config, file } = await resolveConfig(args, {
       hostAddresses: deps.hostAddresses,
       defaultPath: deps.defaultConfigPath,

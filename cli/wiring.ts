@@ -376,6 +376,30 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
 }
 
 /** `edgecloud token`: the current join token from Secret `kubeedge/tokensecret`. */
+/**
+ * A TLS verification failure against the API, said as what it means: the server's CA is not the
+ * one in the kubeconfig (a data dir recreated, or another hub now on that port).
+ */
+function caChanged(
+  err: unknown,
+  server: string,
+  ctx: { config: CloudCoreConfig; dataDir: string },
+): Error | undefined {
+  const text = String((err as Error)?.message ?? err) + String((err as Error)?.cause ?? "");
+  if (
+    !/unable to verify|self[- ]signed|certificate verify|UnknownIssuer|invalid peer certificate|BadSignature/i
+      .test(text)
+  ) {
+    return undefined;
+  }
+  const kubeconfig = ctx.config.kubeAPIConfig.kubeConfig ||
+    `${ctx.dataDir.replace(/\/+$/, "")}/kubeconfig.yaml`;
+  return new Error(
+    `the API server at ${server} does not present a certificate from the CA in ${kubeconfig}: ` +
+      "its CA changed (was the data dir recreated, or is another hub serving on that port?)",
+  );
+}
+
 export async function currentToken(
   ctx: { config: CloudCoreConfig; dataDir: string },
 ): Promise<string> {
@@ -394,7 +418,12 @@ export async function currentToken(
       throw err;
     }
   }
-  const token = await readStoredToken(new KubeSecretStore(kc.makeApiClient(CoreV1Api)));
+  let token;
+  try {
+    token = await readStoredToken(new KubeSecretStore(kc.makeApiClient(CoreV1Api)));
+  } catch (err) {
+    throw caChanged(err, kc.getCurrentCluster()?.server ?? "the API server", ctx) ?? err;
+  }
   if (!token) {
     throw new Error(
       "no join token yet: Secret kubeedge/tokensecret is empty; is edgecloud serving?",

@@ -48,6 +48,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const ready = opts.ready ?? (() => true);
   const server = await serveFetch({
     listener: "monitor",
+    setting: "commonConfig.monitorServer.bindAddress",
     hostname: opts.hostname ?? "127.0.0.1",
     port: opts.port ?? 9091,
     limits: opts.limits,

@@ -46,11 +46,15 @@ import {
   type ConnLimits,
   createLogger,
   guardNodeServer,
+  listenError,
   rawSocket,
 } from "../lib/mod.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
 import { InboundQueue } from "./inbound.ts";
+
+/** The setting that moves this listener (named when its port is taken). */
+const WS_SETTING = "modules.cloudHub.websocket.port";
 
 const log = createLogger("cloudhub.websocket");
 
@@ -311,13 +315,16 @@ export class WebSocketTransport {
   /** Listens; resolves with the bound port. */
   start(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.#server.once("error", onError);
       const where = {
         port: this.#opts.port ?? 10000,
         host: this.#opts.hostname ?? "0.0.0.0",
         backlog: ListenBacklog,
       };
+      const onError = (err: Error) =>
+        reject(
+          listenError(err, "websocket server", where.host, where.port, WS_SETTING),
+        );
+      this.#server.once("error", onError);
       this.#server.listen(where, () => {
         this.#server.off("error", onError);
         const addr = this.#server.address();

@@ -27,11 +27,14 @@ import {
   type DropReasonLabel,
   guardNodeServer,
 } from "./conn_guard.ts";
+import { listenError } from "./listen_error.ts";
 
 /** Options of {@link serveFetch}. */
 export interface FetchServerOptions {
   /** Listener name for logs. */
   listener: string;
+  /** The config setting that moves this listener, named when its address is in use. */
+  setting?: string;
   hostname: string;
   /** Port; 0 picks a free one. */
   port: number;
@@ -83,7 +86,9 @@ export async function serveFetch(
     readyOnRequest: true,
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (err) => {
+      reject(listenError(err, opts.listener, opts.hostname, opts.port, opts.setting ?? "its port"));
+    });
     server.listen({ host: opts.hostname, port: opts.port, backlog: opts.backlog }, () => {
       server.off("error", reject);
       resolve();

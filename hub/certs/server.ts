@@ -24,6 +24,7 @@ import {
   createLogger,
   type DropReasonLabel,
   guardNodeServer,
+  listenError,
 } from "../../lib/mod.ts";
 import {
   type CA,
@@ -42,6 +43,9 @@ import {
   verifyClientCert,
 } from "../../pki/mod.ts";
 import { ListenBacklog } from "../transport.ts";
+
+/** The setting that moves this listener (named when its port is taken). */
+const HTTPS_SETTING = "modules.cloudHub.https.port";
 
 const log = createLogger("certserver");
 
@@ -125,12 +129,16 @@ export class CertServer {
     server.on("tlsClientError", (err: Error) => log.debug("TLS handshake failed", { error: err }));
     this.#server = server;
     return new Promise((resolve, reject) => {
-      server.once("error", reject);
       const where = {
         port: this.#opts.port,
         host: this.#opts.address ?? "0.0.0.0",
         backlog: ListenBacklog,
       };
+      server.once(
+        "error",
+        (err: Error) =>
+          reject(listenError(err, "cert server", where.host, where.port, HTTPS_SETTING)),
+      );
       server.listen(where, () => {
         server.off("error", reject);
         const address = server.address();

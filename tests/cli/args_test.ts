@@ -11,8 +11,21 @@ Deno.test("no arguments means serve with defaults", () => {
     logLevel: undefined,
     kubeconfig: undefined,
     apiPort: undefined,
+    output: undefined,
+    mode: 0o600,
+    group: undefined,
   });
   assert.equal(DEFAULT_DATA_DIR, "./.edgecloud");
+});
+
+Deno.test("kubeconfig: --output, --mode, --group; refused on other commands; bad modes", () => {
+  const a = parseCliArgs(["kubeconfig", "--output", "/tmp/k", "--mode", "0640", "--group", "ops"]);
+  assert.deepEqual([a.command, a.output, a.mode, a.group], ["kubeconfig", "/tmp/k", 0o640, "ops"]);
+  assert.throws(
+    () => parseCliArgs(["serve", "--output", "/tmp/k"]),
+    /only for "edgecloud kubeconfig"/,
+  );
+  assert.throws(() => parseCliArgs(["kubeconfig", "--mode", "999"]), /not an octal mode/);
 });
 
 Deno.test("every flag, in both --flag value and --flag=value forms", () => {

@@ -39,9 +39,10 @@ export class RunningMain {
   readonly #done: Promise<void>;
   #waiters: Array<() => void> = [];
 
-  constructor(args: string[]) {
+  /** `main.ts args` under RUN_FLAGS, or `command` as the whole argument list of deno. */
+  constructor(args: string[], command?: string[]) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: [...RUN_FLAGS, MAIN, ...args],
+      args: command ?? [...RUN_FLAGS, MAIN, ...args],
       cwd: ROOT,
       stdin: "null",
       stdout: "null",
