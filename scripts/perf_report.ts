@@ -1,11 +1,13 @@
 /**
  * (Re)writes docs/performance.md from bench/results/*.json: the headline figures against the
  * targets in DESIGN.md, each scenario's table, the command that produced it and the machine it
- * ran on. Never edit docs/performance.md by hand; run the scenarios, then this script.
+ * ran on, and the README's performance summary from the same figures (scripts/readme_perf.ts).
+ * Never edit either by hand; run the scenarios, then this script.
  *
  *   deno task perf-report
  */
 import type { BenchResult } from "../bench/lib/report.ts";
+import { withPerfSummary } from "./readme_perf.ts";
 
 const ORDER = ["sessions", "fanout", "latency", "storm", "twins"];
 const root = new URL("../", import.meta.url);
@@ -90,8 +92,12 @@ function render(results: BenchResult[]): string {
 if (import.meta.main) {
   const results = await loadResults();
   const out = new URL("docs/performance.md", root);
-  await Deno.writeTextFile(out, render(results));
+  const report = render(results);
+  await Deno.writeTextFile(out, report);
   console.log(`wrote ${out.pathname} from ${results.length} result file(s)`);
+  const readme = new URL("README.md", root);
+  await Deno.writeTextFile(readme, withPerfSummary(await Deno.readTextFile(readme), report));
+  console.log(`updated the performance summary in ${readme.pathname}`);
 }
 
 export { loadResults, render };
