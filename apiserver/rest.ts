@@ -33,6 +33,8 @@ import { setOwn } from "./own.ts";
 import { validateObject } from "./validate.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
 import { createLogger, jsonEqual } from "../lib/mod.ts";
+import { v4 as uuidv4 } from "uuid";
+import { allocateClusterIP, allocateNodePort } from "./allocators.ts";
 
 const log = createLogger("apiserver");
 
@@ -312,7 +314,7 @@ export class Rest {
     this.#validateName(t, meta.name);
     const target = { ...t, name: meta.name };
     this.#checkNamespace(target);
-    meta.uid = crypto.randomUUID();
+    meta.uid = uuidv4();
     meta.creationTimestamp = this.#timestamp();
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -321,9 +323,21 @@ export class Rest {
     delete meta.selfLink;
     if (o.spec !== undefined || !t.def.builtin) meta.generation = 1;
     if (!t.def.builtin && t.def.subresources.includes("status")) delete o.status;
+    let used: { ports: Set<number>; ips: Set<unknown> } | undefined;
     defaultOnCreate(t.def, o, {
-      allocateClusterIP: () => this.#allocateClusterIP(),
-      allocateNodePort: () => this.#allocateNodePort(),
+      allocateClusterIP: () => {
+        used ??= this.#usedServiceAddresses();
+        const ip = allocateClusterIP(used.ips);
+        used.ips.add(ip);
+        return ip;
+      },
+      allocateNodePort: () => {
+        used ??= this.#usedServiceAddresses();
+        // Several ports of one Service must not get the same NodePort either.
+        const port = allocateNodePort(used.ports);
+        used.ports.add(port);
+        return port;
+      },
     });
     if (t.def.resource === "customresourcedefinitions") this.#prepareCrd(o);
     const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), meta.name, (cur) => {
@@ -389,31 +403,18 @@ export class Rest {
     };
   }
 
-  #allocateNodePort(): number {
-    const used = new Set<number>();
+  /** NodePorts and ClusterIPs of stored Services, plus those given out to `o` so far. */
+  #usedServiceAddresses(): { ports: Set<number>; ips: Set<unknown> } {
+    const ports = new Set<number>();
+    const ips = new Set<unknown>();
     for (const s of this.#store.list("services")) {
-      const ports = (s.obj.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? [];
-      for (const p of ports) if (p.nodePort) used.add(p.nodePort);
+      const spec = s.obj.spec as
+        | { clusterIP?: unknown; ports?: { nodePort?: number }[] }
+        | undefined;
+      ips.add(spec?.clusterIP);
+      for (const p of spec?.ports ?? []) if (p.nodePort) ports.add(p.nodePort);
     }
-    for (let tries = 0; tries < 10000; tries++) {
-      const port = 30000 + Math.floor(Math.random() * 2768);
-      if (!used.has(port)) return port;
-    }
-    return 0;
-  }
-
-  #allocateClusterIP(): string {
-    const used = new Set(
-      this.#store.list("services").map((s) =>
-        (s.obj.spec as Record<string, unknown> | undefined)?.clusterIP
-      ),
-    );
-    for (let tries = 0; tries < 100000; tries++) {
-      const n = 10 + Math.floor(Math.random() * 65000);
-      const ip = `10.96.${n >> 8}.${n & 255}`;
-      if (!used.has(ip)) return ip;
-    }
-    return "None";
+    return { ports, ips };
   }
 
   /**

@@ -31,6 +31,7 @@
  */
 import { type Clock, createLogger, systemClock } from "../lib/mod.ts";
 import type { LeaderElectionRecord, LeaseLock } from "./lease_lock.ts";
+import { v4 as uuidv4 } from "uuid";
 
 const log = createLogger("leader");
 
@@ -85,7 +86,7 @@ export function defaultIdentity(): string {
   } catch {
     // Without --allow-sys=hostname the uuid alone keeps the identity unique.
   }
-  return `${host}_${crypto.randomUUID()}`;
+  return `${host}_${uuidv4()}`;
 }
 
 function sameRecord(a: LeaderElectionRecord | undefined, b: LeaderElectionRecord): boolean {

@@ -15,6 +15,7 @@ import {
   type MessageEnv,
   Operation,
 } from "../../modules/mod.ts";
+import { v4 as uuidv4 } from "uuid";
 
 /** The namespace edgecore uses for node-scoped requests. */
 export const NODE_NAMESPACE = "default";
@@ -161,7 +162,7 @@ export function twinEdgeUpdated(
       operation: Operation.Update,
       resource: `device/${namespace}/${device}/twin/edge_updated`,
     },
-    { event_id: crypto.randomUUID(), timestamp: ts, twin },
+    { event_id: uuidv4(), timestamp: ts, twin },
     { env },
   );
 }
