@@ -12,7 +12,7 @@ import { type ModuleBuilder, serve } from "./serve.ts";
 import { startupErrorLine } from "./startup_error.ts";
 import { versionLine } from "./version.ts";
 
-/** Produces the current edge join token (`<sha256hex(CA)>.<jwt>`, PROTOCOL.md §5.3). */
+/** Produces the current edge join token (`<sha256hex(CA)>.<jwt>`, docs/protocol.md §5.3). */
 export type TokenProvider = (ctx: {
   config: CloudCoreConfig;
   dataDir: string;

@@ -2,7 +2,7 @@
  * The process's real module list for `edgecloud serve`, built from the config:
  *
  * 1. the Kubernetes API: `kubeAPIConfig.kubeConfig` (or `--kubeconfig`), else the embedded API;
- * 2. certificates (PROTOCOL.md §5.4): files, else Secrets, else generated and saved;
+ * 2. certificates (docs/protocol.md §5.4): files, else Secrets, else generated and saved;
  * 3. modules in start order: the cert server (:10002) with the join token, CloudHub (WebSocket
  *    :10000, monitor :9091), the QUIC listener (:10001) and the CSI socket when enabled, then
  *    EdgeController, DeviceController and the ObjectSync reconciler.

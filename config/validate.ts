@@ -1,5 +1,5 @@
 /**
- * Validation of a loaded config (cloudcore's `ValidateCloudCoreConfiguration`, PROTOCOL.md §9,
+ * Validation of a loaded config (cloudcore's `ValidateCloudCoreConfiguration`, docs/protocol.md §9,
  * plus checks that cloudcore leaves to a crash later: negative sizes, empty advertiseAddress,
  * iptablesManager.mode, edgecloud's extension fields).
  */

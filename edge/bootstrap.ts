@@ -1,5 +1,5 @@
 /**
- * Edge bootstrap against the cert server, the way edgecore does it (PROTOCOL.md §5.2–5.3):
+ * Edge bootstrap against the cert server, the way edgecore does it (docs/protocol.md §5.2–5.3):
  * token → `GET /ca.crt` without verification → check sha256(CA DER) against the token's part 0
  * → new key + CSR → `GET /edge.crt` with the CSR as the GET body, `Authorization: Bearer <jwt>`
  * and `NodeName`, over TLS that trusts the fetched CA and verifies the server name.

@@ -1,10 +1,10 @@
 /**
  * An edge node client that speaks edgecore's side of CloudHub's WebSocket protocol
- * (PROTOCOL.md §1.8, §3.2, §3.6): mTLS dial with `node_id`, a keepalive every `heartbeat`
+ * (docs/protocol.md §1.8, §3.2, §3.6): mTLS dial with `node_id`, a keepalive every `heartbeat`
  * seconds, ACKs for ack-path messages the way metamanager sends them (`NewRespByMessage(msg,
  * "OK")`, source and group copied), and optional reconnects after `2 × heartbeat`.
  *
- * It is honest to PROTOCOL.md, not to what the hub accepts, so tests built on it check
+ * It is honest to docs/protocol.md, not to what the hub accepts, so tests built on it check
  * compatibility. Used by tests, benchmarks and the edge simulator.
  *
  * @example

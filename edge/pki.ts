@@ -1,5 +1,5 @@
 /**
- * Edge-side key and CSR, as edgecore's certmanager makes them (PROTOCOL.md §5.2 step 5): a new
+ * Edge-side key and CSR, as edgecore's certmanager makes them (docs/protocol.md §5.2 step 5): a new
  * ECDSA P-256 key and a CSR with C=CN, O=system:nodes, L=Hangzhou, ST=Zhejiang,
  * CN=system:node:<nodeName>; the key is kept as SEC1 `EC PRIVATE KEY`.
  *

@@ -224,7 +224,7 @@ export class QuicEdgeClient {
     return this.send(buildMessage(route, content));
   }
 
-  /** Sends one keepalive now (what the heartbeat timer sends, PROTOCOL.md §1.8). */
+  /** Sends one keepalive now (what the heartbeat timer sends, docs/protocol.md §1.8). */
   sendKeepalive(): Promise<void> {
     this.keepalivesSent++;
     return this.sendRoute({

@@ -1,5 +1,5 @@
 /**
- * The edge side of the WebSocket link, as edgecore's EdgeHub dials it (PROTOCOL.md §3.2):
+ * The edge side of the WebSocket link, as edgecore's EdgeHub dials it (docs/protocol.md §3.2):
  * `wss://<server>/<projectID>/<nodeName>/events` with the headers `Node_id`, `Project_id` and
  * `Connectionuse: msg` (Go's canonical spelling), presenting the node's client certificate and
  * verifying the server certificate against the CA (including the IP/name).

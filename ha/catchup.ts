@@ -1,6 +1,6 @@
 /**
  * Bringing a node up to date on the replica it (re)connects to — the SyncController's per-record
- * logic (PROTOCOL.md §4.5), run for one node at connect time instead of by a single leader:
+ * logic (docs/protocol.md §4.5), run for one node at connect time instead of by a single leader:
  *
  * 1. every ObjectSync record of the node whose object is gone (or exists under another UID) →
  *    a `delete` to the node, so deletes made while the node was served elsewhere (or nowhere)

@@ -1,5 +1,5 @@
 /**
- * Which replica serves a node (PROTOCOL.md §3.5: the Node annotation `cloudcore: <advertise
+ * Which replica serves a node (docs/protocol.md §3.5: the Node annotation `cloudcore: <advertise
  * address>` that the hub holding the node's session writes), and what that means for this hub's
  * downstream queue:
  *

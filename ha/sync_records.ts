@@ -1,5 +1,5 @@
 /**
- * ObjectSync / ClusterObjectSync records (PROTOCOL.md §4.5) as every replica sees them: a watch
+ * ObjectSync / ClusterObjectSync records (docs/protocol.md §4.5) as every replica sees them: a watch
  * instead of `KubeSyncStore`'s list-once copy, which only tracks its own writes and so goes stale
  * as soon as another replica acknowledges messages for a node that later moves here.
  *

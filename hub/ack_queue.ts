@@ -1,10 +1,10 @@
 /**
- * The per-node ack-path store and queue (PROTOCOL.md §4.1, §4.3, §4.4): keyed by object UID,
+ * The per-node ack-path store and queue (docs/protocol.md §4.1, §4.3, §4.4): keyed by object UID,
  * a newer resourceVersion replaces an older one, deletes win, first arrivals consult the node's
  * ObjectSync record, and ACKs save the success point.
  *
  * Differences from KubeEdge, on purpose:
- * - the queue belongs to the node, not the session, so it survives disconnects (DESIGN.md);
+ * - the queue belongs to the node, not the session, so it survives disconnects (docs/design.md);
  * - pending messages are taken in resourceVersion order (KubeEdge: FIFO of keys), so a node
  *   that reconnects receives its backlog oldest change first;
  * - a non-numeric resourceVersion drops the message with a log instead of panicking;

@@ -1,5 +1,5 @@
 /**
- * Message predicates of CloudHub's dispatcher (PROTOCOL.md §1.6, §3.7, §4.1, §4.2), as pure
+ * Message predicates of CloudHub's dispatcher (docs/protocol.md §1.6, §3.7, §4.1, §4.2), as pure
  * functions so they can be table-tested against KubeEdge's vectors.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * The CloudHub module (PROTOCOL.md §3, §4): the WebSocket listener, sessions, the dispatcher and
+ * The CloudHub module (docs/protocol.md §3, §4): the WebSocket listener, sessions, the dispatcher and
  * reliable delivery, plus the monitor endpoint. Other transports (QUIC) hand their connections
  * to {@link CloudHub.acceptor}.
  *

@@ -1,5 +1,5 @@
 /**
- * CloudHub's dispatcher (PROTOCOL.md §3.7, §4.1): upstream, an edge message goes to a session
+ * CloudHub's dispatcher (docs/protocol.md §3.7, §4.1): upstream, an edge message goes to a session
  * action or a controller on the bus; downstream, a controller's message goes to its node's
  * ack or no-ack queue.
  *

@@ -1,5 +1,5 @@
 /**
- * The per-node no-ack queue (PROTOCOL.md §4.1, §4.4): fire-and-forget messages in arrival order.
+ * The per-node no-ack queue (docs/protocol.md §4.1, §4.4): fire-and-forget messages in arrival order.
  *
  * Unlike KubeEdge (which discards an offline node's pool on reconnect, §4.6), the queue belongs
  * to the node and is delivered when it reconnects. It is bounded: when `capacity` messages

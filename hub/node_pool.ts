@@ -1,8 +1,8 @@
 /**
- * Per-node message pools (KubeEdge's `NodeMessagePool`, PROTOCOL.md §4.1): one ack queue and one
+ * Per-node message pools (KubeEdge's `NodeMessagePool`, docs/protocol.md §4.1): one ack queue and one
  * no-ack queue per node. Pools belong to the node, not to a session: they are created on the
  * first message for a node (online or not) and live until the node is deleted or the hub stops,
- * so a node's backlog survives disconnects (DESIGN.md).
+ * so a node's backlog survives disconnects (docs/design.md).
  */
 import type { Message } from "../modules/mod.ts";
 import { type AckDropReason, AckQueue } from "./ack_queue.ts";

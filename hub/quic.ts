@@ -1,6 +1,6 @@
 /**
  * CloudHub's QUIC listener: RFC 9000 (`Deno.QuicEndpoint`, `--unstable-net`) carrying viaduct's
- * streams and framing (PROTOCOL.md §3.4, DESIGN.md, docs/quic.md).
+ * streams and framing (docs/protocol.md §3.4, docs/design.md, docs/quic.md).
  *
  * - ALPN `kubeedge-viaduct`; the CloudHub server certificate.
  * - The first client stream is the control stream: one header message (operation and resource

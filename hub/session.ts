@@ -1,5 +1,5 @@
 /**
- * One connected edge node (KubeEdge's `NodeSession`, PROTOCOL.md §3.5, §3.6, §4.4): the
+ * One connected edge node (KubeEdge's `NodeSession`, docs/protocol.md §3.5, §3.6, §4.4): the
  * keepalive timer, the ack path (write, wait up to 5 s for the ACK, resend the same msg_id up to
  * 4 more times, then requeue with back-off) and the no-ack send loop, both taking from the
  * node's {@link NodePool}.

@@ -1,5 +1,5 @@
 /**
- * The CSI endpoint (PROTOCOL.md §6): a Unix socket where KubeEdge's csidriver writes one JSON
+ * The CSI endpoint (docs/protocol.md §6): a Unix socket where KubeEdge's csidriver writes one JSON
  * `model.Message` per connection. The request goes to CloudHub with `sendSync` (the dispatcher
  * sends the volume operation to the edge; the edge's `response` comes back through §3.7 rule 2,
  * `sendResp`), and the reply is written back as one JSON message before the connection closes.

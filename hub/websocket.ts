@@ -1,5 +1,5 @@
 /**
- * CloudHub's WebSocket transport (PROTOCOL.md §3.2, §3.3): TLS with required, verified client
+ * CloudHub's WebSocket transport (docs/protocol.md §3.2, §3.3): TLS with required, verified client
  * certificates (`node:https` + `npm:ws`, because `Deno.serve` cannot request client certs),
  * any URL path, identity from the `node_id` header, one JSON message per frame.
  *

@@ -1,6 +1,6 @@
 /**
  * Typed errors of the Kubernetes access layer, and the Go error shapes KubeEdge puts on the wire
- * (PROTOCOL.md §1.2: an `*apierrors.StatusError` marshals as `{"ErrStatus":{...metav1.Status}}`).
+ * (docs/protocol.md §1.2: an `*apierrors.StatusError` marshals as `{"ErrStatus":{...metav1.Status}}`).
  */
 import type { KubeStatus } from "./types.ts";
 

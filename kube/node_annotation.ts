@@ -1,5 +1,5 @@
 /**
- * Sets the Node annotation `cloudcore: <advertise address>` when a node connects (PROTOCOL.md
+ * Sets the Node annotation `cloudcore: <advertise address>` when a node connects (docs/protocol.md
  * §3.5 step 4, used for HA routing), as a JSON merge patch. CloudHub calls it up to 3 times, 1 s
  * apart.
  *

@@ -1,5 +1,5 @@
 /**
- * ObjectSync / ClusterObjectSync records (`reliablesyncs.kubeedge.io/v1alpha1`, PROTOCOL.md
+ * ObjectSync / ClusterObjectSync records (`reliablesyncs.kubeedge.io/v1alpha1`, docs/protocol.md
  * §4.5): the last resourceVersion each node acknowledged for each object, named
  * `<node>.<uid>`. Namespaced objects get an ObjectSync in the object's namespace; cluster-scoped
  * objects (resource namespace `null`) get a ClusterObjectSync.

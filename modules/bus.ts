@@ -1,6 +1,6 @@
 /**
  * The module bus: KubeEdge's beehive channel context as a typed TypeScript class
- * (PROTOCOL.md §2).
+ * (docs/protocol.md §2).
  *
  * Differences from beehive, on purpose: inboxes are bounded and a sender waits when one is
  * full (beehive blocks too, but an unknown module or a closed bus is an error here, not a

@@ -1,5 +1,5 @@
 /**
- * KubeEdge's wire constants (PROTOCOL.md §1.4–1.7), named as on the wire.
+ * KubeEdge's wire constants (docs/protocol.md §1.4–1.7), named as on the wire.
  */
 
 /** Operations used in `route.operation`. */
@@ -44,7 +44,7 @@ export const Operation = {
   ApplicationResponse: "applicationResponse",
 } as const;
 
-/** CSI volume operations (PROTOCOL.md §1.4). */
+/** CSI volume operations (docs/protocol.md §1.4). */
 export const VolumeOperations: ReadonlySet<string> = new Set([
   Operation.CreateVolume,
   Operation.DeleteVolume,
@@ -52,7 +52,7 @@ export const VolumeOperations: ReadonlySet<string> = new Set([
   Operation.ControllerUnpublishVolume,
 ]);
 
-/** Groups used in `route.group` (PROTOCOL.md §1.5). */
+/** Groups used in `route.group` (docs/protocol.md §1.5). */
 export const Group = {
   Resource: "resource",
   Twin: "twin",
@@ -63,7 +63,7 @@ export const Group = {
   DynamicController: "dynamiccontroller",
 } as const;
 
-/** Cloud module names; each module's group equals its name (PROTOCOL.md §1.6). */
+/** Cloud module names; each module's group equals its name (docs/protocol.md §1.6). */
 export const ModuleName = {
   CloudHub: "cloudhub",
   EdgeController: "edgecontroller",

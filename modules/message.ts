@@ -1,6 +1,6 @@
 /**
  * KubeEdge's `model.Message` (beehive envelope) with its exact Go `encoding/json` wire form
- * (PROTOCOL.md §1).
+ * (docs/protocol.md §1).
  *
  * The in-memory shape uses TypeScript names; {@link encodeMessage} and {@link decodeMessage}
  * translate to and from the wire keys (`msg_id`, `parent_msg_id`, `resourceversion`, ...).

@@ -1,5 +1,5 @@
 /**
- * Resource strings (PROTOCOL.md §1.7): the cloud view `node/<nodeID>/<namespace>/<type>[/<name>]`,
+ * Resource strings (docs/protocol.md §1.7): the cloud view `node/<nodeID>/<namespace>/<type>[/<name>]`,
  * the edge view `<namespace>/<type>[/<name>]`, and the device form `node/<nodeID>/<type>[/<id>]`.
  */
 import { NullNamespace } from "./constants.ts";

@@ -1,6 +1,6 @@
 /**
  * The KubeEdge PKI: the CA, the cloudcore server certificate and CSR signing for edge nodes,
- * with the exact fields cloudcore uses (PROTOCOL.md §3.2, §5.2, §5.4).
+ * with the exact fields cloudcore uses (docs/protocol.md §3.2, §5.2, §5.4).
  *
  * @example
  * ```ts

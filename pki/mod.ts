@@ -1,7 +1,7 @@
 /**
  * The KubeEdge PKI, one implementation for the hub, the embedded API server and the edge: PEM,
  * EC keys (SEC1 and PKCS#8 as Go writes them), `@peculiar/x509` bound to WebCrypto, the CA and
- * certificate signing with cloudcore's exact fields (PROTOCOL.md §3.2, §5.2, §5.4), the node CSR
+ * certificate signing with cloudcore's exact fields (docs/protocol.md §3.2, §5.2, §5.4), the node CSR
  * policy, and the join token (§5.3). Imports only lib/.
  *
  * @example

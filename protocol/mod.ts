@@ -1,5 +1,5 @@
 /**
- * What both ends speak: viaduct's framing and its protobuf message (PROTOCOL.md §3), viaduct over
+ * What both ends speak: viaduct's framing and its protobuf message (docs/protocol.md §3), viaduct over
  * QUIC (ALPN, stream use types, the header message and {@link StreamIo}), and the QUIC node
  * credential carried in the header map. The hub and the edge both import this; it imports only
  * modules/ (the message model) and lib/.

@@ -1,5 +1,5 @@
 /**
- * viaduct over QUIC, as both ends speak it (PROTOCOL.md §3.4, docs/quic.md): the ALPN, the
+ * viaduct over QUIC, as both ends speak it (docs/protocol.md §3.4, docs/quic.md): the ALPN, the
  * stream use types, close codes, the header message and its `ack`/`nack` replies, and
  * {@link StreamIo}, one bidirectional stream carrying viaduct frames. The hub's listener is
  * hub/quic.ts, the edge's dialer edge/quic_client.ts.

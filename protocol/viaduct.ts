@@ -1,5 +1,5 @@
 /**
- * Viaduct's QUIC framing (PROTOCOL.md §3.4): a 10-byte header (u32 BE version `0x01010100`,
+ * Viaduct's QUIC framing (docs/protocol.md §3.4): a 10-byte header (u32 BE version `0x01010100`,
  * package type, flags, u32 BE payload length ≤ 32 MiB) followed by a protobuf `message.Message`
  * (the checked-in `protocol/proto/message.proto`), and the translation to and from our
  * {@link Message} model.

@@ -1,6 +1,6 @@
 /**
  * (Re)writes docs/performance.md from bench/results/*.json: the headline figures against the
- * targets in DESIGN.md, each scenario's table, the command that produced it and the machine it
+ * targets in docs/design.md, each scenario's table, the command that produced it and the machine it
  * ran on, and the README's performance summary from the same figures (scripts/readme_perf.ts).
  * Never edit either by hand; run the scenarios, then this script.
  *

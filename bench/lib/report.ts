@@ -53,7 +53,7 @@ export interface BenchResult {
   headline: Record<string, number | string | boolean>;
   /** The table printed. */
   table: (string | number)[][];
-  /** Target from DESIGN.md and whether it was met. */
+  /** Target from docs/design.md and whether it was met. */
   targets: { name: string; target: string; value: string; met: boolean }[];
   /** Anything else worth keeping. */
   details?: unknown;

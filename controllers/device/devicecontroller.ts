@@ -1,6 +1,6 @@
 /**
  * The DeviceController module (`devicecontroller`): Devices and DeviceModels of both API
- * generations to the edge, twin and state reports from the edge to the API (PROTOCOL.md §8).
+ * generations to the edge, twin and state reports from the edge to the API (docs/protocol.md §8).
  *
  * Start order is explicit instead of KubeEdge's `sleep(1s)`: the DeviceModel informer syncs
  * first, then the Device informer lists and every initial Device is handled, then `start()`

@@ -1,6 +1,6 @@
 /**
  * Kubernetes → edge: Device and DeviceModel events become membership updates, twin updates,
- * profile rewrites and (v1beta1) `device`/`devicemodel` resource messages (PROTOCOL.md §8.3,
+ * profile rewrites and (v1beta1) `device`/`devicemodel` resource messages (docs/protocol.md §8.3,
  * §8.5). Events are handled one at a time, in order, by the controller's queue.
  *
  * Beyond KubeEdge: a Device whose model is not there yet waits for it (no 10 × 1 s polling); a

@@ -1,5 +1,5 @@
 /**
- * The classic device profile (PROTOCOL.md §8.5): ConfigMap `device-profile-config-<node>` in the
+ * The classic device profile (docs/protocol.md §8.5): ConfigMap `device-profile-config-<node>` in the
  * Device's namespace, key `deviceProfile.json`, read by mappers.
  *
  * Unlike cloudcore ≤ v1.11, which edits the stored JSON in place (and so keeps stale models and

@@ -1,5 +1,5 @@
 /**
- * Device and DeviceModel shapes of both API generations (PROTOCOL.md §8.1), read loosely from
+ * Device and DeviceModel shapes of both API generations (docs/protocol.md §8.1), read loosely from
  * raw JSON, and the helpers that tell them apart.
  *
  * Both versions share one storage in the API (conversion strategy `None`), so a Device written as

@@ -1,5 +1,5 @@
 /**
- * Edge → Kubernetes (PROTOCOL.md §8.4, §8.5): `twin/edge_updated` and `state/update` messages,
+ * Edge → Kubernetes (docs/protocol.md §8.4, §8.5): `twin/edge_updated` and `state/update` messages,
  * validated, coalesced per device and merge-patched into the Device's (or DeviceStatus's)
  * status; the edge gets one `"OK"` per message once its values are stored.
  *

@@ -1,5 +1,5 @@
 /**
- * DeviceController's wire contents (PROTOCOL.md §8.2–8.5): membership updates, twin documents
+ * DeviceController's wire contents (docs/protocol.md §8.2–8.5): membership updates, twin documents
  * and the messages that carry them. Keys are built in Go struct order so that the JSON matches
  * cloudcore byte for byte.
  */

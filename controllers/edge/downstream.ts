@@ -1,5 +1,5 @@
 /**
- * EdgeController downstream (Kubernetes → edges), PROTOCOL.md §7.2, with the LocationCache of
+ * EdgeController downstream (Kubernetes → edges), docs/protocol.md §7.2, with the LocationCache of
  * §7.3 done better (see location.ts):
  *
  * - edge nodes (label `node-role.kubernetes.io/edge=`): every change → `update` on

@@ -1,6 +1,6 @@
 /**
  * The EdgeController module (`edgecontroller`): downstream informers → edges, upstream edge
- * requests → Kubernetes API (PROTOCOL.md §7).
+ * requests → Kubernetes API (docs/protocol.md §7).
  *
  * @example
  * ```ts

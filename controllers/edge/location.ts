@@ -1,5 +1,5 @@
 /**
- * LocationCache (PROTOCOL.md §7.3), done better than KubeEdge's:
+ * LocationCache (docs/protocol.md §7.3), done better than KubeEdge's:
  *
  * - references come from containers, **init containers and ephemeral containers**, volumes
  *   (configMap, secret, projected sources, CSI node-publish secrets, PVCs, generic ephemeral

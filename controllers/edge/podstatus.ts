@@ -1,5 +1,5 @@
 /**
- * The pod status merge of KubeEdge's `updatePodStatus` (PROTOCOL.md §7.1), as pure functions.
+ * The pod status merge of KubeEdge's `updatePodStatus` (docs/protocol.md §7.1), as pure functions.
  *
  * The stored status is replaced by the one the edge reported; nothing of the old status is kept
  * except two things:

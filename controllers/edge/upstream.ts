@@ -1,5 +1,5 @@
 /**
- * EdgeController upstream (edge → cloud), PROTOCOL.md §7.1: messages from the `edgecontroller`
+ * EdgeController upstream (edge → cloud), docs/protocol.md §7.1: messages from the `edgecontroller`
  * inbox are routed by resource type (and operation) to bounded worker pools sized like
  * KubeEdge's `buffer.*` channels and `load.*` workers; each pool's handler talks to the API and
  * replies through cloudhub. Unknown types and operations are counted, logged and dropped.

@@ -1,6 +1,6 @@
 /**
  * Upstream handlers for `lease` (insert/update/query), `certificatesigningrequest`
- * (insert/query) and `event` (insert/update/patch) (PROTOCOL.md §7.1). Event writes are
+ * (insert/query) and `event` (insert/update/patch) (docs/protocol.md §7.1). Event writes are
  * authorized by {@link NodeAuthorizer.event} (a node records events only about itself and its
  * pods); they get no reply, so a refusal is logged with its Forbidden status.
  */

@@ -1,6 +1,6 @@
 /**
  * Upstream handlers for the node itself: `nodestatus` (insert/update), `node`
- * (insert/query/update) and `nodepatch` (PROTOCOL.md §7.1).
+ * (insert/query/update) and `nodepatch` (docs/protocol.md §7.1).
  */
 import { getContentJson, MessageSuccessfulContent, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";

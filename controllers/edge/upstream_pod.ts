@@ -1,6 +1,6 @@
 /**
  * Upstream handlers for pods: `podstatus` (single or array), `podpatch`, `pod` insert/delete
- * (PROTOCOL.md §7.1).
+ * (docs/protocol.md §7.1).
  */
 import {
   buildMessage,

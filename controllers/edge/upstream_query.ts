@@ -1,7 +1,7 @@
 /**
  * Upstream queries answered with the object (TypeMeta set, RV in the header) on the ack path:
  * `configmap`, `secret`, `persistentvolume`, `persistentvolumeclaim`, `volumeattachment`, the
- * legacy `service`/`endpoints`, and `serviceaccounttoken` (TokenRequest) (PROTOCOL.md §7.1).
+ * legacy `service`/`endpoints`, and `serviceaccounttoken` (TokenRequest) (docs/protocol.md §7.1).
  * Errors are the Go error object as content, without a resourceVersion. A request without a
  * resource name is dropped, as cloudcore's `queryInner` drops it.
  */

@@ -1,5 +1,5 @@
 /**
- * SyncController (`synccontroller`), PROTOCOL.md §4.5: reconciles every
+ * SyncController (`synccontroller`), docs/protocol.md §4.5: reconciles every
  * `objectsyncs` / `clusterobjectsyncs.reliablesyncs.kubeedge.io/v1alpha1` record `<node>.<uid>`
  * against the object it names:
  *

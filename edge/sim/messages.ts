@@ -1,5 +1,5 @@
 /**
- * The upstream messages a simulated edgecore sends (PROTOCOL.md §7.1, §8.4), with the sources,
+ * The upstream messages a simulated edgecore sends (docs/protocol.md §7.1, §8.4), with the sources,
  * groups and content shapes edged/metamanager and the twin module use.
  *
  * @example

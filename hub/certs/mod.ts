@@ -1,5 +1,5 @@
 /**
- * Certificates, join token and the :10002 cert server (PROTOCOL.md §5). What other folders may use.
+ * Certificates, join token and the :10002 cert server (docs/protocol.md §5). What other folders may use.
  *
  * @example
  * ```ts

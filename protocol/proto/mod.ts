@@ -1,5 +1,5 @@
 /**
- * Loads viaduct's checked-in `message.proto` (PROTOCOL.md §3.4) with protobufjs once, at module
+ * Loads viaduct's checked-in `message.proto` (docs/protocol.md §3.4) with protobufjs once, at module
  * load, and exposes the `message.Message` type. The .proto text is imported as text so it is part
  * of the module graph (and of a `deno compile` binary) without a file read at run time.
  *

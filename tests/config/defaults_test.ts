@@ -10,7 +10,7 @@ import {
 
 const opts = { hostAddresses: ["192.0.2.10"] };
 
-Deno.test("defaultConfig matches cloudcore's defaults (PROTOCOL.md §9)", () => {
+Deno.test("defaultConfig matches cloudcore's defaults (docs/protocol.md §9)", () => {
   const c = defaultConfig(opts);
   assert.equal(c.apiVersion, "cloudcore.config.kubeedge.io/v1alpha1");
   assert.equal(c.kind, "CloudCore");

@@ -93,7 +93,7 @@ for (const [name, m, want] of kubeedgeVectors) {
 const ec = (resource: string, operation: string, content: unknown = null) =>
   msg({ source: "edgecontroller", group: "resource", resource, operation }, content);
 
-// Every bullet of PROTOCOL.md §4.2.
+// Every bullet of docs/protocol.md §4.2.
 const bullets: Array<[string, Message, boolean]> = [
   [
     "k8s/ca.crt response",

@@ -24,7 +24,7 @@ function fixedEnv(ids: string[], now = 1722900000000): MessageEnv {
   return { now: () => now, newId: () => ids[i++] ?? `id-${i}` };
 }
 
-// PROTOCOL.md §1.8 golden wire examples.
+// docs/protocol.md §1.8 golden wire examples.
 const KEEPALIVE =
   `{"header":{"msg_id":"u1","timestamp":1722900000000},"route":{"source":"websocket","group":"resource","operation":"keepalive","resource":"node"},"content":"ping"}`;
 const POD_INSERT =

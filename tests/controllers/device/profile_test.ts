@@ -1,4 +1,4 @@
-/** Profile JSON shapes (PROTOCOL.md §8.5) for cases the walk-through does not cover. */
+/** Profile JSON shapes (docs/protocol.md §8.5) for cases the walk-through does not cover. */
 import { assertEquals } from "../../assert.ts";
 import { buildProfile, profileConfigMapName } from "../../../controllers/device/mod.ts";
 import { goJsonStringify } from "../../../modules/mod.ts";

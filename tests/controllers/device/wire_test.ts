@@ -1,4 +1,4 @@
-/** Wire JSON of DeviceController messages, byte for byte (PROTOCOL.md §8.2–8.5). */
+/** Wire JSON of DeviceController messages, byte for byte (docs/protocol.md §8.2–8.5). */
 import { assertEquals } from "../../assert.ts";
 import { encodeMessage, type MessageEnv } from "../../../modules/mod.ts";
 import {
