@@ -172,3 +172,31 @@ Deno.test("compile.sh builds main.ts and its smoke test rejects a DENORT_BIN tha
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("compile.sh on a machine with only Node: Deno from npx, as the README runs it", async () => {
+  // PATH with the directories of node/npx and bash, and no deno in them.
+  const dirs = new Set<string>();
+  for (const tool of ["npx", "node", "bash", "sed", "mktemp"]) {
+    const which = await new Deno.Command("bash", { args: ["-c", `command -v ${tool}`] }).output();
+    const path = new TextDecoder().decode(which.stdout).trim();
+    if (path) dirs.add(path.slice(0, path.lastIndexOf("/")));
+  }
+  for (const dir of dirs) {
+    try {
+      Deno.statSync(`${dir}/deno`);
+      console.log(`skipped: ${dir} holds a deno, so this machine is not Node-only`);
+      return;
+    } catch { /* no deno there: what this test needs */ }
+  }
+  const out = await new Deno.Command("bash", {
+    args: [`${ROOT}/compile.sh`, "--dry-run", "--target", TARGETS[0]],
+    cwd: ROOT,
+    clearEnv: true,
+    env: { PATH: [...dirs].join(":"), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assertEquals(out.code, 0, dec.decode(out.stderr));
+  assert(dec.decode(out.stdout).startsWith("npx -y deno@2.9.6 compile "), dec.decode(out.stdout));
+});
