@@ -10,6 +10,8 @@
  * // ... kubectl --kubeconfig api.kubeconfigPath get nodes
  * await api.close();
  * ```
+ *
+ * @module
  */
 import * as jose from "jose";
 import { issueServerCert, loadOrCreateCa } from "./certs.ts";

@@ -1,5 +1,7 @@
 /**
  * The `edgecloud` command line: argument parsing, config resolution, `serve`, error lines.
+ *
+ * @module
  */
 export { type CliArgs, type Command, DEFAULT_DATA_DIR, parseCliArgs, UsageError } from "./args.ts";
 export { usage } from "./help.ts";

@@ -8,6 +8,8 @@
  * validateConfig(cfg, "cloudcore.yaml");
  * adjustConfig(cfg);
  * ```
+ *
+ * @module
  */
 export * from "./types.ts";
 export * from "./defaults.ts";

@@ -13,6 +13,8 @@
  * });
  * elector.start();
  * ```
+ *
+ * @module
  */
 export {
   defaultIdentity,

@@ -13,6 +13,8 @@
  *   annotateNode: kubeNodeAnnotator(kube.http),
  * });
  * ```
+ *
+ * @module
  */
 export { CloudHub, type CloudHubOptions, type CloudHubPorts } from "./cloudhub.ts";
 export type { ConnectionAcceptor, EdgeConnection, Refusal, TransportKind } from "./transport.ts";

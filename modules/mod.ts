@@ -1,5 +1,7 @@
 /**
  * The module bus and KubeEdge's message model: what every other folder may import.
+ *
+ * @module
  */
 export * from "./constants.ts";
 export * from "./message.ts";

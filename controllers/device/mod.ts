@@ -1,6 +1,8 @@
 /**
  * DeviceController: Devices and DeviceModels (v1alpha2 and v1beta1) to edge nodes, twin and
  * state reports back into the API (docs/protocol.md §8).
+ *
+ * @module
  */
 export {
   DeviceController,

@@ -1,6 +1,8 @@
 /**
  * EdgeController: upstream edge requests into the Kubernetes API and downstream sync of nodes,
  * pods, configmaps, secrets, services and endpoints to the edges that need them.
+ *
+ * @module
  */
 export { EdgeController, type EdgeControllerOptions } from "./edgecontroller.ts";
 export {

@@ -1,6 +1,8 @@
 /**
  * SyncController: the ObjectSync reconciler that makes deletes and updates eventually reach the
  * edge across hub restarts and disconnects.
+ *
+ * @module
  */
 export {
   CachedKinds,

@@ -5,6 +5,8 @@
  * ```ts
  * import { obtainCredentials, runEdgeSim } from "./edge/sim/mod.ts";
  * ```
+ *
+ * @module
  */
 export { type CredentialOptions, obtainCredentials } from "./credentials.ts";
 export { Histogram, type HistogramSummary } from "./histogram.ts";

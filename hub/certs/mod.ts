@@ -10,6 +10,8 @@
  * const certServer = new CertServer({ port: 10002, ca, serverCert, nodeExists });
  * await certServer.start();
  * ```
+ *
+ * @module
  */
 export {
   CA_DATA,

@@ -8,6 +8,8 @@
  * import { ProtoMessage } from "./protocol/proto/mod.ts";
  * const bytes = ProtoMessage.encode(ProtoMessage.fromObject({ Content: new Uint8Array() })).finish();
  * ```
+ *
+ * @module
  */
 import protobuf from "protobufjs";
 import source from "./message.proto" with { type: "text" };
