@@ -13,14 +13,13 @@
  *   (default 60 s rather than client-go's 1000 s: a node that misses five writes in a row is
  *   almost always reconnecting, and a new session resets the back-off anyway).
  */
-import { getNamespace, getResourceName, Group, Operation } from "../modules/mod.ts";
+import { Group, Operation } from "../modules/mod.ts";
+import { ackKeyOf, isDeleteMessage, syncKeyOf, syncSpecOf } from "./ack_keys.ts";
 import { type Clock, createLogger, Heap, systemClock, type TimerHandle } from "../lib/mod.ts";
 import type { Message } from "../modules/mod.ts";
 import {
   checkResourceVersion,
   compareResourceVersion,
-  objectSyncName,
-  type ObjectSyncSpec,
   ResourceVersionError,
   type SyncKey,
   type SyncStore,
@@ -89,63 +88,6 @@ export interface AckEntry {
 export interface AckLease {
   readonly entry: AckEntry;
   readonly msg: Message;
-}
-
-interface ObjectMetaLike {
-  uid?: unknown;
-  name?: unknown;
-  deletionTimestamp?: unknown;
-}
-
-function objectOf(msg: Message): Record<string, unknown> | null {
-  const c = msg.content;
-  if (typeof c === "object" && c !== null && !Array.isArray(c) && !(c instanceof Uint8Array)) {
-    return c as Record<string, unknown>;
-  }
-  return null;
-}
-
-function metaOf(msg: Message): ObjectMetaLike | null {
-  const obj = objectOf(msg);
-  const meta = obj?.metadata;
-  return typeof meta === "object" && meta !== null ? meta as ObjectMetaLike : null;
-}
-
-/** The ack-store key: the object's UID (only group `resource` messages are keyed). */
-export function ackKeyOf(msg: Message): string | null {
-  if (msg.route.group !== Group.Resource) return null;
-  const uid = metaOf(msg)?.uid;
-  return typeof uid === "string" && uid !== "" ? uid : null;
-}
-
-/** "Delete" in §4.3: operation `delete`, or content with `metadata.deletionTimestamp`. */
-export function isDeleteMessage(msg: Message): boolean {
-  if (msg.route.operation === Operation.Delete) return true;
-  const ts = metaOf(msg)?.deletionTimestamp;
-  return ts !== undefined && ts !== null && ts !== "";
-}
-
-/** The (Cluster)ObjectSync key of a message: namespace `null` in the resource → cluster-scoped. */
-export function syncKeyOf(nodeId: string, uid: string, msg: Message): SyncKey {
-  const ns = getNamespace(msg.route.resource ?? "");
-  return { namespace: ns === "null" ? null : ns, name: objectSyncName(nodeId, uid) };
-}
-
-/** ObjectSync spec from the content's TypeMeta and the resource name. */
-export function syncSpecOf(msg: Message): ObjectSyncSpec {
-  const obj = objectOf(msg) ?? {};
-  let name = "";
-  try {
-    name = getResourceName(msg.route.resource ?? "");
-  } catch {
-    const n = metaOf(msg)?.name;
-    name = typeof n === "string" ? n : "";
-  }
-  return {
-    objectAPIVersion: typeof obj.apiVersion === "string" ? obj.apiVersion : "",
-    objectKind: typeof obj.kind === "string" ? obj.kind : "",
-    objectName: name,
-  };
 }
 
 /** A first arrival waiting for its ObjectSync lookup (see AckQueue.#decide). */
@@ -586,3 +528,4 @@ export class AckQueue {
 }
 
 export { ResourceVersionError };
+export { ackKeyOf, isDeleteMessage, syncKeyOf, syncSpecOf };
