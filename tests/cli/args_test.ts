@@ -1,8 +1,8 @@
-import assert from "node:assert/strict";
+import { assertEquals, assertThrows } from "../assert.ts";
 import { DEFAULT_DATA_DIR, parseCliArgs, UsageError } from "../../cli/args.ts";
 
 Deno.test("no arguments means serve with defaults", () => {
-  assert.deepEqual(parseCliArgs([]), {
+  assertEquals(parseCliArgs([]), {
     command: "serve",
     config: undefined,
     defaultConfig: false,
@@ -15,17 +15,22 @@ Deno.test("no arguments means serve with defaults", () => {
     mode: 0o600,
     group: undefined,
   });
-  assert.equal(DEFAULT_DATA_DIR, "./.edgecloud");
+  assertEquals(DEFAULT_DATA_DIR, "./.edgecloud");
 });
 
 Deno.test("kubeconfig: --output, --mode, --group; refused on other commands; bad modes", () => {
   const a = parseCliArgs(["kubeconfig", "--output", "/tmp/k", "--mode", "0640", "--group", "ops"]);
-  assert.deepEqual([a.command, a.output, a.mode, a.group], ["kubeconfig", "/tmp/k", 0o640, "ops"]);
-  assert.throws(
+  assertEquals([a.command, a.output, a.mode, a.group], ["kubeconfig", "/tmp/k", 0o640, "ops"]);
+  assertThrows(
     () => parseCliArgs(["serve", "--output", "/tmp/k"]),
-    /only for "edgecloud kubeconfig"/,
+    UsageError,
+    'only for "edgecloud kubeconfig"',
   );
-  assert.throws(() => parseCliArgs(["kubeconfig", "--mode", "999"]), /not an octal mode/);
+  assertThrows(
+    () => parseCliArgs(["kubeconfig", "--mode", "999"]),
+    UsageError,
+    "not an octal mode",
+  );
 });
 
 Deno.test("every flag, in both --flag value and --flag=value forms", () => {
@@ -40,23 +45,23 @@ Deno.test("every flag, in both --flag value and --flag=value forms", () => {
     "--api-port",
     "0",
   ]);
-  assert.equal(a.command, "serve");
-  assert.equal(a.config, "/etc/kubeedge/config/cloudcore.yaml");
-  assert.equal(a.dataDir, "/var/lib/edgecloud");
-  assert.equal(a.logLevel, "debug");
-  assert.equal(a.kubeconfig, "/root/.kube/config");
-  assert.equal(a.apiPort, 0);
-  assert.equal(parseCliArgs(["--defaultconfig"]).defaultConfig, true);
-  assert.equal(parseCliArgs(["--minconfig"]).minConfig, true);
+  assertEquals(a.command, "serve");
+  assertEquals(a.config, "/etc/kubeedge/config/cloudcore.yaml");
+  assertEquals(a.dataDir, "/var/lib/edgecloud");
+  assertEquals(a.logLevel, "debug");
+  assertEquals(a.kubeconfig, "/root/.kube/config");
+  assertEquals(a.apiPort, 0);
+  assertEquals(parseCliArgs(["--defaultconfig"]).defaultConfig, true);
+  assertEquals(parseCliArgs(["--minconfig"]).minConfig, true);
 });
 
 Deno.test("commands and their flag forms", () => {
-  assert.equal(parseCliArgs(["version"]).command, "version");
-  assert.equal(parseCliArgs(["--version"]).command, "version");
-  assert.equal(parseCliArgs(["token", "--config", "x.yaml"]).command, "token");
-  assert.equal(parseCliArgs(["--help"]).command, "help");
-  assert.equal(parseCliArgs(["-h"]).command, "help");
-  assert.equal(parseCliArgs(["serve", "--help"]).command, "help");
+  assertEquals(parseCliArgs(["version"]).command, "version");
+  assertEquals(parseCliArgs(["--version"]).command, "version");
+  assertEquals(parseCliArgs(["token", "--config", "x.yaml"]).command, "token");
+  assertEquals(parseCliArgs(["--help"]).command, "help");
+  assertEquals(parseCliArgs(["-h"]).command, "help");
+  assertEquals(parseCliArgs(["serve", "--help"]).command, "help");
 });
 
 Deno.test("mistakes are one-line UsageErrors", () => {
@@ -75,10 +80,7 @@ Deno.test("mistakes are one-line UsageErrors", () => {
     [["--defaultconfig=true"], "flag --defaultconfig does not take a value"],
   ];
   for (const [argv, message] of cases) {
-    assert.throws(() => parseCliArgs(argv), (e: unknown) => {
-      assert.ok(e instanceof UsageError, String(e));
-      assert.equal(e.message, message, argv.join(" "));
-      return true;
-    });
+    const e = assertThrows(() => parseCliArgs(argv), UsageError);
+    assertEquals(e.message, message, argv.join(" "));
   }
 });

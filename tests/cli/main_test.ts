@@ -1,7 +1,7 @@
 /**
  * main.ts as a real subprocess: exit codes and exactly what lands on stdout/stderr.
  */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { defaultConfig } from "../../config/defaults.ts";
 import { parseConfig } from "../../config/load.ts";
@@ -12,22 +12,22 @@ const lines = (text: string) => text.split("\n").filter((l) => l !== "");
 
 Deno.test("version prints the deno.json version and the Deno version", async () => {
   const r = await runMain(["version"]);
-  assert.equal(r.code, 0);
-  assert.equal(
+  assertEquals(r.code, 0);
+  assertEquals(
     r.stdout,
     `edgecloud ${denoJson.version} (KubeEdge cloudcore compatible, deno ${Deno.version.deno})\n`,
   );
-  assert.equal(r.stderr, "");
+  assertEquals(r.stderr, "");
 });
 
 Deno.test("--defaultconfig prints YAML that parses back into the same config", async () => {
   const r = await runMain(["--defaultconfig"]);
-  assert.equal(r.code, 0);
-  assert.equal(r.stderr, "");
+  assertEquals(r.code, 0);
+  assertEquals(r.stderr, "");
   const parsed = parseConfig(r.stdout, "defaultconfig.yaml");
-  assert.deepEqual(parsed.warnings, []);
-  assert.deepEqual(parsed.config, defaultConfig());
-  assert.match(
+  assertEquals(parsed.warnings, []);
+  assertEquals(parsed.config, defaultConfig());
+  assertMatch(
     r.stdout,
     /^apiVersion: cloudcore\.config\.kubeedge\.io\/v1alpha1\nkind: CloudCore\n/,
   );
@@ -41,8 +41,8 @@ Deno.test("--defaultconfig output is accepted by --config as-is", async () => {
     // `token` resolves and validates the config, then fails cheaply: no hub state in the dir.
     const data = `${dir}/data`;
     const r = await runMain(["token", "--config", `${dir}/cloudcore.yaml`, "--data-dir", data]);
-    assert.equal(r.code, 1);
-    assert.deepEqual(lines(r.stderr), [
+    assertEquals(r.code, 1);
+    assertEquals(lines(r.stderr), [
       `edgecloud: no embedded API state in ${data} (${data}/kubeconfig.yaml is missing): start "edgecloud serve" first`,
     ]);
   } finally {
@@ -52,12 +52,12 @@ Deno.test("--defaultconfig output is accepted by --config as-is", async () => {
 
 Deno.test("--minconfig prints cloudcore's minimal document, which loads without warnings", async () => {
   const r = await runMain(["--minconfig"]);
-  assert.equal(r.code, 0);
-  assert.equal(r.stderr, "");
+  assertEquals(r.code, 0);
+  assertEquals(r.stderr, "");
   const parsed = parseConfig(r.stdout, "minconfig.yaml");
-  assert.deepEqual(parsed.warnings, []);
-  assert.equal(parsed.config.modules.cloudHub.nodeLimit, 1000);
-  assert.ok(!r.stdout.includes("edgeController"));
+  assertEquals(parsed.warnings, []);
+  assertEquals(parsed.config.modules.cloudHub.nodeLimit, 1000);
+  assert(!r.stdout.includes("edgeController"));
 });
 
 Deno.test("an unknown flag is one line on stderr and exit 2", async () => {
@@ -65,18 +65,18 @@ Deno.test("an unknown flag is one line on stderr and exit 2", async () => {
     const args of [["--bogus"], ["serve", "--no-such-flag=1"], ["frobnicate"], ["--api-port", "x"]]
   ) {
     const r = await runMain(args);
-    assert.equal(r.code, 2, args.join(" "));
-    assert.equal(r.stdout, "");
-    assert.equal(lines(r.stderr).length, 1, r.stderr);
-    assert.match(r.stderr, /^edgecloud: .* \(see edgecloud --help\)\n$/);
+    assertEquals(r.code, 2, args.join(" "));
+    assertEquals(r.stdout, "");
+    assertEquals(lines(r.stderr).length, 1, r.stderr);
+    assertMatch(r.stderr, /^edgecloud: .* \(see edgecloud --help\)\n$/);
   }
   const r = await runMain(["--bogus"]);
-  assert.equal(r.stderr, "edgecloud: unknown flag --bogus (see edgecloud --help)\n");
+  assertEquals(r.stderr, "edgecloud: unknown flag --bogus (see edgecloud --help)\n");
 });
 
 Deno.test("--help prints usage listing every flag", async () => {
   const r = await runMain(["--help"]);
-  assert.equal(r.code, 0);
+  assertEquals(r.code, 0);
   for (
     const flag of [
       "--config",
@@ -88,7 +88,7 @@ Deno.test("--help prints usage listing every flag", async () => {
       "--api-port",
     ]
   ) {
-    assert.ok(r.stdout.includes(flag), flag);
+    assert(r.stdout.includes(flag), flag);
   }
 });
 
@@ -161,9 +161,9 @@ Deno.test("every config error exits 1 with one stderr line naming file, field an
       const file = `${dir}/cloudcore-${i}.yaml`;
       await Deno.writeTextFile(file, yaml);
       const r = await runMain(["serve", "--config", file, "--data-dir", `${dir}/data`]);
-      assert.equal(r.code, 1, expected);
-      assert.equal(r.stdout, "");
-      assert.equal(r.stderr, `edgecloud: ${file}: ${expected}\n`);
+      assertEquals(r.code, 1, expected);
+      assertEquals(r.stdout, "");
+      assertEquals(r.stderr, `edgecloud: ${file}: ${expected}\n`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -176,9 +176,9 @@ Deno.test("malformed YAML exits 1 with file:line:column on one line", async () =
     const file = `${dir}/cloudcore.yaml`;
     await Deno.writeTextFile(file, "modules:\n  cloudHub:\n    nodeLimit: 1\n  - oops\n");
     const r = await runMain(["--config", file, "--data-dir", `${dir}/data`]);
-    assert.equal(r.code, 1);
-    assert.equal(lines(r.stderr).length, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^edgecloud: ${file}:4:\\d+: malformed YAML: `));
+    assertEquals(r.code, 1);
+    assertEquals(lines(r.stderr).length, 1, r.stderr);
+    assertMatch(r.stderr, new RegExp(`^edgecloud: ${file}:4:\\d+: malformed YAML: `));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -186,14 +186,14 @@ Deno.test("malformed YAML exits 1 with file:line:column on one line", async () =
 
 Deno.test("a missing --config file exits 1 naming it", async () => {
   const r = await runMain(["--config", "/nonexistent/cloudcore.yaml"]);
-  assert.equal(r.code, 1);
-  assert.equal(r.stderr, "edgecloud: /nonexistent/cloudcore.yaml: file not found\n");
+  assertEquals(r.code, 1);
+  assertEquals(r.stderr, "edgecloud: /nonexistent/cloudcore.yaml: file not found\n");
 });
 
 Deno.test("a flag value that fails validation names the flag", async () => {
   const r = await runMain(["--kubeconfig", "/nonexistent/kubeconfig"]);
-  assert.equal(r.code, 1);
-  assert.equal(
+  assertEquals(r.code, 1);
+  assertEquals(
     r.stderr,
     'edgecloud: --kubeconfig: kubeAPIConfig.kubeConfig: "/nonexistent/kubeconfig" does not exist\n',
   );
@@ -204,8 +204,8 @@ Deno.test("a denied permission exits 1 with one line naming the flag to add", as
   try {
     const data = `${dir}/data`;
     const r = await runMain(["serve", "--data-dir", data], ["run", `--allow-read=${MAIN_DIR}`]);
-    assert.equal(r.code, 1);
-    assert.equal(
+    assertEquals(r.code, 1);
+    assertEquals(
       r.stderr,
       `edgecloud: permission denied: write access to ${data}; run with --allow-write=${data}\n`,
     );
@@ -221,15 +221,15 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const config = await writeTestConfig(dir);
       const proc = new RunningMain(["serve", "--config", config, "--data-dir", `${dir}/data`]);
       await proc.waitForLine("edgecloud ready");
-      assert.ok((await Deno.stat(`${dir}/data`)).isDirectory);
+      assert((await Deno.stat(`${dir}/data`)).isDirectory);
       proc.child.kill(signal);
       const status = await proc.finish();
-      assert.equal(status.code, 0, proc.lines.join("\n"));
-      assert.ok(
+      assertEquals(status.code, 0, proc.lines.join("\n"));
+      assert(
         proc.lines.some((l) => l.includes(`shutting down reason=${signal}`)),
         proc.lines.join("\n"),
       );
-      assert.ok(proc.lines.some((l) => l.includes("edgecloud stopped")));
+      assert(proc.lines.some((l) => l.includes("edgecloud stopped")));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -252,9 +252,9 @@ Deno.test("--log-level error silences the info lines", async () => {
       "--log-level",
       "error",
     ]);
-    assert.equal(lines(quiet.stderr).length, 1, quiet.stderr);
+    assertEquals(lines(quiet.stderr).length, 1, quiet.stderr);
     const loud = await runMain(["token", "--config", file, "--data-dir", none]);
-    assert.ok(loud.stderr.includes("unknown field unknownTop (ignored)"), loud.stderr);
+    assert(loud.stderr.includes("unknown field unknownTop (ignored)"), loud.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -262,11 +262,11 @@ Deno.test("--log-level error silences the info lines", async () => {
 
 Deno.test("edge-sim is a subcommand: usage errors exit 2 with one line", async () => {
   const r = await runMain(["edge-sim", "--nodes", "1"]);
-  assert.equal(r.code, 2, r.stderr);
-  assert.deepEqual(lines(r.stderr), [
+  assertEquals(r.code, 2, r.stderr);
+  assertEquals(lines(r.stderr), [
     "edge-sim: --server HOST:PORT is required (see edgecloud edge-sim --help)",
   ]);
   const help = await runMain(["edge-sim", "--help"]);
-  assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: edgecloud edge-sim /);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /^usage: edgecloud edge-sim /);
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertEquals } from "../assert.ts";
 import { isPermissionError, permissionErrorLine } from "../../cli/permissions_error.ts";
 import { startupErrorLine } from "../../cli/startup_error.ts";
 import { UsageError } from "../../cli/args.ts";
@@ -24,29 +24,29 @@ Deno.test("Deno NotCapable errors name the permission and the exact flag", () =>
     ],
   ];
   for (const [message, line] of cases) {
-    assert.equal(permissionErrorLine(new Deno.errors.NotCapable(message)), line);
+    assertEquals(permissionErrorLine(new Deno.errors.NotCapable(message)), line);
   }
 });
 
 Deno.test("OS permission errors and other errors", () => {
   const os = new Deno.errors.PermissionDenied("Permission denied (os error 13): mkdir '/root/x'");
-  assert.equal(
+  assertEquals(
     permissionErrorLine(os),
     "permission denied: Permission denied (os error 13): mkdir '/root/x'",
   );
-  assert.equal(permissionErrorLine(new Error("x")), undefined);
-  assert.equal(isPermissionError(new TypeError("x")), false);
+  assertEquals(permissionErrorLine(new Error("x")), undefined);
+  assertEquals(isPermissionError(new TypeError("x")), false);
 });
 
 Deno.test("startupErrorLine gives one line with the edgecloud prefix and no stack", () => {
-  assert.equal(
+  assertEquals(
     startupErrorLine(
       fieldError("c.yaml", "modules.cloudHub.nodeLimit", -1, "must not be negative"),
     ),
     "edgecloud: c.yaml: modules.cloudHub.nodeLimit: -1 must not be negative",
   );
-  assert.equal(startupErrorLine(new UsageError("unknown flag --x")), "edgecloud: unknown flag --x");
-  assert.equal(
+  assertEquals(startupErrorLine(new UsageError("unknown flag --x")), "edgecloud: unknown flag --x");
+  assertEquals(
     startupErrorLine(
       new Deno.errors.NotCapable(
         'Requires read access to "/a", run again with the --allow-read flag',
@@ -54,20 +54,20 @@ Deno.test("startupErrorLine gives one line with the edgecloud prefix and no stac
     ),
     "edgecloud: permission denied: read access to /a; run with --allow-read=/a",
   );
-  assert.equal(
+  assertEquals(
     startupErrorLine(new Deno.errors.AddrInUse("Address already in use (os error 98)")),
     "edgecloud: address in use: Address already in use (os error 98)",
   );
-  assert.equal(startupErrorLine(new Error("first\nsecond")), "edgecloud: first second");
-  assert.equal(startupErrorLine("plain"), "edgecloud: plain");
+  assertEquals(startupErrorLine(new Error("first\nsecond")), "edgecloud: first second");
+  assertEquals(startupErrorLine("plain"), "edgecloud: plain");
 });
 
 Deno.test("startupErrorLine names the unstable flag an absent API needs", () => {
-  assert.equal(
+  assertEquals(
     startupErrorLine(new TypeError("Deno.openKv is not a function")),
     "edgecloud: the embedded API stores its objects in Deno KV: run with --unstable-kv (or use --kubeconfig)",
   );
-  assert.equal(
+  assertEquals(
     startupErrorLine(new TypeError("Deno.QuicEndpoint is not a constructor")),
     "edgecloud: QUIC and systemd notifications need --unstable-net",
   );

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertEquals, assertMatch, assertRejects } from "../assert.ts";
 import { parseCliArgs } from "../../cli/args.ts";
 import { resolveConfig } from "../../cli/resolve_config.ts";
 import { ConfigError } from "../../config/error.ts";
@@ -17,8 +17,8 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
 
 Deno.test("no --config and no default file: the built-in defaults", async () => {
   const r = await resolveConfig(parseCliArgs([]), opts);
-  assert.equal(r.file, undefined);
-  assert.deepEqual(r.config.modules.cloudHub.advertiseAddress, ["192.0.2.1"]);
+  assertEquals(r.file, undefined);
+  assertEquals(r.config.modules.cloudHub.advertiseAddress, ["192.0.2.1"]);
 });
 
 Deno.test("cloudcore's default path is used when it exists", async () => {
@@ -27,8 +27,8 @@ Deno.test("cloudcore's default path is used when it exists", async () => {
     const path = `${dir}/cloudcore.yaml`;
     await Deno.writeTextFile(path, "modules:\n  cloudHub:\n    nodeLimit: 10\n");
     const r = await quietly(() => resolveConfig(parseCliArgs([]), { ...opts, defaultPath: path }));
-    assert.equal(r.file, path);
-    assert.equal(r.config.modules.cloudHub.nodeLimit, 10);
+    assertEquals(r.file, path);
+    assertEquals(r.config.modules.cloudHub.nodeLimit, 10);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -50,27 +50,24 @@ Deno.test("flags override the file; the config is adjusted to nodeLimit", async 
         opts,
       )
     );
-    assert.equal(r.config.kubeAPIConfig.kubeConfig, kubeconfig);
-    assert.equal(r.config.apiServer.port, 0);
-    assert.equal(r.config.kubeAPIConfig.qps, 5000);
-    assert.equal(r.config.kubeAPIConfig.burst, 10000);
-    assert.equal(r.config.modules.edgeController.load.queryNodeWorkers, 1000);
+    assertEquals(r.config.kubeAPIConfig.kubeConfig, kubeconfig);
+    assertEquals(r.config.apiServer.port, 0);
+    assertEquals(r.config.kubeAPIConfig.qps, 5000);
+    assertEquals(r.config.kubeAPIConfig.burst, 10000);
+    assertEquals(r.config.modules.edgeController.load.queryNodeWorkers, 1000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("a relative --kubeconfig is made absolute", async () => {
-  await assert.rejects(
-    resolveConfig(parseCliArgs(["--kubeconfig", "no/such/kubeconfig"]), opts),
-    (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      assert.equal(e.file, "--kubeconfig");
-      assert.equal(e.value, `${Deno.cwd()}/no/such/kubeconfig`);
-      assert.match(e.message, /^--kubeconfig: kubeAPIConfig\.kubeConfig: ".*" does not exist$/);
-      return true;
-    },
+  const e = await assertRejects(
+    () => resolveConfig(parseCliArgs(["--kubeconfig", "no/such/kubeconfig"]), opts),
+    ConfigError,
   );
+  assertEquals(e.file, "--kubeconfig");
+  assertEquals(e.value, `${Deno.cwd()}/no/such/kubeconfig`);
+  assertMatch(e.message, /^--kubeconfig: kubeAPIConfig\.kubeConfig: ".*" does not exist$/);
 });
 
 Deno.test("errors in the file name the file even when other flags are given", async () => {
@@ -78,14 +75,11 @@ Deno.test("errors in the file name the file even when other flags are given", as
   try {
     const path = `${dir}/cloudcore.yaml`;
     await Deno.writeTextFile(path, "kubeAPIConfig: {kubeConfig: /nonexistent}\n");
-    await assert.rejects(
-      resolveConfig(parseCliArgs(["--config", path, "--api-port", "1"]), opts),
-      (e: unknown) => {
-        assert.ok(e instanceof ConfigError);
-        assert.equal(e.message, `${path}: kubeAPIConfig.kubeConfig: "/nonexistent" does not exist`);
-        return true;
-      },
+    const e = await assertRejects(
+      () => resolveConfig(parseCliArgs(["--config", path, "--api-port", "1"]), opts),
+      ConfigError,
     );
+    assertEquals(e.message, `${path}: kubeAPIConfig.kubeConfig: "/nonexistent" does not exist`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

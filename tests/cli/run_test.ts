@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { runCli } from "../../cli/run.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { VERSION } from "../../cli/version.ts";
@@ -25,13 +25,13 @@ Deno.test("token prints what the wired token provider returns", async () => {
     ...c.deps,
     token: ({ config, dataDir }) => {
       seenDir = dataDir;
-      assert.deepEqual(config.modules.cloudHub.advertiseAddress, ["192.0.2.7"]);
+      assertEquals(config.modules.cloudHub.advertiseAddress, ["192.0.2.7"]);
       return Promise.resolve("abc.def.ghi.jkl");
     },
   });
-  assert.equal(code, 0);
-  assert.deepEqual(c.out, ["abc.def.ghi.jkl"]);
-  assert.equal(seenDir, "/tmp/x");
+  assertEquals(code, 0);
+  assertEquals(c.out, ["abc.def.ghi.jkl"]);
+  assertEquals(seenDir, "/tmp/x");
 });
 
 Deno.test("a failing token provider is one error line and exit 1", async () => {
@@ -40,27 +40,27 @@ Deno.test("a failing token provider is one error line and exit 1", async () => {
     ...c.deps,
     token: () => Promise.reject(new Error("CA not found in /tmp/x")),
   });
-  assert.equal(code, 1);
-  assert.deepEqual(c.err, ["edgecloud: CA not found in /tmp/x"]);
+  assertEquals(code, 1);
+  assertEquals(c.err, ["edgecloud: CA not found in /tmp/x"]);
 });
 
 Deno.test("version, help and usage errors through runCli", async () => {
   let c = capture();
-  assert.equal(await runCli(["version"], c.deps), 0);
-  assert.match(c.out[0], new RegExp(`^edgecloud ${VERSION.replaceAll(".", "\\.")} \\(`));
+  assertEquals(await runCli(["version"], c.deps), 0);
+  assertMatch(c.out[0], new RegExp(`^edgecloud ${VERSION.replaceAll(".", "\\.")} \\(`));
   c = capture();
-  assert.equal(await runCli(["--help"], c.deps), 0);
-  assert.match(c.out[0], /Usage:/);
+  assertEquals(await runCli(["--help"], c.deps), 0);
+  assertMatch(c.out[0], /Usage:/);
   c = capture();
-  assert.equal(await runCli(["--nope"], c.deps), 2);
-  assert.deepEqual(c.err, ["edgecloud: unknown flag --nope (see edgecloud --help)"]);
+  assertEquals(await runCli(["--nope"], c.deps), 2);
+  assertEquals(c.err, ["edgecloud: unknown flag --nope (see edgecloud --help)"]);
 });
 
 Deno.test("--defaultconfig uses the injected host addresses", async () => {
   const c = capture();
-  assert.equal(await runCli(["--defaultconfig", "--log-level", "warn"], c.deps), 0);
+  assertEquals(await runCli(["--defaultconfig", "--log-level", "warn"], c.deps), 0);
   setLogLevel("info");
-  assert.match(c.out[0], /advertiseAddress:\n\s+- 192\.0\.2\.7\n/);
+  assertMatch(c.out[0], /advertiseAddress:\n\s+- 192\.0\.2\.7\n/);
 });
 
 Deno.test("serve runs the built modules until the abort signal", async () => {
@@ -90,10 +90,10 @@ Deno.test("serve runs the built modules until the abort signal", async () => {
         },
       }],
     });
-    assert.equal(code, 0);
-    assert.deepEqual(events, ["start", "stop"]);
-    assert.deepEqual(c.err, []);
-    assert.ok((await Deno.stat(`${dir}/d`)).isDirectory);
+    assertEquals(code, 0);
+    assertEquals(events, ["start", "stop"]);
+    assertEquals(c.err, []);
+    assert((await Deno.stat(`${dir}/d`)).isDirectory);
   } finally {
     setLogLevel("info");
     await Deno.remove(dir, { recursive: true });

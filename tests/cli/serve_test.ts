@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { serve, type ServeContext } from "../../cli/serve.ts";
 import { defaultConfig } from "../../config/defaults.ts";
 import type { Bus } from "../../modules/bus.ts";
@@ -73,13 +73,13 @@ Deno.test("serve creates the data dir, starts modules in order, stops in reverse
         },
       });
       await waitForLog(lines, "edgecloud ready");
-      assert.ok((await Deno.stat(`${dir}/nested/data`)).isDirectory);
-      assert.ok(lines.some((l) => l.includes("edgecloud ready modules=a,b")), lines.join("\n"));
-      assert.deepEqual(events, ["start a", "start b"]);
-      assert.equal(seen?.bus.closed, false);
+      assert((await Deno.stat(`${dir}/nested/data`)).isDirectory);
+      assert(lines.some((l) => l.includes("edgecloud ready modules=a,b")), lines.join("\n"));
+      assertEquals(events, ["start a", "start b"]);
+      assertEquals(seen?.bus.closed, false);
       stop.abort();
-      assert.equal(await running, 0);
-      assert.deepEqual(events, [
+      assertEquals(await running, 0);
+      assertEquals(events, [
         "start a",
         "start b",
         "stop b",
@@ -87,8 +87,8 @@ Deno.test("serve creates the data dir, starts modules in order, stops in reverse
         "cleanup 2",
         "cleanup 1",
       ]);
-      assert.equal(seen?.bus.closed, true);
-      assert.ok(lines.some((l) => l.includes("edgecloud stopped")));
+      assertEquals(seen?.bus.closed, true);
+      assert(lines.some((l) => l.includes("edgecloud stopped")));
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -100,26 +100,28 @@ Deno.test("a module that fails to start makes serve throw after cleaning up", as
   try {
     await withLogs(async () => {
       const events: string[] = [];
-      await assert.rejects(
-        serve({
-          config: config(),
-          dataDir: dir,
-          handleSignals: false,
-          buildModules: (ctx) => {
-            ctx.onShutdown(() => void events.push("cleanup"));
-            return [
-              { module: new FakeModule("a", events) },
-              {
-                module: new FakeModule("b", events, {
-                  start: () => Promise.reject(new Error("listen failed")),
-                }),
-              },
-            ];
-          },
-        }),
-        /listen failed/,
+      await assertRejects(
+        () =>
+          serve({
+            config: config(),
+            dataDir: dir,
+            handleSignals: false,
+            buildModules: (ctx) => {
+              ctx.onShutdown(() => void events.push("cleanup"));
+              return [
+                { module: new FakeModule("a", events) },
+                {
+                  module: new FakeModule("b", events, {
+                    start: () => Promise.reject(new Error("listen failed")),
+                  }),
+                },
+              ];
+            },
+          }),
+        Error,
+        "listen failed",
       );
-      assert.deepEqual(events, ["start a", "stop a", "cleanup"]);
+      assertEquals(events, ["start a", "stop a", "cleanup"]);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -144,8 +146,8 @@ Deno.test("a shutdown slower than the timeout returns exit code 1 with a log lin
       });
       await waitForLog(lines, "edgecloud ready");
       stop.abort();
-      assert.equal(await running, 1);
-      assert.ok(
+      assertEquals(await running, 1);
+      assert(
         lines.some((l) => l.includes("shutdown timed out; forcing exit")),
         lines.join("\n"),
       );
@@ -170,8 +172,8 @@ Deno.test("an already-aborted signal still starts, then stops at once", async ()
         signal: AbortSignal.abort(),
         buildModules: () => [{ module: new FakeModule("a", events) }],
       });
-      assert.equal(code, 0);
-      assert.deepEqual(events, ["start a", "stop a"]);
+      assertEquals(code, 0);
+      assertEquals(events, ["start a", "stop a"]);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -195,11 +197,11 @@ Deno.test("serve tells systemd READY=1 when serving and STOPPING=1 when draining
       });
       const decoder = new TextDecoder();
       const [ready] = await listener.receive();
-      assert.equal(decoder.decode(ready), "READY=1\nSTATUS=serving 0 modules");
+      assertEquals(decoder.decode(ready), "READY=1\nSTATUS=serving 0 modules");
       stop.abort();
       const [stopping] = await listener.receive();
-      assert.equal(decoder.decode(stopping), "STOPPING=1");
-      assert.equal(await running, 0);
+      assertEquals(decoder.decode(stopping), "STOPPING=1");
+      assertEquals(await running, 0);
     });
   } finally {
     listener.close();
@@ -219,8 +221,8 @@ Deno.test("a failing systemd notification is a warning, not a failure", async ()
         notifySocket: `${dir}/nobody-listens.sock`,
         buildModules: () => [],
       });
-      assert.equal(code, 0);
-      assert.ok(
+      assertEquals(code, 0);
+      assert(
         lines.some((l) => l.includes("WARN edgecloud systemd notification failed")),
         lines.join("\n"),
       );

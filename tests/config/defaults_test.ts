@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import {
   adjustConfig,
   defaultConfig,
@@ -12,95 +12,95 @@ const opts = { hostAddresses: ["192.0.2.10"] };
 
 Deno.test("defaultConfig matches cloudcore's defaults (docs/protocol.md §9)", () => {
   const c = defaultConfig(opts);
-  assert.equal(c.apiVersion, "cloudcore.config.kubeedge.io/v1alpha1");
-  assert.equal(c.kind, "CloudCore");
-  assert.deepEqual(c.commonConfig, {
+  assertEquals(c.apiVersion, "cloudcore.config.kubeedge.io/v1alpha1");
+  assertEquals(c.kind, "CloudCore");
+  assertEquals(c.commonConfig, {
     tunnelPort: 10350,
     monitorServer: { bindAddress: "127.0.0.1:9091", enableProfiling: false },
   });
-  assert.deepEqual(c.kubeAPIConfig, {
+  assertEquals(c.kubeAPIConfig, {
     master: "",
     contentType: "application/vnd.kubernetes.protobuf",
     qps: 2500,
     burst: 5000,
     kubeConfig: "",
   });
-  assert.deepEqual(c.featureGates, {});
+  assertEquals(c.featureGates, {});
   const hub = c.modules.cloudHub;
-  assert.equal(hub.enable, true);
-  assert.equal(hub.keepaliveInterval, 30);
-  assert.equal(hub.nodeLimit, 500);
-  assert.equal(hub.writeTimeout, 30);
-  assert.equal(hub.tlsCAFile, "/etc/kubeedge/ca/rootCA.crt");
-  assert.equal(hub.tlsCAKeyFile, "/etc/kubeedge/ca/rootCA.key");
-  assert.equal(hub.tlsCertFile, "/etc/kubeedge/certs/server.crt");
-  assert.equal(hub.tlsPrivateKeyFile, "/etc/kubeedge/certs/server.key");
-  assert.deepEqual(hub.advertiseAddress, ["192.0.2.10"]);
-  assert.deepEqual(hub.dnsNames, [""]);
-  assert.equal(hub.edgeCertSigningDuration, 365);
-  assert.equal(hub.tokenRefreshDuration, 12);
-  assert.deepEqual(hub.quic, {
+  assertEquals(hub.enable, true);
+  assertEquals(hub.keepaliveInterval, 30);
+  assertEquals(hub.nodeLimit, 500);
+  assertEquals(hub.writeTimeout, 30);
+  assertEquals(hub.tlsCAFile, "/etc/kubeedge/ca/rootCA.crt");
+  assertEquals(hub.tlsCAKeyFile, "/etc/kubeedge/ca/rootCA.key");
+  assertEquals(hub.tlsCertFile, "/etc/kubeedge/certs/server.crt");
+  assertEquals(hub.tlsPrivateKeyFile, "/etc/kubeedge/certs/server.key");
+  assertEquals(hub.advertiseAddress, ["192.0.2.10"]);
+  assertEquals(hub.dnsNames, [""]);
+  assertEquals(hub.edgeCertSigningDuration, 365);
+  assertEquals(hub.tokenRefreshDuration, 12);
+  assertEquals(hub.quic, {
     enable: false,
     address: "0.0.0.0",
     port: 10001,
     maxIncomingStreams: 10000,
   });
-  assert.deepEqual(hub.websocket, { enable: true, address: "0.0.0.0", port: 10000 });
-  assert.deepEqual(hub.https, { enable: true, address: "0.0.0.0", port: 10002 });
-  assert.equal(hub.unixsocket.enable, true);
-  assert.equal(hub.unixsocket.address, "unix:///var/lib/kubeedge/kubeedge.sock");
+  assertEquals(hub.websocket, { enable: true, address: "0.0.0.0", port: 10000 });
+  assertEquals(hub.https, { enable: true, address: "0.0.0.0", port: 10002 });
+  assertEquals(hub.unixsocket.enable, true);
+  assertEquals(hub.unixsocket.address, "unix:///var/lib/kubeedge/kubeedge.sock");
   // edgecloud deviations / extensions
-  assert.equal(hub.unixsocket.requestTimeout, 60);
-  assert.deepEqual(hub.authorization, {
+  assertEquals(hub.unixsocket.requestTimeout, 60);
+  assertEquals(hub.authorization, {
     enable: true,
     debug: false,
     modes: [{ node: { enable: true } }],
   });
-  assert.equal(c.modules.edgeController.sendServicesToEdges, false); // as cloudcore v1.23
-  assert.deepEqual(hub.objectSync, {
+  assertEquals(c.modules.edgeController.sendServicesToEdges, false); // as cloudcore v1.23
+  assertEquals(hub.objectSync, {
     writeConcurrency: 4,
     successPointDelay: 1,
     successPointQPS: 200,
     successPointBurst: 50,
   });
-  assert.deepEqual(hub.connectionLimits, {
+  assertEquals(hub.connectionLimits, {
     handshakeTimeout: 10,
     idleTimeout: 5,
     maxPendingConnections: 1024,
   });
-  assert.deepEqual(c.apiServer, {
+  assertEquals(c.apiServer, {
     bindAddress: "127.0.0.1",
     port: 6443,
     connectionLimits: { handshakeTimeout: 10, idleTimeout: 30, maxPendingConnections: 1024 },
   });
 
-  assert.equal(c.modules.edgeController.enable, true);
-  assert.equal(c.modules.edgeController.nodeUpdateFrequency, 10);
-  assert.deepEqual(c.modules.deviceController.buffer, {
+  assertEquals(c.modules.edgeController.enable, true);
+  assertEquals(c.modules.edgeController.nodeUpdateFrequency, 10);
+  assertEquals(c.modules.deviceController.buffer, {
     updateDeviceTwins: 1024,
     updateDeviceStatus: 1024,
     deviceEvent: 1,
     deviceModelEvent: 1,
     deviceStatusEvent: 1,
   });
-  assert.deepEqual(c.modules.deviceController.load, { updateDeviceStatusWorkers: 1 });
-  assert.deepEqual(c.modules.taskManager, {
+  assertEquals(c.modules.deviceController.load, { updateDeviceStatusWorkers: 1 });
+  assertEquals(c.modules.taskManager, {
     enable: false,
     buffer: { taskStatus: 1024, taskEvent: 1 },
     load: { taskWorkers: 1 },
   });
-  assert.deepEqual(c.modules.syncController, { enable: true });
-  assert.deepEqual(c.modules.dynamicController, { enable: false });
-  assert.equal(c.modules.cloudStream.enable, false);
-  assert.equal(c.modules.cloudStream.tunnelPort, 10004);
-  assert.equal(c.modules.cloudStream.streamPort, 10003);
-  assert.deepEqual(c.modules.router, {
+  assertEquals(c.modules.syncController, { enable: true });
+  assertEquals(c.modules.dynamicController, { enable: false });
+  assertEquals(c.modules.cloudStream.enable, false);
+  assertEquals(c.modules.cloudStream.tunnelPort, 10004);
+  assertEquals(c.modules.cloudStream.streamPort, 10003);
+  assertEquals(c.modules.router, {
     enable: false,
     address: "0.0.0.0",
     port: 9443,
     restTimeout: 60,
   });
-  assert.deepEqual(c.modules.iptablesManager, { enable: true, mode: "internal" });
+  assertEquals(c.modules.iptablesManager, { enable: true, mode: "internal" });
 });
 
 Deno.test("edgeController buffers follow §9, node-scaled ones included", () => {
@@ -123,7 +123,7 @@ Deno.test("edgeController buffers follow §9, node-scaled ones included", () => 
     "createPod",
     "certificateSigningRequest",
   ] as const;
-  for (const k of k1024) assert.equal(b[k], 1024, k);
+  for (const k of k1024) assertEquals(b[k], 1024, k);
   for (
     const k of [
       "podEvent",
@@ -133,19 +133,19 @@ Deno.test("edgeController buffers follow §9, node-scaled ones included", () => 
       "ruleEndpointsEvent",
     ] as const
   ) {
-    assert.equal(b[k], 1, k);
+    assertEquals(b[k], 1, k);
   }
-  assert.equal(b.patchNode, 1024 + 250);
-  assert.equal(b.queryNode, 1024 + 500);
-  assert.equal(b.createLease, 1024 + 500);
-  assert.equal(defaultEdgeControllerBuffer(1001).patchNode, 1024 + 500);
-  assert.equal(Object.keys(b).length, 24);
+  assertEquals(b.patchNode, 1024 + 250);
+  assertEquals(b.queryNode, 1024 + 500);
+  assertEquals(b.createLease, 1024 + 500);
+  assertEquals(defaultEdgeControllerBuffer(1001).patchNode, 1024 + 500);
+  assertEquals(Object.keys(b).length, 24);
 });
 
 Deno.test("edgeController loads follow §9, including the capitalised keys", () => {
   const l = defaultEdgeControllerLoad(500);
   for (const k of ["updatePodStatusWorkers", "updateNodeStatusWorkers"] as const) {
-    assert.equal(l[k], 1, k);
+    assertEquals(l[k], 1, k);
   }
   const four = [
     "processEventWorkers",
@@ -157,7 +157,7 @@ Deno.test("edgeController loads follow §9, including the capitalised keys", () 
     "CreatePodWorks",
     "certificateSigningRequestWorkers",
   ] as const;
-  for (const k of four) assert.equal(l[k], 4, k);
+  for (const k of four) assertEquals(l[k], 4, k);
   const hundred = [
     "queryConfigMapWorkers",
     "querySecretWorkers",
@@ -167,40 +167,40 @@ Deno.test("edgeController loads follow §9, including the capitalised keys", () 
     "queryLeaseWorkers",
     "ServiceAccountTokenWorkers",
   ] as const;
-  for (const k of hundred) assert.equal(l[k], 100, k);
-  assert.equal(l.queryNodeWorkers, 500);
-  assert.equal(l.createLeaseWorkers, 500);
-  assert.equal(l.patchNodeWorkers, 110);
-  assert.equal(Object.keys(l).length, 20);
+  for (const k of hundred) assertEquals(l[k], 100, k);
+  assertEquals(l.queryNodeWorkers, 500);
+  assertEquals(l.createLeaseWorkers, 500);
+  assertEquals(l.patchNodeWorkers, 110);
+  assertEquals(Object.keys(l).length, 20);
 });
 
 Deno.test("minConfig is cloudcore's --minconfig document", () => {
   const m = minConfig(opts) as { modules: { cloudHub: Record<string, unknown> } };
-  assert.equal(m.modules.cloudHub.nodeLimit, 1000);
-  assert.deepEqual(m.modules.cloudHub.advertiseAddress, ["192.0.2.10"]);
-  assert.deepEqual(m.modules.cloudHub.websocket, { enable: true, address: "0.0.0.0", port: 10000 });
-  assert.deepEqual(Object.keys(m.modules), ["cloudHub", "router", "iptablesManager"]);
+  assertEquals(m.modules.cloudHub.nodeLimit, 1000);
+  assertEquals(m.modules.cloudHub.advertiseAddress, ["192.0.2.10"]);
+  assertEquals(m.modules.cloudHub.websocket, { enable: true, address: "0.0.0.0", port: 10000 });
+  assertEquals(Object.keys(m.modules), ["cloudHub", "router", "iptablesManager"]);
 });
 
 Deno.test("adjustConfig scales qps, burst, workers and buffers with nodeLimit", () => {
   const c = defaultConfig(opts);
-  assert.equal(adjustConfig(c), false, "defaults are already adjusted");
+  assertEquals(adjustConfig(c), false, "defaults are already adjusted");
   c.modules.cloudHub.nodeLimit = 1000;
   c.modules.edgeController.load.queryNodeWorkers = 5000; // larger values are kept
-  assert.equal(adjustConfig(c), true);
-  assert.equal(c.kubeAPIConfig.qps, 5000);
-  assert.equal(c.kubeAPIConfig.burst, 10000);
-  assert.equal(c.modules.edgeController.load.queryNodeWorkers, 5000);
-  assert.equal(c.modules.edgeController.load.createLeaseWorkers, 1000);
-  assert.equal(c.modules.edgeController.load.patchNodeWorkers, 120);
-  assert.equal(c.modules.edgeController.buffer.patchNode, 1524);
-  assert.equal(c.modules.edgeController.buffer.queryNode, 2024);
-  assert.equal(c.modules.edgeController.buffer.createLease, 2024);
-  assert.equal(adjustConfig(c), false);
+  assertEquals(adjustConfig(c), true);
+  assertEquals(c.kubeAPIConfig.qps, 5000);
+  assertEquals(c.kubeAPIConfig.burst, 10000);
+  assertEquals(c.modules.edgeController.load.queryNodeWorkers, 5000);
+  assertEquals(c.modules.edgeController.load.createLeaseWorkers, 1000);
+  assertEquals(c.modules.edgeController.load.patchNodeWorkers, 120);
+  assertEquals(c.modules.edgeController.buffer.patchNode, 1524);
+  assertEquals(c.modules.edgeController.buffer.queryNode, 2024);
+  assertEquals(c.modules.edgeController.buffer.createLease, 2024);
+  assertEquals(adjustConfig(c), false);
   // qps/burst are forced, even downwards
   c.kubeAPIConfig.qps = 99999;
-  assert.equal(adjustConfig(c), true);
-  assert.equal(c.kubeAPIConfig.qps, 5000);
+  assertEquals(adjustConfig(c), true);
+  assertEquals(c.kubeAPIConfig.qps, 5000);
 });
 
 Deno.test("hostAddresses: IPv4 first, no loopback or link-local, permission errors fall back", () => {
@@ -222,26 +222,26 @@ Deno.test("hostAddresses: IPv4 first, no loopback or link-local, permission erro
     iface("169.254.1.1", "IPv4"),
     iface("10.0.0.5", "IPv4"),
   ];
-  assert.deepEqual(hostAddresses(list), ["10.0.0.5", "2001:db8::5"]);
-  assert.deepEqual(hostAddresses(() => [iface("127.0.0.1", "IPv4")]), ["127.0.0.1"]);
-  assert.deepEqual(
+  assertEquals(hostAddresses(list), ["10.0.0.5", "2001:db8::5"]);
+  assertEquals(hostAddresses(() => [iface("127.0.0.1", "IPv4")]), ["127.0.0.1"]);
+  assertEquals(
     hostAddresses(() => {
       throw new Deno.errors.NotCapable("Requires sys access");
     }),
     ["127.0.0.1"],
   );
-  assert.throws(() =>
+  assertThrows(() =>
     hostAddresses(() => {
       throw new TypeError("boom");
     }), TypeError);
   // The real machine answers too (tests run with -A).
-  assert.ok(hostAddresses().length > 0);
+  assert(hostAddresses().length > 0);
 });
 
 Deno.test("defaultConfig accepts a host address function and returns fresh objects", () => {
   const a = defaultConfig({ hostAddresses: () => ["10.1.1.1"] });
   const b = defaultConfig({ hostAddresses: () => ["10.1.1.1"] });
-  assert.deepEqual(a.modules.cloudHub.advertiseAddress, ["10.1.1.1"]);
+  assertEquals(a.modules.cloudHub.advertiseAddress, ["10.1.1.1"]);
   a.modules.cloudHub.dnsNames.push("x");
-  assert.deepEqual(b.modules.cloudHub.dnsNames, [""]);
+  assertEquals(b.modules.cloudHub.dnsNames, [""]);
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../assert.ts";
 import { fileURLToPath } from "node:url";
 import { defaultConfig } from "../../config/defaults.ts";
 import { ConfigError } from "../../config/error.ts";
@@ -16,8 +16,8 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 Deno.test("an empty document yields the defaults", () => {
   for (const text of ["", "# nothing\n", "---\n"]) {
     const r = parseConfig(text, "c.yaml", opts);
-    assert.deepEqual(r.config, defaultConfig(opts));
-    assert.deepEqual(r.warnings, []);
+    assertEquals(r.config, defaultConfig(opts));
+    assertEquals(r.warnings, []);
   }
 });
 
@@ -30,7 +30,7 @@ Deno.test("omitted fields keep their defaults; given ones replace them", () => {
   const want = defaultConfig(opts);
   want.modules.cloudHub.websocket.port = 20000;
   want.modules.cloudHub.dnsNames = ["a.example"];
-  assert.deepEqual(r.config, want);
+  assertEquals(r.config, want);
 });
 
 Deno.test("objectSync (an edgecloud extension) takes the fields given and defaults the rest", () => {
@@ -39,15 +39,15 @@ Deno.test("objectSync (an edgecloud extension) takes the fields given and defaul
     "c.yaml",
     opts,
   );
-  assert.deepEqual(r.warnings, []);
-  assert.deepEqual(r.config.modules.cloudHub.objectSync, {
+  assertEquals(r.warnings, []);
+  assertEquals(r.config.modules.cloudHub.objectSync, {
     writeConcurrency: 4,
     successPointDelay: 0,
     successPointQPS: 0,
     successPointBurst: 50,
   });
   validateConfig(r.config, "c.yaml");
-  assert.match(renderConfig(r.config), /# edgecloud extension\n\s+objectSync:/);
+  assertMatch(renderConfig(r.config), /# edgecloud extension\n\s+objectSync:/);
 });
 
 Deno.test("Helm chart cloudcore.yaml (v1alpha2) loads unchanged and validates", async () => {
@@ -56,26 +56,26 @@ Deno.test("Helm chart cloudcore.yaml (v1alpha2) loads unchanged and validates", 
     ...opts,
     onWarning: (w) => warnings.push(w),
   });
-  assert.deepEqual(warnings, []);
-  assert.equal(cfg.apiVersion, "cloudcore.config.kubeedge.io/v1alpha2");
-  assert.deepEqual(cfg.featureGates, { requireAuthorization: false });
-  assert.equal(cfg.kubeAPIConfig.qps, 100);
-  assert.equal(cfg.kubeAPIConfig.burst, 200);
+  assertEquals(warnings, []);
+  assertEquals(cfg.apiVersion, "cloudcore.config.kubeedge.io/v1alpha2");
+  assertEquals(cfg.featureGates, { requireAuthorization: false });
+  assertEquals(cfg.kubeAPIConfig.qps, 100);
+  assertEquals(cfg.kubeAPIConfig.burst, 200);
   const hub = cfg.modules.cloudHub;
-  assert.deepEqual(hub.advertiseAddress, ["192.168.56.10"]);
-  assert.deepEqual(hub.dnsNames, ["cloudcore.example.com"]);
-  assert.equal(hub.nodeLimit, 1000);
-  assert.equal(hub.tlsCertFile, "/etc/kubeedge/certs/edge.crt");
-  assert.deepEqual(hub.authorization, {
+  assertEquals(hub.advertiseAddress, ["192.168.56.10"]);
+  assertEquals(hub.dnsNames, ["cloudcore.example.com"]);
+  assertEquals(hub.nodeLimit, 1000);
+  assertEquals(hub.tlsCertFile, "/etc/kubeedge/certs/edge.crt");
+  assertEquals(hub.authorization, {
     enable: false,
     debug: true,
     modes: [{ node: { enable: true } }],
   });
-  assert.equal(cfg.modules.iptablesManager.mode, "external");
-  assert.equal(cfg.modules.cloudStream.tunnelPort, 10004);
+  assertEquals(cfg.modules.iptablesManager.mode, "external");
+  assertEquals(cfg.modules.cloudStream.tunnelPort, 10004);
   // fields the chart omits keep their defaults
-  assert.equal(cfg.modules.edgeController.buffer.queryNode, 1524);
-  assert.equal(hub.unixsocket.requestTimeout, 60);
+  assertEquals(cfg.modules.edgeController.buffer.queryNode, 1524);
+  assertEquals(hub.unixsocket.requestTimeout, 60);
   validateConfig(cfg, "cloudcore-helm.yaml");
 });
 
@@ -84,14 +84,14 @@ Deno.test("cloudcore --defaultconfig style file (sorted, capitalised keys) loads
     fixture("cloudcore-keadm-v1alpha1.yaml"),
     { ...opts, onWarning: () => {} },
   );
-  assert.deepEqual(warnings, []);
+  assertEquals(warnings, []);
   const load = config.modules.edgeController.load;
-  assert.equal(load.CreatePodWorks, 4);
-  assert.equal(load.ServiceAccountTokenWorkers, 100);
-  assert.equal(load.queryNodeWorkers, 2000);
-  assert.equal(config.modules.edgeController.buffer.createLease, 3024);
-  assert.equal(config.modules.cloudHub.nodeLimit, 2000);
-  assert.deepEqual(config.modules.cloudHub.advertiseAddress, ["10.20.30.40"]);
+  assertEquals(load.CreatePodWorks, 4);
+  assertEquals(load.ServiceAccountTokenWorkers, 100);
+  assertEquals(load.queryNodeWorkers, 2000);
+  assertEquals(config.modules.edgeController.buffer.createLease, 3024);
+  assertEquals(config.modules.cloudHub.nodeLimit, 2000);
+  assertEquals(config.modules.cloudHub.advertiseAddress, ["10.20.30.40"]);
   validateConfig(config, "cloudcore.yaml");
 });
 
@@ -105,12 +105,12 @@ Deno.test("unknown keys warn (returned and reported), never fail", async () => {
     );
     const seen: string[] = [];
     const r = await loadConfigWithWarnings(path, { ...opts, onWarning: (w) => seen.push(w) });
-    assert.deepEqual(r.warnings, [
+    assertEquals(r.warnings, [
       `${path}: unknown field metadata (ignored)`,
       `${path}: unknown field modules.cloudHub.fooBar (ignored)`,
       `${path}: unknown field modules.cloudHub.authorization.modes[0].other (ignored)`,
     ]);
-    assert.deepEqual(seen, r.warnings);
+    assertEquals(seen, r.warnings);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -122,10 +122,10 @@ Deno.test("keys match case-insensitively, as Go's encoding/json does", () => {
     "c.yaml",
     opts,
   );
-  assert.deepEqual(r.warnings, []);
-  assert.equal(r.config.modules.cloudHub.nodeLimit, 42);
-  assert.equal(r.config.modules.cloudHub.websocket.port, 1234);
-  assert.equal(r.config.modules.edgeController.load.UpdateRuleStatusWorkers, 9);
+  assertEquals(r.warnings, []);
+  assertEquals(r.config.modules.cloudHub.nodeLimit, 42);
+  assertEquals(r.config.modules.cloudHub.websocket.port, 1234);
+  assertEquals(r.config.modules.edgeController.load.UpdateRuleStatusWorkers, 9);
 });
 
 Deno.test("apiVersion v1alpha1 and v1alpha2 are accepted; others warn", () => {
@@ -135,17 +135,17 @@ Deno.test("apiVersion v1alpha1 and v1alpha2 are accepted; others warn", () => {
       "c",
       opts,
     );
-    assert.deepEqual(r.warnings, []);
-    assert.equal(r.config.apiVersion, `cloudcore.config.kubeedge.io/${v}`);
+    assertEquals(r.warnings, []);
+    assertEquals(r.config.apiVersion, `cloudcore.config.kubeedge.io/${v}`);
   }
   const r = parseConfig(
     "apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\n",
     "c",
     opts,
   );
-  assert.equal(r.warnings.length, 2);
-  assert.match(r.warnings[0], /apiVersion "edgecore.config.kubeedge.io\/v1alpha2"/);
-  assert.match(r.warnings[1], /kind "EdgeCore" is not CloudCore/);
+  assertEquals(r.warnings.length, 2);
+  assertMatch(r.warnings[0], /apiVersion "edgecore.config.kubeedge.io\/v1alpha2"/);
+  assertMatch(r.warnings[1], /kind "EdgeCore" is not CloudCore/);
 });
 
 Deno.test("YAML 1.1 booleans (yes/on) are read as cloudcore's go-yaml v2 reads them", () => {
@@ -154,8 +154,8 @@ Deno.test("YAML 1.1 booleans (yes/on) are read as cloudcore's go-yaml v2 reads t
     "c",
     opts,
   );
-  assert.equal(r.config.modules.dynamicController.enable, true);
-  assert.equal(r.config.modules.router.enable, true);
+  assertEquals(r.config.modules.dynamicController.enable, true);
+  assertEquals(r.config.modules.router.enable, true);
 });
 
 Deno.test("null values keep defaults; featureGates merge", () => {
@@ -164,9 +164,9 @@ Deno.test("null values keep defaults; featureGates merge", () => {
     "c",
     opts,
   );
-  assert.deepEqual(r.config.modules.cloudHub.advertiseAddress, ["192.0.2.10"]);
-  assert.equal(r.config.modules.cloudHub.websocket.port, 10000);
-  assert.deepEqual(r.config.featureGates, { requireAuthorization: true });
+  assertEquals(r.config.modules.cloudHub.advertiseAddress, ["192.0.2.10"]);
+  assertEquals(r.config.modules.cloudHub.websocket.port, 10000);
+  assertEquals(r.config.featureGates, { requireAuthorization: true });
 });
 
 Deno.test("listed authorization modes start from Go zero values", () => {
@@ -175,11 +175,11 @@ Deno.test("listed authorization modes start from Go zero values", () => {
     "c",
     opts,
   );
-  assert.deepEqual(r.config.modules.cloudHub.authorization.modes, [
+  assertEquals(r.config.modules.cloudHub.authorization.modes, [
     { node: { enable: false } },
     {},
   ]);
-  assert.equal(r.config.modules.cloudHub.authorization.enable, true);
+  assertEquals(r.config.modules.cloudHub.authorization.enable, true);
 });
 
 Deno.test("malformed YAML names the file, line and column on one line", () => {
@@ -201,12 +201,12 @@ Deno.test("malformed YAML names the file, line and column on one line", () => {
     } catch (e) {
       caught = e;
     }
-    assert.ok(caught instanceof ConfigError, String(caught));
-    assert.equal(caught.message, message);
-    assert.equal(caught.file, "cloudcore.yaml");
+    assert(caught instanceof ConfigError, String(caught));
+    assertEquals(caught.message, message);
+    assertEquals(caught.file, "cloudcore.yaml");
     const [, line, column] = /^cloudcore\.yaml:(\d+):(\d+):/.exec(message)!;
-    assert.equal(caught.line, Number(line));
-    assert.equal(caught.column, Number(column));
+    assertEquals(caught.line, Number(line));
+    assertEquals(caught.column, Number(column));
   }
 });
 
@@ -242,20 +242,17 @@ Deno.test("wrongly typed values are one-line errors naming file, field and value
     ["featureGates:\n  x: maybe\n", 'c.yaml: featureGates.x: "maybe" is not a boolean'],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseConfig(text, "c.yaml", opts), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      assert.equal(e.message, message);
-      return true;
-    });
+    const e = assertThrows(() => parseConfig(text, "c.yaml", opts), ConfigError);
+    assertEquals(e.message, message);
   }
 });
 
 Deno.test("a missing file is a ConfigError naming it", async () => {
-  await assert.rejects(loadConfig("/nonexistent/cloudcore.yaml", opts), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.message, "/nonexistent/cloudcore.yaml: file not found");
-    return true;
-  });
+  const e = await assertRejects(
+    () => loadConfig("/nonexistent/cloudcore.yaml", opts),
+    ConfigError,
+  );
+  assertEquals(e.message, "/nonexistent/cloudcore.yaml: file not found");
 });
 
 Deno.test("renderConfig output parses back into the same config", () => {
@@ -263,8 +260,8 @@ Deno.test("renderConfig output parses back into the same config", () => {
   cfg.modules.cloudHub.dnsNames = ["on", "yes", "", "a.example"];
   cfg.featureGates = { requireAuthorization: true };
   const text = renderConfig(cfg);
-  assert.match(text, /# edgecloud extension\n\s+requestTimeout: 60/);
+  assertMatch(text, /# edgecloud extension\n\s+requestTimeout: 60/);
   const r = parseConfig(text, "rendered.yaml", { hostAddresses: ["203.0.113.9"] });
-  assert.deepEqual(r.warnings, []);
-  assert.deepEqual(r.config, cfg);
+  assertEquals(r.warnings, []);
+  assertEquals(r.config, cfg);
 });

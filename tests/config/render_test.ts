@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "../assert.ts";
 import fc from "fast-check";
 import { defaultConfig } from "../../config/defaults.ts";
 import { parseConfig } from "../../config/load.ts";
@@ -79,8 +79,8 @@ Deno.test("rendered configs parse back identically (property)", () => {
       cfg.modules.cloudHub.dnsNames = extra.dnsNames;
       cfg.featureGates = { ...extra.featureGates };
       const back = parseConfig(renderConfig(cfg), "r.yaml", opts);
-      assert.deepEqual(back.warnings, []);
-      assert.deepEqual(back.config, cfg);
+      assertEquals(back.warnings, []);
+      assertEquals(back.config, cfg);
     }),
     { numRuns: 300 },
   );

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { defaultConfig } from "../../config/defaults.ts";
 import { parseConfig } from "../../config/load.ts";
 import { ConfigError, configErrors, validateConfig } from "../../config/validate.ts";
@@ -14,7 +14,7 @@ function firstError(yaml: string, fileExists = noFiles.fileExists): string | und
 }
 
 Deno.test("the defaults are valid", () => {
-  assert.deepEqual(configErrors(defaultConfig(opts), "x", noFiles), []);
+  assertEquals(configErrors(defaultConfig(opts), "x", noFiles), []);
   validateConfig(defaultConfig(opts), "x", noFiles);
 });
 
@@ -134,17 +134,17 @@ Deno.test("each validation rule yields one line naming file, field path and valu
     ],
   ];
   for (const [yaml, message] of cases) {
-    assert.equal(firstError(yaml), message, yaml);
-    assert.ok(!message.includes("\n"));
+    assertEquals(firstError(yaml), message, yaml);
+    assert(!message.includes("\n"));
   }
 });
 
 Deno.test("a disabled cloudHub or edgeController is not checked, as in cloudcore", () => {
-  assert.equal(
+  assertEquals(
     firstError("modules:\n  cloudHub:\n    enable: false\n    websocket: {port: 70000}\n"),
     undefined,
   );
-  assert.equal(
+  assertEquals(
     firstError("modules:\n  edgeController:\n    enable: false\n    nodeUpdateFrequency: 0\n"),
     undefined,
   );
@@ -172,12 +172,9 @@ Deno.test("validateConfig throws the first error; configErrors lists all", () =>
     "c.yaml",
     opts,
   );
-  assert.throws(() => validateConfig(config, "c.yaml"), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.field, "modules.cloudHub.https.port");
-    assert.equal(e.value, -5);
-    assert.equal(e.file, "c.yaml");
-    return true;
-  });
-  assert.equal(configErrors(config, "c.yaml").length, 2);
+  const e = assertThrows(() => validateConfig(config, "c.yaml"), ConfigError);
+  assertEquals(e.field, "modules.cloudHub.https.port");
+  assertEquals(e.value, -5);
+  assertEquals(e.file, "c.yaml");
+  assertEquals(configErrors(config, "c.yaml").length, 2);
 });

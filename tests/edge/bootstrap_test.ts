@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../hub/certs/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { CertServer, MemorySecretStore, prepareCerts, TokenManager } from "../../hub/certs/mod.ts";
 import { createToken, splitToken, toArrayBuffer, verifyClientCert, x509 } from "../../pki/mod.ts";
 import {

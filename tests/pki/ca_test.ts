@@ -4,7 +4,7 @@ import {
   assertMatch,
   assertRejects,
   assertStringIncludes,
-} from "../hub/certs/assert.ts";
+} from "../assert.ts";
 import {
   CertError,
   createCA,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../hub/certs/assert.ts";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   createCA,
   createToken,

@@ -1,6 +1,6 @@
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startEmbeddedApi } from "../../../apiserver/mod.ts";
-import { assertEquals } from "./assert.ts";
+import { assertEquals } from "../../assert.ts";
 import {
   CA_DATA,
   CA_SECRET,

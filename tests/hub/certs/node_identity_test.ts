@@ -5,7 +5,7 @@
  * refused with a reason; only the authenticated node's own client certificate is signed (an
  * older edgecore's fixed legacy subject gets that certificate too, never the subject itself).
  */
-import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { assertEquals, assertStringIncludes } from "../../assert.ts";
 import {
   ECDSA_SHA256,
   generateEcKeyPair,

@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { assertEquals, assertMatch, assertStringIncludes } from "../../assert.ts";
 import { MAX_CSR_BODY } from "../../../hub/certs/mod.ts";
 import {
   type CA,

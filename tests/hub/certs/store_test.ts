@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "../../assert.ts";
 import {
   CA_DATA,
   CA_KEY_DATA,
