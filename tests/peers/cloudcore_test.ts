@@ -21,6 +21,7 @@ import {
   startEdgemark,
   startHub,
 } from "./harness.ts";
+import { v1beta1Device } from "./edgecore.ts";
 
 const NODE = "cc-peer-1";
 
@@ -58,24 +59,7 @@ spec:
   - {name: cm, configMap: {name: cc-cm}}
   - {name: s, secret: {secretName: cc-secret}}
 ---
-apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: cc-model, namespace: default}
-spec:
-  protocol: modbus
-  properties:
-  - {name: temperature, type: INT, accessMode: ReadWrite}
----
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: cc-thermo, namespace: default}
-spec:
-  deviceModelRef: {name: cc-model}
-  nodeName: ${NODE}
-  protocol: {protocolName: modbus}
-  properties:
-  - {name: temperature, desired: {value: "20"}, reportToCloud: true}
-`;
+${v1beta1Device("cc-thermo", NODE)}`;
 
 interface CloudcorePorts {
   ws: number;

@@ -3,6 +3,7 @@
  * readers of its sqlite database and of the hub's metrics. Not a test file itself.
  */
 import { DatabaseSync } from "node:sqlite";
+import mqtt from "mqtt";
 import { parse, stringify } from "yaml";
 
 /** A parsed YAML or JSON object. */
@@ -83,4 +84,46 @@ export async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(name));
   return line ? Number(line.split(" ").pop()) : 0;
+}
+
+/** A v1beta1 DeviceModel `<name>-model` and Device `<name>` with one INT property, bound to `node`. */
+export function v1beta1Device(name: string, node: string): string {
+  return `apiVersion: devices.kubeedge.io/v1beta1
+kind: DeviceModel
+metadata: {name: ${name}-model, namespace: default}
+spec:
+  protocol: modbus
+  properties:
+  - {name: temperature, type: INT, accessMode: ReadWrite}
+---
+apiVersion: devices.kubeedge.io/v1beta1
+kind: Device
+metadata: {name: ${name}, namespace: default}
+spec:
+  deviceModelRef: {name: ${name}-model}
+  nodeName: ${node}
+  protocol: {protocolName: modbus}
+  properties:
+  - {name: temperature, desired: {value: "20"}, reportToCloud: true}
+`;
+}
+
+/**
+ * Publishes an actual temperature as a mapper does, on the edge's MQTT bus:
+ * `$hw/events/device/<deviceId>/twin/update` (`<ns>/<name>` for v1beta1, `<name>` for v1alpha2).
+ */
+export async function publishTwinReport(mqttPort: number, deviceId: string, value: string) {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
+  try {
+    await client.publishAsync(
+      `$hw/events/device/${deviceId}/twin/update`,
+      JSON.stringify({
+        event_id: "peer-test",
+        timestamp: Date.now(),
+        twin: { temperature: { actual: { value }, metadata: { type: "int" } } },
+      }),
+    );
+  } finally {
+    await client.endAsync();
+  }
 }

@@ -6,7 +6,6 @@
  * (as a mapper does) lands in the DeviceStatus, as cloudcore v1.23 writes it; a request to its
  * MetaServer that goes to the cloud gets the hub's Rejected answer (no DynamicController yet).
  */
-import mqtt from "mqtt";
 import { assert, assertEquals } from "../assert.ts";
 import {
   eventually,
@@ -20,30 +19,19 @@ import {
   removeDir,
   startHub,
 } from "./harness.ts";
-import { devicesOnEdge, edgecoreConfig, metric, type Obj, twinsOnEdge } from "./edgecore.ts";
+import {
+  devicesOnEdge,
+  edgecoreConfig,
+  metric,
+  type Obj,
+  publishTwinReport,
+  twinsOnEdge,
+  v1beta1Device,
+} from "./edgecore.ts";
 
 const NODE = "ec-peer-1";
 
-const DEVICE = `apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: thermo-model, namespace: default}
-spec:
-  protocol: modbus
-  properties:
-  - {name: temperature, type: INT, accessMode: ReadWrite}
----
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: thermo-1, namespace: default}
-spec:
-  deviceModelRef: {name: thermo-model}
-  nodeName: ${NODE}
-  protocol: {protocolName: modbus}
-  properties:
-  - name: temperature
-    desired: {value: "20"}
-    reportToCloud: true
-`;
+const DEVICE = v1beta1Device("thermo-1", NODE);
 
 peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins", [
   "EDGECORE_BIN",
@@ -109,21 +97,7 @@ peerTest("edgecore bootstraps, stays connected, and carries v1beta1 device twins
       );
 
       await t.step("a twin report on the edge's MQTT bus lands in the DeviceStatus", async () => {
-        const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
-          reconnectPeriod: 0,
-        });
-        try {
-          await client.publishAsync(
-            "$hw/events/device/default/thermo-1/twin/update",
-            JSON.stringify({
-              event_id: "peer-test",
-              timestamp: Date.now(),
-              twin: { temperature: { actual: { value: "23" }, metadata: { type: "int" } } },
-            }),
-          );
-        } finally {
-          await client.endAsync();
-        }
+        await publishTwinReport(mqttPort, "default/thermo-1", "23");
         const twin = await eventually(async () => {
           const status = (await getJson(kc, ["devicestatus", "thermo-1"]))?.status as
             | { twins?: { propertyName: string; reported?: { value: string; metadata: Obj } }[] }

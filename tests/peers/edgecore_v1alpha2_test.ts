@@ -6,7 +6,6 @@
  * desired value set on the main resource (as `kubectl edit device` does: these CRDs have no
  * status subresource) reaches the edge.
  */
-import mqtt from "mqtt";
 import { parse as parseYaml } from "yaml";
 import { assertEquals } from "../assert.ts";
 import { KUBEEDGE_CRDS } from "../../apiserver/mod.ts";
@@ -25,7 +24,13 @@ import {
   startHub,
   startRealCluster,
 } from "./harness.ts";
-import { devicesOnEdge, edgecoreConfig, type Obj, twinsOnEdge } from "./edgecore.ts";
+import {
+  devicesOnEdge,
+  edgecoreConfig,
+  type Obj,
+  publishTwinReport,
+  twinsOnEdge,
+} from "./edgecore.ts";
 
 const NODE = "ec115-peer-1";
 const CRDS = kubeedgeCrdsDir("v1.15.0");
@@ -137,21 +142,7 @@ peerTest(
         });
 
         await t.step("a twin report on the MQTT bus lands in the Device's status", async () => {
-          const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
-            reconnectPeriod: 0,
-          });
-          try {
-            await client.publishAsync(
-              "$hw/events/device/thermo-1/twin/update",
-              JSON.stringify({
-                event_id: "peer-test",
-                timestamp: Date.now(),
-                twin: { temperature: { actual: { value: "23" }, metadata: { type: "int" } } },
-              }),
-            );
-          } finally {
-            await client.endAsync();
-          }
+          await publishTwinReport(mqttPort, "thermo-1", "23");
           const twin = await eventually(
             async () => (await twinsOf(kc)).find((tw) => tw.reported),
             "reported twin",
