@@ -16,10 +16,7 @@
  */
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { planLaunch } from "./cli/launch_plan.ts";
-import { startupErrorLine } from "./cli/startup_error.ts";
-import { UsageError } from "./cli/args.ts";
-import { EdgeSimUsageError } from "./cli/edge_sim.ts";
+import { EdgeSimUsageError, planLaunch, startupErrorLine, UsageError } from "./cli/mod.ts";
 import { setLogLevel } from "./lib/mod.ts";
 
 process.noDeprecation = true;

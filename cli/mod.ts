@@ -18,4 +18,6 @@ export {
   SHUTDOWN_TIMEOUT_MS,
 } from "./serve.ts";
 export { startupErrorLine } from "./startup_error.ts";
+export { type LaunchPlan, planLaunch } from "./launch_plan.ts";
+export { EdgeSimUsageError } from "./edge_sim.ts";
 export { VERSION, versionLine } from "./version.ts";
