@@ -26,7 +26,7 @@ import { setLogLevel } from "../lib/log.ts";
 import { KubeClient } from "../kube/mod.ts";
 import { CloudHub } from "../hub/mod.ts";
 import { EdgeClient } from "../edge/client.ts";
-import { createBenchPki, NodeCertIssuer } from "./lib/pki.ts";
+import { createBenchPki, NodeCertIssuer } from "../harness/pki.ts";
 import {
   type DeviceApiClient,
   DeviceController,

@@ -28,8 +28,8 @@ import { buildMessage, type Message } from "../modules/message.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { KubeClient } from "../kube/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
-import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
-import { readLines } from "./lib/lines.ts";
+import { BENCH_CHILD_FLAGS } from "../harness/flags.ts";
+import { readLines } from "../harness/lines.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,

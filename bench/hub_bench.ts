@@ -31,8 +31,8 @@ import {
   type Message,
   newRespByMessage,
 } from "../modules/message.ts";
-import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
-import { readLines } from "./lib/lines.ts";
+import { BENCH_CHILD_FLAGS } from "../harness/flags.ts";
+import { readLines } from "../harness/lines.ts";
 
 interface Pems {
   caPem: string;

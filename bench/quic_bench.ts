@@ -18,8 +18,8 @@ import { createCA, signCSR, signServerCert, toPem } from "../pki/mod.ts";
 import { createEdgeCsr } from "../edge/pki.ts";
 import { EdgeClient } from "../edge/client.ts";
 import { QuicEdgeClient } from "../edge/quic_client.ts";
-import { BENCH_CHILD_FLAGS } from "./lib/flags.ts";
-import { readLines } from "./lib/lines.ts";
+import { BENCH_CHILD_FLAGS } from "../harness/flags.ts";
+import { readLines } from "../harness/lines.ts";
 
 type Transport = "websocket" | "quic";
 

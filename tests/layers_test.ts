@@ -244,3 +244,22 @@ Deno.test("layers: every product import follows the layer table (issue 18)", asy
     staleAllowlistEntries: [],
   });
 });
+
+Deno.test("tests and benchmarks share harness/, and tests never import bench/", async () => {
+  const offenders: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const e of Deno.readDir(`${ROOT}/${dir}`)) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(rel);
+      else if (e.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(`${ROOT}/${rel}`);
+        for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+          if (/(^|\/)bench\//.test(m[1])) offenders.push(`${rel} -> ${m[1]}`);
+        }
+      }
+    }
+  };
+  await walk("tests");
+  await walk("harness");
+  assertEquals(offenders, []);
+});

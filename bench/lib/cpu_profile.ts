@@ -111,4 +111,4 @@ export function printTopFiles(summary: ProfileSummary, who: string, top = 12): v
   }
 }
 
-export { cpuSeconds } from "./proc.ts";
+export { cpuSeconds } from "../../harness/proc.ts";

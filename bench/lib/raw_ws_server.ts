@@ -13,7 +13,7 @@
 import https from "node:https";
 import { WebSocketServer } from "ws";
 import { Buffer } from "node:buffer";
-import { readLines } from "./lines.ts";
+import { readLines } from "../../harness/lines.ts";
 
 const cfg = JSON.parse(Deno.args[0]) as { certPem: string; keyPem: string; caPem: string };
 const server = https.createServer({

@@ -3,7 +3,7 @@
  * (`<scenario>.json`, overwritten by each run; bench/results/ is not committed), with the
  * machine it ran on so scripts/perf_report.ts can say where the numbers come from.
  */
-import { cpuAndMemory, openFilesLimit } from "./proc.ts";
+import { cpuAndMemory, openFilesLimit } from "../../harness/proc.ts";
 
 /** The machine a result was measured on. */
 export interface MachineInfo {

@@ -9,8 +9,8 @@
 import { loadKeyPairPem } from "../../pki/mod.ts";
 import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
-import { NodeCertIssuer } from "./pki.ts";
-import { readLines } from "./lines.ts";
+import { NodeCertIssuer } from "../../harness/pki.ts";
+import { readLines } from "../../harness/lines.ts";
 
 /** Configuration passed as the first argument (JSON). */
 export interface SimWorkerConfig {

@@ -11,10 +11,10 @@
  * ```
  */
 import type { SimSummary } from "../../edge/sim/mod.ts";
-import type { HubProcess } from "./hub_launcher.ts";
+import type { HubProcess } from "../../harness/hub_launcher.ts";
 import type { SimWorkerConfig, SimWorkerStats } from "./sim_worker.ts";
-import { BENCH_CHILD_FLAGS } from "./flags.ts";
-import { readLines } from "./lines.ts";
+import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
+import { readLines } from "../../harness/lines.ts";
 
 /** Options of {@link startFleet}. */
 export interface FleetOptions {

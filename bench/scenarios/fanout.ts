@@ -36,18 +36,18 @@
  * backlog, 20-30 ms more than the others. The ratio is of the median wave rates.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../lib/hub_launcher.ts";
-import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
+import { createBenchPki, NodeCertIssuer } from "../../harness/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../kube/mod.ts";
 import { encodeMessage, type Message } from "../../modules/message.ts";
 import { setLogLevel } from "../../lib/log.ts";
-import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
-import { readLines } from "../lib/lines.ts";
+import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
+import { readLines } from "../../harness/lines.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
-import { cpuSeconds } from "../lib/proc.ts";
+import { cpuSeconds } from "../../harness/proc.ts";
 import process from "node:process";
 
 setLogLevel("error");

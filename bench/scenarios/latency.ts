@@ -11,8 +11,8 @@
  * (POST round trip), hub (until the hub stamped the message) and wire (hub stamp → edge).
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../lib/hub_launcher.ts";
-import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
+import { createBenchPki, NodeCertIssuer } from "../../harness/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { CpuProfiler, cpuSeconds, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { EdgeSimulator, Histogram } from "../../edge/sim/mod.ts";

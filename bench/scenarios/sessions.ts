@@ -15,11 +15,11 @@
  * sockets, hence the default target.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../lib/hub_launcher.ts";
-import { createBenchPki } from "../lib/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
+import { createBenchPki } from "../../harness/pki.ts";
 import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
-import { openFilesLimit } from "../lib/proc.ts";
+import { openFilesLimit } from "../../harness/proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

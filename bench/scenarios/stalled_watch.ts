@@ -13,9 +13,9 @@
 import { parseArgs } from "node:util";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
-import { BENCH_CHILD_FLAGS } from "../lib/flags.ts";
-import { readLines } from "../lib/lines.ts";
-import { rssOf } from "../lib/proc.ts";
+import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
+import { readLines } from "../../harness/lines.ts";
+import { rssOf } from "../../harness/proc.ts";
 import { mib, printTable, sleep } from "../lib/report.ts";
 
 const { values } = parseArgs({

@@ -12,8 +12,8 @@
  * ACKed), hub RSS peak vs steady, pods lost, duplicates after ACK.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../lib/hub_launcher.ts";
-import { createBenchPki } from "../lib/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
+import { createBenchPki } from "../../harness/pki.ts";
 import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, secs, sleep, writeResult } from "../lib/report.ts";
 import { KubeClient } from "../../kube/mod.ts";

@@ -12,8 +12,8 @@
  * value is the last one its edge sent.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../lib/hub_launcher.ts";
-import { createBenchPki, NodeCertIssuer } from "../lib/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
+import { createBenchPki, NodeCertIssuer } from "../../harness/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../kube/mod.ts";

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { startEmbeddedApi } from "../../apiserver/mod.ts";
-import { startStack } from "../../bench/lib/stack.ts";
+import { startStack } from "../../harness/stack.ts";
 import { nodeStatus } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { edgeNodeBody, podBody, RecordingEdge, until } from "./edge_recorder.ts";

@@ -4,8 +4,8 @@
  * not lost, and every node ends at the API's latest state.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { createBenchPki, NodeCertIssuer } from "../../bench/lib/pki.ts";
-import { spawnHub } from "../../bench/lib/hub_launcher.ts";
+import { createBenchPki, NodeCertIssuer } from "../../harness/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
 import { KubeClient } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { edgeNodeBody, podBody, RecordingEdge, until } from "./edge_recorder.ts";

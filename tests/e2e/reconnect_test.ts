@@ -4,7 +4,7 @@
  * handled twice on the connection that ACKed it, nor may an older RV follow a newer one.
  */
 import { assertEquals } from "../assert.ts";
-import { startStack } from "../../bench/lib/stack.ts";
+import { startStack } from "../../harness/stack.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { edgeNodeBody, podBody, RecordingEdge, until } from "./edge_recorder.ts";
 

@@ -3,12 +3,12 @@
  * register themselves, report status, receive pods, ACK them and answer with pod statuses.
  */
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { startStack } from "../../bench/lib/stack.ts";
+import { startStack } from "../../harness/stack.ts";
 import { assertLoopback, EdgeSimulator, SimOptionsError } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { runEdgeSimCli } from "../../cli/edge_sim.ts";
-import { spawnHub } from "../../bench/lib/hub_launcher.ts";
-import { createBenchPki } from "../../bench/lib/pki.ts";
+import { spawnHub } from "../../harness/hub_launcher.ts";
+import { createBenchPki } from "../../harness/pki.ts";
 
 setLogLevel("error");
 

@@ -10,7 +10,7 @@ import { setLogLevel } from "../../lib/log.ts";
 import { messageFromWire } from "../../modules/message.ts";
 import { CloudHub } from "../../hub/cloudhub.ts";
 import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
-import { readLines } from "../../bench/lib/lines.ts";
+import { readLines } from "../../harness/lines.ts";
 
 setLogLevel("error");
 const [pkiPath, kubeconfigPath] = Deno.args;

@@ -6,7 +6,7 @@ import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { EdgeClient } from "../../edge/client.ts";
 import { buildMessage, type Message, toWireObject } from "../../modules/message.ts";
 import { clientCert, pki, until } from "./hub_fixture.ts";
-import { readLines } from "../../bench/lib/lines.ts";
+import { readLines } from "../../harness/lines.ts";
 
 /** A hub child process fed downstream messages through stdin. */
 class HubProcess {

@@ -16,9 +16,9 @@ import {
   signServerCert,
   toPem,
   x509,
-} from "../../pki/mod.ts";
-import { edgeSubject } from "../../edge/pki.ts";
-import type { NodeCredentials } from "../../edge/sim/mod.ts";
+} from "../pki/mod.ts";
+import { edgeSubject } from "../edge/pki.ts";
+import type { NodeCredentials } from "../edge/sim/mod.ts";
 
 /** A CA with a server certificate for 127.0.0.1/localhost. */
 export interface BenchPki {

@@ -12,13 +12,13 @@
  * await stack.close();
  * ```
  */
-import { type EmbeddedApi, startEmbeddedApi } from "../../apiserver/mod.ts";
-import { KubeClient, KubeSyncStore } from "../../kube/mod.ts";
-import { EdgeController } from "../../controllers/edge/mod.ts";
-import { DeviceController } from "../../controllers/device/mod.ts";
-import { SyncController } from "../../controllers/sync/mod.ts";
-import { CloudHub, type CloudHubOptions } from "../../hub/mod.ts";
-import { Bus, ModuleRegistry } from "../../modules/mod.ts";
+import { type EmbeddedApi, startEmbeddedApi } from "../apiserver/mod.ts";
+import { KubeClient, KubeSyncStore } from "../kube/mod.ts";
+import { EdgeController } from "../controllers/edge/mod.ts";
+import { DeviceController } from "../controllers/device/mod.ts";
+import { SyncController } from "../controllers/sync/mod.ts";
+import { CloudHub, type CloudHubOptions } from "../hub/mod.ts";
+import { Bus, ModuleRegistry } from "../modules/mod.ts";
 import { type BenchPki, createBenchPki, NodeCertIssuer } from "./pki.ts";
 
 /** Options of {@link startStack}. */

@@ -7,13 +7,13 @@
  * Used until `edgecloud serve` wires these modules; then `main.ts serve` can replace it.
  *
  * ```
- * deno task bench:run bench/lib/hub_process.ts --data-dir /tmp/x \
+ * deno task bench:run harness/hub_process.ts --data-dir /tmp/x \
  *   --ca-cert ca.crt --ca-key ca.key --cert server.crt --key server.key --ws-port 0
  * ```
  */
 import { parseArgs } from "node:util";
-import { CertServer, MemorySecretStore, prepareCerts, TokenManager } from "../../hub/certs/mod.ts";
-import { setLogLevel } from "../../lib/log.ts";
+import { CertServer, MemorySecretStore, prepareCerts, TokenManager } from "../hub/certs/mod.ts";
+import { setLogLevel } from "../lib/log.ts";
 import { startStack } from "./stack.ts";
 
 const { values } = parseArgs({

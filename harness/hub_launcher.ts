@@ -1,5 +1,5 @@
 /**
- * Starts {@link ../hub_process.ts} as a child process (so a bench measures the hub's RSS apart
+ * Starts {@link ./hub_process.ts} as a child process (so a bench measures the hub's RSS apart
  * from the load generator, and a failure test can SIGKILL it), with the PKI written to files so
  * a restarted hub keeps the CA the edges trust.
  *
@@ -12,7 +12,7 @@
  * const again = await spawnHub({ pki, dataDir, wsPort: hub.port });
  * ```
  */
-import { toPem } from "../../pki/mod.ts";
+import { toPem } from "../pki/mod.ts";
 import type { BenchPki } from "./pki.ts";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { rssOf } from "./proc.ts";
