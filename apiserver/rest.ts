@@ -1,8 +1,8 @@
 /**
  * The verbs (get, list, create, update, patch, delete, deletecollection) for any served resource,
  * following the generic registry of kube-apiserver: uid/creationTimestamp/generation on create,
- * optimistic concurrency on update, status subresources, graceful deletion with finalizers,
- * owner-reference garbage collection and namespace termination.
+ * optimistic concurrency on update, status subresources, graceful deletion with finalizers.
+ * Garbage collection and namespace termination are in lifecycle.ts.
  */
 import { parse as parseYaml } from "yaml";
 import {
@@ -22,21 +22,18 @@ import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import {
   apiVersionOf,
   type KObject,
-  type ObjectMeta,
   type ResourceDef,
   type ResourceRegistry,
   storageKey,
 } from "./resources.ts";
 import { OwnerIndex } from "./owners.ts";
+import { ObjectLifecycle } from "./lifecycle.ts";
+import { checkTypeAndScope, prepareCrd, validateName } from "./admission.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
-import { setOwn } from "./own.ts";
-import { validateObject } from "./validate.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
-import { createLogger, jsonEqual } from "../lib/mod.ts";
+import { jsonEqual } from "../lib/mod.ts";
 import { v4 as uuidv4 } from "uuid";
 import { allocateClusterIP, allocateNodePort } from "./allocators.ts";
-
-const log = createLogger("apiserver");
 
 /** Which object or collection a request addresses. */
 export interface Target {
@@ -60,8 +57,6 @@ export interface DeleteOptions {
   dryRun?: string[];
 }
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
 
 function clone(o: StoredObject): KObject {
@@ -100,13 +95,18 @@ export class Rest {
   readonly #store: Store;
   readonly #registry: ResourceRegistry;
   readonly #now: () => Date;
-  readonly #owners: OwnerIndex;
+  readonly #life: ObjectLifecycle;
 
   constructor(store: Store, registry: ResourceRegistry, opts: RestOptions = {}) {
     this.#store = store;
     this.#registry = registry;
     this.#now = opts.now ?? (() => new Date());
-    this.#owners = new OwnerIndex(store);
+    this.#life = new ObjectLifecycle({
+      store,
+      registry,
+      owners: new OwnerIndex(store),
+      delete: (t, o) => this.delete(t, o),
+    });
   }
 
   #timestamp(offsetSeconds = 0): string {
@@ -210,69 +210,6 @@ export class Rest {
     return { items, rv };
   }
 
-  #checkTypeAndScope(t: Target, body: unknown): KObject {
-    if (body === null || typeof body !== "object" || Array.isArray(body)) {
-      throw badRequest("the request body must be a JSON or YAML object");
-    }
-    const o = body as KObject;
-    const okVersions = this.#registry.versionsOf(t.def).map(apiVersionOf);
-    if (o.apiVersion !== undefined && !okVersions.includes(String(o.apiVersion))) {
-      throw badRequest(
-        `the API version in the data (${o.apiVersion}) does not match the expected API version (${
-          apiVersionOf(t.def)
-        })`,
-      );
-    }
-    if (o.kind !== undefined && o.kind !== t.def.kind) {
-      throw badRequest(
-        `the kind in the data (${o.kind}) does not match the expected kind (${t.def.kind})`,
-      );
-    }
-    if (
-      o.metadata !== undefined &&
-      (o.metadata === null || typeof o.metadata !== "object" || Array.isArray(o.metadata))
-    ) {
-      throw badRequest("metadata must be an object");
-    }
-    const meta: ObjectMeta = o.metadata ?? {};
-    // Rebuild so apiVersion, kind and metadata lead, as kube-apiserver serializes them.
-    const { apiVersion: _av, kind: _k, metadata: _m, ...rest } = o;
-    const ordered: KObject = {
-      apiVersion: apiVersionOf(t.def),
-      kind: t.def.kind,
-      metadata: meta,
-      ...rest,
-    };
-    for (const k of Object.keys(o)) delete o[k];
-    // Own properties: a top-level "__proto__" key stays a (meaningless) field, never a prototype.
-    for (const [k, v] of Object.entries(ordered)) setOwn(o, k, v);
-    if (t.def.namespaced) {
-      if (meta.namespace && meta.namespace !== t.namespace) {
-        throw badRequest(
-          "the namespace of the provided object does not match the namespace sent on the request",
-        );
-      }
-      meta.namespace = t.namespace;
-    } else {
-      delete meta.namespace;
-    }
-    validateObject(t.def, o);
-    return o;
-  }
-
-  #validateName(t: Target, name: string): void {
-    const re = t.def.resource === "namespaces" ? DNS1123_LABEL : DNS1123_SUBDOMAIN;
-    const max = t.def.resource === "namespaces" ? 63 : 253;
-    if (!re.test(name) || name.length > max) {
-      throw invalid(t.def.kind, t.def.group, name, [{
-        field: "metadata.name",
-        message: `Invalid value: "${name}": a lowercase RFC 1123 ${
-          re === DNS1123_LABEL ? "label" : "subdomain"
-        } must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-      }]);
-    }
-  }
-
   #checkNamespace(t: Target): void {
     if (!t.def.namespaced) return;
     if (!t.namespace) throw badRequest("a namespace is required for namespaced resources");
@@ -289,7 +226,7 @@ export class Rest {
 
   /** CREATE. Returns the stored object (not persisted when `dryRun`). */
   async create(t: Target, body: unknown, dryRun = false): Promise<StoredObject> {
-    const o = this.#checkTypeAndScope(t, body);
+    const o = checkTypeAndScope(t, body, this.#registry.versionsOf(t.def).map(apiVersionOf));
     const meta = o.metadata!;
     if (!meta.name) {
       if (meta.generateName) {
@@ -311,7 +248,7 @@ export class Rest {
         `the name of the object (${meta.name}) does not match the name on the URL (${t.name})`,
       );
     }
-    this.#validateName(t, meta.name);
+    validateName(t.def, meta.name);
     const target = { ...t, name: meta.name };
     this.#checkNamespace(target);
     meta.uid = uuidv4();
@@ -339,7 +276,7 @@ export class Rest {
         return port;
       },
     });
-    if (t.def.resource === "customresourcedefinitions") this.#prepareCrd(o);
+    if (t.def.resource === "customresourcedefinitions") prepareCrd(o, this.#timestamp());
     const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), meta.name, (cur) => {
       if (cur) throw alreadyExists(t.def, meta.name!);
       return { kind: "put", obj: o };
@@ -348,59 +285,6 @@ export class Rest {
       this.#registry.applyCrd(out.object!.obj);
     }
     return out.object!;
-  }
-
-  #prepareCrd(o: KObject): void {
-    const spec = (o.spec ?? {}) as Record<string, unknown>;
-    const names = (spec.names ?? {}) as Record<string, unknown>;
-    const versions = (spec.versions ?? []) as Record<string, unknown>[];
-    const causes = [];
-    if (!spec.group) causes.push({ field: "spec.group", message: "Required value" });
-    if (!names.plural) causes.push({ field: "spec.names.plural", message: "Required value" });
-    if (!names.kind) causes.push({ field: "spec.names.kind", message: "Required value" });
-    if (!Array.isArray(versions) || versions.length === 0) {
-      causes.push({ field: "spec.versions", message: "Required value" });
-    }
-    if (!causes.length && o.metadata!.name !== `${names.plural}.${spec.group}`) {
-      causes.push({
-        field: "metadata.name",
-        message: `Invalid value: must be spec.names.plural+"."+spec.group`,
-      });
-    }
-    if (causes.length) {
-      throw invalid(
-        "CustomResourceDefinition",
-        "apiextensions.k8s.io",
-        o.metadata!.name ?? "",
-        causes,
-      );
-    }
-    const acceptedNames = {
-      singular: String(names.kind).toLowerCase(),
-      listKind: `${names.kind}List`,
-      ...names,
-    };
-    const stored = versions.filter((v) => v.storage).map((v) => String(v.name));
-    o.status = {
-      acceptedNames,
-      storedVersions: stored.length ? stored : [String(versions[0].name)],
-      conditions: [
-        {
-          type: "NamesAccepted",
-          status: "True",
-          reason: "NoConflicts",
-          message: "no conflicts found",
-          lastTransitionTime: this.#timestamp(),
-        },
-        {
-          type: "Established",
-          status: "True",
-          reason: "InitialNamesAccepted",
-          message: "the initial names have been accepted",
-          lastTransitionTime: this.#timestamp(),
-        },
-      ],
-    };
   }
 
   /** NodePorts and ClusterIPs of stored Services, plus those given out to `o` so far. */
@@ -472,7 +356,7 @@ export class Rest {
       meta.generation = (old.metadata!.generation ?? 0) + 1;
     }
     meta.resourceVersion = String(cur.rv);
-    if (t.def.resource === "customresourcedefinitions" && !sub) this.#prepareCrd(next);
+    if (t.def.resource === "customresourcedefinitions" && !sub) prepareCrd(next, this.#timestamp());
     if (meta.deletionTimestamp && !(meta.finalizers?.length)) {
       if (
         t.def.resource !== "namespaces" ||
@@ -492,7 +376,7 @@ export class Rest {
     body: unknown,
     dryRun = false,
   ): Promise<{ object: StoredObject; deleted: boolean }> {
-    const incoming = this.#checkTypeAndScope(t, body);
+    const incoming = checkTypeAndScope(t, body, this.#registry.versionsOf(t.def).map(apiVersionOf));
     const meta = incoming.metadata!;
     if (meta.name && meta.name !== t.name) {
       throw badRequest(
@@ -563,7 +447,11 @@ export class Rest {
     return await this.#mutateExisting(t, (cur) => {
       const patched = apply(clone(cur));
       checkValue(patched, "the patched object");
-      const incoming = this.#checkTypeAndScope(t, patched);
+      const incoming = checkTypeAndScope(
+        t,
+        patched,
+        this.#registry.versionsOf(t.def).map(apiVersionOf),
+      );
       if (incoming.metadata!.name && incoming.metadata!.name !== t.name) {
         throw badRequest(
           `the name of the object (${
@@ -604,7 +492,7 @@ export class Rest {
       // Foreground: dependents go first, then the owner (the end state of the GC's
       // foregroundDeletion finalizer, without the intermediate "owner still visible" phase).
       const owner = this.get(t);
-      await this.#collectDependents(owner.obj, "Foreground");
+      await this.#life.collectDependents(owner.obj, "Foreground");
     }
     const res = await this.#mutateExisting(
       t,
@@ -665,7 +553,7 @@ export class Rest {
       opts.propagationPolicy,
     );
     if (!dryRun && t.def.resource === "namespaces" && !res.deleted) {
-      await this.#terminateNamespace(t.name!);
+      await this.#life.terminateNamespace(t.name!);
       const after = this.#store.get("namespaces", "", t.name!);
       if (!after) return { object: res.object, deleted: true };
       return { object: after, deleted: false };
@@ -681,109 +569,14 @@ export class Rest {
     policy: DeleteOptions["propagationPolicy"],
   ): Promise<void> {
     if (t.def.resource === "customresourcedefinitions") {
-      if (deleted) await this.#removeCrd(o.obj);
+      if (deleted) await this.#life.removeCrd(o.obj);
       else this.#registry.applyCrd(o.obj);
     }
     if (deleted) {
-      await this.#collectDependents(o.obj, policy);
+      await this.#life.collectDependents(o.obj, policy);
       const ns = o.obj.metadata?.namespace;
-      if (ns && t.def.namespaced) await this.#maybeFinalizeNamespace(ns);
+      if (ns && t.def.namespaced) await this.#life.maybeFinalizeNamespace(ns);
     }
-  }
-
-  async #removeCrd(crd: KObject): Promise<void> {
-    const spec = (crd.spec ?? {}) as Record<string, unknown>;
-    const plural = String((spec.names as Record<string, unknown> | undefined)?.plural ?? "");
-    const storage = storageKey({ group: String(spec.group ?? ""), resource: plural });
-    this.#registry.removeCrd(crd.metadata!.name!);
-    for (const o of this.#store.list(storage)) {
-      const m = o.obj.metadata!;
-      await this.#store.mutate(
-        storage,
-        m.namespace ?? "",
-        m.name!,
-        (cur) => cur ? { kind: "delete" } : { kind: "noop" },
-      );
-    }
-  }
-
-  /** Garbage collection of objects owned by `owner` (background/foreground delete, or orphan). */
-  async #collectDependents(
-    owner: KObject,
-    policy: DeleteOptions["propagationPolicy"],
-  ): Promise<void> {
-    const uid = owner.metadata?.uid;
-    if (!uid) return;
-    for (const dep of this.#owners.dependents(uid)) {
-      const { storage } = dep;
-      const o = this.#store.get(storage, dep.namespace, dep.name);
-      const refs = o?.obj.metadata?.ownerReferences;
-      if (!o || !refs?.some((r) => r.uid === uid)) continue;
-      const def = this.#defForStorage(storage);
-      if (!def) continue;
-      const t: Target = { def, namespace: dep.namespace, name: dep.name };
-      try {
-        if (policy === "Orphan" || refs.length > 1) {
-          await this.#store.mutate(storage, t.namespace, t.name!, (cur) => {
-            if (!cur) return { kind: "noop" };
-            const next = clone(cur);
-            next.metadata!.ownerReferences = next.metadata!.ownerReferences!.filter((r) =>
-              r.uid !== uid
-            );
-            if (!next.metadata!.ownerReferences.length) delete next.metadata!.ownerReferences;
-            return { kind: "put", obj: next };
-          });
-        } else {
-          await this.delete(t, {
-            propagationPolicy: policy === "Foreground" ? "Foreground" : "Background",
-            gracePeriodSeconds: 0,
-          });
-        }
-      } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) {
-          log.warn("garbage collection failed", { storage, name: t.name, error: e });
-        }
-      }
-    }
-  }
-
-  #defForStorage(storage: string): ResourceDef | undefined {
-    return this.#registry.all().find((d) => storageKey(d) === storage);
-  }
-
-  /** Deletes everything in a terminating namespace, then the namespace once it is empty. */
-  async #terminateNamespace(ns: string): Promise<void> {
-    for (const storage of this.#store.storages()) {
-      const def = this.#defForStorage(storage);
-      if (!def?.namespaced) continue;
-      for (const o of this.#store.list(storage, ns)) {
-        try {
-          await this.delete({ def, namespace: ns, name: o.obj.metadata!.name }, {
-            gracePeriodSeconds: 0,
-          });
-        } catch (e) {
-          if (!(e instanceof ApiError && e.code === 404)) {
-            log.warn("namespace cleanup failed", { ns, error: e });
-          }
-        }
-      }
-    }
-    await this.#maybeFinalizeNamespace(ns);
-  }
-
-  async #maybeFinalizeNamespace(ns: string): Promise<void> {
-    const nsObj = this.#store.get("namespaces", "", ns);
-    if (!nsObj?.obj.metadata?.deletionTimestamp) return;
-    for (const storage of this.#store.storages()) {
-      if (storage === "namespaces") continue;
-      if (this.#store.list(storage, ns).length) return;
-    }
-    await this.#store.mutate(
-      "namespaces",
-      "",
-      ns,
-      (cur) => cur ? { kind: "delete" } : { kind: "noop" },
-    );
   }
 
   /** DELETE on a collection: deletes every matching object. */
