@@ -29,6 +29,7 @@ import type { LocationCache, RefKind } from "./location.ts";
 import { podReferences } from "./location.ts";
 import { paths } from "./meta.ts";
 import { createLogger } from "../../lib/mod.ts";
+import { podOf } from "./shapes.ts";
 
 const log = createLogger("edgecontroller.authorize");
 
@@ -95,8 +96,7 @@ export class NodeAuthorizer {
 
   /** A pod object (already fetched) must be bound to the node. */
   podBound(node: string, pod: KubeObject): KubeStatus | null {
-    // deno-lint-ignore no-explicit-any
-    const bound = (pod as any).spec?.nodeName;
+    const bound = podOf(pod).spec?.nodeName;
     if (!this.enabled || bound === node) return null;
     return this.#deny(
       node,
@@ -112,15 +112,14 @@ export class NodeAuthorizer {
    */
   async event(node: string, event: KubeObject): Promise<KubeStatus | null> {
     if (!this.enabled) return null;
-    // deno-lint-ignore no-explicit-any
-    const e = event as any;
-    const ns = typeof e.metadata?.namespace === "string" ? e.metadata.namespace : "";
+    const ns = typeof event.metadata?.namespace === "string" ? event.metadata.namespace : "";
     const deny = (why: string) =>
-      this.#deny(node, "events", `${ns}/${e.metadata?.name ?? ""}`, why);
-    const io = e.involvedObject;
-    if (io === null || typeof io !== "object" || Array.isArray(io)) {
+      this.#deny(node, "events", `${ns}/${event.metadata?.name ?? ""}`, why);
+    const raw = event.involvedObject;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
       return deny("the event has no involvedObject");
     }
+    const io = raw as { kind?: unknown; name?: unknown; namespace?: unknown };
     const name = typeof io.name === "string" ? io.name : "";
     const ioNs = io.namespace ?? "";
     if (io.kind === "Node") {
@@ -168,8 +167,7 @@ export class NodeAuthorizer {
     if (!namespace || !name) return false;
     try {
       const pod = await this.kube.get<KubeObject>(paths.pod(namespace, name), { node });
-      // deno-lint-ignore no-explicit-any
-      return (pod as any).spec?.nodeName === node;
+      return podOf(pod).spec?.nodeName === node;
     } catch {
       return false;
     }
@@ -209,8 +207,7 @@ export class NodeAuthorizer {
         { node },
       );
       return (list.items ?? []).some((p) =>
-        // deno-lint-ignore no-explicit-any
-        (p as any).spec?.nodeName === node &&
+        podOf(p).spec?.nodeName === node &&
         podReferences({ ...p, metadata: { ...p.metadata, namespace } })[kind].has(
           `${namespace}/${name}`,
         )
@@ -223,8 +220,8 @@ export class NodeAuthorizer {
   /** A PV must be bound (claimRef) to a PVC referenced by the node's pods. */
   async persistentVolume(node: string, pv: KubeObject): Promise<KubeStatus | null> {
     if (!this.enabled) return null;
-    // deno-lint-ignore no-explicit-any
-    const ref = (pv as any).spec?.claimRef;
+    const ref = (pv.spec as { claimRef?: { namespace?: string; name?: string } } | undefined)
+      ?.claimRef;
     if (ref?.namespace && ref?.name) {
       const denied = await this.referenced(node, "persistentvolumeclaim", ref.namespace, ref.name);
       if (!denied) return null;
@@ -239,8 +236,8 @@ export class NodeAuthorizer {
 
   /** A VolumeAttachment must be for the node. */
   volumeAttachment(node: string, va: KubeObject): KubeStatus | null {
-    // deno-lint-ignore no-explicit-any
-    if (!this.enabled || (va as any).spec?.nodeName === node) return null;
+    const vaNode = (va.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (!this.enabled || vaNode === node) return null;
     return this.#deny(
       node,
       "volumeattachments.storage.k8s.io",

@@ -28,6 +28,7 @@ import { createLogger } from "../../lib/mod.ts";
 import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";
 import type { LocationCache, LocationChange, LocationDelta } from "./location.ts";
 import { podChangedForEdge } from "./meta.ts";
+import { podOf } from "./shapes.ts";
 
 const log = createLogger("edgecontroller");
 
@@ -49,11 +50,8 @@ export interface DownstreamStats {
   failed: number;
 }
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
 function nodeNameOf(pod: KubeObject | undefined): string {
-  return (pod as Json)?.spec?.nodeName ?? "";
+  return podOf(pod).spec?.nodeName ?? "";
 }
 
 /** See module docs. */

@@ -10,6 +10,7 @@
  * - the same index answers the NodeRestriction-style authorization of upstream requests.
  */
 import type { KubeObject } from "../../kube/mod.ts";
+import { podOf } from "./shapes.ts";
 
 /** Object kinds the cache tracks references to. */
 export type RefKind = "configmap" | "secret" | "persistentvolumeclaim" | "serviceaccount";
@@ -43,9 +44,6 @@ interface PodEntry {
   refs: PodRefs;
 }
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
 function emptyRefs(): PodRefs {
   return {
     configmap: new Set(),
@@ -59,7 +57,7 @@ function emptyRefs(): PodRefs {
 export function podReferences(pod: KubeObject): PodRefs {
   const refs = emptyRefs();
   const ns = pod.metadata?.namespace ?? "default";
-  const spec: Json = (pod as Json).spec ?? {};
+  const spec = podOf(pod).spec ?? {};
   const add = (kind: RefKind, name: unknown) => {
     if (typeof name === "string" && name) refs[kind].add(`${ns}/${name}`);
   };
@@ -160,8 +158,7 @@ export class LocationCache {
    */
   addOrUpdatePod(pod: KubeObject): LocationDelta {
     const key = podKey(pod);
-    // deno-lint-ignore no-explicit-any
-    const node: string = (pod as any).spec?.nodeName ?? "";
+    const node = podOf(pod).spec?.nodeName ?? "";
     const removed = this.#forget(key);
     if (!node) return { added: [], removed };
     const refs = podReferences(pod);

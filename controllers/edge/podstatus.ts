@@ -15,9 +15,13 @@
  * ephemeral container statuses are left in the order they came.
  */
 import { rfc3339, toSeconds } from "./meta.ts";
-
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type {
+  ConditionLike,
+  ContainerLike,
+  ContainerStatusLike,
+  PodLike,
+  PodStatusLike,
+} from "./shapes.ts";
 
 const TIME_KEYS = new Set([
   "lastProbeTime",
@@ -30,29 +34,30 @@ const TIME_KEYS = new Set([
 /** The conditions whose `lastTransitionTime` the cloud recomputes (kubelet's status manager). */
 const TRANSITION_CONDITIONS = ["Ready", "Initialized"];
 
-function normalizeTimes(v: Json): void {
+function normalizeTimes(v: unknown): void {
   if (Array.isArray(v)) {
     for (const x of v) normalizeTimes(x);
   } else if (v && typeof v === "object") {
-    for (const [k, x] of Object.entries(v)) {
-      if (TIME_KEYS.has(k) && typeof x === "string") v[k] = toSeconds(x);
+    const o = v as Record<string, unknown>;
+    for (const [k, x] of Object.entries(o)) {
+      if (TIME_KEYS.has(k) && typeof x === "string") o[k] = toSeconds(x);
       else normalizeTimes(x);
     }
   }
 }
 
 /** Go's `a < b` on strings: byte (here UTF-16 code unit) order, not locale order. */
-function byName(a: Json, b: Json): number {
+function byName(a: { name?: unknown }, b: { name?: unknown }): number {
   const x = String(a?.name ?? "");
   const y = String(b?.name ?? "");
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** The first condition of `type` (Go's `getPodCondition`), or undefined. */
-function conditionOf(status: Json, type: string): Json {
+function conditionOf(status: PodStatusLike | undefined, type: string): ConditionLike | undefined {
   const conds = status?.conditions;
   if (!Array.isArray(conds)) return undefined;
-  return conds.find((c: Json) => c?.type === type);
+  return conds.find((c) => c?.type === type);
 }
 
 /**
@@ -60,7 +65,10 @@ function conditionOf(status: Json, type: string): Json {
  * matching status into the next slot; statuses of unknown containers end up behind, in whatever
  * order the swaps leave them (exactly as KubeEdge does).
  */
-export function sortInitContainerStatuses(initContainers: Json, statuses: Json[]): void {
+export function sortInitContainerStatuses(
+  initContainers: ContainerLike[] | undefined,
+  statuses: ContainerStatusLike[],
+): void {
   if (!Array.isArray(initContainers)) return;
   let current = 0;
   for (const container of initContainers) {
@@ -79,12 +87,12 @@ export function sortInitContainerStatuses(initContainers: Json, statuses: Json[]
  * the pod's `spec.initContainers`, which decides the order of `initContainerStatuses`.
  */
 export function mergePodStatus(
-  old: Json,
-  reported: Json,
+  old: PodStatusLike | undefined,
+  reported: PodStatusLike | undefined,
   now: number,
-  initContainers: Json = [],
-): Json {
-  const status: Json = structuredClone(reported ?? {});
+  initContainers: ContainerLike[] | undefined = [],
+): PodStatusLike {
+  const status: PodStatusLike = structuredClone(reported ?? {});
   for (const type of TRANSITION_CONDITIONS) {
     const cond = conditionOf(status, type);
     if (!cond || typeof cond !== "object") continue;
@@ -104,14 +112,14 @@ export function mergePodStatus(
 }
 
 /** True when no container is running (all terminated or waiting): `isPodNotRunning`. */
-export function podNotRunning(status: Json): boolean {
-  return (status?.containerStatuses ?? []).every((c: Json) =>
+export function podNotRunning(status: PodStatusLike | undefined): boolean {
+  return (status?.containerStatuses ?? []).every((c) =>
     !!c?.state?.terminated || !!c?.state?.waiting
   );
 }
 
 /** A pod the edge finished that the API wants gone: delete with grace 0. */
-export function shouldDeleteTerminal(pod: Json): boolean {
+export function shouldDeleteTerminal(pod: PodLike | undefined): boolean {
   const phase = pod?.status?.phase;
   return !!pod?.metadata?.deletionTimestamp && (phase === "Succeeded" || phase === "Failed") &&
     podNotRunning(pod?.status);

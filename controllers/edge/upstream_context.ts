@@ -96,11 +96,10 @@ export function statusErrorJson(status: KubeStatus): { ErrStatus: Record<string,
 
 /** The Kubernetes Status of an error, if it is an API error (or a bare Status). */
 function statusOf(err: unknown): KubeStatus | undefined {
-  // deno-lint-ignore no-explicit-any
-  const e = err as any;
+  const e = err as { kind?: unknown; status?: { kind?: unknown } } | null | undefined;
   if (err instanceof KubeApiError) return err.status;
-  if (e?.kind === "Status") return e as KubeStatus;
-  if (e?.status?.kind === "Status") return e.status as KubeStatus;
+  if (e?.kind === "Status") return err as KubeStatus;
+  if (e?.status?.kind === "Status") return e.status as unknown as KubeStatus;
   return undefined;
 }
 

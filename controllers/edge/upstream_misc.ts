@@ -6,7 +6,7 @@
  */
 import { getContentJson, ResourceType } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { isNotFound, type KubeStatus, PatchStrategy } from "../../kube/mod.ts";
+import { isNotFound, type KubeObject, type KubeStatus, PatchStrategy } from "../../kube/mod.ts";
 import type { NodeAuthorizer } from "./authorize.ts";
 import { goField, paths, withTypeMeta, zeroObject } from "./meta.ts";
 import {
@@ -24,9 +24,6 @@ import {
 
 const log = createLogger("edgecontroller");
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
 /**
  * `lease` insert (create) / update (replace): `ObjectResp` without a resourceVersion; on an
  * error `Object` is the empty Lease. Content that does not decode is answered, as cloudcore
@@ -34,9 +31,9 @@ type Json = any;
  */
 export async function leaseWrite(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   if (!hasName(req)) return;
-  let body: Json;
+  let body: unknown;
   try {
-    body = getContentJson<Json>(req.msg);
+    body = getContentJson<unknown>(req.msg);
     if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
       throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Lease`);
     }
@@ -50,20 +47,20 @@ export async function leaseWrite(ctx: UpstreamContext, req: UpstreamRequest): Pr
       { resource: `node/${req.node}/${req.namespace}/${ResourceType.Node}/${req.name}` },
     );
   }
-  const lease: Json = withTypeMeta(structuredClone(body ?? {}), "lease");
+  const lease = withTypeMeta(structuredClone((body ?? {}) as KubeObject), "lease");
   lease.metadata ??= {};
   lease.metadata.namespace ||= req.namespace;
   lease.metadata.name ||= req.name;
-  const denied = ctx.auth.ownLease(req.node, lease.metadata.namespace, lease.metadata.name);
+  const { namespace: ns = "", name = "" } = lease.metadata;
+  const denied = ctx.auth.ownLease(req.node, ns, name);
   if (denied) return reply(ctx, req, objectResp(null, denied, zeroObject("lease")));
   try {
-    const ns = lease.metadata.namespace;
     const out = req.operation === "insert"
       ? await ctx.kube.create(paths.lease(ns), {
         ...lease,
         metadata: { ...lease.metadata, resourceVersion: undefined },
       }, { node: req.node })
-      : await ctx.kube.update(paths.lease(ns, lease.metadata.name), lease, { node: req.node });
+      : await ctx.kube.update(paths.lease(ns, name), lease, { node: req.node });
     withTypeMeta(out, "lease");
     await reply(ctx, req, objectResp(out));
   } catch (err) {
@@ -104,15 +101,15 @@ const csrOwners = new Map<string, string>();
  * is served, not dropped.
  */
 export async function csrInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
-  const csr: Json = withTypeMeta(
-    structuredClone(getContentJson<Json>(req.msg) ?? {}),
+  const csr = withTypeMeta(
+    structuredClone(getContentJson<KubeObject>(req.msg) ?? {}),
     "certificatesigningrequest",
   );
   csr.metadata ??= {};
   if (!csr.metadata.name && !csr.metadata.generateName) csr.metadata.name = req.name;
   try {
-    const created: Json = await ctx.kube.create(paths.csr(), csr, { node: req.node });
-    csrOwners.set(created.metadata.name, req.node);
+    const created = await ctx.kube.create(paths.csr(), csr, { node: req.node });
+    csrOwners.set(created.metadata?.name ?? "", req.node);
     withTypeMeta(created, "certificatesigningrequest");
     await reply(ctx, req, objectResp(created));
   } catch (err) {
@@ -124,9 +121,9 @@ export async function csrInsert(ctx: UpstreamContext, req: UpstreamRequest): Pro
 export async function csrQuery(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   if (!hasName(req)) return;
   try {
-    const csr: Json = await ctx.kube.get(paths.csr(req.name), { node: req.node });
+    const csr = await ctx.kube.get(paths.csr(req.name), { node: req.node });
     const owner = csrOwners.get(req.name);
-    const username: string = csr.spec?.username ?? "";
+    const username = (csr.spec as { username?: string } | undefined)?.username ?? "";
     if (ctx.auth.enabled && owner !== req.node && username !== `system:node:${req.node}`) {
       const denied = {
         kind: "Status" as const,
@@ -179,10 +176,10 @@ async function storedEventDenied(
 
 /** `event` insert/update/patch; no reply (§7.1). */
 export async function eventWrite(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
-  const body: Json = getContentJson<Json>(req.msg) ?? {};
+  const body = getContentJson<KubeObject>(req.msg) ?? {};
   try {
     if (req.operation === "patch") {
-      const event: Json = goField(body, "event") ?? {};
+      const event = (goField(body, "event") ?? {}) as KubeObject;
       const patchData = goField(body, "patchData");
       const ns = event?.metadata?.namespace || req.namespace;
       const name = event?.metadata?.name || req.name;

@@ -18,6 +18,7 @@ import {
   type UpstreamContext,
   type UpstreamRequest,
 } from "./upstream_context.ts";
+import type { NodeLike, NodeStatusLike } from "./shapes.ts";
 
 const log = createLogger("edgecontroller");
 
@@ -25,9 +26,6 @@ const log = createLogger("edgecontroller");
 export const NvidiaGPUResource = "nvidia.com/gpu";
 /** Annotation carrying the GPU status JSON. */
 export const NvidiaGPUStatusAnnotationKey = "huawei.com/gpu-status";
-
-// deno-lint-ignore no-explicit-any
-type Json = any;
 
 function nodeResource(req: UpstreamRequest): string {
   // nodestatus replies use resource type `node` (BuildResource(node, ns, "node", name)).
@@ -54,10 +52,11 @@ class CreateNodeError extends Error {
  * `cloudcore` annotation set. `failed` is the `ObjectResp.Object` cloudcore answers next to an
  * error: client-go's empty Node, into which its deferred re-labelling puts those labels.
  */
-function prepareNode(ctx: UpstreamContext, name: string, body: Json) {
-  const node: Json = withTypeMeta(structuredClone(body ?? {}), "node");
+function prepareNode(ctx: UpstreamContext, name: string, body: unknown) {
+  const node = withTypeMeta(structuredClone((body ?? {}) as NodeLike), "node");
   if (!node.metadata || typeof node.metadata !== "object") node.metadata = {};
-  const labels: Record<string, string> = node.metadata.labels ?? {};
+  const meta = node.metadata;
+  const labels: Record<string, string> = meta.labels ?? {};
   const reserved: Record<string, string> = {};
   for (const k of Object.keys(labels).sort()) {
     if (isK8sLabel(k)) {
@@ -65,9 +64,9 @@ function prepareNode(ctx: UpstreamContext, name: string, body: Json) {
       delete labels[k];
     }
   }
-  node.metadata.name = name;
-  node.metadata.annotations = { ...node.metadata.annotations, [CloudCoreAnnotation]: ctx.localIp };
-  delete node.metadata.resourceVersion;
+  meta.name = name;
+  meta.annotations = { ...meta.annotations, [CloudCoreAnnotation]: ctx.localIp };
+  delete meta.resourceVersion;
   const failed = zeroObject("node");
   if (Object.keys(reserved).length > 0) failed.metadata.labels = { ...reserved };
   return { node, reserved, failed };
@@ -78,19 +77,19 @@ async function createNode(
   ctx: UpstreamContext,
   req: UpstreamRequest,
   name: string,
-  body: Json,
-): Promise<Json> {
+  body: unknown,
+): Promise<NodeLike> {
   const { node, reserved, failed } = prepareNode(ctx, name, body);
-  let created: Json;
+  let created: NodeLike;
   try {
-    created = await ctx.kube.create<Json>(paths.nodes(), node, { node: req.node });
+    created = await ctx.kube.create<NodeLike>(paths.nodes(), node, { node: req.node });
   } catch (err) {
     throw new CreateNodeError(err, failed);
   }
   if (Object.keys(reserved).length > 0) {
     try {
-      created = await ctx.kube.patch<Json>(
-        paths.node(created.metadata.name),
+      created = await ctx.kube.patch<NodeLike>(
+        paths.node(created.metadata?.name ?? name),
         { metadata: { labels: reserved } },
         PatchStrategy.MergePatch,
         { node: req.node },
@@ -117,7 +116,7 @@ export async function nodeStatusInsert(ctx: UpstreamContext, req: UpstreamReques
   if (!hasName(req)) return;
   const answer = (content: string) => reply(ctx, req, content, { resource: nodeResource(req) });
   const denied = ctx.auth.ownNode(req.node, req.name);
-  let existing: Json;
+  let existing: NodeLike | null;
   try {
     if (denied) throw denied;
     existing = await ctx.kube.get(paths.node(req.name), { node: req.node }).catch((err) => {
@@ -130,9 +129,9 @@ export async function nodeStatusInsert(ctx: UpstreamContext, req: UpstreamReques
     );
   }
   if (existing) return answer(MessageSuccessfulContent);
-  let body: Json;
+  let body: unknown;
   try {
-    body = getContentJson(req.msg);
+    body = getContentJson<unknown>(req.msg);
     if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
       throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
     }
@@ -160,14 +159,14 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
     // cloudcore answers no failure of a status update (its GET would have been refused).
     return log.warn("nodestatus update refused", { node: req.node, status: denied.message });
   }
-  const body: Json = getContentJson(req.msg) ?? {};
-  const status: Json = structuredClone(goField(body, "Status") ?? {});
+  const body = getContentJson<unknown>(req.msg) ?? {};
+  const status = structuredClone((goField(body, "Status") ?? {}) as NodeStatusLike);
   const extend = goField(body, "ExtendResources") as Record<string, unknown> | undefined;
   // The informer's copy saves a GET per heartbeat (1,000 nodes: 100 reads/s); an update that
   // conflicts because the copy lagged is retried once from a fresh read.
   const cached = ctx.caches.nodes?.get(req.name);
-  let node: Json;
-  if (cached) node = structuredClone(cached) as Json;
+  let node: NodeLike;
+  if (cached) node = structuredClone(cached) as NodeLike;
   else {
     const fresh = await readNode(ctx, req);
     if (!fresh) return;
@@ -189,7 +188,7 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
       );
     }
   }
-  const write = async (node: Json): Promise<Json> => {
+  const write = async (node: NodeLike): Promise<NodeLike> => {
     const current = node.metadata?.annotations ?? {};
     if (Object.entries(annotations).some(([k, v]) => current[k] !== v)) {
       node = await ctx.kube.patch(
@@ -213,7 +212,7 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
     return await ctx.kube.update(paths.nodeStatus(req.name), node, { node: req.node });
   };
   try {
-    let updated: Json;
+    let updated: NodeLike;
     try {
       updated = await write(node);
     } catch (err) {
@@ -233,9 +232,12 @@ export async function nodeStatusUpdate(ctx: UpstreamContext, req: UpstreamReques
 }
 
 /** The node from the API; undefined (logged) when it is missing or unreadable. */
-async function readNode(ctx: UpstreamContext, req: UpstreamRequest): Promise<Json | undefined> {
+async function readNode(
+  ctx: UpstreamContext,
+  req: UpstreamRequest,
+): Promise<NodeLike | undefined> {
   try {
-    return await ctx.kube.get(paths.node(req.name), { node: req.node });
+    return await ctx.kube.get<NodeLike>(paths.node(req.name), { node: req.node });
   } catch (err) {
     if (isNotFound(err)) {
       log.warn("nodestatus for a node that does not exist", { node: req.name });
@@ -254,9 +256,9 @@ async function readNode(ctx: UpstreamContext, req: UpstreamRequest): Promise<Jso
  */
 export async function nodeInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   if (!hasName(req)) return;
-  let body: Json;
+  let body: unknown;
   try {
-    body = getContentJson(req.msg);
+    body = getContentJson<unknown>(req.msg);
     if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
       throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
     }
@@ -313,7 +315,7 @@ export async function nodeUpdate(ctx: UpstreamContext, req: UpstreamRequest): Pr
   if (!hasName(req)) return;
   const denied = ctx.auth.ownNode(req.node, req.name);
   if (denied) return log.warn("node update refused", { node: req.node, status: denied.message });
-  const body: Json = getContentJson(req.msg) ?? {};
+  const body = getContentJson<NodeLike>(req.msg) ?? {};
   try {
     const patch = {
       metadata: {

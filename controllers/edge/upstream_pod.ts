@@ -12,7 +12,13 @@ import {
   ResourceType,
 } from "../../modules/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
-import { isConflict, isNotFound, KubeApiError, PatchStrategy } from "../../kube/mod.ts";
+import {
+  isConflict,
+  isNotFound,
+  KubeApiError,
+  type ObjectMeta,
+  PatchStrategy,
+} from "../../kube/mod.ts";
 import { goField, patchBody, paths, withTypeMeta, zeroObject } from "./meta.ts";
 import { mergePodStatus, shouldDeleteTerminal } from "./podstatus.ts";
 import {
@@ -26,15 +32,17 @@ import {
   type UpstreamContext,
   type UpstreamRequest,
 } from "./upstream_context.ts";
+import type { PodLike, PodStatusLike } from "./shapes.ts";
 
 const log = createLogger("edgecontroller");
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
-async function getPod(ctx: UpstreamContext, req: UpstreamRequest, name: string): Promise<Json> {
+async function getPod(
+  ctx: UpstreamContext,
+  req: UpstreamRequest,
+  name: string,
+): Promise<PodLike | null> {
   try {
-    return await ctx.kube.get(paths.pod(req.namespace, name), { node: req.node });
+    return await ctx.kube.get<PodLike>(paths.pod(req.namespace, name), { node: req.node });
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
@@ -48,7 +56,7 @@ async function deletePodOnEdge(
   name: string,
   uid?: string,
 ) {
-  const metadata: Json = { name, namespace: req.namespace };
+  const metadata: ObjectMeta = { name, namespace: req.namespace };
   if (uid) metadata.uid = uid;
   await toCloudHub(
     ctx,
@@ -72,14 +80,14 @@ async function deletePodOnEdge(
  * (or has the wrong shape for the resource) is logged and gets no reply.
  */
 export async function podStatusUpdate(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
-  let body: Json;
+  let body: unknown;
   try {
-    body = getContentJson<Json>(req.msg);
+    body = getContentJson<unknown>(req.msg);
   } catch (err) {
     log.warn("podstatus content does not decode", { node: req.node, error: err });
     return;
   }
-  let entries: Json[];
+  let entries: unknown[];
   if (req.name) {
     if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
       log.warn("podstatus content is not a PodStatusRequest", { node: req.node, name: req.name });
@@ -91,18 +99,18 @@ export async function podStatusUpdate(ctx: UpstreamContext, req: UpstreamRequest
       log.warn("podstatus content is not a list of PodStatusRequest", { node: req.node });
       return;
     }
-    entries = body ?? [];
+    entries = (body ?? []) as unknown[];
   }
   for (const entry of entries) await podStatusOne(ctx, req, entry ?? {});
 }
 
 /** What became of one pod status: written (the pod as stored), or the pod is gone. */
-type StatusOutcome = { updated: Json } | { gone: true };
+type StatusOutcome = { updated: PodLike } | { gone: true };
 
-async function podStatusOne(ctx: UpstreamContext, req: UpstreamRequest, entry: Json) {
+async function podStatusOne(ctx: UpstreamContext, req: UpstreamRequest, entry: unknown) {
   const name = String(goField(entry, "Name") ?? "");
   const uid = String(goField(entry, "UID") ?? "");
-  const reported = goField(entry, "Status");
+  const reported = goField(entry, "Status") as PodStatusLike | undefined;
   let outcome: StatusOutcome;
   try {
     // client-go refuses a GET without a name: a plain error, `{}` on the wire.
@@ -130,7 +138,7 @@ async function podStatusOne(ctx: UpstreamContext, req: UpstreamRequest, entry: J
       kind: "DeleteOptions",
       apiVersion: "v1",
       gracePeriodSeconds: 0,
-      preconditions: { uid: updated.metadata.uid },
+      preconditions: { uid: updated.metadata?.uid },
     }, { node: req.node }).catch((err) => {
       if (isNotFound(err) || isConflict(err)) return;
       log.warn("deleting a finished pod failed", {
@@ -148,20 +156,20 @@ async function writePodStatus(
   req: UpstreamRequest,
   name: string,
   uid: string,
-  reported: Json,
+  reported: PodStatusLike | undefined,
 ): Promise<StatusOutcome> {
   // The informer's copy saves a GET per status report when it is the pod the edge means;
   // anything else (missing, other UID) is decided on a fresh read, never on the cache.
   const cached = ctx.caches.pods?.get(name, req.namespace);
   const fromCache = !!cached && (cached.metadata?.uid ?? "") === uid;
-  const pod = fromCache ? structuredClone(cached) as Json : await getPod(ctx, req, name);
+  const pod = fromCache ? structuredClone(cached) as PodLike : await getPod(ctx, req, name);
   // cloudcore compares the UIDs as they are: a report without one is not for the stored pod.
   if (!pod || (pod.metadata?.uid ?? "") !== uid) return { gone: true };
   const denied = ctx.auth.podBound(req.node, pod);
   if (denied) throw denied;
-  const write = async (pod: Json): Promise<Json> => {
+  const write = async (pod: PodLike): Promise<PodLike> => {
     pod.status = mergePodStatus(pod.status, reported, ctx.now(), pod.spec?.initContainers);
-    return await ctx.kube.update<Json>(paths.podStatus(req.namespace, name), pod, {
+    return await ctx.kube.update<PodLike>(paths.podStatus(req.namespace, name), pod, {
       node: req.node,
     });
   };
@@ -221,15 +229,15 @@ function notFound(name: string) {
 /** `pod` insert: create a (mirror/static) pod bound to the requesting node. */
 export async function podInsert(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   if (!hasName(req)) return;
-  const pod: Json = withTypeMeta(structuredClone(getContentJson<Json>(req.msg) ?? {}), "pod");
-  pod.metadata ??= {};
-  pod.metadata.namespace ||= req.namespace;
-  pod.metadata.name ||= req.name;
+  const pod = withTypeMeta(structuredClone(getContentJson<PodLike>(req.msg) ?? {}), "pod");
+  const meta = pod.metadata ??= {};
+  meta.namespace ||= req.namespace;
+  meta.name ||= req.name;
   const denied = ctx.auth.podBound(req.node, pod);
   if (denied) return reply(ctx, req, objectResp(null, denied, zeroObject("pod")));
   try {
-    delete pod.metadata.resourceVersion;
-    const created = await ctx.kube.create(paths.pods(pod.metadata.namespace), pod, {
+    delete meta.resourceVersion;
+    const created = await ctx.kube.create(paths.pods(meta.namespace), pod, {
       node: req.node,
     });
     withTypeMeta(created, "pod");
@@ -242,17 +250,17 @@ export async function podInsert(ctx: UpstreamContext, req: UpstreamRequest): Pro
 /** `pod` delete: UID precondition (string content) or DeleteOptions; gone counts as success. */
 export async function podDelete(ctx: UpstreamContext, req: UpstreamRequest): Promise<void> {
   if (!hasName(req)) return;
-  let options: Json;
+  let options: Record<string, unknown>;
   if (typeof req.msg.content === "string") {
-    let parsed: Json = undefined;
+    let parsed: unknown = undefined;
     try {
       parsed = JSON.parse(req.msg.content);
     } catch { /* a bare UID */ }
     options = parsed && typeof parsed === "object"
-      ? parsed
+      ? parsed as Record<string, unknown>
       : { gracePeriodSeconds: 0, preconditions: { uid: req.msg.content } };
   } else {
-    options = getContentJson(req.msg) ?? {};
+    options = getContentJson<Record<string, unknown>>(req.msg) ?? {};
   }
   options = { kind: "DeleteOptions", apiVersion: "v1", ...options };
   try {

@@ -18,9 +18,7 @@ import {
   type UpstreamContext,
   type UpstreamRequest,
 } from "./upstream_context.ts";
-
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { TokenRequestLike } from "./shapes.ts";
 
 async function answer(
   ctx: UpstreamContext,
@@ -130,9 +128,12 @@ export async function serviceAccountTokenQuery(
   const denied = await ctx.auth.referenced(req.node, "serviceaccount", req.namespace, req.name);
   if (denied) return reply(ctx, req, statusErrorJson(denied));
   try {
-    const tr: Json = withTypeMeta(structuredClone(getContentJson<Json>(req.msg) ?? {}), req.type);
+    const tr = withTypeMeta(
+      structuredClone(getContentJson<TokenRequestLike>(req.msg) ?? {}),
+      req.type,
+    ) as TokenRequestLike;
     tr.metadata = { ...tr.metadata, name: req.name, namespace: req.namespace };
-    delete tr.metadata.resourceVersion;
+    delete tr.metadata!.resourceVersion;
     const bound = tr.spec?.boundObjectRef;
     if (bound?.kind === "Pod" && bound.name) {
       const pod = await ctx.kube.get(paths.pod(req.namespace, bound.name), { node: req.node });

@@ -19,7 +19,7 @@ function byType(status: Json, type: string): Json {
 
 Deno.test("mergePodStatus: Ready and Initialized keep the old lastTransitionTime while their status is unchanged", () => {
   const old = { conditions: [cond("Ready", "True", OLD_T), cond("Initialized", "True", OLD_T)] };
-  const got = mergePodStatus(old, {
+  const got: Json = mergePodStatus(old, {
     conditions: [cond("Initialized", "True", EDGE_T), cond("Ready", "True", EDGE_T)],
   }, NOW);
   assertEquals(byType(got, "Ready").lastTransitionTime, OLD_T);
@@ -30,7 +30,7 @@ Deno.test("mergePodStatus: Ready and Initialized keep the old lastTransitionTime
 
 Deno.test("mergePodStatus: Ready and Initialized become now when their status changed or they are new", () => {
   const old = { conditions: [cond("Ready", "False", OLD_T)] };
-  const got = mergePodStatus(old, {
+  const got: Json = mergePodStatus(old, {
     conditions: [cond("Ready", "True", EDGE_T), cond("Initialized", "True", EDGE_T)],
   }, NOW);
   assertEquals(byType(got, "Ready").lastTransitionTime, NOW_S);
@@ -41,7 +41,7 @@ Deno.test("mergePodStatus: Ready and Initialized become now when their status ch
 });
 
 Deno.test("mergePodStatus: an unchanged Ready whose old lastTransitionTime was unset stays unset (null), as cloudcore copies the zero time", () => {
-  const got = mergePodStatus({ conditions: [cond("Ready", "True")] }, {
+  const got: Json = mergePodStatus({ conditions: [cond("Ready", "True")] }, {
     conditions: [cond("Ready", "True", EDGE_T)],
   }, NOW);
   assertEquals(byType(got, "Ready").lastTransitionTime, null);
@@ -55,7 +55,7 @@ Deno.test("mergePodStatus: every other condition keeps the lastTransitionTime th
       cond("PodReadyToStartContainers", "False", OLD_T),
     ],
   };
-  const got = mergePodStatus(old, {
+  const got: Json = mergePodStatus(old, {
     conditions: [
       cond("ContainersReady", "True", EDGE_T), // same status: still the edge's time
       cond("PodScheduled", "True"), // no time reported: none set
@@ -73,7 +73,7 @@ Deno.test("mergePodStatus: no condition is kept from the old status; only the fi
   const old = {
     conditions: [cond("PodScheduled", "True", OLD_T), cond("Ready", "True", OLD_T)],
   };
-  const got = mergePodStatus(old, {
+  const got: Json = mergePodStatus(old, {
     conditions: [cond("Ready", "True", EDGE_T), cond("Ready", "True", EDGE_T)],
   }, NOW);
   assertEquals(got.conditions.map((c: Json) => c.type), ["Ready", "Ready"]);
@@ -94,7 +94,7 @@ Deno.test("mergePodStatus: startTime is the old one, else the reported one, else
 
 Deno.test("mergePodStatus: initContainerStatuses keep the pod spec order (not by name); containerStatuses sort by byte order; ephemeral ones stay", () => {
   const initContainers = [{ name: "zz-migrate" }, { name: "b-wait" }, { name: "a-copy" }];
-  const got = mergePodStatus(
+  const got: Json = mergePodStatus(
     {},
     {
       initContainerStatuses: [{ name: "zz-migrate" }, { name: "b-wait" }, { name: "a-copy" }],
@@ -113,7 +113,7 @@ Deno.test("mergePodStatus: initContainerStatuses keep the pod spec order (not by
   assertEquals(got.containerStatuses.map((c: Json) => c.name), ["Sidecar", "app", "db"]);
   assertEquals(got.ephemeralContainerStatuses.map((c: Json) => c.name), ["dbg-2", "dbg-1"]);
   // Reported out of spec order: put back in spec order.
-  const shuffled = mergePodStatus(
+  const shuffled: Json = mergePodStatus(
     {},
     {
       initContainerStatuses: [{ name: "a-copy" }, { name: "zz-migrate" }, { name: "b-wait" }],
@@ -127,7 +127,7 @@ Deno.test("mergePodStatus: initContainerStatuses keep the pod spec order (not by
     "a-copy",
   ]);
   // Without the spec (old callers): left as reported.
-  const noSpec = mergePodStatus({}, {
+  const noSpec: Json = mergePodStatus({}, {
     initContainerStatuses: [{ name: "b" }, { name: "a" }],
   }, NOW);
   assertEquals(noSpec.initContainerStatuses.map((c: Json) => c.name), ["b", "a"]);
@@ -141,7 +141,7 @@ Deno.test("sortInitContainerStatuses: KubeEdge's swap walk; statuses of unknown 
 });
 
 Deno.test("mergePodStatus: container state times are normalised to RFC 3339 seconds (UTC)", () => {
-  const got = mergePodStatus(
+  const got: Json = mergePodStatus(
     {},
     {
       containerStatuses: [{
