@@ -5,6 +5,7 @@ import {
   startEmbeddedApi,
 } from "../../apiserver/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
+import { waitUntil } from "../wait.ts";
 
 setLogLevel("warn");
 
@@ -77,18 +78,12 @@ export async function kubectlOk(api: EmbeddedApi, args: string[], stdin?: string
 }
 
 /** Polls `fn` until it returns a truthy value or the timeout passes. */
-export async function waitFor<T>(
+export function waitFor<T>(
   fn: () => T | Promise<T>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return waitUntil(fn, what, { timeoutMs }) as Promise<T>;
 }
 
 /** A raw HTTPS request to the API with the admin token (or `token`). */

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../assert.ts";
+import { assertEquals } from "../assert.ts";
 import fc from "fast-check";
 import { defaultConfig } from "../../config/defaults.ts";
 import { parseConfig } from "../../config/load.ts";

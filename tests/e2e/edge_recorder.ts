@@ -7,6 +7,7 @@
 import { edgeAcks, EdgeClient } from "../../edge/client.ts";
 import type { NodeCredentials } from "../../edge/sim/mod.ts";
 import type { Message } from "../../modules/message.ts";
+import { waitUntil } from "../wait.ts";
 
 /** An edge node with delivery bookkeeping. */
 export class RecordingEdge {
@@ -117,9 +118,5 @@ export async function until(
   timeoutMs = 20_000,
   detail: () => string = () => "",
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil(fn, what, { timeoutMs, detail });
 }

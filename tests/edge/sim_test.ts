@@ -9,6 +9,7 @@ import { setLogLevel } from "../../lib/log.ts";
 import { runEdgeSimCli } from "../../cli/edge_sim.ts";
 import { spawnHub } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
+import { waitUntil } from "../wait.ts";
 
 setLogLevel("error");
 
@@ -50,15 +51,16 @@ Deno.test("edge-sim: nodes register, report status, get their pods and report po
     );
     await sim.waitUntil((s) => (s.sent.podstatus ?? 0) >= 4, 10_000, "4 pod statuses");
     // The pod status reaches the API (Running).
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const pod = await stack.kube.get("/api/v1/namespaces/default/pods/p0") as {
-        status?: { phase?: string };
-      };
-      if (pod.status?.phase === "Running") break;
-      assert(Date.now() < deadline, "pod p0 never became Running");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(
+      async () => {
+        const pod = await stack.kube.get("/api/v1/namespaces/default/pods/p0") as {
+          status?: { phase?: string };
+        };
+        return pod.status?.phase === "Running";
+      },
+      "pod p0 Running",
+      { intervalMs: 50 },
+    );
   } finally {
     await sim.stop();
     await stack.close();

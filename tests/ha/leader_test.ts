@@ -14,6 +14,7 @@ import {
 import { ManualClock } from "../../lib/clock.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { waitUntil } from "../wait.ts";
 
 const NS = "kubeedge";
 const LEASE = "edgecloud-controllers";
@@ -77,11 +78,10 @@ function elector(
 
 /** Waits (really) until every elector is parked on the manual clock; poll with a bound. */
 async function settle(electors: LeaderElector[]): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!electors.every((e) => e.idle)) {
-    if (Date.now() > deadline) throw new Error("electors did not settle");
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitUntil(() => electors.every((e) => e.idle), "electors to settle", {
+    timeoutMs: 20_000,
+    intervalMs: 1,
+  });
 }
 
 /** Advances logical time in small steps until `done()`, or fails after `limitMs` of it. */

@@ -19,18 +19,18 @@ import { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE } from "../../ha/mod.ts";
 import type { Message } from "../../modules/message.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { runMain, RunningMain, writeTestConfig } from "../cli/subprocess.ts";
+import { waitUntil } from "../wait.ts";
 
 const GUARD_MS = 30_000;
 
 /** Polls `probe` until it returns a value (bounded). */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + GUARD_MS;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return waitUntil(probe, what, {
+    timeoutMs: GUARD_MS,
+    intervalMs: 50,
+    retryErrors: true,
+    defined: true,
+  }) as Promise<T>;
 }
 
 /** A replica's config: listeners on 127.0.0.1 port 0, its own advertise address, short Lease. */

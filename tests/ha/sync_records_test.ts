@@ -8,17 +8,12 @@ import { SyncRecordIndex, WatchedSyncStore } from "../../ha/sync_records.ts";
 import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { assertEquals } from "../assert.ts";
+import { waitUntil } from "../wait.ts";
 
 setLogSink(() => {});
 
-async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error("gave up");
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  return waitUntil(probe, "the record", { defined: true }) as Promise<T>;
 }
 
 Deno.test("WatchedSyncStore: reads follow writes made by another replica", async () => {

@@ -15,6 +15,7 @@ import { createEdgeCsr } from "../../edge/pki.ts";
 import { CloudHub, type CloudHubOptions } from "../../hub/cloudhub.ts";
 import { EdgeClient, type EdgeClientOptions } from "../../edge/client.ts";
 import type { SyncStore } from "../../kube/objectsync.ts";
+import { waitUntil } from "../wait.ts";
 
 /** CA + server cert, created once per test file. */
 export interface Pki {
@@ -117,16 +118,10 @@ export async function startHub(
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function until<T>(
+export function until<T>(
   fn: () => T | Promise<T>,
   timeoutMs = 5_000,
   what = "condition",
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return waitUntil(fn, what, { timeoutMs, intervalMs: 10 }) as Promise<T>;
 }

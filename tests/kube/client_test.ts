@@ -8,6 +8,7 @@ import {
   KubeUnavailableError,
   TokenBucket,
 } from "../../kube/mod.ts";
+import { waitUntil } from "../wait.ts";
 
 async function withApi(fn: (kube: KubeClient, api: { kubeconfigYaml: string }) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "kube-test-" });
@@ -23,11 +24,7 @@ async function withApi(fn: (kube: KubeClient, api: { kubeconfigYaml: string }) =
 }
 
 async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(pred, what, { timeoutMs, intervalMs: 10 });
 }
 
 Deno.test("informer: hasSynced after the initial list, then add/update/delete from the watch", async () => {

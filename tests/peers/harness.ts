@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { MAIN, RUN_FLAGS, runMain, RunningMain, writeTestConfig } from "../cli/subprocess.ts";
+import { type Done, waitUntil } from "../wait.ts";
 
 export { runMain, RunningMain, writeTestConfig };
 
@@ -63,25 +64,12 @@ export function peerTest(
 }
 
 /** Polls `fn` until it returns a truthy value; fails naming `what` after `timeoutMs`. */
-export async function eventually<T>(
+export function eventually<T>(
   fn: () => T | Promise<T>,
   what: string,
   timeoutMs = 60_000,
-): Promise<Exclude<T, false | undefined | null | 0 | "">> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as Exclude<T, false | undefined | null | 0 | "">;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+): Promise<Done<T>> {
+  return waitUntil(fn, what, { timeoutMs, intervalMs: 250, retryErrors: true });
 }
 
 /** Runs kubectl with a kubeconfig; throws with stderr on failure unless `allowFail`. */

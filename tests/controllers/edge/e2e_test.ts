@@ -9,6 +9,7 @@ import { KubeClient, KubeSyncStore } from "../../../kube/mod.ts";
 import { EdgeController } from "../../../controllers/edge/mod.ts";
 import { startHub } from "../../hub/hub_fixture.ts";
 import { edgeNode } from "./harness.ts";
+import { waitUntil } from "../../wait.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -135,13 +136,10 @@ Deno.test("e2e: an EdgeController restart resends nothing the edge already ackno
     // The ACK is recorded as the ObjectSync's RV.
     const syncPath =
       `/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/default/objectsyncs/edge-r.${pod.metadata.uid}`;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+    await waitUntil(async () => {
       const s: Json = await kube.get(syncPath).catch(() => null);
-      if (s?.status?.objectResourceVersion === pod.metadata.resourceVersion) break;
-      if (Date.now() > deadline) throw new Error("ObjectSync never recorded the ACK");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return s?.status?.objectResourceVersion === pod.metadata.resourceVersion;
+    }, "the ObjectSync recording the ACK");
 
     // Restart: a new EdgeController replays its caches; the hub drops what was acknowledged.
     await ec.stop();

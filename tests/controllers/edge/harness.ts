@@ -7,6 +7,7 @@ import { startEmbeddedApi } from "../../../apiserver/mod.ts";
 import { buildMessage, Bus, type Message } from "../../../modules/mod.ts";
 import { KubeClient, type KubeClientOptions, type KubeObject } from "../../../kube/mod.ts";
 import { EdgeController, type EdgeControllerOptions } from "../../../controllers/edge/mod.ts";
+import { waitUntil } from "../../wait.ts";
 
 /** Records every message sent to `cloudhub`. */
 export class HubRecorder {
@@ -26,20 +27,13 @@ export class HubRecorder {
   }
 
   /** Waits for a message matching `pred` (polling; no fixed sleeps). */
-  async waitFor(pred: (m: Message) => boolean, what: string, timeoutMs = 10_000): Promise<Message> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.messages.find(pred);
-      if (m) return m;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${what}; got:\n${
-            this.messages.map((x) => `${x.route.operation} ${x.route.resource}`).join("\n")
-          }`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  waitFor(pred: (m: Message) => boolean, what: string, timeoutMs = 10_000): Promise<Message> {
+    return waitUntil(() => this.messages.find(pred), what, {
+      timeoutMs,
+      intervalMs: 10,
+      detail: () =>
+        `got:\n${this.messages.map((x) => `${x.route.operation} ${x.route.resource}`).join("\n")}`,
+    });
   }
 
   /** Messages for a cloud resource (exact match) with an operation. */
@@ -150,16 +144,10 @@ export function pod(name: string, node: string, spec: Record<string, unknown> = 
 }
 
 /** Polls an async condition. */
-export async function eventually<T>(
+export function eventually<T>(
   fn: () => Promise<T | undefined | false>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return waitUntil(fn, what, { timeoutMs }) as Promise<T>;
 }
