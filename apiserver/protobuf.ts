@@ -29,182 +29,26 @@
 import { badRequest, unsupportedMediaType } from "./errors.ts";
 import { jsonTextTooDeep, MAX_DEPTH, tooDeep } from "./depth.ts";
 import { type JsonObject, setOwn } from "./own.ts";
-import { KINDS, TYPES } from "./protobuf_schema.ts";
+import {
+  type Field,
+  protobufType,
+  SCALARS,
+  SPECIALS,
+  struct,
+  type Type,
+} from "./protobuf_types.ts";
+import {
+  Malformed,
+  type Seg,
+  Wire,
+  WIRE_I32,
+  WIRE_I64,
+  WIRE_LEN,
+  WIRE_VARINT,
+} from "./protobuf_wire.ts";
 import { encodeBase64 } from "../lib/mod.ts";
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00]; // "k8s\0"
-
-// ---- The schema, parsed from protobuf_schema.ts on first use ----
-
-type Scalar = "s" | "b" | "i32" | "i64" | "u32" | "u64" | "f32" | "f64" | "y";
-type Special = "time" | "mtime" | "dur" | "qty" | "intstr" | "raw" | "fieldsv1";
-type Type =
-  | { k: Scalar }
-  | { k: Special }
-  | { k: "struct"; ref: string }
-  | { k: "wrap"; elem: Type } // a named slice sent as a message {repeated elem items = 1}
-  | { k: "list"; elem: Type }
-  | { k: "map"; val: Type };
-
-interface Field {
-  num: number;
-  json: string;
-  t: Type;
-  ptr: boolean;
-  omit: boolean;
-  inline: boolean;
-}
-
-interface Struct {
-  ref: string;
-  fields: Field[];
-  byNum: Map<number, Field>;
-  /** JSON names of the struct's own (not inlined) fields: they win over inlined ones. */
-  names: Set<string>;
-}
-
-const SCALARS = new Set(["s", "b", "i32", "i64", "u32", "u64", "f32", "f64", "y"]);
-const SPECIALS = new Set(["time", "mtime", "dur", "qty", "intstr", "raw", "fieldsv1"]);
-
-function parseType(text: string, pkg: string): Type {
-  if (text.startsWith("[]")) return { k: "list", elem: parseType(text.slice(2), pkg) };
-  if (text.startsWith("{s:")) return { k: "map", val: parseType(text.slice(3, -1), pkg) };
-  if (text.startsWith("(")) return { k: "wrap", elem: parseType(text.slice(1, -1), pkg) };
-  if (SCALARS.has(text)) return { k: text as Scalar };
-  if (SPECIALS.has(text)) return { k: text as Special };
-  return { k: "struct", ref: text.includes(".") ? text : `${pkg}.${text}` };
-}
-
-const structs = new Map<string, Struct>();
-
-function struct(ref: string): Struct {
-  let s = structs.get(ref);
-  if (s) return s;
-  const text = TYPES[ref];
-  if (text === undefined) throw new Error(`protobuf schema: no type ${ref}`);
-  const pkg = ref.slice(0, ref.indexOf("."));
-  const fields = text === "" ? [] : text.split(" ").map((f): Field => {
-    const [num, json, type, flags = ""] = f.split(",");
-    const ptr = type.startsWith("*");
-    return {
-      num: Number(num),
-      json,
-      t: parseType(ptr ? type.slice(1) : type, pkg),
-      ptr,
-      omit: flags.includes("o"),
-      inline: flags.includes("i"),
-    };
-  });
-  s = {
-    ref,
-    fields,
-    byNum: new Map(fields.map((f) => [f.num, f])),
-    names: new Set(fields.filter((f) => !f.inline).map((f) => f.json)),
-  };
-  structs.set(ref, s);
-  return s;
-}
-
-let kinds: Map<string, string> | undefined;
-
-/** The root type of `kind` in `apiVersion`, or undefined when it has no protobuf form here. */
-export function protobufType(apiVersion: string, kind: string): string | undefined {
-  if (!kinds) {
-    kinds = new Map();
-    for (const [gv, list] of Object.entries(KINDS)) {
-      for (const item of list.split(" ")) {
-        const eq = item.indexOf("=");
-        const name = eq >= 0 ? item.slice(0, eq) : item.slice(item.indexOf(".") + 1);
-        kinds.set(`${gv} ${name}`, eq >= 0 ? item.slice(eq + 1) : item);
-      }
-    }
-  }
-  return kinds.get(`${apiVersion} ${kind}`);
-}
-
-// ---- The wire reader ----
-
-class Malformed extends Error {}
-
-/** A byte range of the body: one occurrence of a length-delimited field. */
-type Seg = [start: number, end: number];
-
-const WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5;
-
-/**
- * A cursor over one byte range of the body. Written here rather than taken from protobufjs's
- * Reader (which viaduct uses): the decoder works on ranges of one buffer, so that the occurrences
- * of a message field merge as Go merges them, and needs exact 64-bit values (Duration
- * nanoseconds), which protobufjs's Reader only gives through the optional Long package.
- */
-class Wire {
-  pos: number;
-  lo = 0;
-  hi = 0;
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
-    this.pos = start;
-  }
-
-  /** Reads a varint into {@link lo}/{@link hi} (unsigned 32-bit halves). */
-  varint(): void {
-    let lo = 0, hi = 0;
-    for (let i = 0;; i++) {
-      if (this.pos >= this.end) throw new Malformed("truncated varint");
-      if (i === 10) throw new Malformed("varint longer than 10 bytes");
-      const b = this.buf[this.pos++];
-      if (i < 4) lo |= (b & 0x7f) << (7 * i);
-      else if (i === 4) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x7f) >> 4;
-      } else hi |= (b & 0x7f) << (7 * i - 32);
-      if (b < 0x80) break;
-    }
-    this.lo = lo >>> 0;
-    this.hi = hi >>> 0;
-  }
-
-  /** Reads a tag: [field number, wire type]. */
-  tag(): [number, number] {
-    this.varint();
-    const num = this.lo >>> 3;
-    if (this.hi !== 0 || num === 0) throw new Malformed("invalid field number");
-    return [num, this.lo & 7];
-  }
-
-  /** Reads a length prefix: the range of the bytes it announces. */
-  len(): Seg {
-    this.varint();
-    if (this.hi !== 0 || this.lo > this.end - this.pos) {
-      throw new Malformed("length runs past the end of the message");
-    }
-    const start = this.pos;
-    this.pos += this.lo;
-    return [start, this.pos];
-  }
-
-  fixed(n: 4 | 8): number {
-    if (this.end - this.pos < n) throw new Malformed("truncated fixed-width value");
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
-  skip(wire: number): void {
-    if (wire === WIRE_VARINT) this.varint();
-    else if (wire === WIRE_I64) this.fixed(8);
-    else if (wire === WIRE_LEN) this.len();
-    else if (wire === WIRE_I32) this.fixed(4);
-    else throw new Malformed(`wire type ${wire} (groups are not used by Kubernetes)`);
-  }
-
-  int64(): number {
-    return (this.hi | 0) * 0x1_0000_0000 + this.lo;
-  }
-
-  bigint64(): bigint {
-    return BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(this.lo));
-  }
-}
 
 const UTF8 = new TextDecoder(); // invalid bytes become U+FFFD, as Go's JSON encoder writes them
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
