@@ -72,6 +72,22 @@ function prepareNode(ctx: UpstreamContext, name: string, body: unknown) {
   return { node, reserved, failed };
 }
 
+/** The content of a node insert: a Node object (or null); anything else cannot be decoded. */
+function nodeContent(req: UpstreamRequest): unknown {
+  const body = getContentJson<unknown>(req.msg);
+  if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
+    throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
+  }
+  return body;
+}
+
+/** cloudcore's reply to a node insert whose content does not decode. */
+function unmarshalError(req: UpstreamRequest, err: unknown): string {
+  return `message: ${req.msg.header.id} process failure, unmarshal marshaled message content with error: ${
+    errorString(err)
+  }`;
+}
+
 /** Creates a node as cloudcore's `createNode` does (see {@link prepareNode}). */
 async function createNode(
   ctx: UpstreamContext,
@@ -131,16 +147,9 @@ export async function nodeStatusInsert(ctx: UpstreamContext, req: UpstreamReques
   if (existing) return answer(MessageSuccessfulContent);
   let body: unknown;
   try {
-    body = getContentJson<unknown>(req.msg);
-    if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
-      throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
-    }
+    body = nodeContent(req);
   } catch (err) {
-    return answer(
-      `message: ${req.msg.header.id} process failure, unmarshal marshaled message content with error: ${
-        errorString(err)
-      }`,
-    );
+    return answer(unmarshalError(req, err));
   }
   try {
     await createNode(ctx, req, req.name, body);
@@ -258,19 +267,9 @@ export async function nodeInsert(ctx: UpstreamContext, req: UpstreamRequest): Pr
   if (!hasName(req)) return;
   let body: unknown;
   try {
-    body = getContentJson<unknown>(req.msg);
-    if (body !== null && (typeof body !== "object" || Array.isArray(body))) {
-      throw new Error(`cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Node`);
-    }
+    body = nodeContent(req);
   } catch (err) {
-    return reply(
-      ctx,
-      req,
-      `message: ${req.msg.header.id} process failure, unmarshal marshaled message content with error: ${
-        errorString(err)
-      }`,
-      { resource: nodeResource(req) },
-    );
+    return reply(ctx, req, unmarshalError(req, err), { resource: nodeResource(req) });
   }
   const name = req.name;
   const denied = ctx.auth.ownNode(req.node, name);

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { buildMessage, type Message, newRespByMessage } from "../../modules/message.ts";
 import { ManualClock } from "../../lib/clock.ts";
 import { MemorySyncStore, objectSyncName } from "../../kube/objectsync.ts";
-import { startHub, until } from "./hub_fixture.ts";
+import { pingRoundTrip, startHub, until } from "./hub_fixture.ts";
 
 function pod(node: string, name: string, uid: string, rv: string, operation = "update"): Message {
   return buildMessage({
@@ -93,14 +93,7 @@ Deno.test("no ACK → resend with the same msg_id every 5 s; an ACK stops resend
     await until(() => t.hub.pools.get("n1").ack.depth === 0, 5_000, "acked");
     clock.advance(60_000);
     // a round trip after the advance proves no resend was written before it
-    const ping = buildMessage({
-      source: "websocket",
-      group: "resource",
-      operation: "ping",
-      resource: "node",
-    }, "x");
-    await edge.send(ping);
-    await edge.waitFor((m) => m.header.parentId === ping.header.id);
+    await pingRoundTrip(edge);
     assertEquals(edge.received.filter(isPod).length, 2);
     assertEquals(
       (await t.hub.syncStore.get({ namespace: "default", name: objectSyncName("n1", "uid-a") }))
@@ -195,14 +188,7 @@ Deno.test("after a hub restart, unacknowledged objects are resent and acknowledg
       (await store.get({ namespace: "default", name: objectSyncName("n1", "uid-2") }))
         ?.resourceVersion === "11"
     );
-    const ping = buildMessage({
-      source: "websocket",
-      group: "resource",
-      operation: "ping",
-      resource: "node",
-    }, "x");
-    await edge.send(ping);
-    await edge.waitFor((m) => m.header.parentId === ping.header.id);
+    await pingRoundTrip(edge);
     assert(
       !edge.received.some((m) => m.route.resource === "default/pod/acked"),
       "acknowledged object resent",

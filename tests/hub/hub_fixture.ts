@@ -16,6 +16,7 @@ import { CloudHub, type CloudHubOptions } from "../../hub/cloudhub.ts";
 import { EdgeClient, type EdgeClientOptions } from "../../edge/client.ts";
 import type { SyncStore } from "../../kube/objectsync.ts";
 import { waitUntil } from "../wait.ts";
+import { buildMessage } from "../../modules/message.ts";
 
 /** CA + server cert, created once per test file. */
 export interface Pki {
@@ -124,4 +125,19 @@ export function until<T>(
   what = "condition",
 ): Promise<T> {
   return waitUntil(fn, what, { timeoutMs, intervalMs: 10 }) as Promise<T>;
+}
+
+/**
+ * A viaduct `ping` the hub answers at once: once its reply is back, everything `edge` sent before
+ * it has been read by the hub, and anything the hub wrote before the reply has arrived.
+ */
+export async function pingRoundTrip(edge: EdgeClient): Promise<void> {
+  const ping = buildMessage({
+    source: "websocket",
+    group: "resource",
+    operation: "ping",
+    resource: "node",
+  }, "x");
+  await edge.send(ping);
+  await edge.waitFor((m) => m.header.parentId === ping.header.id);
 }

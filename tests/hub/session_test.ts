@@ -2,19 +2,9 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { buildMessage } from "../../modules/message.ts";
 import { ManualClock } from "../../lib/clock.ts";
 import { Bus } from "../../modules/bus.ts";
-import type { EdgeClient } from "../../edge/client.ts";
-import { startHub, until } from "./hub_fixture.ts";
+import { pingRoundTrip, startHub, until } from "./hub_fixture.ts";
 
-async function roundTrip(edge: EdgeClient): Promise<void> {
-  const ping = buildMessage({
-    source: "websocket",
-    group: "resource",
-    operation: "ping",
-    resource: "node",
-  }, "x");
-  await edge.send(ping);
-  await edge.waitFor((m) => m.header.parentId === ping.header.id);
-}
+const roundTrip = pingRoundTrip;
 
 Deno.test("keepalive timeout closes the session with reason 'keepalive timeout'", async () => {
   const clock = new ManualClock();

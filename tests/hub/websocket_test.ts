@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "../as
 import { buildMessage } from "../../modules/message.ts";
 import { createCA } from "../../pki/mod.ts";
 import { EdgeConnectError } from "../../edge/client.ts";
-import { clientCert, startHub, until } from "./hub_fixture.ts";
+import { clientCert, pingRoundTrip, startHub, until } from "./hub_fixture.ts";
 import { Bus } from "../../modules/bus.ts";
 
 Deno.test("edge client joins over mTLS; keepalive reaches the session; config/ping answered with ack", async () => {
@@ -135,14 +135,7 @@ Deno.test("malformed frames close only that connection with a reason and a metri
       });
       assertEquals(after, before + 1, label);
     }
-    const ping = buildMessage({
-      source: "websocket",
-      group: "resource",
-      operation: "ping",
-      resource: "node",
-    }, "x");
-    await good.send(ping);
-    await good.waitFor((x) => x.header.parentId === ping.header.id);
+    await pingRoundTrip(good);
     await until(() => t.hub.sessions.nodeIds.length === 1, 5_000, "bad sessions gone");
     assertEquals(t.hub.sessions.nodeIds, ["good"]);
   } finally {
@@ -161,14 +154,7 @@ Deno.test("edgecore's zero-value message is dropped and counted; the session sta
         reason: "empty_message",
       }) === 1
     );
-    const ping = buildMessage({
-      source: "websocket",
-      group: "resource",
-      operation: "ping",
-      resource: "node",
-    }, "x");
-    await edge.send(ping);
-    await edge.waitFor((m) => m.header.parentId === ping.header.id);
+    await pingRoundTrip(edge);
     assertEquals(edge.connected, true);
     assertEquals(t.hub.sessions.nodeIds, ["n1"]);
   } finally {
