@@ -72,12 +72,24 @@ export class HubMetrics {
    * by listener and reason (`handshake_timeout`, `over_capacity`; lib/conn_guard.ts).
    */
   readonly listenerDrops: Counter<"listener" | "reason">;
+  /** Connections a listener holds that are not ready yet (under its handshake deadline). */
+  readonly listenerPending: Gauge<"listener">;
   /** Downstream messages dropped, by reason. */
   readonly dropped: Counter<"reason">;
   /** Upstream messages that found no module/group on the bus, by target. */
   readonly unroutable: Counter<"target">;
   /** How late a timer due every 50 ms fired (sampled while the monitor serves). */
   readonly eventLoopLag: Histogram;
+
+  readonly #pendingSources = new Map<string, () => number>();
+
+  /** Reports `read()` as the listener's pending connections until the returned function runs. */
+  trackPending(listener: string, read: () => number): () => void {
+    this.#pendingSources.set(listener, read);
+    return () => {
+      if (this.#pendingSources.get(listener) === read) this.#pendingSources.delete(listener);
+    };
+  }
 
   constructor() {
     const registers = [this.registry];
@@ -153,6 +165,18 @@ export class HubMetrics {
         "Connections a listener closed before TLS handshake and request headers, upgrade or QUIC header were done: too slow (handshake_timeout) or over the pending cap (over_capacity).",
       labelNames: ["listener", "reason"],
       registers,
+    });
+    const pendingSources = this.#pendingSources;
+    this.listenerPending = new Gauge({
+      name: "edgecloud_listener_pending_connections",
+      help:
+        "Connections a listener holds that are not ready yet (TLS handshake, request headers, upgrade): each is closed if its handshake deadline passes first.",
+      labelNames: ["listener"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [listener, read] of pendingSources) this.set({ listener }, read());
+      },
     });
     this.dropped = new Counter({
       name: "edgecloud_cloudhub_dropped_messages_total",

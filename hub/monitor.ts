@@ -68,10 +68,12 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   });
   log.info("monitor listening", { port: server.port });
   const stopSampler = startLoopLagSampler((s) => opts.metrics.eventLoopLag.observe(s));
+  const untrack = opts.metrics.trackPending("monitor", () => server.guard.pending);
   return {
     port: server.port,
     close: () => {
       stopSampler();
+      untrack();
       return server.close();
     },
   };

@@ -263,6 +263,7 @@ export class WebSocketTransport {
   readonly #server: https.Server;
   readonly #wss: WebSocketServer;
   readonly #guard: ConnGuard<Socket>;
+  readonly #untrackPending: () => void;
   readonly #conns = new Set<WsEdgeConnection>();
   #port = 0;
 
@@ -288,6 +289,7 @@ export class WebSocketTransport {
       onDrop: (reason) => opts.metrics.listenerDrops.inc({ listener: "websocket", reason }),
       readyOnRequest: false,
     });
+    this.#untrackPending = opts.metrics.trackPending("websocket", () => this.#guard.pending);
     this.#server.on("tlsClientError", (err: Error, tls: TLSSocket) => {
       // A connection the guard dropped mid-handshake is counted there.
       if (this.#guard.wasDropped(rawSocket(tls))) return;
@@ -437,6 +439,7 @@ export class WebSocketTransport {
     await all;
     this.#wss.close();
     this.#guard.closeAll();
+    this.#untrackPending();
     // Sockets still in the TLS handshake or refused ones would keep server.close() waiting.
     (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
     await closing;
