@@ -29,6 +29,7 @@ import {
 } from "../modules/mod.ts";
 import { dialEdgeWebSocket, type DialOptions, type EdgeLink } from "./ws_transport.ts";
 import { withTimeout } from "../lib/mod.ts";
+import { wsFrameBytes } from "../protocol/mod.ts";
 
 export { DefaultProjectId, EdgeConnectError } from "./ws_transport.ts";
 
@@ -197,14 +198,9 @@ export class EdgeClient {
   }
 
   #onFrame(data: Buffer | ArrayBuffer | Buffer[]): void {
-    const bytes = Array.isArray(data)
-      ? Buffer.concat(data)
-      : data instanceof ArrayBuffer
-      ? new Uint8Array(data)
-      : data;
     let msg: Message;
     try {
-      msg = decodeMessage(bytes as Uint8Array);
+      msg = decodeMessage(wsFrameBytes(data));
     } catch {
       return; // edgecore logs and drops frames it cannot read
     }

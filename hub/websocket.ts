@@ -52,6 +52,7 @@ import {
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import { type ConnectionAcceptor, type EdgeConnection, ListenBacklog } from "./transport.ts";
 import { InboundQueue } from "./inbound.ts";
+import { wsFrameBytes } from "../protocol/mod.ts";
 
 /** The setting that moves this listener (named when its port is taken). */
 const WS_SETTING = "modules.cloudHub.websocket.port";
@@ -221,14 +222,9 @@ export class WsEdgeConnection implements EdgeConnection {
 
   #onFrame(data: RawData, _isBinary: boolean): void {
     if (this.#localReason !== undefined) return;
-    const bytes = Array.isArray(data)
-      ? Buffer.concat(data)
-      : data instanceof ArrayBuffer
-      ? new Uint8Array(data)
-      : data;
     let msg: Message;
     try {
-      msg = decodeMessage(bytes as Uint8Array);
+      msg = decodeMessage(wsFrameBytes(data));
     } catch (err) {
       const notJson = err instanceof MessageDecodeError && err.message.startsWith("not JSON");
       log.warn("malformed frame; closing connection", { node: this.nodeId, error: err });

@@ -57,3 +57,4 @@ export {
   signQuicAuth,
   type SignQuicAuthOptions,
 } from "./quic_auth.ts";
+export { type WsData, wsFrameBytes } from "./ws_frame.ts";
