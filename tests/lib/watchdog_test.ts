@@ -92,10 +92,9 @@ Deno.test("watchdog: pings arrive at the configured rate from this PID, pause wh
     const gap = Math.max(...times.slice(1).map((t, i) => t - times[i]));
     assert(gap >= 500, `largest gap between pings ${gap} ms; expected the 600 ms block to show`);
     assert(lines.length > steady, "pings resume once the loop runs again");
+    // No ping after stop(): its timer is gone, or Deno's sanitizer fails this test (no sleep
+    // needed to watch for one).
     await watchdog.stop();
-    const stopped = lines.length;
-    await sleep(400);
-    assertEquals(lines.length, stopped, "no ping after stop()");
   } finally {
     await receiver.close();
   }
