@@ -189,6 +189,11 @@ export class KubeSyncStore implements SyncStore {
     this.#pace = new TokenBucket(opts.successPointQps ?? 200, opts.successPointBurst ?? 50);
   }
 
+  /** Records whose write waits for the success-point delay (not started yet). */
+  get heldBack(): number {
+    return this.#deferred.size;
+  }
+
   /** Starts every deferred write now and waits until all writes in progress are done. */
   async flush(): Promise<void> {
     this.#flushing = true;

@@ -5,6 +5,7 @@ import { startEmbeddedApi } from "../../apiserver/mod.ts";
 import { KubeSyncStore } from "../../kube/objectsync_kube.ts";
 import { buildMessage, type Message } from "../../modules/message.ts";
 import { startHub, until } from "../hub/hub_fixture.ts";
+import { waitUntil } from "../wait.ts";
 
 async function withApi(fn: (http: KubeHttp, kubeconfigPath: string) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "hub-objectsync-" });
@@ -305,7 +306,8 @@ Deno.test("KubeSyncStore: success points within the delay fold into one write; c
     await store.upsertStatus(key, spec, "0"); // on the send path: written now
     assertEquals(writes(), ["POST objectsyncs"]);
     const acks = ["5", "6", "7"].map((rv) => store.upsertStatus(key, spec, rv));
-    await new Promise((r) => setTimeout(r, 100));
+    // Held back for the delay, not started: the store says so.
+    await waitUntil(() => store.heldBack === 1, "the success points held back");
     assertEquals(writes(), ["POST objectsyncs"], "success points wait for the delay");
     assertEquals((await store.get(key))?.resourceVersion, "7", "reads see the newest at once");
     assertEquals((await reader.get(key))?.resourceVersion, "0");
