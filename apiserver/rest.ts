@@ -11,12 +11,11 @@ import {
   badRequest,
   conflict,
   forbidden,
-  gone,
   invalid,
   notFound,
   unsupportedMediaType,
 } from "./errors.ts";
-import { defaultOnCreate, defaultOnUpdate } from "./defaults.ts";
+import { defaultOnCreate } from "./defaults.ts";
 import { checkBodyText, checkValue } from "./depth.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import {
@@ -29,9 +28,11 @@ import {
 import { OwnerIndex } from "./owners.ts";
 import { ObjectLifecycle } from "./lifecycle.ts";
 import { checkTypeAndScope, prepareCrd, validateName } from "./admission.ts";
+import { updateFrom } from "./update_rules.ts";
+import { pageOf, parseContinue } from "./list_page.ts";
+import { deletion } from "./deletion.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import type { MutationResult, Store, StoredObject } from "./store.ts";
-import { jsonEqual } from "../lib/mod.ts";
 import { v4 as uuidv4 } from "uuid";
 import { allocateClusterIP, allocateNodePort } from "./allocators.ts";
 
@@ -61,12 +62,6 @@ const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
 
 function clone(o: StoredObject): KObject {
   return JSON.parse(o.json);
-}
-
-/** Spec-like content: everything except metadata and status (drives `generation`). */
-function specPart(o: KObject): Record<string, unknown> {
-  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-  return rest;
 }
 
 /** Parses a request body (JSON, or YAML by content type) into an object; 400 on failure. */
@@ -153,61 +148,22 @@ export class Rest {
     t: Target,
     q: URLSearchParams,
   ): { items: StoredObject[]; rv: string; cont?: string; remaining?: number } {
-    const match = this.selector(q);
     const limit = Number(q.get("limit") ?? 0);
     if (!Number.isInteger(limit) || limit < 0) throw badRequest(`invalid limit: ${q.get("limit")}`);
-    let start = "";
-    let rv = String(this.#store.resourceVersion);
-    const cont = q.get("continue");
-    if (cont) {
-      try {
-        const token = JSON.parse(atob(cont)) as { rv: string; start: string };
-        if (typeof token.start !== "string") throw new Error("bad token");
-        start = token.start;
-        if (Number(token.rv) < this.#store.oldestWatchable) {
-          throw gone(
-            "The provided continue parameter is too old to display a consistent list result.",
-          );
-        }
-        rv = token.rv;
-      } catch (e) {
-        if (e instanceof ApiError) throw e;
-        throw badRequest(`continue key is not valid: ${(e as Error).message}`);
-      }
-    }
+    const from = parseContinue(q.get("continue"), this.#store.oldestWatchable);
     const all = this.#store.list(
       storageKey(t.def),
       t.def.namespaced && t.namespace ? t.namespace : undefined,
     );
-    const items: StoredObject[] = [];
-    let i = 0;
-    if (start) {
-      // Binary search past the last key of the previous page.
-      let lo = 0, hi = all.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const m = all[mid].obj.metadata!;
-        if (`${m.namespace ?? ""}/${m.name}` <= start) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo;
-    }
-    for (; i < all.length; i++) {
-      if (!match(all[i].obj)) continue;
-      if (limit && items.length === limit) {
-        const last = items[items.length - 1].obj.metadata!;
-        let remaining = 0;
-        for (let j = i; j < all.length; j++) if (match(all[j].obj)) remaining++;
-        return {
-          items,
-          rv,
-          cont: btoa(JSON.stringify({ rv, start: `${last.namespace ?? ""}/${last.name}` })),
-          remaining,
-        };
-      }
-      items.push(all[i]);
-    }
-    return { items, rv };
+    return pageOf(
+      all,
+      this.selector(q),
+      limit,
+      from ?? {
+        rv: String(this.#store.resourceVersion),
+        start: "",
+      },
+    );
   }
 
   #checkNamespace(t: Target): void {
@@ -301,75 +257,6 @@ export class Rest {
     return { ports, ips };
   }
 
-  /**
-   * The update rules shared by PUT and PATCH: precondition on resourceVersion, immutable metadata,
-   * status/spec separation, generation, finalizer-driven removal, no-op detection.
-   */
-  #updateFrom(t: Target, cur: StoredObject, incoming: KObject): MutationResult {
-    const old = cur.obj;
-    const inMeta = incoming.metadata!;
-    if (inMeta.resourceVersion && inMeta.resourceVersion !== String(cur.rv)) {
-      throw conflict(t.def, t.name!);
-    }
-    let next: KObject;
-    const sub = t.subresource;
-    if (sub === "status" || sub === "approval") {
-      next = clone(cur);
-      const status = (incoming.status ?? {}) as Record<string, unknown>;
-      if (sub === "approval") {
-        next.status = {
-          ...((next.status ?? {}) as Record<string, unknown>),
-          conditions: status.conditions,
-        };
-      } else next.status = incoming.status;
-    } else if (sub === "finalize") {
-      next = clone(cur);
-      next.spec = {
-        ...((next.spec ?? {}) as Record<string, unknown>),
-        finalizers: (incoming.spec as Record<string, unknown> | undefined)?.finalizers ?? [],
-      };
-    } else {
-      next = incoming;
-      if (t.def.subresources.includes("status")) {
-        if (old.status === undefined) delete next.status;
-        else next.status = old.status;
-      }
-      defaultOnUpdate(t.def, next);
-    }
-    const meta = next.metadata!;
-    meta.name = old.metadata!.name;
-    if (t.def.namespaced) meta.namespace = old.metadata!.namespace;
-    meta.uid = old.metadata!.uid;
-    meta.creationTimestamp = old.metadata!.creationTimestamp;
-    if (old.metadata!.deletionTimestamp) {
-      meta.deletionTimestamp = old.metadata!.deletionTimestamp;
-      meta.deletionGracePeriodSeconds = old.metadata!.deletionGracePeriodSeconds;
-    } else {
-      delete meta.deletionTimestamp;
-      delete meta.deletionGracePeriodSeconds;
-    }
-    delete meta.managedFields;
-    delete meta.selfLink;
-    meta.generation = old.metadata!.generation;
-    if (meta.generation === undefined) delete meta.generation;
-    if (!jsonEqual(specPart(old), specPart(next))) {
-      meta.generation = (old.metadata!.generation ?? 0) + 1;
-    }
-    meta.resourceVersion = String(cur.rv);
-    if (t.def.resource === "customresourcedefinitions" && !sub) prepareCrd(next, this.#timestamp());
-    if (meta.deletionTimestamp && !(meta.finalizers?.length)) {
-      if (
-        t.def.resource !== "namespaces" ||
-        !((next.spec as Record<string, unknown> | undefined)?.finalizers as unknown[] | undefined)
-          ?.length
-      ) {
-        return { kind: "delete" };
-      }
-    }
-    if (jsonEqual(old, next)) return { kind: "noop" };
-    return { kind: "put", obj: next };
-  }
-
   /** PUT (replace) of an object or its subresource. */
   async update(
     t: Target,
@@ -384,7 +271,11 @@ export class Rest {
       );
     }
     meta.name = t.name;
-    return await this.#mutateExisting(t, (cur) => this.#updateFrom(t, cur, incoming), dryRun);
+    return await this.#mutateExisting(
+      t,
+      (cur) => updateFrom(t, cur, this.#timestamp(), incoming),
+      dryRun,
+    );
   }
 
   async #mutateExisting(
@@ -459,7 +350,7 @@ export class Rest {
           }) does not match the name on the URL (${t.name})`,
         );
       }
-      return this.#updateFrom(t, cur, incoming);
+      return updateFrom(t, cur, this.#timestamp(), incoming);
     }, dryRun);
   }
 
@@ -487,7 +378,6 @@ export class Rest {
     opts: DeleteOptions,
     dryRun = false,
   ): Promise<{ object: StoredObject; deleted: boolean }> {
-    const grace = opts.gracePeriodSeconds;
     if (opts.propagationPolicy === "Foreground" && !dryRun) {
       // Foreground: dependents go first, then the owner (the end state of the GC's
       // foregroundDeletion finalizer, without the intermediate "owner still visible" phase).
@@ -496,59 +386,7 @@ export class Rest {
     }
     const res = await this.#mutateExisting(
       t,
-      (cur) => {
-        const pre = opts.preconditions ?? {};
-        if (pre.uid && pre.uid !== cur.obj.metadata!.uid) {
-          throw conflict(
-            t.def,
-            t.name!,
-            `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${
-              cur.obj.metadata!.uid
-            }`,
-          );
-        }
-        if (pre.resourceVersion && pre.resourceVersion !== String(cur.rv)) {
-          throw conflict(
-            t.def,
-            t.name!,
-            `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
-          );
-        }
-        const meta = cur.obj.metadata!;
-        const next = clone(cur);
-        const nmeta = next.metadata!;
-        if (t.def.resource === "namespaces") {
-          if (meta.deletionTimestamp) return { kind: "noop" };
-          nmeta.deletionTimestamp = this.#timestamp();
-          nmeta.deletionGracePeriodSeconds = 0;
-          next.status = {
-            ...((next.status ?? {}) as Record<string, unknown>),
-            phase: "Terminating",
-          };
-          return { kind: "put", obj: next };
-        }
-        if (meta.finalizers?.length) {
-          if (meta.deletionTimestamp) return { kind: "noop" };
-          nmeta.deletionTimestamp = this.#timestamp();
-          nmeta.deletionGracePeriodSeconds = 0;
-          return { kind: "put", obj: next };
-        }
-        if (t.def.builtin && t.def.resource === "pods" && t.def.group === "") {
-          const spec = (cur.obj.spec ?? {}) as Record<string, unknown>;
-          const phase = (cur.obj.status as Record<string, unknown> | undefined)?.phase;
-          const g = grace ?? Number(spec.terminationGracePeriodSeconds ?? 30);
-          // A pod bound to a node is deleted gracefully: the node's agent confirms with grace 0.
-          if (spec.nodeName && g > 0 && phase !== "Succeeded" && phase !== "Failed") {
-            if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) <= g) {
-              return { kind: "noop" };
-            }
-            nmeta.deletionTimestamp = this.#timestamp(g);
-            nmeta.deletionGracePeriodSeconds = g;
-            return { kind: "put", obj: next };
-          }
-        }
-        return { kind: "delete" };
-      },
+      (cur) => deletion(t, cur, opts, (offset) => this.#timestamp(offset)),
       dryRun,
       opts.propagationPolicy,
     );
