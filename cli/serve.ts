@@ -81,10 +81,18 @@ export interface ServeOptions {
 
 const SIGNALS: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
 
+/**
+ * A repeat of the same signal this soon is the same request: a terminal sends Ctrl-C to the whole
+ * foreground process group, so under `deno task start` both the launcher (which passes it on,
+ * for a plain `kill` of the launcher) and this process receive it.
+ */
+export const DUPLICATE_SIGNAL_MS = 1_000;
+
 /** Resolves with the name of the first stop request; `next()` waits for the following one. */
 class StopRequests {
   #waiters: Array<(reason: string) => void> = [];
   #pending: string[] = [];
+  readonly #lastSeen = new Map<string, number>();
   readonly #listeners: Array<[Deno.Signal, () => void]> = [];
   readonly #signal?: AbortSignal;
   readonly #onAbort = () => this.#push("abort");
@@ -92,7 +100,13 @@ class StopRequests {
   constructor(handleSignals: boolean, signal?: AbortSignal) {
     if (handleSignals) {
       for (const sig of SIGNALS) {
-        const listener = () => this.#push(sig);
+        const listener = () => {
+          const now = Date.now();
+          const last = this.#lastSeen.get(sig);
+          this.#lastSeen.set(sig, now);
+          if (last !== undefined && now - last < DUPLICATE_SIGNAL_MS) return;
+          this.#push(sig);
+        };
         Deno.addSignalListener(sig, listener);
         this.#listeners.push([sig, listener]);
       }

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { LAUNCHER_FLAGS } from "../permissions.ts";
 import { ROOT, RunningMain, writeTestConfig } from "./cli/subprocess.ts";
+import { waitUntil } from "./wait.ts";
 
 const LAUNCH = `${ROOT}launch.ts`;
 const argvOf = (args: string[]) => ["run", ...LAUNCHER_FLAGS, LAUNCH, ...args];
@@ -167,6 +168,47 @@ Deno.test("launcher: help of edge-sim, a bad config outside the repo, a port in 
       );
     } finally {
       taken.close();
+    }
+  });
+});
+
+Deno.test("launcher: Ctrl-C reaching the whole process group stops the hub cleanly, once", async () => {
+  await withDir(async (dir) => {
+    const config = await writeTestConfig(dir);
+    // Its own process group, as a terminal's foreground job: the launcher and the program in it.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: argvOf(["serve", "--data-dir", `${dir}/d`, "--config", config]),
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      detached: true,
+    }).spawn();
+    const lines: string[] = [];
+    const read = (async () => {
+      let buf = "";
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        const parts = buf.split("\n");
+        buf = parts.pop() ?? "";
+        lines.push(...parts);
+      }
+    })();
+    try {
+      await waitUntil(() => lines.some((l) => l.includes("edgecloud ready")), "the hub ready", {
+        timeoutMs: 30_000,
+      });
+      Deno.kill(-child.pid, "SIGINT"); // what a terminal does on Ctrl-C
+      const status = await child.status;
+      await read;
+      assertEquals(status.code, 0, lines.join("\n"));
+      assert(lines.some((l) => l.includes("edgecloud stopped")), lines.join("\n"));
+      assert(!lines.some((l) => l.includes("forcing exit")), lines.join("\n"));
+    } finally {
+      try {
+        Deno.kill(-child.pid, "SIGKILL");
+      } catch { /* already gone */ }
     }
   });
 });
