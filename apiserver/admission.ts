@@ -6,10 +6,9 @@
 import { badRequest, invalid } from "./errors.ts";
 import { apiVersionOf, type KObject, type ObjectMeta, type ResourceDef } from "./resources.ts";
 import { setOwn } from "./own.ts";
-import { validateObject } from "./validate.ts";
+import { DNS1123_SUBDOMAIN, validateObject } from "./validate.ts";
 import type { Target } from "./rest.ts";
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**

@@ -5,13 +5,8 @@
  * node's agent confirms with grace 0), anything else removed at once.
  */
 import { conflict } from "./errors.ts";
-import type { KObject } from "./resources.ts";
-import type { MutationResult, StoredObject } from "./store.ts";
+import { cloneStored, type MutationResult, type StoredObject } from "./store.ts";
 import type { DeleteOptions, Target } from "./rest.ts";
-
-function clone(o: StoredObject): KObject {
-  return JSON.parse(o.json);
-}
 
 /** The mutation a DELETE of `cur` makes; `timestamp(offset)` is now (+ offset seconds). */
 export function deletion(
@@ -38,7 +33,7 @@ export function deletion(
     );
   }
   const meta = cur.obj.metadata!;
-  const next = clone(cur);
+  const next = cloneStored(cur);
   const nmeta = next.metadata!;
   if (t.def.resource === "namespaces") {
     if (meta.deletionTimestamp) return { kind: "noop" };

@@ -7,7 +7,7 @@
 import { ApiError } from "./errors.ts";
 import { type KObject, type ResourceDef, type ResourceRegistry, storageKey } from "./resources.ts";
 import type { OwnerIndex } from "./owners.ts";
-import type { Store, StoredObject } from "./store.ts";
+import { cloneStored, type Store } from "./store.ts";
 import type { DeleteOptions, Target } from "./rest.ts";
 import { createLogger } from "../lib/mod.ts";
 
@@ -19,10 +19,6 @@ export interface LifecycleDeps {
   registry: ResourceRegistry;
   owners: OwnerIndex;
   delete(t: Target, opts: DeleteOptions): Promise<unknown>;
-}
-
-function clone(o: StoredObject): KObject {
-  return JSON.parse(o.json);
 }
 
 /** Garbage collection, namespace termination and CRD removal (see module docs). */
@@ -68,7 +64,7 @@ export class ObjectLifecycle {
         if (policy === "Orphan" || refs.length > 1) {
           await this.#d.store.mutate(storage, t.namespace, t.name!, (cur) => {
             if (!cur) return { kind: "noop" };
-            const next = clone(cur);
+            const next = cloneStored(cur);
             next.metadata!.ownerReferences = next.metadata!.ownerReferences!.filter((r) =>
               r.uid !== uid
             );

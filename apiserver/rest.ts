@@ -32,7 +32,7 @@ import { updateFrom } from "./update_rules.ts";
 import { pageOf, parseContinue } from "./list_page.ts";
 import { deletion } from "./deletion.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
-import type { MutationResult, Store, StoredObject } from "./store.ts";
+import { cloneStored, type MutationResult, type Store, type StoredObject } from "./store.ts";
 import { v4 as uuidv4 } from "uuid";
 import { allocateClusterIP, allocateNodePort } from "./allocators.ts";
 
@@ -59,10 +59,6 @@ export interface DeleteOptions {
 }
 
 const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
-
-function clone(o: StoredObject): KObject {
-  return JSON.parse(o.json);
-}
 
 /** Parses a request body (JSON, or YAML by content type) into an object; 400 on failure. */
 export function parseBody(text: string, contentType: string | null): unknown {
@@ -336,7 +332,7 @@ export class Rest {
       );
     }
     return await this.#mutateExisting(t, (cur) => {
-      const patched = apply(clone(cur));
+      const patched = apply(cloneStored(cur));
       checkValue(patched, "the patched object");
       const incoming = checkTypeAndScope(
         t,
@@ -365,7 +361,7 @@ export class Rest {
           `pod ${t.name} is already assigned to node "${spec.nodeName}"`,
         );
       }
-      const next = clone(cur);
+      const next = cloneStored(cur);
       next.spec = { ...spec, nodeName: node };
       return { kind: "put", obj: next };
     }, false);

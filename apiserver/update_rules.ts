@@ -7,14 +7,10 @@
 import { conflict } from "./errors.ts";
 import { defaultOnUpdate } from "./defaults.ts";
 import type { KObject } from "./resources.ts";
-import type { MutationResult, StoredObject } from "./store.ts";
+import { cloneStored, type MutationResult, type StoredObject } from "./store.ts";
 import type { Target } from "./rest.ts";
 import { prepareCrd } from "./admission.ts";
 import { jsonEqual } from "../lib/mod.ts";
-
-function clone(o: StoredObject): KObject {
-  return JSON.parse(o.json);
-}
 
 /** Spec-like content: everything except metadata and status (drives `generation`). */
 function specPart(o: KObject): Record<string, unknown> {
@@ -40,7 +36,7 @@ export function updateFrom(
   let next: KObject;
   const sub = t.subresource;
   if (sub === "status" || sub === "approval") {
-    next = clone(cur);
+    next = cloneStored(cur);
     const status = (incoming.status ?? {}) as Record<string, unknown>;
     if (sub === "approval") {
       next.status = {
@@ -49,7 +45,7 @@ export function updateFrom(
       };
     } else next.status = incoming.status;
   } else if (sub === "finalize") {
-    next = clone(cur);
+    next = cloneStored(cur);
     next.spec = {
       ...((next.spec ?? {}) as Record<string, unknown>),
       finalizers: (incoming.spec as Record<string, unknown> | undefined)?.finalizers ?? [],
