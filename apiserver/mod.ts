@@ -119,6 +119,11 @@ function sameToken(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Where the embedded API writes its admin kubeconfig: `<dataDir>/kubeconfig.yaml`. */
+export function embeddedKubeconfigPath(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, "")}/kubeconfig.yaml`;
+}
+
 /** Starts the embedded API; resolves once it serves and kubeconfig.yaml is written. */
 export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<EmbeddedApi> {
   const dataDir = opts.dataDir.replace(/\/+$/, "") || ".";
@@ -212,7 +217,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     const port = server.port;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     const url = `https://${host}:${port}`;
-    const kubeconfigPath = `${dataDir}/kubeconfig.yaml`;
+    const kubeconfigPath = embeddedKubeconfigPath(dataDir);
     const kubeconfigYaml = renderKubeconfig(url, ca.certPem, token);
     await Deno.writeTextFile(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
     await Deno.chmod(kubeconfigPath, 0o600).catch(() => {});

@@ -5,6 +5,8 @@
  * its members can run kubectl without being the service user (docs/deploy.md).
  */
 
+import { embeddedKubeconfigPath } from "../apiserver/mod.ts";
+
 /** What to write and how. */
 export interface KubeconfigOptions {
   dataDir: string;
@@ -26,7 +28,7 @@ export async function groupId(name: string, groupFile = "/etc/group"): Promise<n
 
 /** The admin kubeconfig of the embedded API whose state is in `dataDir`. */
 export async function readAdminKubeconfig(dataDir: string): Promise<string> {
-  const path = `${dataDir.replace(/\/+$/, "")}/kubeconfig.yaml`;
+  const path = embeddedKubeconfigPath(dataDir);
   try {
     return await Deno.readTextFile(path);
   } catch (err) {

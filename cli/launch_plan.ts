@@ -16,6 +16,8 @@ import {
 import { type CliArgs, parseCliArgs } from "./args.ts";
 import { parseEdgeSimArgs } from "./edge_sim.ts";
 import { resolveConfig } from "./resolve_config.ts";
+import { splitHostPort, udsAddress } from "./wiring.ts";
+import { embeddedKubeconfigPath } from "../apiserver/mod.ts";
 import type { CloudCoreConfig } from "../config/mod.ts";
 
 /** A run to start: `deno run <flags> main.ts <args>`. */
@@ -27,18 +29,8 @@ export interface LaunchPlan {
 /** Flags for a run that reads and writes nothing (help, version, printing a config). */
 const NOTHING: readonly string[] = ["--ignore-env"];
 
-/** cloudcore's default CSI socket address, which a run without a config file keeps in the data dir. */
-const DEFAULT_UDS = "unix:///var/lib/kubeedge/kubeedge.sock";
-const SOCKET_NAME = "kubeedge.sock";
-
 function abs(path: string): string {
   return isAbsolute(path) ? path : resolve(path);
-}
-
-/** `host:port` → {host, port}, as cli/wiring.ts reads `monitorServer.bindAddress`. */
-function splitHostPort(value: string, fallback: number): { host: string; port: number } {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(value);
-  return m ? { host: m[1], port: Number(m[2]) } : { host: value || "127.0.0.1", port: fallback };
 }
 
 /** `https://host[:port]/path` → `host:port` (443 by default), as Deno's --allow-net wants it. */
@@ -103,9 +95,8 @@ export async function serveOptions(
   }
   let socketPath: string | undefined;
   if (hub.unixsocket.enable) {
-    const address = !configFile && hub.unixsocket.address === DEFAULT_UDS
-      ? `unix://${abs(dataDir)}/${SOCKET_NAME}`
-      : hub.unixsocket.address;
+    // The address serve itself will use (cli/wiring.ts), made absolute for `unix:`.
+    const address = udsAddress({ config, configFile, dataDir });
     socketPath = abs(address.replace(/^unix:\/\//i, ""));
   }
   return {
@@ -137,7 +128,7 @@ async function tokenFlags(args: CliArgs): Promise<string[]> {
   const read = [args.dataDir];
   if (file) read.push(file);
   const net: string[] = [];
-  const kubeconfig = config.kubeAPIConfig.kubeConfig || `${args.dataDir}/kubeconfig.yaml`;
+  const kubeconfig = config.kubeAPIConfig.kubeConfig || embeddedKubeconfigPath(args.dataDir);
   if (config.kubeAPIConfig.kubeConfig) read.push(kubeconfig);
   try {
     const needs = await kubeconfigNeeds(kubeconfig);

@@ -16,7 +16,7 @@
  * Stopped in reverse order by the registry; the API client and the embedded API close last.
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { startEmbeddedApi } from "../apiserver/mod.ts";
+import { embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
@@ -161,7 +161,9 @@ export function loadCerts(cfg: CloudCoreConfig, kc: KubeConfig): Promise<Prepare
  * The CSI socket address: the configured one, except that a run without a config file keeps
  * KubeEdge's production default out of `/var/lib` and uses `<data-dir>/kubeedge.sock`.
  */
-export function udsAddress(ctx: ServeContext): string {
+export function udsAddress(
+  ctx: Pick<ServeContext, "config" | "configFile" | "dataDir">,
+): string {
   const configured = ctx.config.modules.cloudHub.unixsocket.address;
   if (!ctx.configFile && configured === DEFAULT_UDS_ADDRESS) return defaultUdsAddress(ctx.dataDir);
   return configured;
@@ -393,7 +395,7 @@ function caChanged(
     return undefined;
   }
   const kubeconfig = ctx.config.kubeAPIConfig.kubeConfig ||
-    `${ctx.dataDir.replace(/\/+$/, "")}/kubeconfig.yaml`;
+    embeddedKubeconfigPath(ctx.dataDir);
   return new Error(
     `the API server at ${server} does not present a certificate from the CA in ${kubeconfig}: ` +
       "its CA changed (was the data dir recreated, or is another hub serving on that port?)",
@@ -406,7 +408,7 @@ export async function currentToken(
   const kc = new KubeConfig();
   if (ctx.config.kubeAPIConfig.kubeConfig) kc.loadFromFile(ctx.config.kubeAPIConfig.kubeConfig);
   else {
-    const path = `${ctx.dataDir.replace(/\/+$/, "")}/kubeconfig.yaml`;
+    const path = embeddedKubeconfigPath(ctx.dataDir);
     try {
       kc.loadFromString(await Deno.readTextFile(path));
     } catch (err) {

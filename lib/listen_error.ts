@@ -23,7 +23,7 @@ export class AddressInUseError extends Error {
 }
 
 /** True for Node's `EADDRINUSE` and Deno's `AddrInUse`. */
-export function isAddressInUse(err: unknown): boolean {
+function isAddressInUse(err: unknown): boolean {
   return err instanceof Deno.errors.AddrInUse ||
     (err as { code?: unknown } | null)?.code === "EADDRINUSE";
 }

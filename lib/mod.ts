@@ -56,7 +56,7 @@ export {
   rawSocket,
   REQUEST_TIMEOUT_MS,
 } from "./conn_guard.ts";
-export { AddressInUseError, isAddressInUse, listenError } from "./listen_error.ts";
+export { AddressInUseError, listenError } from "./listen_error.ts";
 export {
   type FetchHandler,
   type FetchServer,
