@@ -91,15 +91,6 @@ export function goStatusError(status: KubeStatus): { ErrStatus: KubeStatus } {
   return { ErrStatus: status };
 }
 
-/**
- * The Go JSON of any error value as KubeEdge would marshal it: a StatusError becomes
- * `{"ErrStatus":...}`; a plain Go error (`errors.New`) has no exported fields and becomes `{}`.
- */
-export function goErrorJson(err: unknown): Record<string, unknown> {
-  if (err instanceof KubeApiError) return goStatusError(err.status);
-  return {};
-}
-
 /** True for a 404 answer. */
 export function isNotFound(err: unknown): boolean {
   return err instanceof KubeApiError && err.code === 404;

@@ -23,7 +23,6 @@ export { NodeRateLimiter, type RateLimitOptions, TokenBucket } from "./ratelimit
 export {
   failureStatus,
   forbiddenStatus,
-  goErrorJson,
   goStatusError,
   isAlreadyExists,
   isConflict,
