@@ -5,25 +5,19 @@
  * repository); without them that comparison does not run and says so.
  */
 import { parse } from "yaml";
-import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
 import { KUBEEDGE_CRDS } from "../../apiserver/mod.ts";
 import { kubectlOk, rawRequest, startTestApi } from "./helpers.ts";
+import { kubeedgeCrdsDir } from "../kubeedge_crds.ts";
 
 type Obj = Record<string, unknown>;
 
-const CRDS_DIR = Deno.env.get("KUBEEDGE_CRDS_DIR") ??
-  fileURLToPath(new URL("../../../shared/kubeedge-crds", import.meta.url));
-
 function manifests(version: string): Obj[] | undefined {
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(`${CRDS_DIR}/${version}`)].map((e) => e.name).sort();
-  } catch {
-    return undefined;
-  }
+  const dir = kubeedgeCrdsDir(version);
+  if (!dir) return undefined;
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
   return names.filter((n) => n.endsWith(".yaml")).map((n) =>
-    parse(Deno.readTextFileSync(`${CRDS_DIR}/${version}/${n}`)) as Obj
+    parse(Deno.readTextFileSync(`${dir}/${n}`)) as Obj
   );
 }
 

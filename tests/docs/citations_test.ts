@@ -9,8 +9,7 @@ const SKIP_DIRS = /\/(\.git|node_modules|dist|\.edgecloud|\.scratch|bench\/resul
 
 /** Files that name the shared CRD folder as the default of KUBEEDGE_CRDS_DIR, on purpose. */
 const SHARED_CRDS_DEFAULT = new Set([
-  "tests/peers/harness.ts",
-  "tests/apiserver/kubeedge_crds_test.ts",
+  "tests/kubeedge_crds.ts",
   "docs/compatibility.md",
 ]);
 

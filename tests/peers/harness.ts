@@ -11,6 +11,7 @@ import { MAIN, RUN_FLAGS, runMain, RunningMain, writeTestConfig } from "../cli/s
 import { type Done, waitUntil } from "../wait.ts";
 
 export { runMain, RunningMain, writeTestConfig };
+export { kubeedgeCrdsDir } from "../kubeedge_crds.ts";
 
 /** The peers a test may need, by environment variable. */
 export type PeerVar =
@@ -313,21 +314,6 @@ export async function startEdgemark(o: EdgemarkOptions): Promise<LoggedProcess> 
     "--http-server",
     `https://127.0.0.1:${o.httpsPort}`,
   ], `${o.dir}/edgemark.log`);
-}
-
-/**
- * The folder of KubeEdge's CRD manifests for release `version` (`v1.15.0`, `v1.23.1`): under
- * `KUBEEDGE_CRDS_DIR`, by default `shared/kubeedge-crds` beside the repository; undefined when
- * it is not there.
- */
-export function kubeedgeCrdsDir(version: string): string | undefined {
-  const base = Deno.env.get("KUBEEDGE_CRDS_DIR") ??
-    fileURLToPath(new URL("../../../shared/kubeedge-crds", import.meta.url));
-  try {
-    return Deno.statSync(`${base}/${version}`).isDirectory ? `${base}/${version}` : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A port the OS just gave out and took back (for peers that cannot take port 0). */
