@@ -10,6 +10,7 @@ import {
   DEFAULT_PORTS,
   DEFAULT_START_FLAGS,
   DEV_OPTIONS,
+  launcherTask,
   parsePermissionArgs,
   PermissionArgsError,
   permissionFlags,
@@ -39,8 +40,12 @@ Deno.test("the default (deno task start) flag set", () => {
   assertEquals(DEFAULT_START_FLAGS, permissionFlags(DEV_OPTIONS).join(" "));
 });
 
-Deno.test("deno.json's start task is exactly START_TASK", () => {
+Deno.test("deno.json's start, token, kubeconfig and edge-sim tasks are exactly the launcher lines", () => {
   assertEquals(denoJson.tasks.start, START_TASK);
+  const tasks = denoJson.tasks as Record<string, string>;
+  for (const command of ["token", "kubeconfig", "edge-sim"] as const) {
+    assertEquals(tasks[command], launcherTask(command), command);
+  }
 });
 
 Deno.test("the systemd flag set: fixed paths, notify socket, no QUIC/KV without need", () => {
