@@ -59,6 +59,8 @@ export interface EdgeSimArgs {
   server: string;
   certServer: string;
   token: string;
+  /** `--token-file`, when the token came from a file. */
+  tokenFile?: string;
   durationS: number;
   rampPerSec: number;
   concurrency: number;
@@ -150,6 +152,7 @@ export async function parseEdgeSimArgs(argv: string[]): Promise<EdgeSimArgs> {
     server,
     certServer: values["cert-server"] ?? `${host}:10002`,
     token,
+    tokenFile: values["token-file"],
     durationS,
     rampPerSec: num("ramp", values.ramp, 0),
     concurrency: num("concurrency", values.concurrency, 256, 1),

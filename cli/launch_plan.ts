@@ -147,10 +147,7 @@ async function tokenFlags(args: CliArgs): Promise<string[]> {
 async function edgeSimFlags(argv: string[]): Promise<string[]> {
   const a = await parseEdgeSimArgs(argv);
   if (a.help) return [...NOTHING];
-  const i = argv.indexOf("--token-file");
-  const eq = argv.find((x) => x.startsWith("--token-file="));
-  const tokenFile = eq ? eq.slice("--token-file=".length) : i >= 0 ? argv[i + 1] : undefined;
-  const read = [a.cacheDir, ...(tokenFile ? [tokenFile] : [])];
+  const read = [a.cacheDir, ...(a.tokenFile ? [a.tokenFile] : [])];
   const flags = [
     `--allow-net=${[...new Set([a.server, a.certServer])].join(",")}`,
     `--allow-read=${read.join(",")}`,
