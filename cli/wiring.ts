@@ -22,6 +22,7 @@ import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
 import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
+import { ClusterControllers, DEFAULT_NODE_MONITOR_GRACE_MS } from "../controllers/cluster/mod.ts";
 import {
   CertServer,
   KubeSecretStore,
@@ -74,6 +75,8 @@ export interface ApiConnection {
   caPem: string;
   /** Where it came from, for the ready log line. */
   source: string;
+  /** True for the embedded API: the cluster controllers run only then. */
+  embedded: boolean;
 }
 
 /** A cloudcore.yaml `connectionLimits` section (seconds) as listener limits (ms). */
@@ -131,7 +134,7 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
   }
   const kube = new KubeClient(kc, { ...clientOpts, transport });
   ctx.onShutdown(() => kube.close());
-  return { kubeConfig: kc, kube, caPem, source };
+  return { kubeConfig: kc, kube, caPem, source, embedded: transport !== undefined };
 }
 
 /** IP SANs: the configured advertise addresses plus loopback, so local edges and tests verify. */
@@ -357,6 +360,18 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     specs.push({ module: replica.attachModule(hub, edgeController), enabled: hubCfg.enable });
   }
   if (gate) specs.push({ module: gate });
+  if (api.embedded) {
+    // The embedded API is a whole cluster: workloads, scheduler, node lifecycle (issue 22). A real
+    // cluster has its own kube-controller-manager and scheduler, so they stay off there.
+    const cluster = new ClusterControllers({
+      kube: api.kube,
+      now: () => new Date(),
+      nodeMonitorGracePeriodMs: DEFAULT_NODE_MONITOR_GRACE_MS,
+    });
+    specs.push({
+      module: serviceModule("cluster-controllers", () => cluster.start(), () => cluster.stop()),
+    });
+  }
   if (syncController) {
     specs.push({ module: syncController, enabled: cfg.modules.syncController.enable });
   }

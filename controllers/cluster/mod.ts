@@ -1,0 +1,32 @@
+/**
+ * The embedded control plane's controllers, started in this order and stopped in reverse. Each
+ * entry is one file in this directory; see {@link ClusterController}.
+ *
+ * @module
+ */
+import type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
+
+export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
+
+/** kube-controller-manager's default `--node-monitor-grace-period` (40 s). */
+export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
+
+/** Every cluster controller, in start order. */
+export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [];
+
+/** Runs a set of controllers as one unit: started in order, stopped in reverse. */
+export class ClusterControllers {
+  readonly controllers: ClusterController[];
+
+  constructor(ctx: ClusterContext, factories: ClusterControllerFactory[] = CLUSTER_CONTROLLERS) {
+    this.controllers = factories.map((f) => f(ctx));
+  }
+
+  async start(): Promise<void> {
+    for (const c of this.controllers) await c.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const c of [...this.controllers].reverse()) await c.stop();
+  }
+}
