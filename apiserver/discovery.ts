@@ -67,6 +67,15 @@ function entries(d: ResourceDef): Record<string, unknown>[] {
         kind: sub === "binding" ? "Binding" : "Eviction",
         verbs: ["create"],
       });
+    } else if (sub in STREAM_SUBRESOURCES) {
+      const [kind, verbs] = STREAM_SUBRESOURCES[sub];
+      out.push({
+        name: `${d.resource}/${sub}`,
+        singularName: "",
+        namespaced: d.namespaced,
+        kind,
+        verbs,
+      });
     } else if (sub === "token") {
       out.push({
         name: `${d.resource}/token`,
@@ -89,6 +98,15 @@ function entries(d: ResourceDef): Record<string, unknown>[] {
   }
   return out;
 }
+
+/** Subresources proxied to the kubelet: their kind and verbs as kube-apiserver lists them. */
+const STREAM_SUBRESOURCES: Record<string, [string, string[]]> = {
+  log: ["Pod", ["get"]],
+  exec: ["PodExecOptions", ["create", "get"]],
+  attach: ["PodAttachOptions", ["create", "get"]],
+  portforward: ["PodPortForwardOptions", ["create", "get"]],
+  proxy: ["NodeProxyOptions", ["create", "delete", "get", "patch", "update"]],
+};
 
 /** `/api/v1` or `/apis/<g>/<v>`, or undefined when not served. */
 export function apiResourceList(

@@ -21,6 +21,8 @@ import {
 } from "./discovery.ts";
 import { decodeK8sProtobuf } from "./protobuf.ts";
 import { openApiV3Doc, openApiV3Root } from "./openapi.ts";
+import type { NodeProxy } from "./node_proxy.ts";
+import { nodeProxyGet, podLog } from "./pod_streams.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
 import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
@@ -51,6 +53,8 @@ export interface HandlerDeps {
   bookmarkMs: number;
   serverAddress: string;
   now: () => Date;
+  /** The nodes' kubelets (CloudStream), for pods/log and nodes/proxy. */
+  proxy?: NodeProxy;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -213,8 +217,15 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
       namespace = rest0[1];
       rest0 = rest0.slice(2);
     }
+    if (group === "" && rest0[0] === "nodes" && rest0[2] === "proxy" && !namespace) {
+      return nodeProxyGet(deps, rest0[1], rest0.slice(3).map(encodeURIComponent).join("/"), req);
+    }
     if (rest0.length === 0 || rest0.length > 3) throw notFoundPath();
     const [resource, name, sub] = rest0;
+    if (group === "" && resource === "pods" && name !== undefined && sub === "log") {
+      if (req.method !== "GET") throw methodNotAllowed(`pods/log supports GET only`);
+      return podLog(deps, namespace, name, req, q);
+    }
     const def = registry.get(group, version, resource);
     if (!def) throw notFoundPath();
     if (sub !== undefined && !def.subresources.includes(sub)) throw notFoundPath();

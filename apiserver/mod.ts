@@ -17,6 +17,8 @@ import * as jose from "jose";
 import { issueServerCert, loadOrCreateCa } from "./certs.ts";
 import { DEFAULT_NAMESPACES, isPreinstalledCrd, KUBEEDGE_CRDS } from "./crds.ts";
 import { createHandler } from "./handler.ts";
+import type { NodeProxy } from "./node_proxy.ts";
+import { podUpgrade } from "./pod_streams.ts";
 import { renderKubeconfig } from "./kubeconfig.ts";
 import { type KObject, type ResourceDef, ResourceRegistry } from "./resources.ts";
 import { Rest } from "./rest.ts";
@@ -26,6 +28,7 @@ import { createLogger, type FetchServer, isIpLiteral, serveFetch } from "../lib/
 import type { ConnLimits, DropReasonLabel } from "../lib/mod.ts";
 
 export { ApiError } from "./errors.ts";
+export type { KubeletStreamKind, NodeProxy } from "./node_proxy.ts";
 export { KUBEEDGE_CRDS } from "./crds.ts";
 export { DEFAULT_WATCH_BUFFER_BYTES, type WatchStats } from "./watch.ts";
 
@@ -94,6 +97,11 @@ export interface EmbeddedApi {
   endWatches(): number;
   /** Open watches, their unread bytes and how many were ended for falling behind. */
   watchStats(): WatchStats;
+  /**
+   * Connects the nodes' kubelets (the hub's CloudStream) for pods/log, exec, attach,
+   * portforward and nodes/proxy; until then those answer 503.
+   */
+  setNodeProxy(proxy: NodeProxy | undefined): void;
   /** Stops serving, ends watches, closes KV. */
   close(): Promise<void>;
 }
@@ -164,23 +172,28 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     const saPub = await ca.cert.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, [
       "verify",
     ]);
+    let nodeProxy: NodeProxy | undefined;
+    const authenticate = async (t: string): Promise<boolean> => {
+      if (sameToken(t, token)) return true;
+      if (t.split(".").length !== 3) return false;
+      try {
+        await jose.jwtVerify(t, saPub, {
+          issuer: "https://kubernetes.default.svc.cluster.local",
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const handler = createHandler({
+      get proxy() {
+        return nodeProxy;
+      },
       store,
       rest,
       registry,
       watches,
-      async authenticate(t: string): Promise<boolean> {
-        if (sameToken(t, token)) return true;
-        if (t.split(".").length !== 3) return false;
-        try {
-          await jose.jwtVerify(t, saPub, {
-            issuer: "https://kubernetes.default.svc.cluster.local",
-          });
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      authenticate,
       async issueToken(ns, sa, uid, audiences, seconds) {
         return await new jose.SignJWT({
           "kubernetes.io": { namespace: ns, serviceaccount: { name: sa, uid } },
@@ -213,6 +226,18 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       limits: { idleTimeoutMs: API_IDLE_TIMEOUT_MS, ...opts.limits },
       onDrop: opts.onConnectionDrop,
       onError: internalError,
+      onUpgrade: (req, socket, head) =>
+        void podUpgrade(
+          {
+            rest,
+            registry,
+            authenticate,
+            proxy: nodeProxy,
+          },
+          req,
+          socket,
+          head,
+        ),
     }, handler);
     const port = server.port;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -238,6 +263,9 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
         return n;
       },
       watchStats: () => watches.stats(),
+      setNodeProxy(p) {
+        nodeProxy = p;
+      },
       close() {
         closing ??= (async () => {
           watches.closeAll();

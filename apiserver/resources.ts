@@ -90,7 +90,7 @@ const BUILTINS: BuiltinSpec[] = [
     short: ["ns"],
     sub: ["status", "finalize"],
   },
-  { g: "", v: "v1", r: "nodes", k: "Node", ns: false, short: ["no"], sub: ["status"] },
+  { g: "", v: "v1", r: "nodes", k: "Node", ns: false, short: ["no"], sub: ["status", "proxy"] },
   {
     g: "",
     v: "v1",
@@ -98,7 +98,7 @@ const BUILTINS: BuiltinSpec[] = [
     k: "Pod",
     ns: true,
     short: ["po"],
-    sub: ["status", "binding", "eviction"],
+    sub: ["status", "binding", "eviction", "log", "exec", "attach", "portforward"],
     cat: ["all"],
   },
   { g: "", v: "v1", r: "configmaps", k: "ConfigMap", ns: true, short: ["cm"] },

@@ -17,19 +17,15 @@ export interface UnimplementedSection {
 export function unimplementedSections(cfg: CloudCoreConfig): UnimplementedSection[] {
   const m = cfg.modules;
   const out: UnimplementedSection[] = [];
-  if (m.cloudStream.enable) {
+  // cloudcore's iptables manager forwards the kubelet port nodes announce to the stream server,
+  // for an external kube-apiserver; it has nothing to do without cloudStream or with the
+  // embedded API (which reaches the tunnels in process).
+  if (m.cloudStream.enable && m.iptablesManager.enable && cfg.kubeAPIConfig.kubeConfig) {
     out.push({
-      section: "modules.cloudStream",
-      effect: "kubectl logs/exec/attach/port-forward and metrics of edge pods are not served",
+      section: "modules.iptablesManager",
+      effect:
+        "no iptables rules forward the nodes' kubelet port to the stream port: add the DNAT rule yourself (docs/cloudstream.md)",
     });
-    // cloudcore's iptables manager forwards the tunnel port cloudStream publishes; it runs by
-    // default but has nothing to do without cloudStream, so it is only worth a word with it.
-    if (m.iptablesManager.enable) {
-      out.push({
-        section: "modules.iptablesManager",
-        effect: "no iptables rules forward the stream port to the tunnel",
-      });
-    }
   }
   if (m.router.enable) {
     out.push({ section: "modules.router", effect: "Rules and RuleEndpoints are not acted on" });

@@ -16,7 +16,8 @@
  * Stopped in reverse order by the registry; the API client and the embedded API close last.
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
+import { type EmbeddedApi, embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
+import { buildCloudStream } from "./wiring_stream.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
@@ -77,6 +78,8 @@ export interface ApiConnection {
   source: string;
   /** True for the embedded API: the cluster controllers run only then. */
   embedded: boolean;
+  /** The embedded API itself, when it is the one. */
+  embeddedApi?: EmbeddedApi;
 }
 
 /** A cloudcore.yaml `connectionLimits` section (seconds) as listener limits (ms). */
@@ -104,6 +107,7 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
   let caPem = "";
   let source: string;
   let transport: KubeTransport | undefined;
+  let embeddedApi: EmbeddedApi | undefined;
   if (cfg.kubeAPIConfig.kubeConfig) {
     kc.loadFromFile(cfg.kubeAPIConfig.kubeConfig);
     if (cfg.kubeAPIConfig.master) {
@@ -126,6 +130,7 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
       onConnectionDrop: (reason) => metrics?.listenerDrops.inc({ listener: "apiserver", reason }),
     });
     ctx.onShutdown(() => api.close());
+    embeddedApi = api;
     kc.loadFromString(api.kubeconfigYaml);
     caPem = api.caPem;
     source = `embedded ${api.url} (kubeconfig ${api.kubeconfigPath})`;
@@ -134,7 +139,7 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
   }
   const kube = new KubeClient(kc, { ...clientOpts, transport });
   ctx.onShutdown(() => kube.close());
-  return { kubeConfig: kc, kube, caPem, source, embedded: transport !== undefined };
+  return { kubeConfig: kc, kube, caPem, source, embedded: transport !== undefined, embeddedApi };
 }
 
 /** IP SANs: the configured advertise addresses plus loopback, so local edges and tests verify. */
@@ -349,6 +354,20 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
         });
         await uds.start();
       }, async () => await uds?.stop()),
+    });
+  }
+  const cloudStream = await buildCloudStream(
+    ctx,
+    api.kube,
+    api.embeddedApi,
+    tls,
+    metrics,
+    limits,
+    advertise,
+  );
+  if (cloudStream) {
+    specs.push({
+      module: serviceModule("cloudstream", () => cloudStream.start(), () => cloudStream.stop()),
     });
   }
   if (replica) specs.push({ module: replica.recordsModule(), enabled: hubCfg.enable });

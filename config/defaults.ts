@@ -1,6 +1,6 @@
 /**
  * KubeEdge's cloudcore defaults (`NewDefaultCloudCoreConfig`, `NewMinCloudCoreConfig`,
- * `AdjustCloudCoreConfig`; docs/protocol.md §9), plus edgecloud's extension defaults.
+ * `AdjustCloudCoreConfig`; docs/protocol.md §10), plus edgecloud's extension defaults.
  */
 import {
   API_VERSION_V1ALPHA1,

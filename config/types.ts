@@ -1,5 +1,5 @@
 /**
- * The `cloudcore.config.kubeedge.io/v1alpha1` `CloudCore` kind (docs/protocol.md §9), with KubeEdge's
+ * The `cloudcore.config.kubeedge.io/v1alpha1` `CloudCore` kind (docs/protocol.md §10), with KubeEdge's
  * exact JSON/YAML key names, so an existing cloudcore.yaml loads unchanged.
  *
  * KubeEdge's Go structs use pointers for sections; here every section is always present after

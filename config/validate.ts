@@ -1,5 +1,5 @@
 /**
- * Validation of a loaded config (cloudcore's `ValidateCloudCoreConfiguration`, docs/protocol.md §9,
+ * Validation of a loaded config (cloudcore's `ValidateCloudCoreConfiguration`, docs/protocol.md §10,
  * plus checks that cloudcore leaves to a crash later: negative sizes, empty advertiseAddress,
  * iptablesManager.mode, edgecloud's extension fields).
  */
@@ -135,15 +135,19 @@ export function configErrors(
     sizes("modules.deviceController.load", dc.load);
   }
 
-  // modules.cloudStream (ValidateModuleCloudStream): stream TLS files must exist when enabled.
+  // modules.cloudStream (ValidateModuleCloudStream): stream TLS files must exist when enabled
+  // with an external API.
   const cs = cfg.modules.cloudStream;
   if (cs.enable) {
     port("modules.cloudStream.tunnelPort", cs.tunnelPort);
     port("modules.cloudStream.streamPort", cs.streamPort);
+    // The stream server is for an external kube-apiserver; the embedded API needs no files.
     for (
       const key of ["tlsStreamCAFile", "tlsStreamCertFile", "tlsStreamPrivateKeyFile"] as const
     ) {
-      if (!fileExists(cs[key])) bad(`modules.cloudStream.${key}`, cs[key], "does not exist");
+      if (cfg.kubeAPIConfig.kubeConfig && !fileExists(cs[key])) {
+        bad(`modules.cloudStream.${key}`, cs[key], "does not exist");
+      }
     }
   }
 

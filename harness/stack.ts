@@ -18,6 +18,8 @@ import { EdgeController } from "../controllers/edge/mod.ts";
 import { DeviceController } from "../controllers/device/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import { CloudHub, type CloudHubOptions } from "../hub/mod.ts";
+import { CloudStream } from "../hub/stream/mod.ts";
+import { Registry } from "prom-client";
 import { Bus, ModuleRegistry } from "../modules/mod.ts";
 import { type BenchPki, createBenchPki, NodeCertIssuer } from "./pki.ts";
 
@@ -39,6 +41,8 @@ export interface StackOptions {
   port?: number;
   /** Start an API of our own (default) or use this one (API outage tests). */
   api?: { kubeconfigYaml: string };
+  /** Start CloudStream (tunnel server on 127.0.0.1:0, the embedded API's node proxy). */
+  stream?: boolean;
 }
 
 /** A running stack. */
@@ -53,6 +57,10 @@ export interface Stack {
   issuer: NodeCertIssuer;
   /** `127.0.0.1:<port>` of the WebSocket listener. */
   server: string;
+  /** CloudStream, with `stream: true`. */
+  stream: CloudStream | undefined;
+  /** `127.0.0.1:<port>` of the tunnel server ("" without CloudStream). */
+  tunnelServer: string;
   dataDir: string;
   close(): Promise<void>;
 }
@@ -93,6 +101,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (syncController) registry.register(syncController);
   await registry.startAll();
   const server = `127.0.0.1:${hub.ports.websocket}`;
+  let stream: CloudStream | undefined;
+  if (opts.stream) {
+    stream = new CloudStream({
+      kube,
+      registry: new Registry(),
+      tunnel: {
+        hostname: "127.0.0.1",
+        port: 0,
+        certPem: pki.server.certPem,
+        keyPem: pki.server.keyPem,
+        caPem: pki.ca.certPem,
+      },
+      localIP: "127.0.0.1",
+    });
+    await stream.start();
+    api?.setNodeProxy(stream.proxy);
+  }
   return {
     api,
     kube,
@@ -103,8 +128,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     pki,
     issuer: new NodeCertIssuer(pki),
     server,
+    stream,
+    tunnelServer: stream ? `127.0.0.1:${stream.tunnels.port}` : "",
     dataDir,
     async close() {
+      await stream?.stop();
       await registry.stopAll();
       bus.close();
       await kube.close();

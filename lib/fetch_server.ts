@@ -21,11 +21,13 @@ import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import {
   type ConnGuard,
   type ConnLimits,
   type DropReasonLabel,
   guardNodeServer,
+  rawSocket,
 } from "./conn_guard.ts";
 import { listenError } from "./listen_error.ts";
 
@@ -50,6 +52,11 @@ export interface FetchServerOptions {
   backlog?: number;
   /** How long {@link FetchServer.close} lets in-flight requests finish (default 1 s). */
   closeGraceMs?: number;
+  /**
+   * Takes an HTTP upgrade request (WebSocket, SPDY) with its socket and the bytes read past its
+   * head. Without it, upgrade requests are refused with 400.
+   */
+  onUpgrade?(req: IncomingMessage, socket: Duplex, head: Uint8Array): void;
 }
 
 /** A running server. */
@@ -84,6 +91,17 @@ export async function serveFetch(
     limits: opts.limits,
     onDrop: opts.onDrop,
     readyOnRequest: true,
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Uint8Array) => {
+    socket.on("error", () => {});
+    // An upgraded connection streams for as long as it lives: no handshake or idle deadline.
+    guard.release(rawSocket(req.socket as Socket));
+    if (opts.onUpgrade) return opts.onUpgrade(req, socket, head);
+    const body = "upgrade not supported here\n";
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) => {

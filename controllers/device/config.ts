@@ -1,5 +1,5 @@
 /**
- * Maps cloudcore's `modules.deviceController` section (docs/protocol.md §9) onto
+ * Maps cloudcore's `modules.deviceController` section (docs/protocol.md §10) onto
  * {@link DeviceControllerOptions}.
  *
  * `buffer.updateDeviceTwins` sizes the module's inbox (twin and state messages share it, as the

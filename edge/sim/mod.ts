@@ -24,3 +24,11 @@ export {
   SimOptionsError,
 } from "./simulator.ts";
 export { ProgressLine, SimStats, type SimSummary } from "./stats.ts";
+export {
+  containerUsage,
+  SimKubelet,
+  type SimKubeletOptions,
+  type UpgradeServer,
+} from "./kubelet.ts";
+export { type SimPod, SimPods } from "./pods.ts";
+export { SimStream, type SimStreamOptions } from "./stream.ts";

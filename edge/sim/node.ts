@@ -9,6 +9,8 @@ import { edgeAcks } from "../client.ts";
 import type { SimLink } from "./link.ts";
 import { leaseUpdate, nodeInsert, nodeStatus, podStatus, twinEdgeUpdated } from "./messages.ts";
 import type { SimStats } from "./stats.ts";
+import { SimPods } from "./pods.ts";
+import type { SimStream } from "./stream.ts";
 
 /** Periodic behaviour of a node (seconds; 0 disables). */
 export interface NodeBehaviour {
@@ -50,10 +52,14 @@ class RecentIds {
 /** A simulated node; see module docs. */
 export class SimNode {
   link: SimLink | undefined;
+  /** The node's CloudStream tunnel, when the simulation has a stream server. */
+  stream: SimStream | undefined;
   /** Device name → last twin value sent (benches check the API kept it). */
   readonly lastTwin = new Map<string, string>();
   /** Resource → latest RV received (downstream objects). */
   readonly objects = new Map<string, string>();
+  /** The pods the hub gave this node (what its simulated kubelet serves). */
+  readonly pods = new SimPods();
   readonly #acked = new RecentIds(2048);
   /** Latest timer handle of each periodic chain. */
   readonly #timers: Array<ReturnType<typeof setTimeout>> = [];
@@ -100,6 +106,12 @@ export class SimNode {
     if (msg.header.resourceVersion) this.objects.set(resource, msg.header.resourceVersion);
     if (op === Operation.Delete) this.objects.delete(resource);
     const parts = resource.split("/");
+    if (parts.length === 3 && parts[1] === "pod") {
+      if (op === Operation.Delete) this.pods.delete(parts[0], parts[2]);
+      else if (op === Operation.Insert || op === Operation.Update) {
+        this.pods.upsert(parts[0], parts[2], msg.content);
+      }
+    }
     if (
       this.behaviour.podStatus && parts.length === 3 && parts[1] === "pod" &&
       (op === Operation.Insert || op === Operation.Update)

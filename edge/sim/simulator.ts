@@ -16,6 +16,8 @@ import type { Message } from "../../modules/mod.ts";
 import { type LinkOptions, type NodeCredentials, quicLink, type SimLink, wsLink } from "./link.ts";
 import { type NodeBehaviour, SimNode } from "./node.ts";
 import { ProgressLine, SimStats, type SimSummary } from "./stats.ts";
+import { SimKubelet, type UpgradeServer } from "./kubelet.ts";
+import { SimStream } from "./stream.ts";
 
 /** Most nodes one simulator process may run. */
 export const MAX_SIM_NODES = 50_000;
@@ -55,6 +57,15 @@ export interface SimOptions extends Partial<NodeBehaviour> {
   progressIntervalMs?: number;
   /** Sees every downstream message (benches timestamp arrivals). */
   observe?: (node: string, msg: Message) => void;
+  /**
+   * CloudStream tunnel server `host:port` (`modules.cloudStream.tunnelPort`): each node keeps a
+   * tunnel and serves logs, exec, attach, port-forward and stats from simulated containers.
+   */
+  streamServer?: string;
+  /** Serves exec/attach/port-forward for the simulated kubelets (default: the simulated runtime). */
+  upgradeServer?: UpgradeServer;
+  /** Period of simulated log lines, ms (default 1000). */
+  logIntervalMs?: number;
 }
 
 const LOOPBACK_NAMES = new Set(["localhost", "ip6-localhost"]);
@@ -81,6 +92,7 @@ function checkOptions(o: SimOptions): void {
     throw new SimOptionsError(`nodes must be an integer in 1..${MAX_SIM_NODES}, got ${o.nodes}`);
   }
   assertLoopback(o.server);
+  if (o.streamServer) assertLoopback(o.streamServer);
   if (o.jitter !== undefined && !(o.jitter >= 0 && o.jitter < 1)) {
     throw new SimOptionsError(`jitter must be in [0, 1), got ${o.jitter}`);
   }
@@ -183,8 +195,23 @@ export class EdgeSimulator {
           ? quicLink(linkOpts)
           : wsLink(linkOpts);
         node.link = link;
+        if (o.streamServer) {
+          node.stream = new SimStream({
+            server: o.streamServer,
+            nodeName: node.name,
+            internalIP: "127.0.0.1",
+            credentials: creds,
+            kubelet: new SimKubelet({
+              nodeName: node.name,
+              pods: node.pods,
+              upgrade: o.upgradeServer,
+              logIntervalMs: o.logIntervalMs,
+            }),
+          });
+        }
         try {
           await link.connect();
+          await node.stream?.start();
         } catch {
           stats.connectFailures++;
           // Retry like a dropped link: close and re-create on the next drop cycle.
@@ -230,6 +257,7 @@ export class EdgeSimulator {
     clearInterval(this.#progressTimer);
     for (const t of this.#retries) clearTimeout(t);
     for (const n of this.nodes) n.stop();
+    await Promise.allSettled(this.nodes.map((n) => n.stream?.stop()));
     const links = this.nodes.map((n) => n.link).filter((l): l is SimLink => l !== undefined);
     for (let i = 0; i < links.length; i += 500) {
       await Promise.allSettled(links.slice(i, i + 500).map((l) => l.close()));

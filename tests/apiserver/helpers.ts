@@ -32,6 +32,7 @@ export async function startTestApi(
     dir,
     close: () => api.close(),
     endWatches: () => api.endWatches(),
+    setNodeProxy: (p: Parameters<EmbeddedApi["setNodeProxy"]>[0]) => api.setNodeProxy(p),
     async dispose() {
       await api.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -12,8 +12,15 @@ Deno.test("unimplemented config sections: none by default, each enabled one name
   cfg.modules.router.enable = true;
   cfg.modules.dynamicController.enable = true;
   cfg.modules.taskManager.enable = true;
+  // cloudStream works; with the embedded API the iptables manager has nothing to forward.
   assertEquals(unimplementedSections(cfg).map((s) => s.section), [
-    "modules.cloudStream",
+    "modules.router",
+    "modules.dynamicController",
+    "modules.taskManager",
+  ]);
+  // With an external kube-apiserver it would forward the kubelet port to the stream server.
+  cfg.kubeAPIConfig.kubeConfig = "/etc/kubeedge/kubeconfig";
+  assertEquals(unimplementedSections(cfg).map((s) => s.section), [
     "modules.iptablesManager",
     "modules.router",
     "modules.dynamicController",

@@ -10,7 +10,7 @@ import {
 
 const opts = { hostAddresses: ["192.0.2.10"] };
 
-Deno.test("defaultConfig matches cloudcore's defaults (docs/protocol.md §9)", () => {
+Deno.test("defaultConfig matches cloudcore's defaults (docs/protocol.md §10)", () => {
   const c = defaultConfig(opts);
   assertEquals(c.apiVersion, "cloudcore.config.kubeedge.io/v1alpha1");
   assertEquals(c.kind, "CloudCore");
