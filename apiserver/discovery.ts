@@ -53,7 +53,7 @@ function entries(d: ResourceDef): Record<string, unknown>[] {
     singularName: d.singular,
     namespaced: d.namespaced,
     kind: d.kind,
-    verbs: VERBS,
+    verbs: d.verbs ?? VERBS,
     ...(d.shortNames.length ? { shortNames: d.shortNames } : {}),
     ...(d.categories.length ? { categories: d.categories } : {}),
   }];

@@ -23,6 +23,7 @@ import { decodeK8sProtobuf } from "./protobuf.ts";
 import { openApiV3Doc, openApiV3Root } from "./openapi.ts";
 import type { NodeProxy } from "./node_proxy.ts";
 import { nodeProxyGet, podLog } from "./pod_streams.ts";
+import { metricsRequest } from "./metrics_api.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
 import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
@@ -233,6 +234,9 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     if (def.namespaced && name !== undefined && !namespace) throw notFoundPath();
     const t: Target = { def, namespace, name, subresource: sub };
     const method = req.method.toUpperCase();
+    if (def.group === "metrics.k8s.io") {
+      return json(200, await metricsRequest(deps, def, namespace, name, method, q));
+    }
 
     if (method === "GET") {
       checkResourceVersionParam(q.get("resourceVersion"));

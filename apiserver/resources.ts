@@ -46,6 +46,8 @@ export interface ResourceDef {
   builtin: boolean;
   /** Extra Table columns from a CRD's additionalPrinterColumns. */
   printerColumns?: PrinterColumn[];
+  /** Discovery verbs when not the full set (read-only APIs such as metrics.k8s.io). */
+  verbs?: string[];
   /** A CRD version's `schema.openAPIV3Schema` (field types are validated against it). */
   schema?: Record<string, unknown>;
 }
@@ -78,6 +80,7 @@ interface BuiltinSpec {
   short?: string[];
   sub?: string[];
   cat?: string[];
+  verbs?: string[];
 }
 
 const BUILTINS: BuiltinSpec[] = [
@@ -169,6 +172,24 @@ const BUILTINS: BuiltinSpec[] = [
     short: ["crd", "crds"],
     sub: ["status"],
   },
+  // Served from the nodes' kubelet stats through CloudStream (apiserver/metrics_api.ts), as
+  // metrics-server would: `kubectl top node|pod`.
+  {
+    g: "metrics.k8s.io",
+    v: "v1beta1",
+    r: "nodes",
+    k: "NodeMetrics",
+    ns: false,
+    verbs: ["get", "list"],
+  },
+  {
+    g: "metrics.k8s.io",
+    v: "v1beta1",
+    r: "pods",
+    k: "PodMetrics",
+    ns: true,
+    verbs: ["get", "list"],
+  },
 ];
 
 /** Lookup of served resources, updated as CRDs are created and deleted. */
@@ -190,6 +211,7 @@ export class ResourceRegistry {
         categories: b.cat ?? [],
         subresources: b.sub ?? [],
         builtin: true,
+        ...(b.verbs ? { verbs: b.verbs } : {}),
       });
     }
   }
