@@ -65,6 +65,7 @@ export function kubeletLogPath(
     const v = q.get(k);
     if (v !== null && v !== "" && v !== "false") out.set(k, v);
   }
+  out.sort(); // Go's url.Values.Encode orders keys
   const query = out.toString();
   return `/containerLogs/${enc(ns)}/${enc(pod)}/${enc(container)}${query ? `?${query}` : ""}`;
 }

@@ -23,7 +23,7 @@ export async function edgecoreConfig(
   node: string,
   hub: { wsPort: number; httpsPort: number },
   token: string,
-  ports: { mqtt: number; metaServer: number },
+  ports: { mqtt: number; metaServer: number; tunnel?: number },
 ): Promise<string> {
   const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
   const cfg = parse(new TextDecoder().decode(out.stdout)) as Obj;
@@ -51,6 +51,17 @@ export async function edgecoreConfig(
   meta.server = `127.0.0.1:${ports.metaServer}`;
   for (const name of ["edgeStream", "serviceBus", "taskManager", "dbTest"]) {
     at(modules, name).enable = false;
+  }
+  if (ports.tunnel) {
+    // EdgeStream dials the cloud's tunnel with the node certificate; its kubelet server is
+    // 127.0.0.1:10350 (edged's, or a stand-in when edged is off).
+    edged.nodeIP = "127.0.0.1";
+    const stream = at(modules, "edgeStream");
+    stream.enable = true;
+    stream.server = `127.0.0.1:${ports.tunnel}`;
+    stream.tlsTunnelCAFile = `${dir}/ca/rootCA.crt`;
+    stream.tlsTunnelCertFile = `${dir}/certs/server.crt`;
+    stream.tlsTunnelPrivateKeyFile = `${dir}/certs/server.key`;
   }
   const file = `${dir}/edgecore.yaml`;
   await Deno.writeTextFile(file, stringify(cfg));
