@@ -28,6 +28,8 @@ export interface SpawnHubOptions {
   /** Start the cert server on this port (0 = any). */
   certPort?: number;
   devices?: boolean;
+  /** Run CloudStream (tunnel server on 127.0.0.1:0). */
+  stream?: boolean;
   keepaliveInterval?: number;
   /** Soft fd limit to raise to before exec (needs bash; default none). */
   nofile?: number;
@@ -46,6 +48,8 @@ export interface HubProcess {
   pid: number;
   server: string;
   port: number;
+  /** CloudStream's tunnel server ("" without `stream`). */
+  tunnelServer: string;
   certServer: string;
   token: string;
   /** The embedded API's kubeconfig (admin). */
@@ -102,6 +106,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     String(opts.wsPort ?? 0),
     ...(opts.certPort !== undefined ? ["--cert-port", String(opts.certPort)] : []),
     ...(opts.devices ? ["--devices"] : []),
+    ...(opts.stream ? ["--stream"] : []),
     ...(opts.logLevel ? ["--log-level", opts.logLevel] : []),
     ...(opts.syncWriteConcurrency
       ? ["--sync-write-concurrency", String(opts.syncWriteConcurrency)]
@@ -130,8 +135,13 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     const st = await child.status;
     throw new Error(`hub process exited (code ${st.code}) before it was ready`);
   }
-  const ready: { server: string; certServer: string; token: string; kubeconfigPath: string } = JSON
-    .parse(first.value);
+  const ready: {
+    server: string;
+    tunnelServer: string;
+    certServer: string;
+    token: string;
+    kubeconfigPath: string;
+  } = JSON.parse(first.value);
   // Keep draining stdout so the child never blocks on a full pipe.
   const drain = (async () => {
     try {
@@ -147,6 +157,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     pid: child.pid,
     server: ready.server,
     port,
+    tunnelServer: ready.tunnelServer ?? "",
     certServer: ready.certServer,
     token: ready.token,
     kubeconfigPath: ready.kubeconfigPath,

@@ -27,6 +27,7 @@ const { values } = parseArgs({
     "ws-port": { type: "string", default: "0" },
     "cert-port": { type: "string" },
     devices: { type: "boolean", default: false },
+    stream: { type: "boolean", default: false },
     "keepalive-interval": { type: "string" },
     "sync-write-concurrency": { type: "string" },
     "log-level": { type: "string", default: "error" },
@@ -49,6 +50,7 @@ const stack = await startStack({
   dataDir,
   pki: { ca: certs.ca, server: certs.serverCert },
   devices: values.devices,
+  stream: values.stream,
   port: Number(values["ws-port"]),
   syncWriteConcurrency: values["sync-write-concurrency"]
     ? Number(values["sync-write-concurrency"])
@@ -90,6 +92,7 @@ Deno.addSignalListener("SIGINT", stop);
 console.log(JSON.stringify({
   ready: true,
   server: stack.server,
+  tunnelServer: stack.tunnelServer,
   certServer: certPort ? `127.0.0.1:${certPort}` : "",
   token,
   kubeconfigPath: `${dataDir}/kubeconfig.yaml`,
