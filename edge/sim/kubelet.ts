@@ -6,6 +6,8 @@
  */
 import type { EdgeByteDuplex, EdgeKubelet, EdgeUpgradeRequest } from "../stream/kubelet.ts";
 import type { SimPod, SimPods } from "./pods.ts";
+import { SimRuntime } from "./runtime.ts";
+import { serveKubeletUpgrade } from "../../protocol/kubelet/mod.ts";
 
 /** Serves an upgrade (exec, attach, port-forward) on a relayed connection. */
 export type UpgradeServer = (req: EdgeUpgradeRequest, conn: EdgeByteDuplex) => Promise<void>;
@@ -14,7 +16,7 @@ export type UpgradeServer = (req: EdgeUpgradeRequest, conn: EdgeByteDuplex) => P
 export interface SimKubeletOptions {
   nodeName: string;
   pods: SimPods;
-  /** Serves exec/attach/port-forward; without it those are answered 501. */
+  /** Serves exec/attach/port-forward (default: the kubelet protocol over {@link SimRuntime}). */
   upgrade?: UpgradeServer;
   /** Period of a followed log's new lines (default 1 s). */
   logIntervalMs?: number;
@@ -51,7 +53,11 @@ function logLine(pod: SimPod, container: string, n: number, at: Date, stamps: bo
 
 /** See module docs. */
 export class SimKubelet implements EdgeKubelet {
-  constructor(readonly opts: SimKubeletOptions) {}
+  readonly #runtime: SimRuntime;
+
+  constructor(readonly opts: SimKubeletOptions) {
+    this.#runtime = new SimRuntime(opts.pods);
+  }
 
   get(path: string, _headers: Headers, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const url = new URL(path, "http://127.0.0.1:10350");
@@ -74,11 +80,7 @@ export class SimKubelet implements EdgeKubelet {
 
   upgrade(req: EdgeUpgradeRequest, conn: EdgeByteDuplex): Promise<void> {
     if (this.opts.upgrade) return this.opts.upgrade(req, conn);
-    const w = conn.writable.getWriter();
-    const body = "streaming is not implemented by this kubelet\n";
-    return w.write(enc.encode(
-      `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    )).finally(() => w.close().catch(() => {}));
+    return serveKubeletUpgrade(req, conn, this.#runtime);
   }
 
   #logs(

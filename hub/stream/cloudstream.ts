@@ -22,6 +22,7 @@ import { StreamMetrics } from "./metrics.ts";
 import { StreamServer } from "./stream_server.ts";
 import { negotiateTunnelPort, setKubeletPort } from "./tunnel_port.ts";
 import { TunnelServer } from "./tunnel_server.ts";
+import { webSocketUpgrade } from "./websocket_streams.ts";
 
 const log = createLogger("cloudstream");
 
@@ -46,7 +47,7 @@ export interface CloudStreamOptions {
   /** Check node certificates against the tunnel's node name (default true). */
   authorization?: boolean;
   limits?: Partial<ConnLimits>;
-  /** Translates kubectl's WebSocket streams (exec, attach, port-forward). */
+  /** Translates kubectl's WebSocket streams (default: websocket_streams.ts). */
   websocket?: WebSocketUpgrade;
   /** How long a node's endpoint update is retried (cloudcore: 2 min). */
   endpointTimeoutMs?: number;
@@ -70,7 +71,7 @@ export class CloudStream {
       limits: opts.limits,
       onConnect: (node) => this.#recordEndpoint(node),
     });
-    this.proxy = new KubeletProxy(this.tunnels, opts.websocket);
+    this.proxy = new KubeletProxy(this.tunnels, opts.websocket ?? webSocketUpgrade);
   }
 
   /** The negotiated kubelet port (after start). */

@@ -13,15 +13,18 @@ import { relaySocket } from "./relay.ts";
 /** Headers that never go to an edge. */
 const PRIVATE = new Set(["authorization", "cookie", "proxy-authorization", "host"]);
 
-/** A request's headers as they go to the kubelet: no credentials, no impersonation. */
-export function edgeHeaders(req: IncomingMessage): Headers {
-  const h = new Headers();
+/**
+ * A request's headers as they go to the kubelet, repeated ones kept apart (as Go's http.Header
+ * holds them): no credentials, no impersonation.
+ */
+export function edgeHeaders(req: IncomingMessage): [string, string][] {
+  const out: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const k = req.rawHeaders[i].toLowerCase();
     if (PRIVATE.has(k) || k.startsWith("impersonate-")) continue;
-    h.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    out.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
   }
-  return h;
+  return out;
 }
 
 /** Handles WebSocket upgrades (set by the composition once the translation exists). */

@@ -20,6 +20,7 @@ export class StreamMetrics {
   readonly tunnels: Gauge;
   readonly connections: Counter<"kind">;
   readonly closedTunnels: Counter<"reason">;
+  readonly webSocketStreams: Counter<"kind">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -31,6 +32,13 @@ export class StreamMetrics {
     this.connections = new Counter({
       name: "edgecloud_cloudstream_connections_total",
       help: "Streams opened through tunnels, by kind (logs, exec, attach, portforward, metrics).",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.webSocketStreams = new Counter({
+      name: "edgecloud_cloudstream_websocket_streams_total",
+      help:
+        "kubectl WebSocket streams translated for the kubelet (exec and attach to SPDY, port-forward tunnelled), by kind.",
       labelNames: ["kind"],
       registers,
     });

@@ -1,7 +1,8 @@
 /**
  * Byte plumbing between a node socket (an upgraded HTTP connection) and a tunnel connection:
  * both directions until either ends, then both are closed. Back-pressure holds: the socket is
- * read only as fast as the tunnel takes bytes, and written with its own buffer's drain.
+ * read only as fast as the tunnel takes bytes, and written with its own buffer's drain. When the
+ * edge ends the connection, what it sent before is written out before the socket is ended.
  */
 import type { Duplex } from "node:stream";
 import type { TunnelConn } from "../../protocol/stream/mod.ts";
@@ -19,19 +20,13 @@ export function relaySocket(socket: Duplex, conn: TunnelConn, head: Uint8Array):
     };
     socket.on("close", finish);
     socket.on("error", finish);
-    conn.ended.then(() => {
-      // Let what the edge sent reach the client before the socket closes.
-      if (!socket.destroyed) socket.end(() => finish());
-      else finish();
-    });
     if (head.length) void conn.write(head).catch(finish);
     // Socket → tunnel, pausing the socket while a write waits for room.
     socket.on("data", (chunk: Uint8Array) => {
       socket.pause();
       conn.write(chunk).then(() => socket.resume(), finish);
     });
-    socket.on("end", finish);
-    // Tunnel → socket.
+    // Tunnel → socket, then end the socket once everything the edge sent is written.
     void (async () => {
       const reader = conn.readable.getReader();
       try {
@@ -46,6 +41,8 @@ export function relaySocket(socket: Duplex, conn: TunnelConn, head: Uint8Array):
           }
         }
       } catch { /* the tunnel went away */ }
+      if (!socket.destroyed) socket.end(() => finish());
+      else finish();
     })();
   });
 }

@@ -72,7 +72,12 @@ export class TunnelSession {
    * Opens a connection to the node's kubelet server for `pathAndQuery`. Exec, attach and
    * port-forward carry the raw upgrade exchange; logs and metrics the response body.
    */
-  open(kind: StreamKind, pathAndQuery: string, headers: Headers, method = "GET"): TunnelConn {
+  open(
+    kind: StreamKind,
+    pathAndQuery: string,
+    headers: Headers | Iterable<[string, string]>,
+    method = "GET",
+  ): TunnelConn {
     const id = ++nextConnectId;
     const upgrade = kind === "exec" || kind === "attach" || kind === "portforward";
     const c = connector(id, pathAndQuery, headers, upgrade ? method : undefined);
