@@ -79,6 +79,7 @@ function streamParams(q: URLSearchParams, withCommand: boolean): string {
   if (on("stderr")) out.append("error", "1");
   if (on("tty")) out.append("tty", "1");
   if (withCommand) { for (const c of q.getAll("command")) out.append("command", c); }
+  out.sort(); // Go's url.Values.Encode orders keys (values of one key keep their order)
   const s = out.toString();
   return s ? `?${s}` : "";
 }
@@ -98,6 +99,7 @@ export function kubeletStreamPath(
 export function kubeletPortForwardPath(ns: string, pod: string, q: URLSearchParams): string {
   const out = new URLSearchParams();
   for (const p of q.getAll("ports")) out.append("port", p);
+  out.sort();
   const s = out.toString();
   return `/portForward/${enc(ns)}/${enc(pod)}${s ? `?${s}` : ""}`;
 }

@@ -8,6 +8,8 @@
  * tunnel end and ours.
  */
 import http from "node:http";
+import type { Duplex } from "node:stream";
+import { type ContainerRuntime, serveKubeletUpgrade } from "../../protocol/kubelet/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import {
   eventually,
@@ -25,9 +27,47 @@ import { edgecoreConfig } from "./edgecore.ts";
 const NODE = "ec-stream-1";
 const KUBELET_PORT = 10350;
 
-/** The stand-in kubelet server: records what reached it. */
+/** A runtime for the stand-in kubelet: `echo` and `cat`. */
+const runtime: ContainerRuntime = {
+  async exec(t, io) {
+    const w = io.stdout!.getWriter();
+    if (t.command[0] === "echo") {
+      await w.write(new TextEncoder().encode(t.command.slice(1).join(" ") + "\n"));
+    } else if (io.stdin) { for await (const c of io.stdin) await w.write(c); }
+    w.releaseLock();
+    return t.command[0] === "false" ? 1 : 0;
+  },
+  attach: () => Promise.resolve(0),
+  async portForward(_t, conn) {
+    await conn.readable.pipeTo(conn.writable);
+  },
+};
+
+/** A node socket as a byte pipe (after `head`). */
+function socketPipe(socket: Duplex, head: Uint8Array) {
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      if (head.length) c.enqueue(new Uint8Array(head));
+      socket.on("data", (d: Uint8Array) => c.enqueue(new Uint8Array(d)));
+      socket.on("end", () => {
+        try {
+          c.close();
+        } catch { /* cancelled */ }
+      });
+      socket.on("error", () => {});
+    },
+    cancel: () => void socket.destroy(),
+  });
+  const writable = new WritableStream<Uint8Array>({
+    write: (c) => new Promise((r) => socket.write(c, () => r())),
+    close: () => new Promise((r) => socket.end(() => r())),
+  });
+  return { readable, writable };
+}
+
+/** The stand-in kubelet server: records what reached it; exec through our kubelet protocol. */
 function standInKubelet(seen: { path: string; auth: string }[]): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     seen.push({ path: req.url ?? "", auth: String(req.headers.authorization ?? "") });
     if ((req.url ?? "").startsWith("/containerLogs/default/web/app")) {
       res.writeHead(200, { "content-type": "text/plain" });
@@ -40,9 +80,22 @@ function standInKubelet(seen: { path: string; auth: string }[]): http.Server {
       res.end("404 page not found\n");
     }
   });
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Uint8Array) => {
+    seen.push({ path: req.url ?? "", auth: String(req.headers.authorization ?? "") });
+    const headers = new Headers();
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    }
+    void serveKubeletUpgrade(
+      { method: req.method ?? "GET", url: req.url ?? "/", headers },
+      socketPipe(socket, head),
+      runtime,
+    );
+  });
+  return server;
 }
 
-peerTest("edgecore's EdgeStream carries kubectl logs and nodes/proxy through CloudStream", [
+peerTest("edgecore's EdgeStream carries kubectl logs, exec and nodes/proxy through CloudStream", [
   "EDGECORE_BIN",
 ], async ({ EDGECORE_BIN }, t) => {
   await exclusively(async () => {
@@ -106,6 +159,30 @@ peerTest("edgecore's EdgeStream carries kubectl logs and nodes/proxy through Clo
         ]);
         assertEquals(JSON.parse(out.stdout).node.nodeName, NODE);
       });
+
+      for (const mode of ["websocket", "spdy"]) {
+        await t.step(`kubectl exec (${mode}) through edgecore's raw relay`, async () => {
+          const flag = mode === "websocket" ? "true" : "false";
+          const out = await new Deno.Command("kubectl", {
+            args: ["--kubeconfig", kc, "exec", "-i", "web", "--", "cat"],
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+            env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: flag, KUBECACHEDIR: `${kc}.cache` },
+          }).spawn();
+          const w = out.stdin.getWriter();
+          await w.write(new TextEncoder().encode("through the real edgecore\n"));
+          await w.close();
+          const r = await out.output();
+          assertEquals(new TextDecoder().decode(r.stdout), "through the real edgecore\n");
+          assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+          const hit = seen.findLast((s) => s.path.startsWith("/exec/default/web/app"))!;
+          assertEquals(hit.path, "/exec/default/web/app?command=cat&error=1&input=1&output=1");
+          assertEquals(hit.auth, "");
+        });
+      }
+      const failed = await kubectl(kc, ["exec", "web", "--", "false"], { allowFail: true });
+      assertEquals(failed.code, 1);
 
       await t.step("no malformed frames, and the tunnel stays up", () => {
         assertEquals(hub.main.lines.filter((l) => l.includes("malformed")), []);
