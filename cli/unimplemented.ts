@@ -30,12 +30,6 @@ export function unimplementedSections(cfg: CloudCoreConfig): UnimplementedSectio
   if (m.router.enable) {
     out.push({ section: "modules.router", effect: "Rules and RuleEndpoints are not acted on" });
   }
-  if (m.dynamicController.enable) {
-    out.push({
-      section: "modules.dynamicController",
-      effect: "edge MetaServer list/watch requests are answered Rejected (503)",
-    });
-  }
   if (m.taskManager.enable) {
     out.push({
       section: "modules.taskManager",

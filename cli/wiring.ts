@@ -23,6 +23,7 @@ import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
 import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
+import { DynamicController } from "../controllers/dynamic/mod.ts";
 import { ClusterControllers, DEFAULT_NODE_MONITOR_GRACE_MS } from "../controllers/cluster/mod.ts";
 import {
   CertServer,
@@ -375,6 +376,16 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     { module: edgeController, enabled: cfg.modules.edgeController.enable },
     { module: deviceController, enabled: cfg.modules.deviceController.enable },
   );
+  if (cfg.modules.dynamicController.enable) {
+    // Edge MetaServer requests; without it the hub answers them Rejected (503).
+    specs.push({
+      module: new DynamicController({
+        kube: api.kube,
+        location: edgeController.location,
+        authorization: authorizationMode(hubCfg.authorization),
+      }),
+    });
+  }
   if (replica) {
     specs.push({ module: replica.attachModule(hub, edgeController), enabled: hubCfg.enable });
   }

@@ -7,3 +7,4 @@
 export * from "./client.ts";
 export * from "./ws_transport.ts";
 export * from "./bootstrap.ts";
+export * from "./metaserver_client.ts";

@@ -17,6 +17,7 @@ import { KubeClient, KubeSyncStore } from "../kube/mod.ts";
 import { EdgeController } from "../controllers/edge/mod.ts";
 import { DeviceController } from "../controllers/device/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
+import { DynamicController } from "../controllers/dynamic/mod.ts";
 import { CloudHub, type CloudHubOptions } from "../hub/mod.ts";
 import { CloudStream } from "../hub/stream/mod.ts";
 import { Registry } from "prom-client";
@@ -43,6 +44,10 @@ export interface StackOptions {
   api?: { kubeconfigYaml: string };
   /** Start CloudStream (tunnel server on 127.0.0.1:0, the embedded API's node proxy). */
   stream?: boolean;
+  /** Start DynamicController (edge MetaServer requests; default false, as cloudcore). */
+  dynamic?: boolean;
+  /** The embedded API's watch log length (small values make compaction easy to reach). */
+  watchLogSize?: number;
 }
 
 /** A running stack. */
@@ -53,6 +58,7 @@ export interface Stack {
   hub: CloudHub;
   edgeController: EdgeController;
   deviceController: DeviceController | undefined;
+  dynamicController: DynamicController | undefined;
   pki: BenchPki;
   issuer: NodeCertIssuer;
   /** `127.0.0.1:<port>` of the WebSocket listener. */
@@ -69,7 +75,9 @@ export interface Stack {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "edgecloud-stack-" });
-  const api = opts.api ? undefined : await startEmbeddedApi({ dataDir, port: 0 });
+  const api = opts.api
+    ? undefined
+    : await startEmbeddedApi({ dataDir, port: 0, watchLogSize: opts.watchLogSize });
   // Like `edgecloud serve`: the controllers reach an API of their own process without a socket.
   const kube = KubeClient.fromYaml(opts.api?.kubeconfigYaml ?? api!.kubeconfigYaml, {
     transport: api?.handle,
@@ -98,6 +106,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   registry.register(hub);
   registry.register(edgeController);
   if (deviceController) registry.register(deviceController);
+  const dynamicController = opts.dynamic
+    ? new DynamicController({ kube, location: edgeController.location })
+    : undefined;
+  if (dynamicController) registry.register(dynamicController);
   if (syncController) registry.register(syncController);
   await registry.startAll();
   const server = `127.0.0.1:${hub.ports.websocket}`;
@@ -125,6 +137,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     hub,
     edgeController,
     deviceController,
+    dynamicController,
     pki,
     issuer: new NodeCertIssuer(pki),
     server,

@@ -150,3 +150,30 @@ export function prefixResource(nodeId: string, resource: string): string {
 export function namespaceOrNull(namespace: string | undefined): string {
   return namespace ? namespace : NullNamespace;
 }
+
+/**
+ * The resource type of a resource plural in a message's resource path (KubeEdge's
+ * `UnsafeResourceToKind`, lower-cased): `configmaps` → `configmap`, `endpoints` → `endpoints`,
+ * `endpointslices` → `endpointslice`, `leases` → `leases`, `policies` → `policy`.
+ */
+export function resourceTypeOf(resource: string): string {
+  const unusual: Record<string, string> = {
+    endpoints: "Endpoints",
+    endpointslices: "EndpointSlice",
+    nodes: "Node",
+    namespaces: "Namespace",
+    services: "Service",
+    podstatus: "PodStatus",
+    nodestatus: "NodeStatus",
+    customresourcedefinitions: "CustomResourceDefinition",
+    leases: "Leases",
+  };
+  let k = unusual[resource];
+  if (!k) {
+    k = resource.charAt(0).toUpperCase() + resource.slice(1).toLowerCase();
+    if (k.endsWith("ies")) k = k.slice(0, -3) + "y";
+    else if (k.endsWith("ses")) k = k.slice(0, -2);
+    else if (k.endsWith("s")) k = k.slice(0, -1);
+  }
+  return k.toLowerCase();
+}

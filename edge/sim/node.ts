@@ -6,6 +6,7 @@
 import { Operation } from "../../modules/mod.ts";
 import type { Message } from "../../modules/mod.ts";
 import { edgeAcks } from "../client.ts";
+import { MetaServerClient } from "../metaserver_client.ts";
 import type { SimLink } from "./link.ts";
 import { leaseUpdate, nodeInsert, nodeStatus, podStatus, twinEdgeUpdated } from "./messages.ts";
 import type { SimStats } from "./stats.ts";
@@ -60,6 +61,8 @@ export class SimNode {
   readonly objects = new Map<string, string>();
   /** The pods the hub gave this node (what its simulated kubelet serves). */
   readonly pods = new SimPods();
+  readonly #listeners = new Set<(msg: Message) => void>();
+  #meta: MetaServerClient | undefined;
   readonly #acked = new RecentIds(2048);
   /** Latest timer handle of each periodic chain. */
   readonly #timers: Array<ReturnType<typeof setTimeout>> = [];
@@ -77,8 +80,24 @@ export class SimNode {
     readonly observe?: (node: string, msg: Message) => void,
   ) {}
 
+  /** Registers a listener for downstream messages; returns its remover. */
+  listen(listener: (msg: Message) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** This node's MetaServer (list, get and watch through the cloud's DynamicController). */
+  metaServer(): MetaServerClient {
+    this.#meta ??= new MetaServerClient({
+      send: (m) => this.link?.connected ? this.link.send(m) : Promise.reject(new Error("offline")),
+      onMessage: (l) => this.listen(l),
+    }, this.name);
+    return this.#meta;
+  }
+
   /** Handles one downstream message (called by the link). */
   onMessage(msg: Message): void {
+    for (const l of this.#listeners) l(msg);
     const s = this.stats;
     s.received++;
     this.observe?.(this.name, msg);

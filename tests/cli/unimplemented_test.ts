@@ -15,7 +15,6 @@ Deno.test("unimplemented config sections: none by default, each enabled one name
   // cloudStream works; with the embedded API the iptables manager has nothing to forward.
   assertEquals(unimplementedSections(cfg).map((s) => s.section), [
     "modules.router",
-    "modules.dynamicController",
     "modules.taskManager",
   ]);
   // With an external kube-apiserver it would forward the kubelet port to the stream server.
@@ -23,7 +22,6 @@ Deno.test("unimplemented config sections: none by default, each enabled one name
   assertEquals(unimplementedSections(cfg).map((s) => s.section), [
     "modules.iptablesManager",
     "modules.router",
-    "modules.dynamicController",
     "modules.taskManager",
   ]);
 });
@@ -39,7 +37,7 @@ Deno.test("serve warns once per enabled but unimplemented section", async () => 
     await hub.waitForLine("edgecloud ready");
     const warned = hub.lines.filter((l) => l.includes("is enabled but not implemented"))
       .map((l) => /config section (\S+)/.exec(l)![1]);
-    assertEquals(warned, ["modules.router", "modules.dynamicController"]);
+    assertEquals(warned, ["modules.router"]);
   } finally {
     try {
       hub.child.kill("SIGTERM");
