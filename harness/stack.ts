@@ -44,6 +44,8 @@ export interface StackOptions {
   api?: { kubeconfigYaml: string };
   /** Start CloudStream (tunnel server on 127.0.0.1:0, the embedded API's node proxy). */
   stream?: boolean;
+  /** Also CloudStream's stream server for kube-apiserver (127.0.0.1:0, the hub's certificate). */
+  streamServer?: boolean;
   /** Start DynamicController (edge MetaServer requests; default false, as cloudcore). */
   dynamic?: boolean;
   /** The embedded API's watch log length (small values make compaction easy to reach). */
@@ -126,6 +128,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         caPem: pki.ca.certPem,
       },
       localIP: "127.0.0.1",
+      stream: opts.streamServer
+        ? {
+          hostname: "127.0.0.1",
+          port: 0,
+          certPem: pki.server.certPem,
+          keyPem: pki.server.keyPem,
+          caPem: pki.ca.certPem,
+        }
+        : undefined,
     });
     await stream.start();
     api?.setNodeProxy(stream.proxy);

@@ -22,8 +22,9 @@ export interface StreamFixture {
 export async function startStreamFixture(
   nodes = 1,
   sim: Partial<SimOptions> = {},
+  streamServer = false,
 ): Promise<StreamFixture> {
-  const stack = await startStack({ stream: true, sync: false });
+  const stack = await startStack({ stream: true, sync: false, streamServer });
   const api = stack.api!;
   const edge = new EdgeSimulator({
     nodes,
