@@ -98,6 +98,9 @@ Deno.test("kubectl logs of a pod on an offline node names the node", async () =>
     const r = await kubectl(api, ["logs", "far"]);
     assertEquals(r.code, 1);
     assertStringIncludes(r.stderr, "node gone-node is not connected");
+    const ex = await kubectl(api, ["exec", "far", "--", "echo", "hi"]);
+    assertEquals(ex.code, 1);
+    assertStringIncludes(ex.stderr, "node gone-node is not connected");
     await kubectlOk(api, ["apply", "-f", "-"], podYaml("unbound", ""));
     const r2 = await kubectl(api, ["logs", "unbound"]);
     assertStringIncludes(r2.stderr, "does not have a host assigned");
