@@ -6,6 +6,7 @@
  */
 import type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 import { daemonSetController } from "./daemonset.ts";
+import { jobController } from "./job.ts";
 
 export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 
@@ -15,6 +16,7 @@ export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 /** Every cluster controller, in start order. */
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   daemonSetController,
+  jobController,
 ];
 
 /** Runs a set of controllers as one unit: started in order, stopped in reverse. */
