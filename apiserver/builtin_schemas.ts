@@ -190,6 +190,121 @@ const POD_STATUS = struct({
 });
 const ENDPOINT_ADDRESS = struct({ ip: S, hostname: S, nodeName: S, targetRef: OBJECT_REF });
 
+const LABEL_SELECTOR = struct({
+  matchLabels: map(S, "label"),
+  matchExpressions: list(struct({ key: S, operator: S, values: list(S) })),
+});
+const POD_TEMPLATE = struct({ metadata: METADATA, spec: POD_SPEC });
+const JOB_SPEC = struct({
+  parallelism: I,
+  completions: I,
+  activeDeadlineSeconds: I,
+  podFailurePolicy: O,
+  successPolicy: O,
+  backoffLimit: I,
+  backoffLimitPerIndex: I,
+  maxFailedIndexes: I,
+  selector: LABEL_SELECTOR,
+  manualSelector: B,
+  template: POD_TEMPLATE,
+  ttlSecondsAfterFinished: I,
+  completionMode: S,
+  suspend: B,
+  podReplacementPolicy: S,
+  managedBy: S,
+});
+/** apps/v1 and batch/v1 workloads other than Deployments/ReplicaSets (apiserver/workloads.ts). */
+const WORKLOADS: Record<string, Fields> = {
+  "daemonsets.apps": {
+    spec: struct({
+      selector: LABEL_SELECTOR,
+      template: POD_TEMPLATE,
+      updateStrategy: struct({
+        type: S,
+        rollingUpdate: struct({ maxUnavailable: "intOrString", maxSurge: "intOrString" }),
+      }),
+      minReadySeconds: I,
+      revisionHistoryLimit: I,
+    }),
+    status: struct({
+      currentNumberScheduled: I,
+      numberMisscheduled: I,
+      desiredNumberScheduled: I,
+      numberReady: I,
+      observedGeneration: I,
+      updatedNumberScheduled: I,
+      numberAvailable: I,
+      numberUnavailable: I,
+      collisionCount: I,
+      conditions: list(CONDITION),
+    }),
+  },
+  "statefulsets.apps": {
+    spec: struct({
+      replicas: I,
+      selector: LABEL_SELECTOR,
+      template: POD_TEMPLATE,
+      volumeClaimTemplates: list(struct({ metadata: METADATA, spec: O, status: O })),
+      serviceName: S,
+      podManagementPolicy: S,
+      updateStrategy: struct({
+        type: S,
+        rollingUpdate: struct({ partition: I, maxUnavailable: "intOrString" }),
+      }),
+      revisionHistoryLimit: I,
+      minReadySeconds: I,
+      persistentVolumeClaimRetentionPolicy: struct({ whenDeleted: S, whenScaled: S }),
+      ordinals: struct({ start: I }),
+    }),
+    status: struct({
+      observedGeneration: I,
+      replicas: I,
+      readyReplicas: I,
+      currentReplicas: I,
+      updatedReplicas: I,
+      currentRevision: S,
+      updateRevision: S,
+      collisionCount: I,
+      conditions: list(CONDITION),
+      availableReplicas: I,
+    }),
+  },
+  "controllerrevisions.apps": { data: "any", revision: I },
+  "jobs.batch": {
+    spec: JOB_SPEC,
+    status: struct({
+      conditions: list(CONDITION),
+      startTime: S,
+      completionTime: S,
+      active: I,
+      succeeded: I,
+      failed: I,
+      terminating: I,
+      completedIndexes: S,
+      failedIndexes: S,
+      uncountedTerminatedPods: struct({ succeeded: list(S), failed: list(S) }),
+      ready: I,
+    }),
+  },
+  "cronjobs.batch": {
+    spec: struct({
+      schedule: S,
+      timeZone: S,
+      startingDeadlineSeconds: I,
+      concurrencyPolicy: S,
+      suspend: B,
+      jobTemplate: struct({ metadata: METADATA, spec: JOB_SPEC }),
+      successfulJobsHistoryLimit: I,
+      failedJobsHistoryLimit: I,
+    }),
+    status: struct({
+      active: list(OBJECT_REF),
+      lastScheduleTime: S,
+      lastSuccessfulTime: S,
+    }),
+  },
+};
+
 /** Top-level fields (besides apiVersion, kind, metadata) of each built-in, by storage key. */
 /** The built-in kinds served, by `<group>/<resource>`, with their typed fields. */
 export const BUILTIN: Record<string, Fields> = {
@@ -398,4 +513,5 @@ export const BUILTIN: Record<string, Fields> = {
     }),
     status: O,
   },
+  ...WORKLOADS,
 };

@@ -7,6 +7,7 @@ import { setOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
 import { encodeBase64 } from "../lib/mod.ts";
 import { admitPodSpec, defaultPodSpec, podQosClass } from "./pod_defaults.ts";
+import { isWorkload, prepareWorkloadCreate, prepareWorkloadUpdate } from "./workloads.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -35,6 +36,7 @@ function foldStringData(o: KObject): void {
 
 /** Applies create-time defaults in place. */
 export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingContext): void {
+  if (isWorkload(def)) return prepareWorkloadCreate(def, o);
   if (!def.builtin || def.group !== "") return;
   const meta = o.metadata!;
   switch (def.resource) {
@@ -93,6 +95,7 @@ export function defaultOnCreate(def: ResourceDef, o: KObject, ctx: DefaultingCon
 
 /** Applies update-time normalization in place. */
 export function defaultOnUpdate(def: ResourceDef, o: KObject): void {
+  if (isWorkload(def)) return prepareWorkloadUpdate(def, o);
   if (!def.builtin || def.group !== "") return;
   if (def.resource === "secrets") foldStringData(o);
   if (def.resource === "pods" && o.spec && typeof o.spec === "object") defaultPodSpec(obj(o.spec));

@@ -86,6 +86,16 @@ function entries(d: ResourceDef): Record<string, unknown>[] {
         kind: "TokenRequest",
         verbs: ["create"],
       });
+    } else if (sub === "scale") {
+      out.push({
+        name: `${d.resource}/scale`,
+        singularName: "",
+        namespaced: d.namespaced,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: ["get", "patch", "update"],
+      });
     } else {
       out.push({
         name: `${d.resource}/${sub}`,

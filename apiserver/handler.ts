@@ -27,6 +27,7 @@ import { metricsRequest } from "./metrics_api.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
 import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
+import { getScale, patchScale, putScale } from "./scale.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { checkResourceVersionParam, deleteOptionsFields } from "./validate.ts";
 import { serveWatch, type WatchSet } from "./watch.ts";
@@ -248,6 +249,7 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
           includeObject: q.get("includeObject"),
         });
       }
+      if (sub === "scale" && name !== undefined) return json(200, getScale(rest, t));
       if (name !== undefined) return objectResponse(200, t, rest.get(t), accept, q);
       const res = rest.list(t, q);
       if (wantsTable(accept)) {
@@ -327,11 +329,15 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     if (method === "PUT") {
       if (name === undefined) throw methodNotAllowed("PUT requires a name");
       const body = parse();
+      if (sub === "scale") return json(200, await putScale(rest, t, body, isDryRun(q)));
       const res = await rest.update(t, body, isDryRun(q));
       return objectResponse(200, t, res.object, accept, q);
     }
     if (method === "PATCH") {
       if (name === undefined) throw methodNotAllowed("PATCH requires a name");
+      if (sub === "scale") {
+        return json(200, await patchScale(rest, t, text, ctype, isDryRun(q)));
+      }
       const res = await rest.patch(t, text, ctype, isDryRun(q));
       return objectResponse(res.created ? 201 : 200, t, res.object, accept, q);
     }

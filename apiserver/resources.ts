@@ -190,6 +190,39 @@ const BUILTINS: BuiltinSpec[] = [
     ns: true,
     verbs: ["get", "list"],
   },
+  // apps/v1 and batch/v1 workloads other than Deployments/ReplicaSets (apiserver/workloads.ts).
+  {
+    g: "apps",
+    v: "v1",
+    r: "daemonsets",
+    k: "DaemonSet",
+    ns: true,
+    short: ["ds"],
+    sub: ["status"],
+    cat: ["all"],
+  },
+  {
+    g: "apps",
+    v: "v1",
+    r: "statefulsets",
+    k: "StatefulSet",
+    ns: true,
+    short: ["sts"],
+    sub: ["status", "scale"],
+    cat: ["all"],
+  },
+  { g: "apps", v: "v1", r: "controllerrevisions", k: "ControllerRevision", ns: true },
+  { g: "batch", v: "v1", r: "jobs", k: "Job", ns: true, sub: ["status"], cat: ["all"] },
+  {
+    g: "batch",
+    v: "v1",
+    r: "cronjobs",
+    k: "CronJob",
+    ns: true,
+    short: ["cj"],
+    sub: ["status"],
+    cat: ["all"],
+  },
 ];
 
 /** Lookup of served resources, updated as CRDs are created and deleted. */

@@ -4,6 +4,7 @@
  */
 import { getOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
+import { workloadColumns } from "./workload_tables.ts";
 
 interface Column {
   name: string;
@@ -69,6 +70,11 @@ function nodeStatus(o: KObject): string {
 }
 
 function columnsFor(def: ResourceDef): Column[] {
+  const workload = workloadColumns(def);
+  if (workload) {
+    const wide = workload.filter((c) => c.priority > 0);
+    return [nameCol, ...workload.filter((c) => c.priority === 0), ageCol, ...wide];
+  }
   if (def.builtin && def.group === "") {
     switch (def.resource) {
       case "pods":

@@ -8,6 +8,8 @@
  * - {@link encodeBase64}, {@link decodeBase64}, {@link concat}: bytes
  * - {@link jsonEqual}, {@link isRecord}: JSON values
  * - {@link isIpLiteral}: host names
+ * - {@link selectorMatches}, {@link formatLabelSelector}: `metav1.LabelSelector`
+ * - {@link parseCronSchedule}: CronJob schedules
  * - {@link createLogger}: the structured logger
  * - {@link ConnGuard}, {@link serveFetch}: connection limits and the node:http(s) fetch server
  * - {@link notifyReady}, {@link startWatchdog}: systemd's notify protocol and watchdog
@@ -31,6 +33,21 @@ export { sleep, withTimeout } from "./timeouts.ts";
 export { concat, decodeBase64, decodeBase64Url, encodeBase64 } from "./bytes.ts";
 export { isRecord, jsonEqual } from "./json.ts";
 export { isIpLiteral } from "./net.ts";
+export {
+  formatLabels,
+  formatLabelSelector,
+  isEmptySelector,
+  type LabelSelector,
+  type LabelSelectorRequirement,
+  selectorMatches,
+} from "./label_selector.ts";
+export {
+  type CronSchedule,
+  CronSyntaxError,
+  isValidTimeZone,
+  parseCronSchedule,
+  parseGoDuration,
+} from "./cron.ts";
 export {
   createLogger,
   formatLine,

@@ -5,6 +5,8 @@
  * @module
  */
 import type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
+import { daemonSetController } from "./daemonset.ts";
+import { jobController } from "./job.ts";
 
 export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 
@@ -12,7 +14,10 @@ export type { ClusterContext, ClusterController, ClusterControllerFactory } from
 export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 
 /** Every cluster controller, in start order. */
-export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [];
+export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
+  daemonSetController,
+  jobController,
+];
 
 /** Runs a set of controllers as one unit: started in order, stopped in reverse. */
 export class ClusterControllers {
