@@ -108,6 +108,30 @@ function columnsFor(def: ResourceDef): Column[] {
         ];
       case "namespaces":
         return [nameCol, col("Status", (o) => get(o, "status.phase") ?? ""), ageCol];
+      case "events": {
+        // kube-apiserver's event printer: Name only in the wide view.
+        const last = (o: KObject) =>
+          age(
+            get(o, "lastTimestamp") ?? get(o, "eventTime") ?? get(o, "firstTimestamp") ??
+              o.metadata?.creationTimestamp,
+          );
+        const object = (o: KObject) =>
+          `${String(get(o, "involvedObject.kind") ?? "").toLowerCase()}/${
+            get(o, "involvedObject.name") ?? ""
+          }`;
+        return [
+          col("Last Seen", last),
+          col("Type", (o) => get(o, "type") ?? ""),
+          col("Reason", (o) => get(o, "reason") ?? ""),
+          col("Object", object),
+          col("Subobject", (o) => get(o, "involvedObject.fieldPath") ?? "", 1),
+          col("Source", (o) => get(o, "source.component") ?? get(o, "reportingComponent") ?? "", 1),
+          col("Message", (o) => get(o, "message") ?? ""),
+          col("First Seen", (o) => age(get(o, "firstTimestamp")), 1),
+          col("Count", (o) => get(o, "count") ?? 1, 1),
+          { ...nameCol, priority: 1 },
+        ];
+      }
       case "configmaps":
         return [
           nameCol,

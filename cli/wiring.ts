@@ -24,7 +24,7 @@ import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
 import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import { DynamicController } from "../controllers/dynamic/mod.ts";
-import { ClusterControllers, DEFAULT_NODE_MONITOR_GRACE_MS } from "../controllers/cluster/mod.ts";
+import { ClusterControllers } from "../controllers/cluster/mod.ts";
 import {
   CertServer,
   KubeSecretStore,
@@ -396,7 +396,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     const cluster = new ClusterControllers({
       kube: api.kube,
       now: () => new Date(),
-      nodeMonitorGracePeriodMs: DEFAULT_NODE_MONITOR_GRACE_MS,
+      nodeMonitorGracePeriodMs: cfg.apiServer.nodeMonitorGracePeriod * 1000,
     });
     specs.push({
       module: serviceModule("cluster-controllers", () => cluster.start(), () => cluster.stop()),

@@ -223,6 +223,7 @@ export function defaultConfig(options?: DefaultsOptions): CloudCoreConfig {
       bindAddress: "127.0.0.1",
       port: 6443,
       connectionLimits: { handshakeTimeout: 10, idleTimeout: 30, maxPendingConnections: 1024 },
+      nodeMonitorGracePeriod: 40,
     },
     leaderElection: {
       enable: true,

@@ -362,6 +362,12 @@ export interface APIServerConfig {
   port: number;
   /** Limits on connections not yet ready and on idle keep-alive connections (idle default 30 s). */
   connectionLimits: ConnectionLimits;
+  /**
+   * Seconds a node may go without a heartbeat (Lease renewal or Ready heartbeat) before the
+   * embedded control plane marks it `Ready=Unknown` and taints it unreachable
+   * (kube-controller-manager's `--node-monitor-grace-period`). Default 40.
+   */
+  nodeMonitorGracePeriod: number;
 }
 
 /** @edgecloud Leader election (client-go's names and defaults, durations in seconds). */

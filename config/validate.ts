@@ -167,6 +167,7 @@ export function configErrors(
   ip("apiServer.bindAddress", cfg.apiServer.bindAddress);
   port("apiServer.port", cfg.apiServer.port, true);
   connectionLimits("apiServer.connectionLimits", cfg.apiServer.connectionLimits);
+  positive("apiServer.nodeMonitorGracePeriod", cfg.apiServer.nodeMonitorGracePeriod);
 
   // edgecloud's leader election: client-go requires leaseDuration > renewDeadline > retryPeriod.
   const le = cfg.leaderElection;

@@ -18,6 +18,7 @@ import { EdgeController } from "../controllers/edge/mod.ts";
 import { DeviceController } from "../controllers/device/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import { DynamicController } from "../controllers/dynamic/mod.ts";
+import { ClusterControllers } from "../controllers/cluster/mod.ts";
 import { CloudHub, type CloudHubOptions } from "../hub/mod.ts";
 import { CloudStream } from "../hub/stream/mod.ts";
 import { Registry } from "prom-client";
@@ -50,6 +51,8 @@ export interface StackOptions {
   dynamic?: boolean;
   /** The embedded API's watch log length (small values make compaction easy to reach). */
   watchLogSize?: number;
+  /** Run the embedded control plane's controllers (scheduler, node lifecycle, workloads). */
+  cluster?: { nodeMonitorGracePeriodMs?: number };
 }
 
 /** A running stack. */
@@ -65,6 +68,8 @@ export interface Stack {
   issuer: NodeCertIssuer;
   /** `127.0.0.1:<port>` of the WebSocket listener. */
   server: string;
+  /** The cluster controllers, with `cluster`. */
+  cluster: ClusterControllers | undefined;
   /** CloudStream, with `stream: true`. */
   stream: CloudStream | undefined;
   /** `127.0.0.1:<port>` of the tunnel server ("" without CloudStream). */
@@ -115,6 +120,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (syncController) registry.register(syncController);
   await registry.startAll();
   const server = `127.0.0.1:${hub.ports.websocket}`;
+  const cluster = opts.cluster
+    ? new ClusterControllers({
+      kube,
+      now: () => new Date(),
+      nodeMonitorGracePeriodMs: opts.cluster.nodeMonitorGracePeriodMs ?? 40_000,
+    })
+    : undefined;
+  await cluster?.start();
   let stream: CloudStream | undefined;
   if (opts.stream) {
     stream = new CloudStream({
@@ -155,7 +168,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stream,
     tunnelServer: stream ? `127.0.0.1:${stream.tunnels.port}` : "",
     dataDir,
+    cluster,
     async close() {
+      await cluster?.stop();
       await stream?.stop();
       await registry.stopAll();
       bus.close();

@@ -7,14 +7,21 @@
 import type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 import { daemonSetController } from "./daemonset.ts";
 import { jobController } from "./job.ts";
+import { scheduler } from "./scheduler.ts";
+import { nodeLifecycle } from "./node_lifecycle.ts";
 
 export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
+export { EventRecorder } from "./events.ts";
+export { failureMessage, Scheduler } from "./scheduler.ts";
+export { NodeLifecycle, NOT_READY, UNREACHABLE } from "./node_lifecycle.ts";
 
 /** kube-controller-manager's default `--node-monitor-grace-period` (40 s). */
 export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 
 /** Every cluster controller, in start order. */
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
+  nodeLifecycle,
+  scheduler,
   daemonSetController,
   jobController,
 ];

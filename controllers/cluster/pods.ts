@@ -30,6 +30,7 @@ export interface Condition {
   message?: string;
   lastTransitionTime?: string;
   lastProbeTime?: string;
+  lastHeartbeatTime?: string;
 }
 
 /** A toleration. */

@@ -1,0 +1,167 @@
+/**
+ * The scheduler with kubectl and edge-sim nodes: pods spread over nodes, nodeSelector and taints
+ * honoured, FailedScheduling with kube-scheduler's reason counts, Scheduled events.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../../assert.ts";
+import { waitUntil } from "../../wait.ts";
+import { type EdgeCluster, startEdgeCluster } from "./edge_cluster.ts";
+
+async function kubectl(c: EdgeCluster, args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command("kubectl", {
+    args: ["--kubeconfig", c.stack.api!.kubeconfigPath, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { KUBECACHEDIR: `${c.stack.api!.kubeconfigPath}.cache` },
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (out.code !== 0) {
+    throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+const pod = (name: string, extra = "") =>
+  `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  labels: {app: spread}
+spec:
+  containers:
+  - name: c
+    image: busybox:1
+    resources: {requests: {cpu: 100m}}
+${extra}`;
+
+Deno.test("scheduler: binds and spreads, honours nodeSelector and taints, explains failures", async () => {
+  const c = await startEdgeCluster(3);
+  try {
+    await kubectl(c, ["label", "node", "edge-2", "zone=far"]);
+    await kubectl(c, ["taint", "node", "edge-1", "dedicated=gpu:NoSchedule"]);
+    // Two plain pods: edge-1 is tainted, so they spread over edge-0 and edge-2.
+    await kubectl(c, ["apply", "-f", "-"], pod("a") + "---\n" + pod("b"));
+    const nodeOf = async (name: string) =>
+      (await kubectl(c, ["get", "pod", name, "-o", "jsonpath={.spec.nodeName}"])).trim();
+    await waitUntil(async () => (await nodeOf("a")) && (await nodeOf("b")), "a and b bound");
+    assertEquals(new Set([await nodeOf("a"), await nodeOf("b")]), new Set(["edge-0", "edge-2"]));
+    // A nodeSelector picks edge-2; a toleration admits edge-1.
+    await kubectl(c, ["apply", "-f", "-"], pod("sel", "  nodeSelector: {zone: far}\n"));
+    await kubectl(
+      c,
+      ["apply", "-f", "-"],
+      pod(
+        "tol",
+        "  nodeSelector: {kubernetes.io/hostname: edge-1}\n  tolerations:\n  - {key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}\n",
+      ),
+    );
+    await waitUntil(async () => (await nodeOf("sel")) === "edge-2", "sel on edge-2");
+    await waitUntil(async () => (await nodeOf("tol")) === "edge-1", "tol on edge-1");
+    // Nowhere to go: the message counts each reason as kube-scheduler does.
+    await kubectl(c, ["apply", "-f", "-"], pod("stuck", "  nodeSelector: {zone: moon}\n"));
+    const msg = await waitUntil(async () =>
+      (await kubectl(c, [
+        "get",
+        "pod",
+        "stuck",
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}',
+      ])).trim(), "FailedScheduling condition");
+    assertEquals(
+      msg,
+      "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+    );
+    const events = await kubectl(c, ["get", "events", "--field-selector", "involvedObject.name=a"]);
+    assertStringIncludes(events, "Scheduled");
+    assertStringIncludes(events, "Successfully assigned default/a to");
+    const failed = await kubectl(c, [
+      "get",
+      "events",
+      "--field-selector",
+      "reason=FailedScheduling",
+    ]);
+    assert(failed.includes("stuck"), failed);
+    // The pods reach their edges and run there.
+    await waitUntil(
+      async () =>
+        (await kubectl(c, ["get", "pod", "a", "-o", "jsonpath={.status.phase}"])) === "Running",
+      "a Running",
+    );
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("node lifecycle: a killed edge goes NotReady within grace + 10 s, its pods not Ready, taints added", async () => {
+  const c = await startEdgeCluster(2, 3_000);
+  try {
+    await kubectl(
+      c,
+      ["apply", "-f", "-"],
+      pod(
+        "w",
+        "  nodeName: edge-1\n  tolerations:\n  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute}\n",
+      ),
+    );
+    await waitUntil(
+      async () =>
+        (await kubectl(c, [
+          "get",
+          "pod",
+          "w",
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === "True",
+      "w Ready",
+    );
+    const victim = c.sim.nodes[1];
+    const killedAt = Date.now();
+    victim.stop();
+    await victim.link!.close();
+    await waitUntil(
+      async () =>
+        (await kubectl(c, [
+          "get",
+          "node",
+          "edge-1",
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === "Unknown",
+      "edge-1 Ready=Unknown",
+      { timeoutMs: 3_000 + 10_000 },
+    );
+    assert(Date.now() - killedAt <= 13_000);
+    const taints = await kubectl(c, [
+      "get",
+      "node",
+      "edge-1",
+      "-o",
+      "jsonpath={.spec.taints[*].key}",
+    ]);
+    assertStringIncludes(taints, "node.kubernetes.io/unreachable");
+    await waitUntil(
+      async () =>
+        (await kubectl(c, [
+          "get",
+          "pod",
+          "w",
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === "False",
+      "w not Ready",
+    );
+    const nodes = await kubectl(c, ["get", "nodes"]);
+    assert(/edge-1\s+NotReady/.test(nodes), nodes);
+    assert(/edge-0\s+Ready/.test(nodes), nodes);
+    // It tolerates unreachable without a limit: not evicted.
+    await kubectl(c, ["get", "pod", "w"]);
+  } finally {
+    await c.close();
+  }
+});
