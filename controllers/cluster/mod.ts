@@ -7,6 +7,7 @@
 import type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 import { daemonSetController } from "./daemonset.ts";
 import { jobController } from "./job.ts";
+import { cronJobController } from "./cronjob.ts";
 
 export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 
@@ -17,6 +18,7 @@ export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   daemonSetController,
   jobController,
+  cronJobController,
 ];
 
 /** Runs a set of controllers as one unit: started in order, stopped in reverse. */
