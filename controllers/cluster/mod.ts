@@ -8,6 +8,7 @@ import type { ClusterContext, ClusterController, ClusterControllerFactory } from
 import { daemonSetController } from "./daemonset.ts";
 import { jobController } from "./job.ts";
 import { cronJobController } from "./cronjob.ts";
+import { statefulSetController } from "./statefulset.ts";
 
 export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 
@@ -18,6 +19,7 @@ export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   daemonSetController,
   jobController,
+  statefulSetController,
   cronJobController,
 ];
 
