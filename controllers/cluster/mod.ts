@@ -9,6 +9,8 @@ import { daemonSetController } from "./daemonset.ts";
 import { jobController } from "./job.ts";
 import { scheduler } from "./scheduler.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
+import { cronJobController } from "./cronjob.ts";
+import { statefulSetController } from "./statefulset.ts";
 
 export type { ClusterContext, ClusterController, ClusterControllerFactory } from "./types.ts";
 export { EventRecorder } from "./events.ts";
@@ -24,6 +26,8 @@ export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   scheduler,
   daemonSetController,
   jobController,
+  statefulSetController,
+  cronJobController,
 ];
 
 /** Runs a set of controllers as one unit: started in order, stopped in reverse. */
