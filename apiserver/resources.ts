@@ -190,7 +190,27 @@ const BUILTINS: BuiltinSpec[] = [
     ns: true,
     verbs: ["get", "list"],
   },
-  // apps/v1 and batch/v1 workloads other than Deployments/ReplicaSets (apiserver/workloads.ts).
+  // apps/v1 and batch/v1 workloads (apiserver/workloads.ts).
+  {
+    g: "apps",
+    v: "v1",
+    r: "deployments",
+    k: "Deployment",
+    ns: true,
+    short: ["deploy"],
+    sub: ["status", "scale"],
+    cat: ["all"],
+  },
+  {
+    g: "apps",
+    v: "v1",
+    r: "replicasets",
+    k: "ReplicaSet",
+    ns: true,
+    short: ["rs"],
+    sub: ["status", "scale"],
+    cat: ["all"],
+  },
   {
     g: "apps",
     v: "v1",

@@ -145,6 +145,26 @@ export function workloadColumns(def: ResourceDef, now = Date.now()): WorkloadCol
   if (!def.builtin) return undefined;
   const template = (o: KObject) => path(o, "spec", "template");
   switch (`${def.resource}.${def.group}`) {
+    case "deployments.apps":
+      return [
+        col(
+          "Ready",
+          "string",
+          (o) => `${int(path(o, "status", "readyReplicas"))}/${int(path(o, "spec", "replicas"))}`,
+        ),
+        col("Up-to-date", "integer", (o) => int(path(o, "status", "updatedReplicas"))),
+        col("Available", "integer", (o) => int(path(o, "status", "availableReplicas"))),
+        ...containerCols(template),
+        selectorCol((o) => path(o, "spec", "selector")),
+      ];
+    case "replicasets.apps":
+      return [
+        col("Desired", "integer", (o) => int(path(o, "spec", "replicas"))),
+        col("Current", "integer", (o) => int(path(o, "status", "replicas"))),
+        col("Ready", "integer", (o) => int(path(o, "status", "readyReplicas"))),
+        ...containerCols(template),
+        selectorCol((o) => path(o, "spec", "selector")),
+      ];
     case "daemonsets.apps":
       return [
         col("Desired", "integer", (o) => int(path(o, "status", "desiredNumberScheduled"))),

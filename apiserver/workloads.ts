@@ -28,6 +28,8 @@ function obj(v: unknown): Obj {
 
 /** The served kinds this file handles, by `<resource>.<group>`. */
 const KINDS = new Set([
+  "deployments.apps",
+  "replicasets.apps",
   "daemonsets.apps",
   "statefulsets.apps",
   "controllerrevisions.apps",
@@ -48,6 +50,29 @@ function defaultTemplate(spec: Obj): Obj {
   template.spec = tspec;
   defaultPodSpec(tspec);
   return template;
+}
+
+/** `SetDefaults_Deployment` (apps/v1). */
+function defaultDeployment(spec: Obj): void {
+  spec.replicas ??= 1;
+  const strategy = obj(spec.strategy);
+  spec.strategy = strategy;
+  strategy.type ??= "RollingUpdate";
+  if (strategy.type === "RollingUpdate") {
+    const ru = obj(strategy.rollingUpdate);
+    strategy.rollingUpdate = ru;
+    ru.maxUnavailable ??= "25%";
+    ru.maxSurge ??= "25%";
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  defaultTemplate(spec);
+}
+
+/** `SetDefaults_ReplicaSet` (apps/v1). */
+function defaultReplicaSet(spec: Obj): void {
+  spec.replicas ??= 1;
+  defaultTemplate(spec);
 }
 
 function defaultDaemonSet(spec: Obj): void {
@@ -125,6 +150,10 @@ function defaultSpec(def: ResourceDef, o: KObject): void {
   const spec = obj(o.spec);
   o.spec = spec;
   switch (def.resource) {
+    case "deployments":
+      return defaultDeployment(spec);
+    case "replicasets":
+      return defaultReplicaSet(spec);
     case "daemonsets":
       return defaultDaemonSet(spec);
     case "statefulsets":
@@ -242,6 +271,26 @@ function validate(def: ResourceDef, o: KObject): void {
   const c: StatusCause[] = [];
   const spec = obj(o.spec);
   switch (def.resource) {
+    case "deployments":
+    case "replicasets": {
+      const template = obj(spec.template);
+      checkSelector(def.singular, spec, "spec.template", template, c, true);
+      checkRestartPolicy(template, "spec.template", ["Always"], c);
+      checkNonNegative(spec, "replicas", "spec", c);
+      if (def.resource === "deployments") {
+        const t = obj(spec.strategy).type;
+        if (t !== "RollingUpdate" && t !== "Recreate") {
+          c.push({
+            field: "spec.strategy.type",
+            reason: "FieldValueNotSupported",
+            message: `Unsupported value: ${
+              JSON.stringify(t)
+            }: supported values: "Recreate", "RollingUpdate"`,
+          });
+        }
+      }
+      break;
+    }
     case "daemonsets": {
       const template = obj(spec.template);
       checkSelector("daemonset", spec, "spec.template", template, c, true);
@@ -348,6 +397,12 @@ export function prepareWorkloadCreate(def: ResourceDef, o: KObject): void {
   defaultSpec(def, o);
   if (def.resource === "jobs") generateJobSelector(o);
   switch (def.resource) {
+    case "deployments":
+      o.status = {};
+      break;
+    case "replicasets":
+      o.status = { replicas: 0 };
+      break;
     case "daemonsets":
       o.status = {
         currentNumberScheduled: 0,

@@ -8,6 +8,8 @@ import type { ClusterContext, ClusterController, ClusterControllerFactory } from
 import { daemonSetController } from "./daemonset.ts";
 import { jobController } from "./job.ts";
 import { scheduler } from "./scheduler.ts";
+import { deploymentController } from "./deployment.ts";
+import { replicaSetController } from "./replicaset.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
 import { cronJobController } from "./cronjob.ts";
 import { statefulSetController } from "./statefulset.ts";
@@ -24,6 +26,8 @@ export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   nodeLifecycle,
   scheduler,
+  deploymentController,
+  replicaSetController,
   daemonSetController,
   jobController,
   statefulSetController,
