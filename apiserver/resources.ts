@@ -117,6 +117,7 @@ const BUILTINS: BuiltinSpec[] = [
     cat: ["all"],
   },
   { g: "", v: "v1", r: "endpoints", k: "Endpoints", ns: true, short: ["ep"] },
+  { g: "discovery.k8s.io", v: "v1", r: "endpointslices", k: "EndpointSlice", ns: true },
   { g: "", v: "v1", r: "events", k: "Event", ns: true, short: ["ev"] },
   {
     g: "",

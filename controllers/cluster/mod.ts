@@ -10,6 +10,7 @@ import { jobController } from "./job.ts";
 import { scheduler } from "./scheduler.ts";
 import { deploymentController } from "./deployment.ts";
 import { replicaSetController } from "./replicaset.ts";
+import { endpointsController } from "./endpoints.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
 import { cronJobController } from "./cronjob.ts";
 import { statefulSetController } from "./statefulset.ts";
@@ -28,6 +29,7 @@ export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   scheduler,
   deploymentController,
   replicaSetController,
+  endpointsController,
   daemonSetController,
   jobController,
   statefulSetController,
