@@ -72,6 +72,7 @@ Deno.test("defaultConfig matches cloudcore's defaults (docs/protocol.md §10)", 
     bindAddress: "127.0.0.1",
     port: 6443,
     connectionLimits: { handshakeTimeout: 10, idleTimeout: 30, maxPendingConnections: 1024 },
+    nodeMonitorGracePeriod: 40,
   });
 
   assertEquals(c.modules.edgeController.enable, true);
