@@ -24,6 +24,7 @@ import { openApiV3Doc, openApiV3Root } from "./openapi.ts";
 import type { NodeProxy } from "./node_proxy.ts";
 import { nodeProxyGet, podLog } from "./pod_streams.ts";
 import { metricsRequest } from "./metrics_api.ts";
+import { review } from "./access_review.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
 import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
 import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
@@ -237,6 +238,18 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     const method = req.method.toUpperCase();
     if (def.group === "metrics.k8s.io") {
       return json(200, await metricsRequest(deps, def, namespace, name, method, q));
+    }
+    if (def.group === "authorization.k8s.io") {
+      const raw = await readBody(req, deps.maxBodyBytes);
+      const ctype = req.headers.get("content-type");
+      let body: unknown = {};
+      if (/protobuf/.test(ctype ?? "")) {
+        // kubectl sends reviews as protobuf; the answer does not depend on the spec.
+        try {
+          body = decodeK8sProtobuf(raw);
+        } catch { /* kinds outside the generated tables: an empty spec */ }
+      } else if (utf8(raw).trim()) body = parseBody(utf8(raw), ctype);
+      return json(201, review(def.resource, method, body, namespace));
     }
 
     if (method === "GET") {

@@ -173,6 +173,39 @@ const BUILTINS: BuiltinSpec[] = [
     short: ["crd", "crds"],
     sub: ["status"],
   },
+  // Access reviews (apiserver/access_review.ts): create only.
+  {
+    g: "authorization.k8s.io",
+    v: "v1",
+    r: "selfsubjectaccessreviews",
+    k: "SelfSubjectAccessReview",
+    ns: false,
+    verbs: ["create"],
+  },
+  {
+    g: "authorization.k8s.io",
+    v: "v1",
+    r: "selfsubjectrulesreviews",
+    k: "SelfSubjectRulesReview",
+    ns: false,
+    verbs: ["create"],
+  },
+  {
+    g: "authorization.k8s.io",
+    v: "v1",
+    r: "subjectaccessreviews",
+    k: "SubjectAccessReview",
+    ns: false,
+    verbs: ["create"],
+  },
+  {
+    g: "authorization.k8s.io",
+    v: "v1",
+    r: "localsubjectaccessreviews",
+    k: "LocalSubjectAccessReview",
+    ns: true,
+    verbs: ["create"],
+  },
   // Served from the nodes' kubelet stats through CloudStream (apiserver/metrics_api.ts), as
   // metrics-server would: `kubectl top node|pod`.
   {
