@@ -30,6 +30,8 @@ export interface SpawnHubOptions {
   devices?: boolean;
   /** Run CloudStream (tunnel server on 127.0.0.1:0). */
   stream?: boolean;
+  /** Run the embedded control plane's controllers. */
+  cluster?: boolean;
   keepaliveInterval?: number;
   /** Soft fd limit to raise to before exec (needs bash; default none). */
   nofile?: number;
@@ -56,6 +58,8 @@ export interface HubProcess {
   kubeconfigPath: string;
   /** Resident set size in bytes (`ps`), 0 once gone. */
   rss(): number;
+  /** In-process API requests the hub made, from its latest stats line. */
+  apiRequests(): number;
   /** Sends `signal` and waits for exit. */
   kill(signal?: Deno.Signal): Promise<void>;
   /** Resolves with the exit status. */
@@ -107,6 +111,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     ...(opts.certPort !== undefined ? ["--cert-port", String(opts.certPort)] : []),
     ...(opts.devices ? ["--devices"] : []),
     ...(opts.stream ? ["--stream"] : []),
+    ...(opts.cluster ? ["--cluster"] : []),
     ...(opts.logLevel ? ["--log-level", opts.logLevel] : []),
     ...(opts.syncWriteConcurrency
       ? ["--sync-write-concurrency", String(opts.syncWriteConcurrency)]
@@ -142,10 +147,17 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     token: string;
     kubeconfigPath: string;
   } = JSON.parse(first.value);
-  // Keep draining stdout so the child never blocks on a full pipe.
+  // Keep draining stdout so the child never blocks on a full pipe; keep the latest stats.
+  let apiRequests = 0;
   const drain = (async () => {
     try {
-      for await (const _ of lines) { /* discard */ }
+      for await (const line of lines) {
+        if (line.startsWith('{"stats"')) {
+          try {
+            apiRequests = JSON.parse(line).stats.apiRequests ?? apiRequests;
+          } catch { /* not ours */ }
+        }
+      }
     } catch { /* closed */ }
   })();
   const status = child.status.then(async (s) => {
@@ -162,6 +174,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     token: ready.token,
     kubeconfigPath: ready.kubeconfigPath,
     rss: () => rssOf(child.pid),
+    apiRequests: () => apiRequests,
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);

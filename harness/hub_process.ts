@@ -28,6 +28,7 @@ const { values } = parseArgs({
     "cert-port": { type: "string" },
     devices: { type: "boolean", default: false },
     stream: { type: "boolean", default: false },
+    cluster: { type: "boolean", default: false },
     "keepalive-interval": { type: "string" },
     "sync-write-concurrency": { type: "string" },
     "log-level": { type: "string", default: "error" },
@@ -51,6 +52,7 @@ const stack = await startStack({
   pki: { ca: certs.ca, server: certs.serverCert },
   devices: values.devices,
   stream: values.stream,
+  cluster: values.cluster ? {} : undefined,
   port: Number(values["ws-port"]),
   syncWriteConcurrency: values["sync-write-concurrency"]
     ? Number(values["sync-write-concurrency"])
@@ -89,6 +91,8 @@ const stop = async () => {
 };
 Deno.addSignalListener("SIGTERM", stop);
 Deno.addSignalListener("SIGINT", stop);
+// A stats line every second for benches: in-process API requests so far.
+setInterval(() => console.log(JSON.stringify({ stats: { apiRequests: stack.apiRequests() } })), 1_000);
 console.log(JSON.stringify({
   ready: true,
   server: stack.server,

@@ -68,6 +68,8 @@ export interface Stack {
   issuer: NodeCertIssuer;
   /** `127.0.0.1:<port>` of the WebSocket listener. */
   server: string;
+  /** API requests the hub's own modules made (in process), so far. */
+  apiRequests(): number;
   /** The cluster controllers, with `cluster`. */
   cluster: ClusterControllers | undefined;
   /** CloudStream, with `stream: true`. */
@@ -86,8 +88,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ? undefined
     : await startEmbeddedApi({ dataDir, port: 0, watchLogSize: opts.watchLogSize });
   // Like `edgecloud serve`: the controllers reach an API of their own process without a socket.
+  // In-process API calls are counted (benches report API requests per pod).
+  let apiRequests = 0;
+  const handle = api ? (req: Request) => (apiRequests++, api.handle(req)) : undefined;
   const kube = KubeClient.fromYaml(opts.api?.kubeconfigYaml ?? api!.kubeconfigYaml, {
-    transport: api?.handle,
+    transport: handle,
   });
   const pki = opts.pki ?? await createBenchPki();
   const bus = new Bus();
@@ -169,6 +174,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tunnelServer: stream ? `127.0.0.1:${stream.tunnels.port}` : "",
     dataDir,
     cluster,
+    apiRequests: () => apiRequests,
     async close() {
       await cluster?.stop();
       await stream?.stop();
