@@ -92,7 +92,10 @@ const stop = async () => {
 Deno.addSignalListener("SIGTERM", stop);
 Deno.addSignalListener("SIGINT", stop);
 // A stats line every second for benches: in-process API requests so far.
-setInterval(() => console.log(JSON.stringify({ stats: { apiRequests: stack.apiRequests() } })), 1_000);
+setInterval(
+  () => console.log(JSON.stringify({ stats: { apiRequests: stack.apiRequests() } })),
+  1_000,
+);
 console.log(JSON.stringify({
   ready: true,
   server: stack.server,
