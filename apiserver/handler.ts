@@ -26,7 +26,14 @@ import { nodeProxyGet, podLog } from "./pod_streams.ts";
 import { metricsRequest } from "./metrics_api.ts";
 import { review } from "./access_review.ts";
 import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
-import { type DeleteOptions, parseBody, type Rest, type Target } from "./rest.ts";
+import {
+  type DeleteOptions,
+  parseBody,
+  type Rest,
+  type Target,
+  type WriterContext,
+} from "./rest.ts";
+import { managerOf } from "./managed_fields.ts";
 import { type Store, StoreClosedError, type StoredObject } from "./store.ts";
 import { getScale, patchScale, putScale } from "./scale.ts";
 import { toTable, wantsTable } from "./table.ts";
@@ -133,8 +140,11 @@ function isDryRun(q: URLSearchParams, body?: unknown): boolean {
 }
 
 /** Creates the request handler. */
-export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Response> {
+export function createHandler(
+  deps: HandlerDeps,
+): (req: Request, opts?: { inProcess?: boolean }) => Promise<Response> {
   const { rest, registry } = deps;
+  const inProcess = new WeakSet<Request>();
 
   const objectResponse = (
     status: number,
@@ -150,6 +160,22 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
       );
     }
     return json(status, rest.present(t.def, o));
+  };
+
+  /**
+   * Who writes, for managedFields: API clients only. The hub's own in-process calls (thousands of
+   * node and pod status writes) are not recorded, to keep their cost down; their fields are
+   * owned by nobody, so they never make a client's apply conflict.
+   */
+  const writer = (req: Request, q: URLSearchParams, t: Target): WriterContext | undefined => {
+    if (inProcess.has(req)) return undefined;
+    return {
+      manager: managerOf(q.get("fieldManager"), req.headers.get("user-agent")),
+      apiVersion: apiVersionOf(t.def),
+      time: deps.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      subresource: t.subresource,
+      force: q.get("force") === "true",
+    };
   };
 
   async function route(req: Request): Promise<Response> {
@@ -336,14 +362,14 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
         throw methodNotAllowed(`POST is not supported on ${url.pathname}`);
       }
       const body = parse();
-      const created = await rest.create(t, body, isDryRun(q));
+      const created = await rest.create(t, body, isDryRun(q), writer(req, q, t));
       return objectResponse(201, t, created, accept, q);
     }
     if (method === "PUT") {
       if (name === undefined) throw methodNotAllowed("PUT requires a name");
       const body = parse();
       if (sub === "scale") return json(200, await putScale(rest, t, body, isDryRun(q)));
-      const res = await rest.update(t, body, isDryRun(q));
+      const res = await rest.update(t, body, isDryRun(q), writer(req, q, t));
       return objectResponse(200, t, res.object, accept, q);
     }
     if (method === "PATCH") {
@@ -351,7 +377,7 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
       if (sub === "scale") {
         return json(200, await patchScale(rest, t, text, ctype, isDryRun(q)));
       }
-      const res = await rest.patch(t, text, ctype, isDryRun(q));
+      const res = await rest.patch(t, text, ctype, isDryRun(q), writer(req, q, t));
       return objectResponse(res.created ? 201 : 200, t, res.object, accept, q);
     }
     if (method === "DELETE") {
@@ -419,7 +445,8 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     });
   }
 
-  return async (req: Request): Promise<Response> => {
+  return async (req: Request, opts?: { inProcess?: boolean }): Promise<Response> => {
+    if (opts?.inProcess) inProcess.add(req);
     try {
       const res = await route(req);
       log.debug("request", { method: req.method, url: req.url, status: res.status });

@@ -256,7 +256,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
       kubeconfigYaml,
       caPem: ca.certPem,
       token,
-      handle: (req) => handler(req).catch(internalError),
+      handle: (req) => handler(req, { inProcess: true }).catch(internalError),
       endWatches() {
         const n = watches.size;
         watches.closeAll();

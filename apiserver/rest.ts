@@ -35,6 +35,7 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { cloneStored, type MutationResult, type Store, type StoredObject } from "./store.ts";
 import { v4 as uuidv4 } from "uuid";
 import { allocateClusterIP, allocateNodePort } from "./allocators.ts";
+import { afterApply, afterUpdate, type Writer } from "./managed_fields.ts";
 
 /** Which object or collection a request addresses. */
 export interface Target {
@@ -43,6 +44,11 @@ export interface Target {
   namespace: string;
   name?: string;
   subresource?: string;
+}
+
+/** Who writes (managedFields), and for an apply whether conflicts are overridden. */
+export interface WriterContext extends Writer {
+  force?: boolean;
 }
 
 /** Server-side knobs of the REST layer. */
@@ -177,7 +183,13 @@ export class Rest {
   }
 
   /** CREATE. Returns the stored object (not persisted when `dryRun`). */
-  async create(t: Target, body: unknown, dryRun = false): Promise<StoredObject> {
+  async create(
+    t: Target,
+    body: unknown,
+    dryRun = false,
+    w?: WriterContext,
+    applied?: KObject,
+  ): Promise<StoredObject> {
     const o = checkTypeAndScope(t, body, this.#registry.versionsOf(t.def).map(apiVersionOf));
     const meta = o.metadata!;
     if (!meta.name) {
@@ -229,6 +241,8 @@ export class Rest {
       },
     });
     if (t.def.resource === "customresourcedefinitions") prepareCrd(o, this.#timestamp());
+    if (w && applied) afterApply(undefined, o, applied, w, w.force ?? false);
+    else if (w) meta.managedFields = afterUpdate(undefined, o, w);
     const out = await this.#store.mutate(storageKey(t.def), this.#ns(t), meta.name, (cur) => {
       if (cur) throw alreadyExists(t.def, meta.name!);
       return { kind: "put", obj: o };
@@ -258,6 +272,7 @@ export class Rest {
     t: Target,
     body: unknown,
     dryRun = false,
+    w?: WriterContext,
   ): Promise<{ object: StoredObject; deleted: boolean }> {
     const incoming = checkTypeAndScope(t, body, this.#registry.versionsOf(t.def).map(apiVersionOf));
     const meta = incoming.metadata!;
@@ -269,7 +284,7 @@ export class Rest {
     meta.name = t.name;
     return await this.#mutateExisting(
       t,
-      (cur) => updateFrom(t, cur, this.#timestamp(), incoming),
+      (cur) => recordUpdate(cur, updateFrom(t, cur, this.#timestamp(), incoming), w),
       dryRun,
     );
   }
@@ -295,9 +310,11 @@ export class Rest {
     text: string,
     contentType: string | null,
     dryRun = false,
+    w?: WriterContext,
   ): Promise<{ object: StoredObject; deleted: boolean; created?: boolean }> {
     const type = (contentType ?? "").split(";")[0].trim();
     let apply: (doc: unknown) => unknown;
+    let applied: KObject | undefined;
     if (type === "application/json-patch+json") {
       const ops = parseBody(text, "application/json");
       apply = (doc) => jsonPatch(doc, ops);
@@ -320,9 +337,10 @@ export class Rest {
       if (p === null || typeof p !== "object" || Array.isArray(p)) {
         throw badRequest("apply patch must be an object");
       }
+      applied = p as KObject;
       const existing = this.#store.get(storageKey(t.def), this.#ns(t), t.name!);
       if (!existing && !t.subresource) {
-        const created = await this.create(t, p, dryRun);
+        const created = await this.create(t, p, dryRun, w, structuredClone(applied));
         return { object: created, deleted: false, created: true };
       }
       apply = (doc) => strategicMergePatch(doc, p, { builtinKeys: t.def.builtin });
@@ -346,7 +364,12 @@ export class Rest {
           }) does not match the name on the URL (${t.name})`,
         );
       }
-      return updateFrom(t, cur, this.#timestamp(), incoming);
+      const res = updateFrom(t, cur, this.#timestamp(), incoming);
+      if (w && applied && res.kind === "put") {
+        afterApply(cur.obj, res.obj, applied, w, w.force ?? false);
+        return res;
+      }
+      return recordUpdate(cur, res, w);
     }, dryRun);
   }
 
@@ -446,4 +469,11 @@ export class Rest {
       if (!(e instanceof ApiError && e.code === 409)) throw e;
     }
   }
+}
+
+/** Records an Update's field ownership on the result of an update (client writes only). */
+function recordUpdate(cur: StoredObject, res: MutationResult, w?: WriterContext): MutationResult {
+  if (!w || res.kind !== "put") return res;
+  res.obj.metadata = { ...res.obj.metadata, managedFields: afterUpdate(cur.obj, res.obj, w) };
+  return res;
 }

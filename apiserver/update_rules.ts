@@ -70,7 +70,9 @@ export function updateFrom(
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
   }
-  delete meta.managedFields;
+  // Ownership is the server's to record (managed_fields.ts): a write keeps the stored entries.
+  if (old.metadata!.managedFields) meta.managedFields = old.metadata!.managedFields;
+  else delete meta.managedFields;
   delete meta.selfLink;
   meta.generation = old.metadata!.generation;
   if (meta.generation === undefined) delete meta.generation;
