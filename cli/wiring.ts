@@ -397,6 +397,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
       kube: api.kube,
       now: () => new Date(),
       nodeMonitorGracePeriodMs: cfg.apiServer.nodeMonitorGracePeriod * 1000,
+      caPem: api.caPem,
     });
     specs.push({
       module: serviceModule("cluster-controllers", () => cluster.start(), () => cluster.stop()),

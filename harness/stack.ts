@@ -130,6 +130,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       kube,
       now: () => new Date(),
       nodeMonitorGracePeriodMs: opts.cluster.nodeMonitorGracePeriodMs ?? 40_000,
+      caPem: api?.caPem,
     })
     : undefined;
   await cluster?.start();

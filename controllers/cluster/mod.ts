@@ -11,6 +11,7 @@ import { scheduler } from "./scheduler.ts";
 import { deploymentController } from "./deployment.ts";
 import { replicaSetController } from "./replicaset.ts";
 import { endpointsController } from "./endpoints.ts";
+import { serviceAccountsController } from "./serviceaccounts.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
 import { cronJobController } from "./cronjob.ts";
 import { statefulSetController } from "./statefulset.ts";
@@ -25,6 +26,7 @@ export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 
 /** Every cluster controller, in start order. */
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
+  serviceAccountsController,
   nodeLifecycle,
   scheduler,
   deploymentController,

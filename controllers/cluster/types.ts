@@ -13,6 +13,8 @@ export interface ClusterContext {
   now: () => Date;
   /** Node monitor grace period in ms (kube-controller-manager's `--node-monitor-grace-period`). */
   nodeMonitorGracePeriodMs: number;
+  /** The API's CA (PEM), published to every namespace as `kube-root-ca.crt`. */
+  caPem?: string;
 }
 
 /** One control loop. `start` resolves once its informers have synced; `stop` ends every timer. */
