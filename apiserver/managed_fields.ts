@@ -53,8 +53,18 @@ function itemKey(item: Json): string | undefined {
   return undefined;
 }
 
+/**
+ * How deep ownership is tracked: a field below this is owned as a whole, so managedFields never
+ * nests an object past the API's depth limit (apiserver/depth.ts).
+ */
+const MAX_FIELD_DEPTH = 32;
+
 /** Leaf paths of `v` under `prefix`, with their values. */
 function leaves(v: Json, prefix: string[], out: Map<string, Json>): void {
+  if (prefix.length >= MAX_FIELD_DEPTH) {
+    out.set(prefix.join("\u0000"), v);
+    return;
+  }
   if (isObj(v) && Object.keys(v).length) {
     for (const [k, x] of Object.entries(v)) leaves(x, [...prefix, `f:${k}`], out);
     return;
