@@ -12,6 +12,7 @@ import { deploymentController } from "./deployment.ts";
 import { replicaSetController } from "./replicaset.ts";
 import { endpointsController } from "./endpoints.ts";
 import { serviceAccountsController } from "./serviceaccounts.ts";
+import { sharedKube } from "./shared_informers.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
 import { cronJobController } from "./cronjob.ts";
 import { statefulSetController } from "./statefulset.ts";
@@ -43,7 +44,9 @@ export class ClusterControllers {
   readonly controllers: ClusterController[];
 
   constructor(ctx: ClusterContext, factories: ClusterControllerFactory[] = CLUSTER_CONTROLLERS) {
-    this.controllers = factories.map((f) => f(ctx));
+    // One informer per resource for all of them (shared_informers.ts).
+    const shared = { ...ctx, kube: sharedKube(ctx.kube) };
+    this.controllers = factories.map((f) => f(shared));
   }
 
   async start(): Promise<void> {
