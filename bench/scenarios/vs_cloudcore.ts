@@ -1,0 +1,255 @@
+/**
+ * Scenario `vs-cloudcore`: edgecloud's hub and real cloudcore (KubeEdge v1.23.1, built by hand;
+ * its path in `--cloudcore` or CLOUDCORE_BIN) side by side in one run, on the same machine, each
+ * with its own API (an edgecloud API-only process, so neither hub's RSS includes an API) and its
+ * own fleet of `--nodes` edge-sim nodes (same client code, each node bootstrapped with a join
+ * token, its own certificate, then an mTLS session with keepalives).
+ *
+ * Figures, for both hubs and their ratio:
+ * - hub RSS per connected node (RSS with the fleet minus RSS before it, over nodes);
+ * - fan-out: one ConfigMap that a pod on every node uses is updated (`--waves` times, the two
+ *   hubs alternating), timed until every node has the new version; ACKed messages per second and
+ *   hub CPU per message.
+ *
+ *   CLOUDCORE_BIN=... deno task bench:vs-cloudcore [--nodes 1000] [--waves 10]
+ *
+ * Without cloudcore it says so and measures edgecloud alone.
+ */
+import { parseArgs } from "node:util";
+import { obtainCredentials } from "../../edge/sim/credentials.ts";
+import { EdgeSimulator } from "../../edge/sim/mod.ts";
+import {
+  type ChildHub,
+  startApiOnly,
+  startCloudcore,
+  startEdgecloudHub,
+} from "../../harness/serve_process.ts";
+import { KubeClient, type KubeObject } from "../../kube/mod.ts";
+import { setLogLevel } from "../../lib/log.ts";
+import type { Message } from "../../modules/mod.ts";
+import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
+
+setLogLevel("error");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    nodes: { type: "string", default: "1000" },
+    waves: { type: "string", default: "10" },
+    cloudcore: { type: "string" },
+  },
+});
+const NODES = Number(values.nodes);
+const WAVES = Number(values.waves);
+const CLOUDCORE = values.cloudcore ?? Deno.env.get("CLOUDCORE_BIN") ?? "";
+
+interface Side {
+  name: string;
+  api: ChildHub;
+  hub: ChildHub;
+  kube: KubeClient;
+  sim?: EdgeSimulator;
+  seen: Map<string, number>;
+  idleRss: number;
+  fleetRss: number;
+  waveMs: number[];
+  cpuPerMsgUs: number[];
+}
+
+const root = await Deno.makeTempDir({ prefix: "bench-vs-cloudcore-" });
+const sides: Side[] = [];
+
+async function tokenOf(kube: KubeClient): Promise<string> {
+  for (let i = 0; i < 120; i++) {
+    try {
+      const s = await kube.get<KubeObject & { data?: { tokendata?: string } }>(
+        "/api/v1/namespaces/kubeedge/secrets/tokensecret",
+      );
+      if (s.data?.tokendata) return atob(s.data.tokendata);
+    } catch { /* not yet */ }
+    await sleep(500);
+  }
+  throw new Error("no join token");
+}
+
+async function prepare(
+  name: string,
+  launch: (
+    dir: string,
+    kubeconfig: string,
+  ) => Promise<{ hub: ChildHub; ws: number; https: number }>,
+) {
+  const api = await startApiOnly(`${root}/${name}-api`);
+  const kube = KubeClient.fromFile(api.kubeconfig, { qps: 0 });
+  const { hub, ws, https } = await launch(`${root}/${name}`, api.kubeconfig);
+  await sleep(3_000);
+  const side: Side = {
+    name,
+    api: api.hub,
+    hub,
+    kube,
+    seen: new Map(),
+    idleRss: hub.rss(),
+    fleetRss: 0,
+    waveMs: [],
+    cpuPerMsgUs: [],
+  };
+  const token = await tokenOf(kube);
+  const names = Array.from({ length: NODES }, (_, i) => `${name}-${i}`);
+  console.log(`${name}: bootstrapping ${NODES} nodes through its cert server`);
+  const creds = await obtainCredentials(names, {
+    certServer: `127.0.0.1:${https}`,
+    token,
+    concurrency: 32,
+  });
+  side.sim = new EdgeSimulator({
+    nodes: NODES,
+    namePrefix: `${name}-`,
+    server: `127.0.0.1:${ws}`,
+    credentials: (n) => creds.get(n)!,
+    nodeStatusInterval: 10,
+    leaseInterval: 10,
+    heartbeat: 15,
+    observe: (node: string, msg: Message) => {
+      if ((msg.route.resource ?? "").endsWith("/configmap/fan")) {
+        side.seen.set(node, Number(msg.header.resourceVersion ?? 0));
+      }
+    },
+  });
+  await side.sim.start();
+  await side.sim.waitUntil((s) => s.connected === NODES, 600_000, `${name}: every node`);
+  await sleep(20_000);
+  side.fleetRss = hub.rss();
+  console.log(
+    `${name}: idle ${mib(side.idleRss)} MiB, with ${NODES} nodes ${mib(side.fleetRss)} MiB`,
+  );
+  // One pod per node that uses ConfigMap "fan".
+  await kube.create("/api/v1/namespaces/default/configmaps", {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "fan" },
+    data: { v: "0" },
+  });
+  for (let i = 0; i < names.length; i += 50) {
+    await Promise.all(
+      names.slice(i, i + 50).map((n) =>
+        kube.create("/api/v1/namespaces/default/pods", {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: `fan-${n}` },
+          spec: {
+            nodeName: n,
+            automountServiceAccountToken: false,
+            containers: [{ name: "c", image: "x", envFrom: [{ configMapRef: { name: "fan" } }] }],
+          },
+        })
+      ),
+    );
+  }
+  // cloudcore sends a ConfigMap when it changes, not when a pod that uses it appears (the edge
+  // asks for it; edge-sim does not): an unmeasured first wave brings every node up to date.
+  await sleep(5_000);
+  await wave(side, 0);
+  side.waveMs.length = 0;
+  side.cpuPerMsgUs.length = 0;
+  console.log(`${name}: ConfigMap on ${side.seen.size}/${NODES} nodes`);
+  sides.push(side);
+}
+
+async function wave(side: Side, i: number): Promise<void> {
+  const cpu0 = side.hub.cpu();
+  const t0 = performance.now();
+  const cm = await side.kube.patch<KubeObject>(
+    "/api/v1/namespaces/default/configmaps/fan",
+    { data: { v: String(i) } },
+    "application/merge-patch+json",
+  );
+  const rv = Number(cm.metadata?.resourceVersion);
+  while ([...side.seen.values()].filter((v) => v >= rv).length < NODES) {
+    if (performance.now() - t0 > 120_000) throw new Error(`${side.name}: wave ${i} incomplete`);
+    await sleep(5);
+  }
+  const ms = performance.now() - t0;
+  await sleep(1_000); // ACKs and ObjectSync writes settle
+  side.waveMs.push(ms);
+  side.cpuPerMsgUs.push(((side.hub.cpu() - cpu0) * 1e6) / NODES);
+}
+
+try {
+  await prepare("edgecloud", (dir, kc) => startEdgecloudHub(dir, kc, NODES * 2));
+  if (CLOUDCORE) {
+    await prepare("cloudcore", (dir, kc) => startCloudcore(CLOUDCORE, dir, kc, NODES * 2));
+  } else {
+    console.log("cloudcore: not run (give --cloudcore or CLOUDCORE_BIN)");
+  }
+  for (let i = 1; i <= WAVES; i++) for (const s of sides) await wave(s, i);
+} finally {
+  for (const s of sides) await s.sim?.stop();
+  for (const s of sides) {
+    await s.hub.kill();
+    await s.api.kill();
+    await s.kube.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const fig = (s: Side) => ({
+  kbPerNode: (s.fleetRss - s.idleRss) / NODES / 1024,
+  msgsPerSec: NODES / (median(s.waveMs) / 1000),
+  waveMs: median(s.waveMs),
+  cpuUs: median(s.cpuPerMsgUs),
+  rss: s.fleetRss,
+});
+const e = fig(sides[0]);
+const c = sides[1] ? fig(sides[1]) : undefined;
+const cell = (v: number | undefined, d = 1) => v === undefined ? "not run" : v.toFixed(d);
+const table = [
+  ["figure", "edgecloud", "cloudcore v1.23.1", "edgecloud / cloudcore"],
+  [
+    `hub RSS with ${NODES} nodes, MiB`,
+    mib(e.rss),
+    c ? mib(c.rss) : "not run",
+    c ? (e.rss / c.rss).toFixed(2) : "-",
+  ],
+  [
+    "hub RSS per node, KB",
+    cell(e.kbPerNode),
+    cell(c?.kbPerNode),
+    c ? (e.kbPerNode / c.kbPerNode).toFixed(2) : "-",
+  ],
+  [
+    "fan-out wave (median), ms",
+    cell(e.waveMs, 0),
+    cell(c?.waveMs, 0),
+    c ? (e.waveMs / c.waveMs).toFixed(2) : "-",
+  ],
+  [
+    "ACKed messages per second",
+    cell(e.msgsPerSec, 0),
+    cell(c?.msgsPerSec, 0),
+    c ? (e.msgsPerSec / c.msgsPerSec).toFixed(2) : "-",
+  ],
+  [
+    "hub CPU per message, µs",
+    cell(e.cpuUs),
+    cell(c?.cpuUs),
+    c ? (e.cpuUs / c.cpuUs).toFixed(2) : "-",
+  ],
+];
+printTable(table);
+await writeResult({
+  scenario: "vs-cloudcore",
+  command: `CLOUDCORE_BIN=... deno task bench:vs-cloudcore --nodes ${NODES} --waves ${WAVES}`,
+  headline: {
+    nodes: NODES,
+    cloudcore: c ? "v1.23.1" : "not run",
+    edgecloudKbPerNode: Math.round(e.kbPerNode * 10) / 10,
+    cloudcoreKbPerNode: c ? Math.round(c.kbPerNode * 10) / 10 : "not run",
+    edgecloudMsgsPerSec: Math.round(e.msgsPerSec),
+    cloudcoreMsgsPerSec: c ? Math.round(c.msgsPerSec) : "not run",
+  },
+  table,
+  targets: [],
+  details: { edgecloud: sides[0]?.waveMs, cloudcore: sides[1]?.waveMs },
+});
+await Deno.remove(root, { recursive: true }).catch(() => {});
+Deno.exit(0);

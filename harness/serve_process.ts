@@ -1,0 +1,201 @@
+/**
+ * `edgecloud serve` (main.ts) and real cloudcore as child processes for the comparison benches:
+ * each started with its own config on loopback (ports from the OS where the program allows it),
+ * ready when its log says so, with its RSS and CPU time readable. cloudcore's path comes from the
+ * caller (an env var or flag); nothing here builds it.
+ */
+import { parse as yamlParse, stringify as yamlStringify } from "yaml";
+import { BENCH_CHILD_FLAGS } from "./flags.ts";
+import { readLines } from "./lines.ts";
+import { cpuSeconds, rssOf } from "./proc.ts";
+
+/** A running child. */
+export interface ChildHub {
+  pid: number;
+  /** Lines it printed so far (stdout and stderr). */
+  lines: string[];
+  rss(): number;
+  cpu(): number;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  kill(): Promise<void>;
+}
+
+function start(cmd: string, args: string[], env: Record<string, string> = {}): ChildHub {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env,
+  }).spawn();
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const l of readLines(s)) {
+      if (lines.length < 20_000) lines.push(l);
+      for (const w of waiters) w();
+    }
+  };
+  const done = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {});
+  return {
+    pid: child.pid,
+    lines,
+    rss: () => rssOf(child.pid),
+    cpu: () => cpuSeconds(child.pid),
+    waitFor(re, timeoutMs = 120_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          for (const l of lines) {
+            const m = l.match(re);
+            if (m) {
+              waiters.delete(check);
+              clearTimeout(timer);
+              return resolve(m);
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${re}: ${lines.slice(-5).join(" | ")}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async kill() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      const t = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 10_000);
+      await child.status;
+      clearTimeout(t);
+      await done;
+    },
+  };
+}
+
+/** Where main.ts is. */
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const DENO_FLAGS = ["run", "--no-check", "--unstable-kv", "--unstable-net", ...BENCH_CHILD_FLAGS];
+
+/** edgecloud with only the embedded API (for a hub that talks to it over HTTPS). */
+export async function startApiOnly(dir: string): Promise<{ hub: ChildHub; kubeconfig: string }> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/cloudcore.yaml`,
+    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+commonConfig: {monitorServer: {bindAddress: "127.0.0.1:0"}}
+apiServer: {bindAddress: 127.0.0.1, port: 0}
+modules:
+  cloudHub: {enable: false}
+  edgeController: {enable: false}
+  deviceController: {enable: false}
+  syncController: {enable: false}
+`,
+  );
+  const hub = start(Deno.execPath(), [
+    ...DENO_FLAGS,
+    MAIN,
+    "serve",
+    "--config",
+    `${dir}/cloudcore.yaml`,
+    "--data-dir",
+    `${dir}/data`,
+  ]);
+  const m = await hub.waitFor(/embedded API ready .*kubeconfig=(\S+)/);
+  await hub.waitFor(/edgecloud ready/);
+  return { hub, kubeconfig: m[1] };
+}
+
+/** edgecloud's hub against an external API. */
+export async function startEdgecloudHub(
+  dir: string,
+  kubeconfig: string,
+  nodeLimit: number,
+): Promise<{ hub: ChildHub; ws: number; https: number }> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/cloudcore.yaml`,
+    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+kubeAPIConfig: {kubeConfig: ${kubeconfig}, qps: ${nodeLimit * 5}, burst: ${nodeLimit * 10}}
+commonConfig: {monitorServer: {bindAddress: "127.0.0.1:0"}}
+modules:
+  cloudHub:
+    nodeLimit: ${nodeLimit}
+    advertiseAddress: [127.0.0.1]
+    tlsCAFile: ${dir}/none/rootCA.crt
+    tlsCAKeyFile: ${dir}/none/rootCA.key
+    tlsCertFile: ${dir}/none/server.crt
+    tlsPrivateKeyFile: ${dir}/none/server.key
+    websocket: {address: 127.0.0.1, port: 0}
+    https: {address: 127.0.0.1, port: 0}
+    quic: {enable: false}
+    unixsocket: {enable: false}
+`,
+  );
+  const hub = start(Deno.execPath(), [
+    ...DENO_FLAGS,
+    "--v8-flags=--max-old-space-size=8192",
+    MAIN,
+    "serve",
+    "--config",
+    `${dir}/cloudcore.yaml`,
+    "--data-dir",
+    `${dir}/data`,
+  ]);
+  const ws = await hub.waitFor(/websocket server listening port=(\d+)/);
+  const https = await hub.waitFor(/cert server listening .*port=(\d+)/);
+  await hub.waitFor(/edgecloud ready/);
+  return { hub, ws: Number(ws[1]), https: Number(https[1]) };
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return p;
+}
+
+/** Real cloudcore (its own default config) against `kubeconfig`, on loopback ports of its own. */
+export async function startCloudcore(
+  bin: string,
+  dir: string,
+  kubeconfig: string,
+  nodeLimit: number,
+): Promise<{ hub: ChildHub; ws: number; https: number }> {
+  await Deno.mkdir(dir, { recursive: true });
+  const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
+  const c = yamlParse(new TextDecoder().decode(out.stdout)) as Record<
+    string,
+    Record<string, Record<string, unknown>>
+  >;
+  const ws = freePort(), https = freePort();
+  (c.kubeAPIConfig as Record<string, unknown>).kubeConfig = kubeconfig;
+  (c.kubeAPIConfig as Record<string, unknown>).qps = nodeLimit * 5;
+  (c.kubeAPIConfig as Record<string, unknown>).burst = nodeLimit * 10;
+  c.commonConfig.monitorServer = { bindAddress: `127.0.0.1:${freePort()}` };
+  (c.commonConfig as Record<string, unknown>).tunnelPort = freePort();
+  const hub = c.modules.cloudHub as Record<string, unknown>;
+  hub.nodeLimit = nodeLimit;
+  hub.advertiseAddress = ["127.0.0.1"];
+  hub.websocket = { ...(hub.websocket as object), address: "127.0.0.1", port: ws };
+  hub.https = { ...(hub.https as object), address: "127.0.0.1", port: https };
+  hub.quic = { ...(hub.quic as object), enable: false, address: "127.0.0.1", port: freePort() };
+  hub.unixsocket = { enable: false, address: `unix://${dir}/kubeedge.sock` };
+  hub.tlsCAFile = `${dir}/ca/rootCA.crt`;
+  hub.tlsCAKeyFile = `${dir}/ca/rootCA.key`;
+  hub.tlsCertFile = `${dir}/certs/server.crt`;
+  hub.tlsPrivateKeyFile = `${dir}/certs/server.key`;
+  (c.modules.iptablesManager as Record<string, unknown>).enable = false;
+  (c.modules.router as Record<string, unknown>).enable = false;
+  await Deno.writeTextFile(`${dir}/cloudcore.yaml`, yamlStringify(c));
+  const child = start(bin, ["--config", `${dir}/cloudcore.yaml`, "--v=1"]);
+  await child.waitFor(/Starting cloudhub websocket server/);
+  return { hub: child, ws, https };
+}
