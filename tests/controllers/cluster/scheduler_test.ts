@@ -87,6 +87,37 @@ Deno.test("scheduler: binds and spreads, honours nodeSelector and taints, explai
       "reason=FailedScheduling",
     ]);
     assert(failed.includes("stuck"), failed);
+    // Required anti-affinity on the hostname: one per node, then none left for a fourth.
+    const anti = (n: string) =>
+      pod(
+        n,
+        "  tolerations:\n  - {key: dedicated, operator: Exists}\n  affinity:\n    podAntiAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n      - labelSelector: {matchLabels: {app: spread}}\n        topologyKey: kubernetes.io/hostname\n",
+      ).replace("app: spread", "app: solo").replace("{app: spread}", "{app: solo}");
+    for (const n of ["s1", "s2", "s3", "s4"]) await kubectl(c, ["apply", "-f", "-"], anti(n));
+    await waitUntil(async () => {
+      const bound = await Promise.all(["s1", "s2", "s3"].map(nodeOf));
+      return bound.every(Boolean) && new Set(bound).size === 3;
+    }, "s1..s3 on three different nodes");
+    const s4 = await waitUntil(async () =>
+      (await kubectl(c, [
+        "get",
+        "pod",
+        "s4",
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}',
+      ])).trim(), "s4 unschedulable");
+    assertStringIncludes(s4, "3 node(s) didn't match pod anti-affinity rules");
+    // Requests beyond allocatable (edge-sim nodes have 2 CPUs).
+    await kubectl(c, ["apply", "-f", "-"], pod("big").replace("cpu: 100m", "cpu: '3'"));
+    const big = await waitUntil(async () =>
+      (await kubectl(c, [
+        "get",
+        "pod",
+        "big",
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}',
+      ])).trim(), "big unschedulable");
+    assertStringIncludes(big, "Insufficient cpu");
     // The pods reach their edges and run there.
     await waitUntil(
       async () =>
@@ -159,8 +190,31 @@ Deno.test("node lifecycle: a killed edge goes NotReady within grace + 10 s, its 
     const nodes = await kubectl(c, ["get", "nodes"]);
     assert(/edge-1\s+NotReady/.test(nodes), nodes);
     assert(/edge-0\s+Ready/.test(nodes), nodes);
-    // It tolerates unreachable without a limit: not evicted.
+    // It tolerates unreachable without a limit: not evicted. One tolerating it for 1 s is.
     await kubectl(c, ["get", "pod", "w"]);
+    await kubectl(
+      c,
+      ["apply", "-f", "-"],
+      pod(
+        "brief",
+        "  nodeName: edge-1\n  tolerations:\n  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 1}\n",
+      ),
+    );
+    await waitUntil(
+      // Deleted, and Terminating until its (unreachable) edge confirms, as upstream.
+      async () =>
+        (await kubectl(c, ["get", "pod", "brief", "-o", "jsonpath={.metadata.deletionTimestamp}"]))
+          .trim() !== "",
+      "brief evicted",
+      { timeoutMs: 20_000 },
+    );
+    const evictions = await kubectl(c, [
+      "get",
+      "events",
+      "--field-selector",
+      "reason=TaintManagerEviction",
+    ]);
+    assertStringIncludes(evictions, "brief");
   } finally {
     await c.close();
   }
