@@ -152,7 +152,6 @@ async function prepare(
   side.waveMs.length = 0;
   side.cpuPerMsgUs.length = 0;
   console.log(`${name}: ConfigMap on ${side.seen.size}/${NODES} nodes`);
-  sides.push(side);
 }
 
 async function wave(side: Side, i: number): Promise<void> {
@@ -164,8 +163,11 @@ async function wave(side: Side, i: number): Promise<void> {
     "application/merge-patch+json",
   );
   const rv = Number(cm.metadata?.resourceVersion);
-  while ([...side.seen.values()].filter((v) => v >= rv).length < NODES) {
-    if (performance.now() - t0 > 120_000) throw new Error(`${side.name}: wave ${i} incomplete`);
+  let have = 0;
+  while ((have = [...side.seen.values()].filter((v) => v >= rv).length) < NODES) {
+    if (performance.now() - t0 > 300_000) {
+      throw new Error(`${side.name}: wave ${i} reached ${have}/${NODES} nodes in 300 s`);
+    }
     await sleep(5);
   }
   const ms = performance.now() - t0;

@@ -20,6 +20,7 @@ import { isAlreadyExists, isNotFound, type KubeClient, type KubeObject } from ".
 import type { Informer } from "../../kube/mod.ts";
 import { createLogger, type CronSchedule, jsonEqual, parseCronSchedule } from "../../lib/mod.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
+import { EventRecorder } from "./events.ts";
 import { WorkQueue } from "./workqueue.ts";
 import {
   controllerRef,
@@ -143,7 +144,10 @@ export class CronJobController implements ClusterController {
   #cronjobs?: Informer<CronJob>;
   #jobs?: Informer<Job>;
 
+  readonly #events: EventRecorder;
+
   constructor(ctx: ClusterContext, opts: CronJobControllerOptions = {}) {
+    this.#events = new EventRecorder(ctx.kube, "cronjob-controller", ctx.now);
     this.#kube = ctx.kube;
     this.#now = ctx.now;
     this.#pollMs = opts.pollMs ?? 10_000;
@@ -292,6 +296,12 @@ export class CronJobController implements ClusterController {
     try {
       const created = await this.#kube.create<Job>(jobsPath(cj.metadata.namespace!), body);
       log.info("created job", { cronjob: keyOf(cj), job: jobName });
+      await this.#events.record(
+        EventRecorder.subject(cj, "CronJob", "batch/v1"),
+        "Normal",
+        "SuccessfulCreate",
+        `Created job ${jobName}`,
+      );
       status.active = [...(status.active ?? []), refOf(created)];
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;

@@ -29,6 +29,7 @@ import { isNotFound, type KubeClient, type KubeObject } from "../../kube/mod.ts"
 import { createLogger, formatLabelSelector, jsonEqual, type LabelSelector } from "../../lib/mod.ts";
 import type { Informer } from "../../kube/mod.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
+import { EventRecorder } from "./events.ts";
 import { WorkQueue } from "./workqueue.ts";
 import {
   byCreation,
@@ -168,7 +169,10 @@ export class DaemonSetController implements ClusterController {
   #pods?: Informer<Pod>;
   #nodes?: Informer<Node>;
 
+  readonly #events: EventRecorder;
+
   constructor(ctx: ClusterContext, opts: DaemonSetControllerOptions = {}) {
+    this.#events = new EventRecorder(ctx.kube, "daemonset-controller", ctx.now);
     this.#kube = ctx.kube;
     this.#now = ctx.now;
     this.#opts = {
@@ -382,7 +386,13 @@ export class DaemonSetController implements ClusterController {
   ): Promise<void> {
     const ns = ds.metadata.namespace!;
     for (const nodeName of toCreate) {
-      await this.#kube.create(podsPath(ns), this.#newPod(ds, nodeName, hash));
+      const pod = await this.#kube.create<Pod>(podsPath(ns), this.#newPod(ds, nodeName, hash));
+      await this.#events.record(
+        EventRecorder.subject(ds, "DaemonSet", "apps/v1"),
+        "Normal",
+        "SuccessfulCreate",
+        `Created pod: ${pod.metadata.name}`,
+      );
     }
     for (const { pod, force } of toDelete) {
       try {

@@ -23,6 +23,7 @@ import { isNotFound, type KubeClient, type KubeObject } from "../../kube/mod.ts"
 import type { Informer } from "../../kube/mod.ts";
 import { createLogger, formatLabelSelector, jsonEqual, type LabelSelector } from "../../lib/mod.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
+import { EventRecorder } from "./events.ts";
 import { WorkQueue } from "./workqueue.ts";
 import {
   byCreation,
@@ -131,7 +132,10 @@ export class JobController implements ClusterController {
   #jobs?: Informer<Job>;
   #pods?: Informer<Pod>;
 
+  readonly #events: EventRecorder;
+
   constructor(ctx: ClusterContext, opts: JobControllerOptions = {}) {
+    this.#events = new EventRecorder(ctx.kube, "job-controller", ctx.now);
     this.#kube = ctx.kube;
     this.#now = ctx.now;
     this.#opts = {
@@ -326,7 +330,13 @@ export class JobController implements ClusterController {
         this.#queue.addAfter(key, b.until - nowDate.getTime());
       } else {
         for (let i = 0; i < diff; i++) {
-          await this.#kube.create(podsPath(ns), this.#newPod(job));
+          const pod = await this.#kube.create<Pod>(podsPath(ns), this.#newPod(job));
+          await this.#events.record(
+            EventRecorder.subject(job, "Job", "batch/v1"),
+            "Normal",
+            "SuccessfulCreate",
+            `Created pod: ${pod.metadata.name}`,
+          );
         }
       }
     } else if (diff < 0) {

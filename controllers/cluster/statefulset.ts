@@ -25,6 +25,7 @@ import { isAlreadyExists, isNotFound, type KubeClient, type KubeObject } from ".
 import type { Informer } from "../../kube/mod.ts";
 import { formatLabelSelector, jsonEqual, type LabelSelector } from "../../lib/mod.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
+import { EventRecorder } from "./events.ts";
 import { WorkQueue } from "./workqueue.ts";
 import {
   controllerRef,
@@ -119,7 +120,10 @@ export class StatefulSetController implements ClusterController {
   #sets?: Informer<StatefulSet>;
   #pods?: Informer<Pod>;
 
+  readonly #events: EventRecorder;
+
   constructor(ctx: ClusterContext) {
+    this.#events = new EventRecorder(ctx.kube, "statefulset-controller", ctx.now);
     this.#kube = ctx.kube;
     this.#now = ctx.now;
     this.#queue = new WorkQueue("statefulset", (key) => this.#sync(key));
@@ -320,6 +324,12 @@ export class StatefulSetController implements ClusterController {
     };
     try {
       await this.#kube.create(podsPath(ns), pod);
+      await this.#events.record(
+        EventRecorder.subject(set, "StatefulSet", "apps/v1"),
+        "Normal",
+        "SuccessfulCreate",
+        `create Pod ${pod.metadata?.name} in StatefulSet ${set.metadata.name} successful`,
+      );
     } catch (e) {
       // Still terminating from a delete: the pod's delete event brings the next sync.
       if (!isAlreadyExists(e)) throw e;

@@ -37,6 +37,11 @@ Deno.test("DaemonSet: a Running pod on every edge node, including one that joins
     };
     await waitUntil(async () => (await running()).length === 2, "a pod Running on each edge");
     assertEquals(await running(), ["edge-0", "edge-1"]);
+    const events = await c.stack.kube.get<KubeObject & { items: { reason?: string }[] }>(
+      "/api/v1/namespaces/default/events",
+      { query: { fieldSelector: "involvedObject.kind=DaemonSet,involvedObject.name=agent" } },
+    );
+    assertEquals(events.items.filter((e) => e.reason === "SuccessfulCreate").length, 2);
     late = new EdgeSimulator({
       nodes: 1,
       namePrefix: "late-",
