@@ -20,13 +20,12 @@ export interface ChildHub {
   kill(): Promise<void>;
 }
 
-function start(cmd: string, args: string[], env: Record<string, string> = {}): ChildHub {
+function start(cmd: string, args: string[], logFile?: string): ChildHub {
   const child = new Deno.Command(cmd, {
     args,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
-    env,
   }).spawn();
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -74,6 +73,8 @@ function start(cmd: string, args: string[], env: Record<string, string> = {}): C
       await child.status;
       clearTimeout(t);
       await done;
+      // Kept for a look after the run (the bench's temp dir is removed only when it succeeds).
+      if (logFile) await Deno.writeTextFile(logFile, lines.join("\n") + "\n").catch(() => {});
     },
   };
 }
@@ -148,7 +149,7 @@ modules:
     `${dir}/cloudcore.yaml`,
     "--data-dir",
     `${dir}/data`,
-  ]);
+  ], `${dir}/edgecloud.log`);
   const ws = await hub.waitFor(/websocket server listening port=(\d+)/);
   const https = await hub.waitFor(/cert server listening .*port=(\d+)/);
   await hub.waitFor(/edgecloud ready/);
@@ -195,7 +196,7 @@ export async function startCloudcore(
   (c.modules.iptablesManager as Record<string, unknown>).enable = false;
   (c.modules.router as Record<string, unknown>).enable = false;
   await Deno.writeTextFile(`${dir}/cloudcore.yaml`, yamlStringify(c));
-  const child = start(bin, ["--config", `${dir}/cloudcore.yaml`, "--v=1"]);
+  const child = start(bin, ["--config", `${dir}/cloudcore.yaml`, "--v=1"], `${dir}/cloudcore.log`);
   await child.waitFor(/Starting cloudhub websocket server/);
   return { hub: child, ws, https };
 }

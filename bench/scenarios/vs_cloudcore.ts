@@ -57,6 +57,7 @@ interface Side {
 
 const root = await Deno.makeTempDir({ prefix: "bench-vs-cloudcore-" });
 const sides: Side[] = [];
+console.log(`work dir ${root} (kept with the hubs' logs when the run fails)`);
 
 async function tokenOf(kube: KubeClient): Promise<string> {
   for (let i = 0; i < 120; i++) {
