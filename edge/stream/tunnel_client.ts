@@ -9,6 +9,7 @@
  */
 import { type RawData, WebSocket } from "ws";
 import { connectorHeaders, connectorTarget, parseConnector } from "../../protocol/stream/mod.ts";
+import { wsFrameBytes } from "../../protocol/mod.ts";
 import {
   decodeTunnelMessage,
   type TunnelMessage,
@@ -73,7 +74,7 @@ export function dialStreamTunnel(opts: StreamTunnelOptions): Promise<StreamTunne
     ws.on("message", (data: RawData) => {
       let msg: TunnelMessage;
       try {
-        msg = decodeTunnelMessage(bytes(data));
+        msg = decodeTunnelMessage(wsFrameBytes(data));
       } catch {
         ws.close(1002, "malformed tunnel frame");
         return;
@@ -135,9 +136,4 @@ async function serve(kubelet: EdgeKubelet, msg: TunnelMessage, conn: TunnelConn)
   } finally {
     conn.close();
   }
-}
-
-function bytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

@@ -5,6 +5,7 @@
  * frame (KubeEdge sends text frames only), closes this tunnel with a reason and a metric.
  */
 import type { RawData, WebSocket } from "ws";
+import { wsFrameBytes } from "../../protocol/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
 import { connector } from "../../protocol/stream/mod.ts";
 import {
@@ -112,7 +113,7 @@ export class TunnelSession {
       return this.close(TunnelCloseReason.Malformed, "binary frame");
     }
     try {
-      this.mux.dispatch(decodeTunnelMessage(toBytes(data)));
+      this.mux.dispatch(decodeTunnelMessage(wsFrameBytes(data)));
     } catch (e) {
       if (!(e instanceof TunnelFrameError)) throw e;
       log.warn("stream tunnel: malformed frame", { node: this.node, error: e.message });
@@ -130,17 +131,4 @@ export class TunnelSession {
     this.mux.closeAll();
     this.#resolveClosed();
   }
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) {
-    const out = new Uint8Array(data.reduce((n, b) => n + b.length, 0));
-    let at = 0;
-    for (const b of data) {
-      out.set(b, at);
-      at += b.length;
-    }
-    return out;
-  }
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

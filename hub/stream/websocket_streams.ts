@@ -21,6 +21,7 @@ import {
   upgradeSpdy,
   WsChannel,
 } from "../../protocol/kubelet/mod.ts";
+import { wsFrameBytes } from "../../protocol/mod.ts";
 import type { TunnelSession } from "./session.ts";
 
 const log = createLogger("cloudstream");
@@ -33,11 +34,6 @@ function refuse(socket: Duplex, why: string): void {
     `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
       `Content-Length: ${new TextEncoder().encode(why).length}\r\n\r\n${why}`,
   );
-}
-
-function bytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
 function send(ws: WebSocket, data: Uint8Array): Promise<void> {
@@ -98,7 +94,7 @@ async function translateExec(
   // Messages may come before the kubelet answered: hold them.
   const early: Uint8Array[] = [];
   let onMessage = (m: Uint8Array) => void early.push(m);
-  ws.on("message", (d: RawData) => onMessage(bytes(d)));
+  ws.on("message", (d: RawData) => onMessage(wsFrameBytes(d)));
   const closed = new Promise<void>((r) => ws.once("close", () => r()));
   const o = streamOptions(new URL(kubeletPath, "http://kubelet").searchParams);
   const pipe = session.open(kind, kubeletPath, spdyUpgradeHeaders("remotecommand"), "POST");
@@ -168,7 +164,7 @@ async function tunnelPortForward(
 ): Promise<void> {
   const early: Uint8Array[] = [];
   let onMessage = (m: Uint8Array) => void early.push(m);
-  ws.on("message", (d: RawData) => onMessage(bytes(d)));
+  ws.on("message", (d: RawData) => onMessage(wsFrameBytes(d)));
   const pipe = session.open("portforward", kubeletPath, spdyUpgradeHeaders("portforward"), "POST");
   ws.once("close", () => pipe.close());
   const head = await readHead(pipe.readable);

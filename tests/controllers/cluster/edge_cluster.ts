@@ -53,3 +53,24 @@ export async function startEdgeCluster(nodes: number, graceMs = 40_000): Promise
 export function kubeconfigOf(c: EdgeCluster): string {
   return c.stack.api!.kubeconfigPath;
 }
+
+/** Runs kubectl against the cluster's API; throws with stderr unless it exits 0. */
+export async function kubectlIn(c: EdgeCluster, args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command("kubectl", {
+    args: ["--kubeconfig", c.stack.api!.kubeconfigPath, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { KUBECACHEDIR: `${c.stack.api!.kubeconfigPath}.cache` },
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  if (out.code !== 0) {
+    throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}

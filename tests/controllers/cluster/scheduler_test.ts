@@ -4,28 +4,9 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../../assert.ts";
 import { waitUntil } from "../../wait.ts";
-import { type EdgeCluster, startEdgeCluster } from "./edge_cluster.ts";
+import { kubectlIn, startEdgeCluster } from "./edge_cluster.ts";
 
-async function kubectl(c: EdgeCluster, args: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command("kubectl", {
-    args: ["--kubeconfig", c.stack.api!.kubeconfigPath, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { KUBECACHEDIR: `${c.stack.api!.kubeconfigPath}.cache` },
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (out.code !== 0) {
-    throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return text;
-}
+const kubectl = kubectlIn;
 
 const pod = (name: string, extra = "") =>
   `apiVersion: v1
