@@ -118,6 +118,22 @@ async function prepare(
   });
   await side.sim.start();
   await side.sim.waitUntil((s) => s.connected === NODES, 600_000, `${name}: every node`);
+  // cloudcore skips a pod whose node it does not know yet as an edge node (and never sends it
+  // later), so the pods come only after every Node exists and is Ready.
+  for (let i = 0; i < 600; i++) {
+    const nodes = await kube.get<
+      KubeObject & { items: { status?: { conditions?: { type: string; status: string }[] } }[] }
+    >(
+      "/api/v1/nodes",
+    );
+    const ready = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) =>
+        c.type === "Ready" && c.status === "True"
+      )
+    ).length;
+    if (ready === NODES) break;
+    await sleep(500);
+  }
   await sleep(20_000);
   side.fleetRss = hub.rss();
   console.log(

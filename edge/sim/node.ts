@@ -62,6 +62,8 @@ export class SimNode {
   /** The pods the hub gave this node (what its simulated kubelet serves). */
   readonly pods = new SimPods();
   readonly #listeners = new Set<(msg: Message) => void>();
+  /** Pods whose Running status was reported, with the uid it was reported for. */
+  readonly #reported = new Map<string, string>();
   #meta: MetaServerClient | undefined;
   readonly #acked = new RecentIds(2048);
   /** Latest timer handle of each periodic chain. */
@@ -135,8 +137,19 @@ export class SimNode {
       this.behaviour.podStatus && parts.length === 3 && parts[1] === "pod" &&
       (op === Operation.Insert || op === Operation.Update)
     ) {
+      // Like edged, report a pod's status once it runs, not again for every update the cloud
+      // sends (cloudcore forwards status-only changes too: answering each with a fresh status
+      // would loop).
       const content = msg.content as { metadata?: { uid?: string } } | null;
-      this.#send("podstatus", podStatus(parts[0], parts[2], content?.metadata?.uid ?? ""));
+      const uid = content?.metadata?.uid ?? "";
+      const key = `${parts[0]}/${parts[2]}`;
+      if (this.#reported.get(key) !== uid) {
+        this.#reported.set(key, uid);
+        this.#send("podstatus", podStatus(parts[0], parts[2], uid));
+      }
+    }
+    if (parts.length === 3 && parts[1] === "pod" && op === Operation.Delete) {
+      this.#reported.delete(`${parts[0]}/${parts[2]}`);
     }
   }
 
