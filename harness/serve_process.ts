@@ -196,7 +196,11 @@ export async function startCloudcore(
   (c.modules.iptablesManager as Record<string, unknown>).enable = false;
   (c.modules.router as Record<string, unknown>).enable = false;
   await Deno.writeTextFile(`${dir}/cloudcore.yaml`, yamlStringify(c));
-  const child = start(bin, ["--config", `${dir}/cloudcore.yaml`, `--v=${Deno.env.get("CLOUDCORE_V") ?? "1"}`], `${dir}/cloudcore.log`);
+  const child = start(bin, [
+    "--config",
+    `${dir}/cloudcore.yaml`,
+    `--v=${Deno.env.get("CLOUDCORE_V") ?? "1"}`,
+  ], `${dir}/cloudcore.log`);
   await child.waitFor(/Starting cloudhub websocket server/);
   return { hub: child, ws, https };
 }

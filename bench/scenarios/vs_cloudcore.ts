@@ -13,6 +13,8 @@
  *
  *   CLOUDCORE_BIN=... deno task bench:vs-cloudcore [--nodes 1000] [--waves 10]
  *
+ * CLOUDCORE_V sets cloudcore's log verbosity (default 1); its log is kept in the work dir.
+ *
  * Without cloudcore it says so and measures edgecloud alone.
  */
 import { parseArgs } from "node:util";
