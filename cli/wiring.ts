@@ -402,6 +402,11 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     specs.push({
       module: serviceModule("cluster-controllers", () => cluster.start(), () => cluster.stop()),
     });
+    log.info("embedded control plane: its controllers run in this process", {
+      controllers: cluster.controllers.map((c) => c.name).join(","),
+    });
+  } else {
+    log.info("embedded control plane off: the cluster given has its own controllers");
   }
   if (syncController) {
     specs.push({ module: syncController, enabled: cfg.modules.syncController.enable });

@@ -1,4 +1,4 @@
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { defaultConfig } from "../../config/mod.ts";
 import { unimplementedSections } from "../../cli/unimplemented.ts";
 import { RunningMain, writeTestConfig } from "./subprocess.ts";
@@ -38,6 +38,9 @@ Deno.test("serve warns once per enabled but unimplemented section", async () => 
     const warned = hub.lines.filter((l) => l.includes("is enabled but not implemented"))
       .map((l) => /config section (\S+)/.exec(l)![1]);
     assertEquals(warned, ["modules.router"]);
+    // With the embedded API the control plane runs here (with a real cluster it stays off:
+    // tests/peers/kube_apiserver_test.ts).
+    assert(hub.lines.some((l) => l.includes("embedded control plane: its controllers run")));
   } finally {
     try {
       hub.child.kill("SIGTERM");

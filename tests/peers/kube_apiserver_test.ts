@@ -5,7 +5,7 @@
  * and is Ready, a pod runs with its volumes and gets its ObjectSync record, and two edgecloud
  * replicas share the work through the leader Lease.
  */
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { KUBEEDGE_CRDS } from "../../apiserver/mod.ts";
 import {
   condition,
@@ -95,6 +95,8 @@ peerTest("edgecloud on a real kube-apiserver: CRDs, join, pods, ObjectSync, two 
       const args = ["--kubeconfig", kc];
       hubs.push(await startHub(`${dir}/hub-a`, { args, kubeconfig: kc }));
       const hub = hubs[0];
+      // A real cluster has its own scheduler and controllers: ours stay off.
+      assert(hub.main.lines.some((l) => l.includes("embedded control plane off")));
 
       await t.step("edgemark joins through edgecloud and its node is Ready", async () => {
         edge = await startEdgemark({
