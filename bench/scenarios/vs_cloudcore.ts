@@ -55,6 +55,8 @@ interface Side {
   fleetRss: number;
   waveMs: number[];
   cpuPerMsgUs: number[];
+  /** Why its fan-out could not be measured. */
+  failure?: string;
 }
 
 const root = await Deno.makeTempDir({ prefix: "bench-vs-cloudcore-" });
@@ -167,7 +169,13 @@ async function prepare(
   // cloudcore sends a ConfigMap when it changes, not when a pod that uses it appears (the edge
   // asks for it; edge-sim does not): an unmeasured first wave brings every node up to date.
   await sleep(5_000);
-  await wave(side, 0);
+  try {
+    await wave(side, 0);
+  } catch (e) {
+    // Reported in the results (and the hub's log kept) instead of ending the run.
+    side.failure = (e as Error).message;
+    console.log(`${name}: ${side.failure}`);
+  }
   side.waveMs.length = 0;
   side.cpuPerMsgUs.length = 0;
   console.log(`${name}: ConfigMap on ${side.seen.size}/${NODES} nodes`);
@@ -202,7 +210,16 @@ try {
   } else {
     console.log("cloudcore: not run (give --cloudcore or CLOUDCORE_BIN)");
   }
-  for (let i = 1; i <= WAVES; i++) for (const s of sides) await wave(s, i);
+  for (let i = 1; i <= WAVES; i++) {
+    for (const s of sides) {
+      if (s.failure) continue;
+      try {
+        await wave(s, i);
+      } catch (e) {
+        s.failure = (e as Error).message;
+      }
+    }
+  }
 } finally {
   for (const s of sides) await s.sim?.stop();
   for (const s of sides) {
@@ -270,7 +287,13 @@ await writeResult({
   },
   table,
   targets: [],
-  details: { edgecloud: sides[0]?.waveMs, cloudcore: sides[1]?.waveMs },
+  details: {
+    edgecloud: sides[0]?.waveMs,
+    cloudcore: sides[1]?.waveMs,
+    failures: sides.filter((s) => s.failure).map((s) => `${s.name}: ${s.failure}`),
+    workDir: root,
+  },
 });
-await Deno.remove(root, { recursive: true }).catch(() => {});
+if (!sides.some((s) => s.failure)) await Deno.remove(root, { recursive: true }).catch(() => {});
+else console.log(`hub logs kept in ${root}`);
 Deno.exit(0);
