@@ -7,6 +7,13 @@ import { assert, assertEquals, assertStringIncludes } from "../../assert.ts";
 import type { KubeObject } from "../../../kube/mod.ts";
 import { waitUntil } from "../../wait.ts";
 import { kubectlIn, startEdgeCluster } from "./edge_cluster.ts";
+import {
+  type EndpointSubset,
+  subsetsFor,
+  truncateSubsets,
+} from "../../../controllers/cluster/endpoints.ts";
+import type { Pod } from "../../../controllers/cluster/pods.ts";
+import type { Service } from "../../../controllers/cluster/service_backends.ts";
 
 interface Address {
   ip: string;
@@ -250,4 +257,105 @@ subsets: [{addresses: [{ip: 192.0.2.1}], ports: [{port: 80}]}]
   } finally {
     await c.close();
   }
+});
+
+function pod(name: string, ip: string, ready = true, extra: Record<string, unknown> = {}): Pod {
+  return {
+    metadata: { name, namespace: "default", uid: `uid-${name}`, labels: { app: "web" } },
+    spec: {
+      nodeName: "n1",
+      containers: [{ name: "c", ports: [{ name: "http", containerPort: 8080 }] }],
+      ...extra,
+    },
+    status: { podIP: ip, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+  };
+}
+
+function svc(spec: Service["spec"]): Service {
+  return {
+    metadata: { name: "web", namespace: "default" },
+    spec: { selector: { app: "web" }, ...spec },
+  };
+}
+
+Deno.test("Endpoints subsets: hostname, headless Services without ports, ports a pod lacks", () => {
+  const headless = subsetsFor(svc({ clusterIP: "None" }), [
+    pod("a", "10.1.0.2", true, { hostname: "a", subdomain: "web" }),
+    pod("b", "10.1.0.1", false),
+  ]);
+  assertEquals(headless, [{
+    addresses: [{
+      ip: "10.1.0.2",
+      hostname: "a",
+      nodeName: "n1",
+      targetRef: { kind: "Pod", namespace: "default", name: "a", uid: "uid-a" },
+    }],
+    notReadyAddresses: [{
+      ip: "10.1.0.1",
+      nodeName: "n1",
+      targetRef: { kind: "Pod", namespace: "default", name: "b", uid: "uid-b" },
+    }],
+  }]);
+  // A Service with a ClusterIP and no ports has no endpoints.
+  assertEquals(subsetsFor(svc({ clusterIP: "10.96.0.10" }), [pod("a", "10.1.0.1")]), []);
+  // A named port resolved per pod: a pod without it is left out of that port only.
+  const bare = pod("bare", "10.1.0.9");
+  bare.spec.containers = [{ name: "c" }];
+  const two = subsetsFor(
+    svc({
+      clusterIP: "10.96.0.10",
+      ports: [
+        { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+        { name: "udp", port: 53, targetPort: "http", protocol: "UDP" },
+        { name: "raw", port: 81, protocol: "TCP" },
+      ],
+    }),
+    [pod("a", "10.1.0.1"), bare],
+  );
+  assertEquals(
+    two.map((s) => [s.ports?.map((p) => `${p.name}:${p.port}`), s.addresses?.map((a) => a.ip)]),
+    // (upstream orders subsets by a hash; here by their JSON)
+    [[["raw:81"], ["10.1.0.1", "10.1.0.9"]], [["http:8080"], ["10.1.0.1"]]],
+  );
+  // Terminating pods are out, unless not-ready addresses are published (then ready).
+  const gone = pod("gone", "10.1.0.3");
+  gone.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+  const ports = [{ port: 80, protocol: "TCP" }];
+  assertEquals(subsetsFor(svc({ clusterIP: "10.96.0.10", ports }), [gone]), []);
+  assertEquals(
+    subsetsFor(svc({ clusterIP: "10.96.0.10", ports, publishNotReadyAddresses: true }), [gone])
+      .map((s) => s.addresses?.length),
+    [1],
+  );
+});
+
+Deno.test("Endpoints above 1000 addresses are truncated, not-ready ones first", () => {
+  const address = (i: number) => ({
+    ip: `10.2.${i >> 8}.${i & 255}`,
+    targetRef: { kind: "Pod", namespace: "default", name: `p${i}`, uid: `${i}` },
+  });
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => address(from + i));
+  const subsets: EndpointSubset[] = [
+    {
+      addresses: range(0, 900),
+      notReadyAddresses: range(900, 200),
+      ports: [{ port: 1, protocol: "TCP" }],
+    },
+  ];
+  assertEquals(truncateSubsets(subsets), true);
+  assertEquals([subsets[0].addresses?.length, subsets[0].notReadyAddresses?.length], [900, 100]);
+  const ready: EndpointSubset[] = [
+    { addresses: range(0, 800), ports: [{ port: 1, protocol: "TCP" }] },
+    {
+      addresses: range(800, 400),
+      notReadyAddresses: range(1200, 5),
+      ports: [{ port: 2, protocol: "TCP" }],
+    },
+  ];
+  assertEquals(truncateSubsets(ready), true);
+  assertEquals(ready.map((s) => [s.addresses?.length, s.notReadyAddresses?.length]), [
+    [667, undefined],
+    [333, undefined],
+  ]);
+  assertEquals(truncateSubsets([{ addresses: range(0, 1000) }]), false);
 });
