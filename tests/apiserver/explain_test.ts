@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import BUILTIN_SCHEMAS from "../../apiserver/openapi_schemas.json" with { type: "json" };
-import { openApiV3Doc } from "../../apiserver/openapi.ts";
+import { openApiV3Doc, openApiV3Root } from "../../apiserver/openapi.ts";
 import { ResourceRegistry } from "../../apiserver/resources.ts";
 import { kubeedgeCrdsDir } from "../kubeedge_crds.ts";
 import { kubectl, kubectlOk, startTestApi, waitFor } from "./helpers.ts";
@@ -150,4 +150,39 @@ Deno.test("every served built-in kind has its published schema in its group/vers
     );
     assert(found, `${d.group}/${d.version} ${d.kind}`);
   }
+});
+
+Deno.test("a CRD's new schema changes its group/version document's hash", () => {
+  const reg = new ResourceRegistry();
+  const crd = (description: string) => ({
+    metadata: { name: "widgets.example.com" },
+    spec: {
+      group: "example.com",
+      scope: "Namespaced",
+      names: { plural: "widgets", kind: "Widget" },
+      versions: [{
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", description } },
+      }],
+    },
+  });
+  const url = () =>
+    (openApiV3Root(reg).paths as Record<string, { serverRelativeURL: string }>)[
+      "apis/example.com/v1"
+    ].serverRelativeURL;
+  reg.applyCrd(crd("first"));
+  const before = url();
+  reg.applyCrd(crd("second"));
+  assert(url() !== before, before);
+  const doc = openApiV3Doc(reg, "apis/example.com/v1");
+  const widget = (doc?.components as { schemas: Record<string, Schema> }).schemas[
+    "com.example.v1.Widget"
+  ];
+  assertEquals(widget.description, "second");
+  assertEquals(
+    Object.keys(widget.properties as Schema).sort(),
+    ["apiVersion", "kind", "metadata"],
+  );
 });
