@@ -34,6 +34,13 @@ Deno.test("server-side apply: a second manager's conflicting value is refused, -
       ]),
     ) as { manager: string; operation: string; fieldsV1: Record<string, unknown> }[];
     assertEquals(mf.map((m) => [m.manager, m.operation]), [["kubectl", "Apply"]]);
+    // kubectl hides them unless asked (client side; the API returns them).
+    const yaml = await kubectlOk(api, ["get", "deploy", "web", "-o", "yaml"]);
+    assert(!yaml.includes("managedFields"), yaml);
+    assertStringIncludes(
+      await kubectlOk(api, ["get", "--raw", "/apis/apps/v1/namespaces/default/deployments/web"]),
+      '"managedFields"',
+    );
     assert("f:replicas" in (mf[0].fieldsV1["f:spec"] as Record<string, unknown>));
 
     // Another manager sets the same field to another value: 409, kubectl explains.
