@@ -118,6 +118,29 @@ Deno.test("server-side apply: a second manager's conflicting value is refused, -
       upd.some((m) => m.manager === "kubectl-label" && m.operation === "Update"),
       JSON.stringify(upd),
     );
+    // A status write is recorded apart, with subresource status and only status fields.
+    await kubectlOk(api, [
+      "patch",
+      "deploy",
+      "web",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      '{"status":{"observedGeneration":7}}',
+    ]);
+    const withStatus = JSON.parse(
+      await kubectlOk(api, [
+        "get",
+        "deploy",
+        "web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields}",
+      ]),
+    ) as { manager: string; subresource?: string; fieldsV1: Record<string, unknown> }[];
+    const status = withStatus.find((m) => m.subresource === "status");
+    assertEquals(status?.manager, "kubectl-patch");
+    assertEquals(status?.fieldsV1, { "f:status": { "f:observedGeneration": {} } });
   } finally {
     await api.dispose();
   }
