@@ -11,9 +11,8 @@
  * 1000 addresses the list is truncated and annotated `endpoints.kubernetes.io/over-capacity`.
  * Endpoints of a deleted Service are deleted; Services without a selector keep theirs untouched.
  */
-import { isDeepStrictEqual } from "node:util";
 import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";
-import { createLogger } from "../../lib/mod.ts";
+import { createLogger, jsonEqual } from "../../lib/mod.ts";
 import { isPodReady, keyOf, type Meta, type Pod, splitKey } from "./pods.ts";
 import {
   endpointSelector,
@@ -289,8 +288,8 @@ export class EndpointsController implements ClusterController {
       const capacityOk = !truncated &&
         !Object.hasOwn(cur.metadata.annotations ?? {}, OVER_CAPACITY_ANNOTATION);
       if (
-        // Deep equality, not JSON text: the stored object's key order is the API's.
-        isDeepStrictEqual(cur.subsets ?? [], subsets) && isDeepStrictEqual(curLabels, labels) &&
+        // Structural equality, not JSON text: the stored key order is the API's.
+        jsonEqual(cur.subsets ?? [], subsets) && jsonEqual(curLabels, labels) &&
         capacityOk &&
         Object.hasOwn(cur.metadata.labels ?? {}, HEADLESS_LABEL) === !hasClusterIP(svc)
       ) return;

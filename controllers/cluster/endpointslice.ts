@@ -22,9 +22,8 @@
  * and rewrites only slices whose content changed, which gives the same objects for the sizes an
  * edge cluster has.
  */
-import { isDeepStrictEqual } from "node:util";
 import type { Informer, KubeClient, KubeObject } from "../../kube/mod.ts";
-import { createLogger } from "../../lib/mod.ts";
+import { createLogger, jsonEqual } from "../../lib/mod.ts";
 import {
   isPodReady,
   keyOf,
@@ -320,10 +319,10 @@ export class EndpointSliceController implements ClusterController {
     // Keep an existing slice of identical content first, then reuse others of the same type.
     const pending = [...want];
     for (let i = pending.length - 1; i >= 0; i--) {
-      const j = reusable.findIndex((s) => isDeepStrictEqual(contentOf(s), contentOf(pending[i])));
+      const j = reusable.findIndex((s) => jsonEqual(contentOf(s), contentOf(pending[i])));
       if (j < 0) continue;
       const [s] = reusable.splice(j, 1);
-      if (!isDeepStrictEqual(s.metadata.labels ?? {}, labels)) {
+      if (!jsonEqual(s.metadata.labels ?? {}, labels)) {
         toUpdate.push({ ...s, metadata: { ...s.metadata, labels } });
       }
       pending.splice(i, 1);
