@@ -174,6 +174,7 @@ export function createHandler(
       apiVersion: apiVersionOf(t.def),
       time: deps.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
       subresource: t.subresource,
+      statusSubresource: t.def.subresources.includes("status"),
       force: q.get("force") === "true",
     };
   };

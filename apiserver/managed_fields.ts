@@ -3,9 +3,13 @@
  * kube-apiserver's structured-merge-diff, reduced to what kubectl shows and relies on:
  *
  * - a field is a path of `f:<name>` steps, list items of objects keyed by their merge key
- *   (`k:{"name":"c"}`; `containerPort`+`protocol` for ports, `ip` for addresses), other lists and
- *   scalars are leaves; `status`, and metadata other than labels, annotations, finalizers and
- *   ownerReferences, are not owned;
+ *   (`k:{"name":"c"}`; `containerPort`+`protocol` for ports, `ip` for addresses, `type` for
+ *   conditions), other lists and scalars are leaves; metadata other than labels, annotations,
+ *   finalizers and ownerReferences is not owned;
+ * - a resource with a `status` subresource has two domains, as kube-apiserver resets the other
+ *   part on each: writes to the resource own everything but `status`, writes to `/status` own
+ *   `status` only (their entries say `subresource: status`); without the subresource `status` is
+ *   an ordinary field;
  * - an Update (create, PUT, PATCH) by a manager takes every field it changed or added, from
  *   whoever owned it; a removed field leaves every set;
  * - an Apply by a manager is refused with 409 Conflict when it sets a field another manager owns
@@ -50,6 +54,7 @@ function itemKey(item: Json): string | undefined {
   }
   if (typeof item.ip === "string") return JSON.stringify({ ip: item.ip });
   if (typeof item.uid === "string") return JSON.stringify({ uid: item.uid });
+  if (typeof item.type === "string") return JSON.stringify({ type: item.type });
   return undefined;
 }
 
@@ -80,11 +85,11 @@ function leaves(v: Json, prefix: string[], out: Map<string, Json>): void {
   out.set(prefix.join("\u0000"), v);
 }
 
-/** The owned fields of an object, path → value. */
+/** The ownable fields of an object, `status` included, path → value. */
 export function ownedFields(o: KObject): Map<string, Json> {
   const out = new Map<string, Json>();
   for (const [k, v] of Object.entries(o)) {
-    if (k === "apiVersion" || k === "kind" || k === "status") continue;
+    if (k === "apiVersion" || k === "kind") continue;
     if (k === "metadata") {
       for (const [mk, mv] of Object.entries(isObj(v) ? v : {})) {
         if (OWNED_META.has(mk)) leaves(mv, ["f:metadata", `f:${mk}`], out);
@@ -163,6 +168,21 @@ export interface Writer {
   apiVersion: string;
   time: string;
   subresource?: string;
+  /** The resource has a `status` subresource (then `status` is owned only through it). */
+  statusSubresource?: boolean;
+}
+
+const STATUS = "f:status";
+
+/** Whether a write by `w` owns the field at path `p` (see the module docs on domains). */
+function inDomain(w: Writer, p: string): boolean {
+  const status = p === STATUS || p.startsWith(`${STATUS}\u0000`);
+  if (w.subresource === "status") return status;
+  return !status || !w.statusSubresource;
+}
+
+function sameSubresource(e: ManagedFieldsEntry, w: Writer): boolean {
+  return (e.subresource ?? "") === (w.subresource ?? "");
 }
 
 /** managedFields after an Update from `old` (absent on create) to `next`. */
@@ -174,20 +194,18 @@ export function afterUpdate(
   const before = old ? ownedFields(old) : new Map<string, Json>();
   const after = ownedFields(next);
   const changed = new Set<string>();
-  for (const [p, v] of after) if (!before.has(p) || !same(before.get(p), v)) changed.add(p);
+  for (const [p, v] of after) {
+    if (inDomain(w, p) && (!before.has(p) || !same(before.get(p), v))) changed.add(p);
+  }
   const out: ManagedFieldsEntry[] = [];
   let mine = new Set<string>();
   for (const e of old ? entriesOf(old) : []) {
+    const own = e.manager === w.manager && e.operation === "Update" && sameSubresource(e, w);
     const paths = fromTree(e.fieldsV1);
     for (const p of [...paths]) {
-      if (
-        !after.has(p) || (changed.has(p) && !(e.manager === w.manager && e.operation === "Update"))
-      ) paths.delete(p);
+      if (!after.has(p) || (changed.has(p) && !own)) paths.delete(p);
     }
-    if (
-      e.manager === w.manager && e.operation === "Update" &&
-      (e.subresource ?? "") === (w.subresource ?? "")
-    ) {
+    if (own) {
       mine = paths;
       continue;
     }
@@ -210,7 +228,7 @@ export function afterApply(
   w: Writer,
   force: boolean,
 ): KObject {
-  const applied = ownedFields(config);
+  const applied = new Map([...ownedFields(config)].filter(([p]) => inDomain(w, p)));
   const current = cur ? ownedFields(cur) : new Map<string, Json>();
   const entries = cur ? entriesOf(cur) : [];
   const conflicts: { manager: string; apiVersion: string; path: string }[] = [];
@@ -218,7 +236,7 @@ export function afterApply(
   const others: { e: ManagedFieldsEntry; paths: Set<string> }[] = [];
   for (const e of entries) {
     const paths = fromTree(e.fieldsV1);
-    if (e.manager === w.manager && e.operation === "Apply") {
+    if (e.manager === w.manager && e.operation === "Apply" && sameSubresource(e, w)) {
       previous = paths;
       continue;
     }

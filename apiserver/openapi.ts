@@ -37,10 +37,23 @@ function withRefs(name: string, out: Record<string, Schema>): void {
   walk(BUILTIN[name]);
 }
 
-/** A CRD version's schema as the kind's OpenAPI schema. */
-function crdSchema(d: ResourceDef, g: string, v: string): Schema {
+/** The apiVersion, kind and metadata properties every kind has (Pod's, as published). */
+const TYPE_AND_OBJECT_META = (() => {
+  const props = BUILTIN["io.k8s.api.core.v1.Pod"].properties as Record<string, Schema>;
+  return { apiVersion: props.apiVersion, kind: props.kind, metadata: props.metadata };
+})();
+
+/**
+ * A CRD version's schema as the kind's OpenAPI v3 schema: as kube-apiserver's CRD OpenAPI builder
+ * does, its own properties plus `apiVersion`, `kind` and `metadata` (ObjectMeta), so
+ * `kubectl explain <crd>.metadata` works even for an open schema.
+ */
+function crdSchema(d: ResourceDef, g: string, v: string, out: Record<string, Schema>): Schema {
+  withRefs("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", out);
+  const own = (d.schema?.properties ?? {}) as Record<string, Schema>;
   return {
     ...d.schema,
+    properties: { ...own, ...TYPE_AND_OBJECT_META },
     "x-kubernetes-group-version-kind": [{ group: g, version: v, kind: d.kind }],
   };
 }
@@ -61,11 +74,14 @@ export function openApiV3Root(reg: ResourceRegistry): Record<string, unknown> {
   return { paths };
 }
 
-const DOC_VERSION = 3;
+const DOC_VERSION = 4;
 
 function hash(reg: ResourceRegistry, g: string, v: string): string {
-  const names = reg.inGroupVersion(g, v).map((d) => `${d.resource}:${d.kind}:${d.namespaced}`)
-    .sort().join(",");
+  // A CRD's schema is part of the document: kubectl keeps a document as long as its hash, so a
+  // CRD replaced with a new schema must change it (built-in schemas change with DOC_VERSION).
+  const names = reg.inGroupVersion(g, v).map((d) =>
+    `${d.resource}:${d.kind}:${d.namespaced}${d.builtin ? "" : `:${JSON.stringify(d.schema)}`}`
+  ).sort().join(",");
   // Bump DOC_VERSION when the document shape changes: kubectl caches documents by this hash.
   let h = 2166136261 ^ DOC_VERSION;
   for (let i = 0; i < names.length; i++) h = Math.imul(h ^ names.charCodeAt(i), 16777619) >>> 0;
@@ -100,7 +116,7 @@ export function openApiV3Doc(
     if (published) {
       withRefs(published, schemas);
     } else if (d.schema) {
-      schemas[`${g.split(".").reverse().join(".")}.${v}.${d.kind}`] = crdSchema(d, g, v);
+      schemas[`${g.split(".").reverse().join(".")}.${v}.${d.kind}`] = crdSchema(d, g, v, schemas);
     } else {
       // A skeleton schema so `kubectl explain` finds the type; fields are open.
       schemas[`${g ? g.split(".").reverse().join(".") : "io.k8s.api.core"}.${v}.${d.kind}`] = {

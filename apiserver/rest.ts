@@ -198,7 +198,9 @@ export class Rest {
         for (let i = 0; i < 5; i++) {
           suffix += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
         }
-        meta.name = `${meta.generateName}${suffix}`;
+        // apiserver's SimpleNameGenerator: the base is cut to 58 characters, so a
+        // `<63-character name>-` prefix still gives a valid name.
+        meta.name = `${String(meta.generateName).slice(0, 58)}${suffix}`;
       } else {
         throw invalid(t.def.kind, t.def.group, "", [{
           field: "metadata.name",

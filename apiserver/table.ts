@@ -5,6 +5,7 @@
 import { getOwn } from "./own.ts";
 import type { KObject, ResourceDef } from "./resources.ts";
 import { workloadColumns } from "./workload_tables.ts";
+import { endpointColumns } from "./endpoint_tables.ts";
 
 interface Column {
   name: string;
@@ -70,7 +71,7 @@ function nodeStatus(o: KObject): string {
 }
 
 function columnsFor(def: ResourceDef): Column[] {
-  const workload = workloadColumns(def);
+  const workload = workloadColumns(def) ?? endpointColumns(def);
   if (workload) {
     const wide = workload.filter((c) => c.priority > 0);
     return [nameCol, ...workload.filter((c) => c.priority === 0), ageCol, ...wide];

@@ -11,6 +11,7 @@ import { scheduler } from "./scheduler.ts";
 import { deploymentController } from "./deployment.ts";
 import { replicaSetController } from "./replicaset.ts";
 import { endpointsController } from "./endpoints.ts";
+import { endpointSliceController } from "./endpointslice.ts";
 import { serviceAccountsController } from "./serviceaccounts.ts";
 import { sharedKube } from "./shared_informers.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
@@ -33,6 +34,7 @@ export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   deploymentController,
   replicaSetController,
   endpointsController,
+  endpointSliceController,
   daemonSetController,
   jobController,
   statefulSetController,

@@ -34,6 +34,13 @@ Deno.test("server-side apply: a second manager's conflicting value is refused, -
       ]),
     ) as { manager: string; operation: string; fieldsV1: Record<string, unknown> }[];
     assertEquals(mf.map((m) => [m.manager, m.operation]), [["kubectl", "Apply"]]);
+    // kubectl hides them unless asked (client side; the API returns them).
+    const yaml = await kubectlOk(api, ["get", "deploy", "web", "-o", "yaml"]);
+    assert(!yaml.includes("managedFields"), yaml);
+    assertStringIncludes(
+      await kubectlOk(api, ["get", "--raw", "/apis/apps/v1/namespaces/default/deployments/web"]),
+      '"managedFields"',
+    );
     assert("f:replicas" in (mf[0].fieldsV1["f:spec"] as Record<string, unknown>));
 
     // Another manager sets the same field to another value: 409, kubectl explains.
@@ -111,6 +118,29 @@ Deno.test("server-side apply: a second manager's conflicting value is refused, -
       upd.some((m) => m.manager === "kubectl-label" && m.operation === "Update"),
       JSON.stringify(upd),
     );
+    // A status write is recorded apart, with subresource status and only status fields.
+    await kubectlOk(api, [
+      "patch",
+      "deploy",
+      "web",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      '{"status":{"observedGeneration":7}}',
+    ]);
+    const withStatus = JSON.parse(
+      await kubectlOk(api, [
+        "get",
+        "deploy",
+        "web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields}",
+      ]),
+    ) as { manager: string; subresource?: string; fieldsV1: Record<string, unknown> }[];
+    const status = withStatus.find((m) => m.subresource === "status");
+    assertEquals(status?.manager, "kubectl-patch");
+    assertEquals(status?.fieldsV1, { "f:status": { "f:observedGeneration": {} } });
   } finally {
     await api.dispose();
   }
