@@ -176,6 +176,14 @@ export class NodeLifecycle implements ClusterController {
     const nodes = this.#nodes.list();
     await this.#classify(nodes);
     const zoneConditions = new Map<string, (Condition | undefined)[]>();
+    const podsByNode = new Map<string, Pod[]>();
+    for (const p of this.#pods.list()) {
+      const on = p.spec.nodeName;
+      if (!on) continue;
+      const list = podsByNode.get(on);
+      if (list) list.push(p);
+      else podsByNode.set(on, [p]);
+    }
     for (const node of nodes) {
       const name = node.metadata.name ?? "";
       let observed: Condition | undefined, current: Condition | undefined;
@@ -203,7 +211,7 @@ export class NodeLifecycle implements ClusterController {
           `Node ${name} status is now: NodeNotReady`,
         );
       }
-      if (current.status !== "True") await this.#markPodsNotReady(name);
+      if (current.status !== "True") await this.#markPodsNotReady(podsByNode.get(name) ?? []);
     }
     await this.#handleDisruption(zoneConditions, nodes);
     await this.#noExecuteTaintingPass();
@@ -410,10 +418,9 @@ export class NodeLifecycle implements ClusterController {
   }
 
   /** `MarkPodsNotReady`: each pod on the node with Ready True gets Ready False. */
-  async #markPodsNotReady(name: string): Promise<void> {
+  async #markPodsNotReady(pods: Pod[]): Promise<void> {
     const stamp = rfc3339(this.ctx.now());
-    for (const p of this.#pods.list()) {
-      if (p.spec.nodeName !== name) continue;
+    for (const p of pods) {
       if (!p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) continue;
       try {
         await this.#kube.patch(

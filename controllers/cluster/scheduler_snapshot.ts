@@ -78,15 +78,25 @@ export function nodeInfo(node: Node, pods: Pod[]): NodeInfo {
     ports: [],
   };
   for (const p of pods) {
-    for (const [k, v] of Object.entries(podRequests(p))) {
-      info.requested[k] = (info.requested[k] ?? 0) + v;
-    }
-    const nz = podRequests(p, true);
+    const { req, nz, ports } = podUsage(p);
+    for (const [k, v] of Object.entries(req)) info.requested[k] = (info.requested[k] ?? 0) + v;
     info.nonZeroRequested.cpu += nz.cpu;
     info.nonZeroRequested.memory += nz.memory;
-    info.ports.push(...hostPorts(p));
+    info.ports.push(...ports);
   }
   return info;
+}
+
+/** Per pod object (informers replace objects on change, so identity is a safe cache key). */
+const usage = new WeakMap<Pod, { req: Resources; nz: Resources; ports: HostPort[] }>();
+
+function podUsage(p: Pod): { req: Resources; nz: Resources; ports: HostPort[] } {
+  let u = usage.get(p);
+  if (!u) {
+    u = { req: podRequests(p), nz: podRequests(p, true), ports: hostPorts(p) };
+    usage.set(p, u);
+  }
+  return u;
 }
 
 /** Builds the snapshot from the informers' contents. */

