@@ -346,7 +346,12 @@ export function createHandler(
           if (typeof node !== "string" || !node) {
             throw badRequest("binding target.name is required");
           }
-          await rest.bind(podTarget, node);
+          const meta = (body.metadata ?? {}) as {
+            uid?: string;
+            resourceVersion?: string;
+            annotations?: Record<string, string>;
+          };
+          await rest.bind(podTarget, node, meta);
         } else {
           const opts = deleteOptions(q, body.deleteOptions);
           await rest.delete(podTarget, opts, isDryRun(q, body.deleteOptions));

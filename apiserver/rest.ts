@@ -376,18 +376,70 @@ export class Rest {
   }
 
   /** Binds a pod to a node (the pods/binding subresource a scheduler uses); 409 when bound. */
-  async bind(t: Target, node: string): Promise<StoredObject> {
+  /**
+   * The `pods/binding` subresource (BindingREST `setPodHostAndAnnotations`): the binding's uid
+   * and resourceVersion are preconditions; a pod being deleted, already bound or with
+   * scheduling gates is a conflict; sets `spec.nodeName`, merges the binding's annotations and
+   * sets `PodScheduled=True` (lastTransitionTime kept when it already was True).
+   */
+  async bind(
+    t: Target,
+    node: string,
+    meta: { uid?: string; resourceVersion?: string; annotations?: Record<string, string> } = {},
+  ): Promise<StoredObject> {
+    const ref = { ...t.def, resource: "pods/binding" };
     const res = await this.#mutateExisting(t, (cur) => {
       const spec = (cur.obj.spec ?? {}) as Record<string, unknown>;
+      const m = cur.obj.metadata ?? {};
+      if (meta.uid && meta.uid !== m.uid) {
+        throw conflict(
+          ref,
+          t.name!,
+          `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${m.uid}`,
+        );
+      }
+      if (meta.resourceVersion && meta.resourceVersion !== m.resourceVersion) {
+        throw conflict(ref, t.name!);
+      }
+      if (m.deletionTimestamp) {
+        throw conflict(
+          ref,
+          t.name!,
+          `pod ${t.name} is being deleted, cannot be assigned to a host`,
+        );
+      }
       if (spec.nodeName) {
         throw conflict(
-          t.def,
+          ref,
           t.name!,
           `pod ${t.name} is already assigned to node "${spec.nodeName}"`,
         );
       }
+      if (Array.isArray(spec.schedulingGates) && spec.schedulingGates.length) {
+        throw conflict(ref, t.name!, `pod ${t.name} has non-empty .spec.schedulingGates`);
+      }
       const next = cloneStored(cur);
       next.spec = { ...spec, nodeName: node };
+      if (meta.annotations && Object.keys(meta.annotations).length) {
+        next.metadata = {
+          ...next.metadata,
+          annotations: { ...(next.metadata?.annotations ?? {}), ...meta.annotations },
+        };
+      }
+      const status = { ...(next.status ?? {}) } as Record<string, unknown>;
+      const conds = (Array.isArray(status.conditions) ? status.conditions : []) as Record<
+        string,
+        unknown
+      >[];
+      const old = conds.find((c) => c.type === "PodScheduled");
+      const cond = {
+        type: "PodScheduled",
+        status: "True",
+        lastProbeTime: null,
+        lastTransitionTime: old?.status === "True" ? old.lastTransitionTime : this.#timestamp(),
+      };
+      status.conditions = old ? conds.map((c) => c === old ? cond : c) : [...conds, cond];
+      next.status = status;
       return { kind: "put", obj: next };
     }, false);
     return res.object;

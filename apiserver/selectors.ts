@@ -112,6 +112,8 @@ export function parseLabelSelector(sel: string): Predicate {
 
 /** Reads a dotted field path (`spec.nodeName`) from an object as a string (own properties). */
 function fieldValue(obj: KObject, path: string): string {
+  // Events' field set names `source.component` just `source` (core/v1 EventToSelectableFields).
+  if (path === "source" && isJsonObject(getOwn(obj, "source"))) path = "source.component";
   let cur: unknown = obj;
   for (const p of path.split(".")) cur = getOwn(cur, p);
   if (cur === undefined || cur === null) return "";

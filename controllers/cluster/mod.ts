@@ -15,6 +15,7 @@ import { endpointSliceController } from "./endpointslice.ts";
 import { serviceAccountsController } from "./serviceaccounts.ts";
 import { sharedKube } from "./shared_informers.ts";
 import { nodeLifecycle } from "./node_lifecycle.ts";
+import { taintEviction } from "./taint_eviction.ts";
 import { cronJobController } from "./cronjob.ts";
 import { statefulSetController } from "./statefulset.ts";
 
@@ -22,6 +23,7 @@ export type { ClusterContext, ClusterController, ClusterControllerFactory } from
 export { EventRecorder } from "./events.ts";
 export { failureMessage, Scheduler } from "./scheduler.ts";
 export { NodeLifecycle, NOT_READY, UNREACHABLE } from "./node_lifecycle.ts";
+export { TaintEviction } from "./taint_eviction.ts";
 
 /** kube-controller-manager's default `--node-monitor-grace-period` (40 s). */
 export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
@@ -30,6 +32,7 @@ export const DEFAULT_NODE_MONITOR_GRACE_MS = 40_000;
 export const CLUSTER_CONTROLLERS: ClusterControllerFactory[] = [
   serviceAccountsController,
   nodeLifecycle,
+  taintEviction,
   scheduler,
   deploymentController,
   replicaSetController,

@@ -1,21 +1,23 @@
 /**
- * The embedded control plane's scheduler (kube-scheduler's default profile, reduced to what an
- * edge fleet needs): binds each pending pod (no `spec.nodeName`, `schedulerName`
- * `default-scheduler`) through `pods/binding` to the best node that passes every filter, and
- * records `Scheduled`, or `FailedScheduling` with kube-scheduler's reason counts and the pod's
- * `PodScheduled=False/Unschedulable` condition.
- *
- * Filters (scheduler_filters.ts): node Ready and schedulable, nodeSelector and required node
- * affinity, taints (NoSchedule, NoExecute), resource requests against allocatable, host ports,
- * and required pod (anti-)affinity on `kubernetes.io/hostname`. Scores: preferred node affinity,
- * preferred pod (anti-)affinity, least allocated, and spreading pods of one owner over nodes.
- * Unschedulable pods are retried when nodes or pods change and every 10 s.
+ * The embedded control plane's scheduler (kube-scheduler's default profile): binds each pending
+ * pod (no `spec.nodeName`, `schedulerName: default-scheduler`, not finished or being deleted)
+ * through `pods/binding` to the best node that passes every filter (scheduler_filters.ts;
+ * scores in scheduler_score.ts), then records `Scheduled` ("Successfully assigned ns/pod to
+ * node"). A pod that fits nowhere gets `PodScheduled=False/Unschedulable` with kube-scheduler's
+ * message (scheduler_fit_error.ts) and a `FailedScheduling` event, and waits in the
+ * unschedulable set as upstream's scheduling queue keeps it: it is retried when a node is added
+ * or changes what scheduling reads (labels, taints, allocatable, unschedulable), when a bound
+ * pod goes away or is bound, each time after its back-off (1 s doubling to 10 s), and at the
+ * latest after 5 minutes.
  */
-import type { Informer, KubeClient } from "../../kube/mod.ts";
+import { type Informer, KubeApiError, type KubeClient, type KubeObject } from "../../kube/mod.ts";
 import { createLogger } from "../../lib/mod.ts";
 import { EventRecorder } from "./events.ts";
-import { keyOf, type Node, type Pod, splitKey } from "./pods.ts";
-import { filterNodes, type FitFailure, scoreNodes } from "./scheduler_filters.ts";
+import { keyOf, type Node, type Pod, rfc3339, splitKey } from "./pods.ts";
+import { failureMessage } from "./scheduler_fit_error.ts";
+import { findNodesThatFit } from "./scheduler_filters.ts";
+import { selectHost } from "./scheduler_score.ts";
+import { buildSnapshot } from "./scheduler_snapshot.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
 import { WorkQueue } from "./workqueue.ts";
 
@@ -23,25 +25,35 @@ const log = createLogger("scheduler");
 
 /** The scheduler's name, as pods ask for it. */
 export const DEFAULT_SCHEDULER = "default-scheduler";
-/** How often unschedulable pods are tried again without a trigger. */
-const RETRY_MS = 10_000;
+/** podInitialBackoffSeconds / podMaxBackoffSeconds. */
+const INITIAL_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 10_000;
+/** podMaxInUnschedulablePodsDuration. */
+const MAX_UNSCHEDULABLE_MS = 5 * 60_000;
+/** How often the unschedulable set is checked for pods past that duration. */
+const FLUSH_MS = 30_000;
 
-/** kube-scheduler's FailedScheduling message: "0/3 nodes are available: 1 node(s) ...". */
-export function failureMessage(total: number, failures: FitFailure[]): string {
-  const counts = new Map<string, number>();
-  for (const f of failures) counts.set(f.reason, (counts.get(f.reason) ?? 0) + 1);
-  // FitError sorts the "<count> <reason>" strings themselves.
-  const parts = [...counts].map(([r, n]) => `${n} ${r}`).sort();
-  const head = `0/${total} nodes are available`;
-  const preemption =
-    `preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
-  return parts.length ? `${head}: ${parts.join(", ")}. ${preemption}` : `${head}. ${preemption}`;
-}
+export { failureMessage } from "./scheduler_fit_error.ts";
 
 function pending(p: Pod): boolean {
   return !p.spec.nodeName && !p.metadata.deletionTimestamp &&
     (p.spec.schedulerName ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER &&
     p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+}
+
+/** What of a node scheduling reads (a heartbeat changes none of it). */
+function schedulingView(n: Node): string {
+  const status = n.status as { allocatable?: unknown; conditions?: unknown } | undefined;
+  return JSON.stringify([
+    n.metadata.labels,
+    n.spec?.taints,
+    n.spec?.unschedulable,
+    status?.allocatable,
+  ]);
+}
+
+interface Namespace extends KubeObject {
+  metadata: { name?: string; labels?: Record<string, string> };
 }
 
 /** See module docs. */
@@ -50,12 +62,14 @@ export class Scheduler implements ClusterController {
   readonly #kube: KubeClient;
   readonly #pods: Informer<Pod>;
   readonly #nodes: Informer<Node>;
+  readonly #namespaces: Informer<Namespace>;
   readonly #queue: WorkQueue;
   readonly #events: EventRecorder;
-  readonly #unschedulable = new Set<string>();
+  /** Unschedulable pods: failed attempts and when the last one failed. */
+  readonly #unschedulable = new Map<string, { attempts: number; at: number; since: number }>();
   /** Pods bound here whose binding the pod informer has not shown yet (no double booking). */
   readonly #assumed = new Map<string, Pod>();
-  #retry: ReturnType<typeof setInterval> | undefined;
+  #flush: ReturnType<typeof setInterval> | undefined;
 
   constructor(readonly ctx: ClusterContext) {
     this.#kube = ctx.kube;
@@ -69,58 +83,99 @@ export class Scheduler implements ClusterController {
       kind: "Node",
       apiVersion: "v1",
     });
-    const onPod = (p: Pod) => {
-      if (pending(p)) this.#queue.add(keyOf(p));
-      else {
-        this.#assumed.delete(keyOf(p));
-        this.#retryUnschedulable(); // a pod that went away may free room
-      }
-    };
+    this.#namespaces = this.#kube.informer<Namespace>("/api/v1/namespaces", undefined, {
+      kind: "Namespace",
+      apiVersion: "v1",
+    });
     this.#pods.on({
-      add: onPod,
-      update: onPod,
+      add: (p) => {
+        if (pending(p)) this.#queue.add(keyOf(p));
+        else if (p.spec.nodeName) this.#moveUnschedulable(); // affinity to it may now hold
+      },
+      update: (p, old) => {
+        const key = keyOf(p);
+        if (pending(p)) {
+          // A pod waiting in the unschedulable set is not retried on its own status writes,
+          // only when its spec or labels change (then after its back-off, as upstream).
+          const u = this.#unschedulable.get(key);
+          if (!u) this.#queue.add(key);
+          else if (
+            JSON.stringify([p.spec, p.metadata.labels]) !==
+              JSON.stringify([old.spec, old.metadata.labels])
+          ) this.#queue.addAfter(key, this.#backoffLeft(u));
+          return;
+        }
+        this.#assumed.delete(key);
+        this.#unschedulable.delete(key);
+        const freed = !!old.spec.nodeName &&
+          (p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp ||
+            p.status?.phase !== old.status?.phase);
+        const bound = !old.spec.nodeName && !!p.spec.nodeName;
+        if (freed || bound) this.#moveUnschedulable();
+      },
       delete: (p) => {
         this.#assumed.delete(keyOf(p));
         this.#unschedulable.delete(keyOf(p));
-        this.#retryUnschedulable();
+        if (p.spec.nodeName) this.#moveUnschedulable();
       },
     });
-    const onNode = () => this.#retryUnschedulable();
-    this.#nodes.on({ add: onNode, update: onNode, delete: onNode });
+    this.#nodes.on({
+      add: () => this.#moveUnschedulable(),
+      update: (n, old) => {
+        if (schedulingView(n) !== schedulingView(old)) this.#moveUnschedulable();
+      },
+    });
   }
 
   async start(): Promise<void> {
     this.#nodes.start();
+    this.#namespaces.start();
     this.#pods.start();
-    await Promise.all([this.#nodes.synced, this.#pods.synced]);
+    await Promise.all([this.#nodes.synced, this.#namespaces.synced, this.#pods.synced]);
     this.#queue.start();
-    this.#retry = setInterval(() => this.#retryUnschedulable(), RETRY_MS);
+    this.#flush = setInterval(() => {
+      const now = this.ctx.now().getTime();
+      for (const [k, u] of this.#unschedulable) {
+        if (now - u.since >= MAX_UNSCHEDULABLE_MS) this.#queue.add(k);
+      }
+    }, FLUSH_MS);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#retry);
+    clearInterval(this.#flush);
     await this.#queue.stop();
-    await Promise.all([this.#pods.stop(), this.#nodes.stop()]);
+    await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop()]);
   }
 
-  #retryUnschedulable(): void {
-    for (const k of this.#unschedulable) this.#queue.add(k);
+  /** `MoveAllToActiveOrBackoffQueue`: each unschedulable pod goes once its back-off is over. */
+  #moveUnschedulable(): void {
+    for (const [k, u] of this.#unschedulable) this.#queue.addAfter(k, this.#backoffLeft(u));
+  }
+
+  #backoffLeft(u: { attempts: number; at: number }, now = this.ctx.now().getTime()): number {
+    const backoff = Math.min(MAX_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** (u.attempts - 1));
+    return u.at + backoff - now;
   }
 
   async #schedule(key: string): Promise<void> {
     const [ns, name] = splitKey(key);
     const pod = this.#pods.get(name, ns);
-    if (!pod || !pending(pod)) {
+    if (!pod || !pending(pod) || this.#assumed.has(key)) {
       this.#unschedulable.delete(key);
       return;
     }
-    const nodes = this.#nodes.list();
-    const bound = [...this.#pods.list(), ...this.#assumed.values()].filter((p) =>
-      p.spec.nodeName && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed"
+    const snap = buildSnapshot(
+      this.#nodes.list(),
+      [...this.#pods.list().filter((p) => !this.#assumed.has(keyOf(p))), ...this.#assumed.values()],
+      (n) => this.#namespaces.get(n)?.metadata.labels,
     );
-    const { fit, failures } = filterNodes(pod, nodes, bound);
-    if (fit.length === 0) return await this.#unschedulableNow(pod, nodes.length, failures);
-    const best = scoreNodes(pod, fit, bound)[0];
+    const diagnosis = findNodesThatFit(pod, snap);
+    if (diagnosis.feasible.length === 0) {
+      return await this.#failed(pod, failureMessage(pod, snap, diagnosis));
+    }
+    const node = selectHost(pod, diagnosis.feasible, snap).name;
+    // Assumed before the binding is written, so the next cycle counts it already.
+    this.#assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: node } });
     try {
       await this.#kube.create(
         `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/binding`,
@@ -128,57 +183,72 @@ export class Scheduler implements ClusterController {
           apiVersion: "v1",
           kind: "Binding",
           metadata: { name, namespace: ns, uid: pod.metadata.uid },
-          target: { apiVersion: "v1", kind: "Node", name: best.metadata.name },
+          target: { apiVersion: "v1", kind: "Node", name: node },
         },
       );
     } catch (e) {
+      this.#assumed.delete(key);
+      if (e instanceof KubeApiError && (e.code === 409 || e.code === 404)) {
+        // Bound or deleted meanwhile (the informer will tell).
+        log.debug("binding rejected", { pod: key, error: e.message });
+        return;
+      }
       log.debug("binding failed; retried", { pod: key, error: (e as Error).message });
       throw e;
     }
     this.#unschedulable.delete(key);
-    this.#assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: best.metadata.name } });
     await this.#events.record(
       EventRecorder.subject(pod, "Pod", "v1"),
       "Normal",
       "Scheduled",
-      `Successfully assigned ${ns}/${name} to ${best.metadata.name}`,
+      `Successfully assigned ${ns}/${name} to ${node}`,
+      "Binding",
     );
   }
 
-  async #unschedulableNow(pod: Pod, total: number, failures: FitFailure[]): Promise<void> {
+  async #failed(pod: Pod, message: string): Promise<void> {
     const key = keyOf(pod);
-    const message = failureMessage(total, failures);
-    const had = this.#unschedulable.has(key);
-    this.#unschedulable.add(key);
+    const now = this.ctx.now().getTime();
+    const prev = this.#unschedulable.get(key);
+    this.#unschedulable.set(key, {
+      attempts: (prev?.attempts ?? 0) + 1,
+      at: now,
+      since: prev?.since ?? now,
+    });
+    log.debug("pod unschedulable", { pod: key, message });
+    await this.#events.record(
+      EventRecorder.subject(pod, "Pod", "v1"),
+      "Warning",
+      "FailedScheduling",
+      message,
+      "Scheduling",
+    );
     const cond = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
-    if (!had || cond?.message !== message) {
-      await this.#kube.patch(
-        `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace ?? "")}/pods/${
-          encodeURIComponent(pod.metadata.name ?? "")
-        }/status`,
-        {
-          status: {
-            conditions: [{
-              type: "PodScheduled",
-              status: "False",
-              reason: "Unschedulable",
-              message,
-              lastProbeTime: null,
-              lastTransitionTime: this.ctx.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
-            }],
-          },
-        },
-        "application/strategic-merge-patch+json",
-      ).catch((e) =>
-        log.debug("pod condition not written", { pod: key, error: (e as Error).message })
-      );
-      await this.#events.record(
-        EventRecorder.subject(pod, "Pod", "v1"),
-        "Warning",
-        "FailedScheduling",
-        message,
-      );
+    if (cond?.status === "False" && cond.reason === "Unschedulable" && cond.message === message) {
+      return; // podutil.UpdatePodCondition: nothing changed, nothing written
     }
+    await this.#kube.patch(
+      `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace ?? "")}/pods/${
+        encodeURIComponent(pod.metadata.name ?? "")
+      }/status`,
+      {
+        status: {
+          conditions: [{
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message,
+            lastProbeTime: null,
+            lastTransitionTime: cond?.status === "False"
+              ? cond.lastTransitionTime
+              : rfc3339(this.ctx.now()),
+          }],
+        },
+      },
+      "application/strategic-merge-patch+json",
+    ).catch((e) =>
+      log.debug("pod condition not written", { pod: key, error: (e as Error).message })
+    );
   }
 }
 

@@ -428,12 +428,25 @@ Deno.test("pods/binding assigns a node once; pods/eviction deletes", async () =>
       metadata: { name: "p" },
       target: { kind: "Node", name: "edge-1" },
     });
+    // The binding's uid is a precondition.
+    const stale = JSON.stringify({ ...JSON.parse(bind), metadata: { name: "p", uid: "other" } });
+    assertEquals((await rawRequest(api, "POST", `${pods}/p/binding`, stale)).status, 409);
     assertEquals((await rawRequest(api, "POST", `${pods}/p/binding`, bind)).status, 201);
+    const bound = (await rawRequest(api, "GET", `${pods}/p`)).json as {
+      spec: { nodeName: string };
+      status: { conditions: { type: string; status: string; lastTransitionTime?: string }[] };
+    };
+    assertEquals(bound.spec.nodeName, "edge-1");
+    // As BindingREST: PodScheduled=True with a transition time.
+    const cond = bound.status.conditions.find((c) => c.type === "PodScheduled");
+    assertEquals(cond?.status, "True");
+    assert(cond?.lastTransitionTime);
+    const again = await rawRequest(api, "POST", `${pods}/p/binding`, bind);
+    assertEquals(again.status, 409);
     assertEquals(
-      ((await rawRequest(api, "GET", `${pods}/p`)).json.spec as Record<string, string>).nodeName,
-      "edge-1",
+      again.json.message,
+      'Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "edge-1"',
     );
-    assertEquals((await rawRequest(api, "POST", `${pods}/p/binding`, bind)).status, 409);
     const ev = JSON.stringify({
       apiVersion: "policy/v1",
       kind: "Eviction",

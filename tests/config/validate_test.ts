@@ -124,6 +124,10 @@ Deno.test("each validation rule yields one line naming file, field path and valu
       "cloudcore.yaml: apiServer.connectionLimits.handshakeTimeout: 0 must be greater than 0",
     ],
     [
+      "apiServer:\n  nodeMonitorGracePeriod: 0\n",
+      "cloudcore.yaml: apiServer.nodeMonitorGracePeriod: 0 must be greater than 0",
+    ],
+    [
       "apiServer:\n  port: 65536\n",
       "cloudcore.yaml: apiServer.port: 65536 is not a valid port (0-65535)",
     ],

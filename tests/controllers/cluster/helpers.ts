@@ -153,7 +153,8 @@ export class FakeKubelet {
                 conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }],
               },
             }),
-            "application/merge-patch+json",
+            // Strategic: conditions merge by type, so PodScheduled stays (as a kubelet's).
+            "application/strategic-merge-patch+json",
           );
         }
       } catch {
