@@ -11,12 +11,20 @@ import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { NodeCertIssuer } from "../../harness/pki.ts";
 import { readLines } from "../../harness/lines.ts";
+import { obtainCredentials } from "../../edge/sim/credentials.ts";
+import type { NodeCredentials } from "../../edge/sim/link.ts";
 
 /** Configuration passed as the first argument (JSON). */
 export interface SimWorkerConfig {
   server: string;
+  /** The CA a node certificate is signed with here (unless `bootstrap` is given). */
   caCertPath: string;
   caKeyPath: string;
+  /**
+   * Bootstrap every node as a real edge does instead: join token → CSR → `/edge.crt` at the
+   * hub's cert server (the hub then signs each node's certificate).
+   */
+  bootstrap?: { certServer: string; token: string };
   sim: Omit<SimOptions, "server" | "credentials" | "progress" | "observe">;
 }
 
@@ -39,26 +47,29 @@ export interface SimWorkerStats {
 
 setLogLevel("error");
 const cfg = JSON.parse(Deno.args[0]) as SimWorkerConfig;
-const ca = await loadKeyPairPem(
-  await Deno.readTextFile(cfg.caCertPath),
-  await Deno.readTextFile(cfg.caKeyPath),
-);
-const issuer = new NodeCertIssuer({ ca, server: ca });
 const prefix = cfg.sim.namePrefix ?? "sim-";
-// Issue every certificate before connecting so the connect phase measures connects only.
-for (let i = 0; i < cfg.sim.nodes; i += 200) {
-  await Promise.all(
-    Array.from(
-      { length: Math.min(200, cfg.sim.nodes - i) },
-      (_, k) => issuer.credentials(`${prefix}${i + k}`),
-    ),
+const names = Array.from({ length: cfg.sim.nodes }, (_, i) => `${prefix}${i}`);
+// Every certificate exists before connecting, so the connect phase measures connects only.
+let credentials: (node: string) => NodeCredentials | Promise<NodeCredentials>;
+if (cfg.bootstrap) {
+  const creds = await obtainCredentials(names, { ...cfg.bootstrap, concurrency: 32 });
+  credentials = (n) => creds.get(n)!;
+} else {
+  const ca = await loadKeyPairPem(
+    await Deno.readTextFile(cfg.caCertPath),
+    await Deno.readTextFile(cfg.caKeyPath),
   );
+  const issuer = new NodeCertIssuer({ ca, server: ca });
+  for (let i = 0; i < names.length; i += 200) {
+    await Promise.all(names.slice(i, i + 200).map((n) => issuer.credentials(n)));
+  }
+  credentials = (n) => issuer.credentials(n);
 }
 let podMessages = 0;
 const sim = new EdgeSimulator({
   ...cfg.sim,
   server: cfg.server,
-  credentials: (n) => issuer.credentials(n),
+  credentials,
   observe: (_n, m) => {
     if (m.route.operation !== "response" && /^[^/]+\/pod\/[^/]+$/.test(m.route.resource ?? "")) {
       podMessages++;

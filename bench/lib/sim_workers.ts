@@ -26,6 +26,8 @@ export interface FleetOptions {
   perWorker?: number;
   /** Simulator options for every worker (nodes and namePrefix are set per worker). */
   sim: Partial<SimWorkerConfig["sim"]>;
+  /** Bootstrap nodes through the hub's cert server (hub.certServer, hub.token) instead. */
+  bootstrap?: boolean;
   /** Name prefix (default `sim-`); worker k uses `<prefix>w<k>-`. */
   prefix?: string;
 }
@@ -59,6 +61,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       server: opts.hub.server,
       caCertPath: `${opts.dataDir}/pki/ca.crt`,
       caKeyPath: `${opts.dataDir}/pki/ca.key`,
+      ...(opts.bootstrap
+        ? { bootstrap: { certServer: opts.hub.certServer, token: opts.hub.token } }
+        : {}),
       sim: { ...opts.sim, nodes, namePrefix: `${opts.prefix ?? "sim-"}w${k}-` },
     };
     const child = new Deno.Command(Deno.execPath(), {

@@ -1,0 +1,71 @@
+/**
+ * The hubs a scale scenario runs its work against: edgecloud's, and real cloudcore when its path
+ * is given (`--cloudcore <path>` or CLOUDCORE_BIN). A scenario runs the same work against each
+ * and reports every figure for both with their ratio; without cloudcore it says "not run".
+ */
+import { spawnCloudcoreHub } from "../../harness/cloudcore_hub.ts";
+import type { HubProcess } from "../../harness/hub_launcher.ts";
+
+/** A hub a scenario can start. */
+export interface HubChoice {
+  name: "edgecloud" | "cloudcore";
+  /** For reports, e.g. "cloudcore v1.23.1". */
+  label: string;
+  start(dataDir: string): Promise<HubProcess>;
+}
+
+/** cloudcore's binary from the flag or CLOUDCORE_BIN ("" when neither is given). */
+export function cloudcoreBin(flag: string | undefined): string {
+  return flag ?? Deno.env.get("CLOUDCORE_BIN") ?? "";
+}
+
+/** The cloudcore choice, or undefined (and a "not run" line on stdout) without a binary. */
+export function cloudcoreChoice(
+  bin: string,
+  opts: { nodeLimit?: number } = {},
+): HubChoice | undefined {
+  if (!bin) {
+    console.log("cloudcore: not run (give --cloudcore <path> or CLOUDCORE_BIN)");
+    return undefined;
+  }
+  const choice: HubChoice = {
+    name: "cloudcore",
+    label: "cloudcore",
+    async start(dataDir) {
+      const hub = await spawnCloudcoreHub({ bin, dataDir, nodeLimit: opts.nodeLimit });
+      choice.label = `cloudcore ${hub.version}`;
+      return hub;
+    },
+  };
+  return choice;
+}
+
+/** A figure for edgecloud and cloudcore (undefined = not run) as table cells with the ratio. */
+export function sideBySide(
+  label: string,
+  e: number | undefined,
+  c: number | undefined,
+  digits = 1,
+): string[] {
+  const cell = (v: number | undefined) =>
+    v === undefined || !Number.isFinite(v) ? "not run" : v.toFixed(digits);
+  const ratio = e !== undefined && c !== undefined && c !== 0 && Number.isFinite(e / c)
+    ? (e / c).toFixed(2)
+    : "-";
+  return [label, cell(e), cell(c), ratio];
+}
+
+/** Stops a process (and cloudcore's API beside it) so the other side runs alone. */
+export function pause(hub: HubProcess): void {
+  for (const pid of pidsOf(hub)) Deno.kill(pid, "SIGSTOP");
+}
+
+/** Continues what {@link pause} stopped. */
+export function resume(hub: HubProcess): void {
+  for (const pid of pidsOf(hub)) Deno.kill(pid, "SIGCONT");
+}
+
+function pidsOf(hub: HubProcess): number[] {
+  const api = (hub as HubProcess & { apiPid?: number }).apiPid;
+  return api ? [hub.pid, api] : [hub.pid];
+}
