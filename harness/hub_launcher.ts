@@ -17,6 +17,7 @@ import type { BenchPki } from "./pki.ts";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { rssOf } from "./proc.ts";
 import { readLines } from "./lines.ts";
+import { trackChild } from "./children.ts";
 
 /** Options of {@link spawnHub}. */
 export interface SpawnHubOptions {
@@ -133,7 +134,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
       stdin: "null",
     })
     : new Deno.Command(deno, { args: denoArgs, stdout: "piped", stderr: "inherit", stdin: "null" });
-  const child = cmd.spawn();
+  const child = trackChild(cmd.spawn());
   const lines = readLines(child.stdout);
   const first = await lines.next();
   if (first.done) {

@@ -8,6 +8,7 @@ import { parse as yamlParse, stringify as yamlStringify } from "yaml";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { readLines } from "./lines.ts";
 import { cpuSeconds, rssOf } from "./proc.ts";
+import { trackChild } from "./children.ts";
 
 /** A running child. */
 export interface ChildHub {
@@ -25,7 +26,7 @@ export interface ChildHub {
 
 function start(cmd: string, args: string[], logFile?: string, nofile?: number): ChildHub {
   // With `nofile`, bash raises the fd limit and `exec`s, so the pid stays the child's own.
-  const child = (nofile
+  const child = trackChild((nofile
     ? new Deno.Command("bash", {
       args: [
         "-c",
@@ -37,7 +38,7 @@ function start(cmd: string, args: string[], logFile?: string, nofile?: number): 
       stderr: "piped",
       stdin: "null",
     })
-    : new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })).spawn();
+    : new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })).spawn());
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   // Every line goes to the log file as it arrives, so the log survives a run that ends early.

@@ -15,6 +15,7 @@ import type { HubProcess } from "../../harness/hub_launcher.ts";
 import type { SimWorkerConfig, SimWorkerStats } from "./sim_worker.ts";
 import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
 import { readLines } from "../../harness/lines.ts";
+import { trackChild } from "../../harness/children.ts";
 
 /** Options of {@link startFleet}. */
 export interface FleetOptions {
@@ -66,7 +67,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         : {}),
       sim: { ...opts.sim, nodes, namePrefix: `${opts.prefix ?? "sim-"}w${k}-` },
     };
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = trackChild(new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--no-check",
@@ -80,7 +81,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
-    }).spawn();
+    }).spawn());
     workers.push({
       child,
       writer: child.stdin.getWriter(),

@@ -57,6 +57,7 @@ import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { cpuSeconds } from "../../harness/proc.ts";
 import process from "node:process";
+import { trackChild } from "../../harness/children.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import type { CloudcoreHub } from "../../harness/cloudcore_hub.ts";
 import { cloudcoreBin, cloudcoreChoice, pause, resume, sideBySide } from "../lib/hubs.ts";
@@ -149,7 +150,7 @@ const sim = new EdgeSimulator({
   observe: observer(seen, firstSeen, allSeen),
 });
 // ---------- raw ws baseline ----------
-const raw = new Deno.Command(Deno.execPath(), {
+const raw = trackChild(new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "--no-check",
@@ -164,7 +165,7 @@ const raw = new Deno.Command(Deno.execPath(), {
   stdin: "piped",
   stdout: "piped",
   stderr: "inherit",
-}).spawn();
+}).spawn());
 const readRaw = lines(raw.stdout);
 const rawIn = raw.stdin.getWriter();
 const rawCall = async (cmd: unknown) => {

@@ -15,6 +15,9 @@
  * With `--cloudcore <path>` (or CLOUDCORE_BIN) the same storm then hits real cloudcore (with an
  * edgecloud API-only process beside it; see harness/cloudcore_hub.ts) and the report gives each
  * figure for both hubs.
+ *
+ * `--profile` takes a CPU profile of edgecloud's hub from the drop until every node is back and
+ * every pod delivered (bench/results/storm-hub.cpuprofile) and prints self time by file.
  */
 import { parseArgs } from "node:util";
 import { spawnHub } from "../../harness/hub_launcher.ts";
@@ -24,6 +27,7 @@ import { mib, printTable, secs, sleep, writeResult } from "../lib/report.ts";
 import { KubeClient } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
+import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
 import { cloudcoreBin, cloudcoreChoice, type HubChoice, sideBySide } from "../lib/hubs.ts";
 
@@ -37,6 +41,9 @@ const { values } = parseArgs({
     pods: { type: "string", default: "2000" },
     "reconnect-ms": { type: "string", default: "1000" },
     cloudcore: { type: "string" },
+    // A CPU profile of edgecloud's hub from the drop until recovery
+    // (bench/results/storm-hub.cpuprofile), self time by file printed.
+    profile: { type: "boolean", default: false },
   },
 });
 const nodes = Number(values.nodes);
@@ -49,6 +56,8 @@ const scenario = swc ? `storm-swc${swc}` : "storm";
 const command = `deno task bench:storm ${Deno.args.join(" ")}`.trim();
 
 const pki = await createBenchPki();
+const INSPECT_PORT = 9341;
+let profile: ProfileSummary | undefined;
 
 interface StormRun {
   label: string;
@@ -151,6 +160,10 @@ async function measure(choice: HubChoice, hub: HubProcess, dataDir: string): Pro
       `${choice.label}: steady hub RSS ${mib(steady)} MiB; dropping all ${nodes} sessions`,
     );
 
+    const profiler = values.profile && choice.name === "edgecloud"
+      ? await CpuProfiler.attach(INSPECT_PORT)
+      : undefined;
+    await profiler?.start();
     const t0 = performance.now();
     await fleet.drop();
     // Pending work for offline nodes, created while the fleet is down and reconnecting.
@@ -186,6 +199,12 @@ async function measure(choice: HubChoice, hub: HubProcess, dataDir: string): Pro
       if (deliveredMs < 0 && last.pods >= pods) deliveredMs = performance.now() - t0;
     }
     const createMs = await createPods;
+    if (profiler) {
+      profile = await profiler.stop(
+        new URL("../results/storm-hub.cpuprofile", import.meta.url).pathname,
+      );
+      printTopFiles(profile, "hub");
+    }
     await sleep(2000);
     last = await fleet.stats();
     const recoveryMs = Math.max(backMs, deliveredMs);
@@ -225,6 +244,7 @@ const edgecloud: HubChoice = {
       logLevel: values["hub-log-level"] as "info" | undefined,
       syncWriteConcurrency: swc ? Number(swc) : undefined,
       v8Flags: ["--max-old-space-size=16384"],
+      denoFlags: values.profile ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : [],
     }),
 };
 const cc = cloudcoreChoice(cloudcoreBin(values.cloudcore), { nodeLimit: nodes * 2 });
@@ -319,7 +339,7 @@ await writeResult({
     },
     { name: "messages lost", target: "0", value: String(e.lost), met: e.lost === 0 },
   ],
-  details: { edgecloud: e, cloudcore: c ?? "not run" },
+  details: { edgecloud: e, cloudcore: c ?? "not run", profile },
   notes: [
     `reconnect delay ${reconnectMs} ms ± 99 %; nodestatus every 60 s; hub fd soft limit raised to the hard limit`,
     "every node bootstrapped through the hub's cert server; RSS per registered node = (steady − idle) / nodes",
