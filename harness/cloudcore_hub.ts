@@ -53,7 +53,8 @@ export function cloudcoreVersion(logLines: readonly string[]): string {
   return "unknown";
 }
 
-async function tokenOf(kube: KubeClient): Promise<string> {
+/** The join token cloudcore keeps in the `kubeedge/tokensecret` Secret (polled for up to 60 s). */
+export async function joinToken(kube: KubeClient): Promise<string> {
   for (let i = 0; i < 240; i++) {
     try {
       const s = await kube.get<KubeObject & { data?: { tokendata?: string } }>(
@@ -79,7 +80,7 @@ export async function spawnCloudcoreHub(opts: CloudcoreHubOptions): Promise<Clou
       opts.nodeLimit ?? 20_000,
       { nofile: opts.nofile ?? 1_048_576 },
     );
-    const token = await tokenOf(kube);
+    const token = await joinToken(kube);
     const { hub, ws, https } = cc;
     const status = Promise.all([hub.status, api.hub.status]).then(([s]) => s);
     return {

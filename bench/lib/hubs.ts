@@ -4,7 +4,7 @@
  * and reports every figure for both with their ratio; without cloudcore it says "not run".
  */
 import { spawnCloudcoreHub } from "../../harness/cloudcore_hub.ts";
-import type { HubProcess } from "../../harness/hub_launcher.ts";
+import { type HubProcess, spawnHub, type SpawnHubOptions } from "../../harness/hub_launcher.ts";
 
 /** A hub a scenario can start. */
 export interface HubChoice {
@@ -12,6 +12,34 @@ export interface HubChoice {
   /** For reports, e.g. "cloudcore v1.23.1". */
   label: string;
   start(dataDir: string): Promise<HubProcess>;
+}
+
+/** edgecloud's hub (harness/hub_launcher.ts) with `opts`, in the data dir it is given. */
+export function edgecloudChoice(opts: Omit<SpawnHubOptions, "dataDir">): HubChoice {
+  return {
+    name: "edgecloud",
+    label: "edgecloud",
+    start: (dataDir) => spawnHub({ ...opts, dataDir }),
+  };
+}
+
+/**
+ * Starts `choice` in a fresh temp dir, runs `fn` against it, then stops it and removes the dir
+ * whatever `fn` did.
+ */
+export async function withHub<T>(
+  choice: HubChoice,
+  scenario: string,
+  fn: (hub: HubProcess, dataDir: string) => Promise<T>,
+): Promise<T> {
+  const dataDir = await Deno.makeTempDir({ prefix: `bench-${scenario}-${choice.name}-` });
+  const hub = await choice.start(dataDir);
+  try {
+    return await fn(hub, dataDir);
+  } finally {
+    await hub.kill("SIGTERM");
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
 }
 
 /** cloudcore's binary from the flag or CLOUDCORE_BIN ("" when neither is given). */

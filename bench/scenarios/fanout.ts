@@ -347,31 +347,7 @@ try {
   await sim.start();
   await sim.waitUntil((s) => s.connected === nodes, 180_000, "all nodes connected");
   await waitForEdgeNodes(kube, nodes);
-  await kube.create("/api/v1/namespaces/default/configmaps", {
-    metadata: { name: "fan", namespace: "default" },
-    data: { v: "0" },
-  });
-  for (let i = 0; i < nodes; i += 50) {
-    await Promise.all(
-      Array.from(
-        { length: Math.min(50, nodes - i) },
-        (_, k) =>
-          kube.create("/api/v1/namespaces/default/pods", {
-            apiVersion: "v1",
-            kind: "Pod",
-            metadata: { name: `fan-pod-${i + k}`, namespace: "default" },
-            spec: {
-              nodeName: `fan-${i + k}`,
-              containers: [{
-                name: "c",
-                image: "nginx",
-                envFrom: [{ configMapRef: { name: "fan" } }],
-              }],
-            },
-          }),
-      ),
-    );
-  }
+  await createFanWork(kube);
   // Every node holds its pod (and so is in the ConfigMap's location set) before the waves.
   await sim.waitUntil(
     () => sim.nodes.every((n) => [...n.objects.keys()].some((k) => k.startsWith("default/pod/"))),

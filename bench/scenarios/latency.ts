@@ -15,7 +15,6 @@
  * gives each figure for both hubs. Nodes bootstrap through the hub's cert server on both.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { CpuProfiler, cpuSeconds, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
@@ -25,7 +24,14 @@ import { setLogLevel } from "../../lib/log.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
-import { cloudcoreBin, cloudcoreChoice, type HubChoice, sideBySide } from "../lib/hubs.ts";
+import {
+  cloudcoreBin,
+  cloudcoreChoice,
+  edgecloudChoice,
+  type HubChoice,
+  sideBySide,
+  withHub,
+} from "../lib/hubs.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -60,16 +66,8 @@ interface LatencyRun {
   profile?: ProfileSummary;
 }
 
-async function run(choice: HubChoice): Promise<LatencyRun> {
-  const dataDir = await Deno.makeTempDir({ prefix: `bench-latency-${choice.name}-` });
-  const hub = await choice.start(dataDir);
-  try {
-    return await measure(choice, hub);
-  } finally {
-    await hub.kill("SIGTERM");
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  }
-}
+const run = (choice: HubChoice): Promise<LatencyRun> =>
+  withHub(choice, "latency", (hub) => measure(choice, hub));
 
 async function measure(choice: HubChoice, hub: HubProcess): Promise<LatencyRun> {
   const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
@@ -174,21 +172,15 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<LatencyRun> 
   }
 }
 
-const edgecloud: HubChoice = {
-  name: "edgecloud",
-  label: "edgecloud",
-  start: (dataDir) =>
-    spawnHub({
-      pki,
-      dataDir,
-      certPort: 0,
-      nofile: 65536,
-      syncWriteConcurrency: values["sync-write-concurrency"]
-        ? Number(values["sync-write-concurrency"])
-        : undefined,
-      denoFlags: values.profile ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
-    }),
-};
+const edgecloud = edgecloudChoice({
+  pki,
+  certPort: 0,
+  nofile: 65536,
+  syncWriteConcurrency: values["sync-write-concurrency"]
+    ? Number(values["sync-write-concurrency"])
+    : undefined,
+  denoFlags: values.profile ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+});
 const cc = cloudcoreChoice(cloudcoreBin(values.cloudcore));
 const e = await run(edgecloud);
 const c = cc ? await run(cc) : undefined;

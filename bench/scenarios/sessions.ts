@@ -19,12 +19,19 @@
  * sockets, hence the default target.
  */
 import { parseArgs } from "node:util";
-import { type HubProcess, spawnHub } from "../../harness/hub_launcher.ts";
+import type { HubProcess } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
 import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
 import { openFilesLimit } from "../../harness/proc.ts";
-import { cloudcoreBin, cloudcoreChoice, type HubChoice, sideBySide } from "../lib/hubs.ts";
+import {
+  cloudcoreBin,
+  cloudcoreChoice,
+  edgecloudChoice,
+  type HubChoice,
+  sideBySide,
+  withHub,
+} from "../lib/hubs.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,16 +59,8 @@ interface SessionsRun {
   steps: { sessions: number; rss: number; kbPerSession: number; connectS: number }[];
 }
 
-async function run(choice: HubChoice): Promise<SessionsRun> {
-  const dataDir = await Deno.makeTempDir({ prefix: `bench-sessions-${choice.name}-` });
-  const hub = await choice.start(dataDir);
-  try {
-    return await measure(choice, hub);
-  } finally {
-    await hub.kill("SIGTERM");
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  }
-}
+const run = (choice: HubChoice): Promise<SessionsRun> =>
+  withHub(choice, "sessions", (hub) => measure(choice, hub));
 
 async function measure(choice: HubChoice, hub: HubProcess): Promise<SessionsRun> {
   await sleep(3000);
@@ -135,19 +134,13 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<SessionsRun>
   }
 }
 
-const edgecloud: HubChoice = {
-  name: "edgecloud",
-  label: "edgecloud",
-  start: (dataDir) =>
-    spawnHub({
-      pki,
-      dataDir,
-      certPort: 0,
-      nofile: 1_048_576,
-      keepaliveInterval: 30,
-      v8Flags: ["--max-old-space-size=16384"],
-    }),
-};
+const edgecloud = edgecloudChoice({
+  pki,
+  certPort: 0,
+  nofile: 1_048_576,
+  keepaliveInterval: 30,
+  v8Flags: ["--max-old-space-size=16384"],
+});
 const cc = cloudcoreChoice(cloudcoreBin(values.cloudcore));
 const e = await run(edgecloud);
 const c = cc ? await run(cc) : undefined;

@@ -20,7 +20,6 @@
  * every pod delivered (bench/results/storm-hub.cpuprofile) and prints self time by file.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
 import { type Fleet, startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, secs, sleep, writeResult } from "../lib/report.ts";
@@ -29,7 +28,14 @@ import { setLogLevel } from "../../lib/log.ts";
 import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
-import { cloudcoreBin, cloudcoreChoice, type HubChoice, sideBySide } from "../lib/hubs.ts";
+import {
+  cloudcoreBin,
+  cloudcoreChoice,
+  edgecloudChoice,
+  type HubChoice,
+  sideBySide,
+  withHub,
+} from "../lib/hubs.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -77,16 +83,8 @@ interface StormRun {
   last: Awaited<ReturnType<Fleet["stats"]>>;
 }
 
-async function run(choice: HubChoice): Promise<StormRun> {
-  const dataDir = await Deno.makeTempDir({ prefix: `bench-storm-${choice.name}-` });
-  const hub = await choice.start(dataDir);
-  try {
-    return await measure(choice, hub, dataDir);
-  } finally {
-    await hub.kill("SIGTERM");
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  }
-}
+const run = (choice: HubChoice): Promise<StormRun> =>
+  withHub(choice, "storm", (hub, dataDir) => measure(choice, hub, dataDir));
 
 async function measure(choice: HubChoice, hub: HubProcess, dataDir: string): Promise<StormRun> {
   await sleep(3000);
@@ -232,21 +230,15 @@ async function measure(choice: HubChoice, hub: HubProcess, dataDir: string): Pro
   }
 }
 
-const edgecloud: HubChoice = {
-  name: "edgecloud",
-  label: "edgecloud",
-  start: (dataDir) =>
-    spawnHub({
-      pki,
-      dataDir,
-      certPort: 0,
-      nofile: 1_048_576,
-      logLevel: values["hub-log-level"] as "info" | undefined,
-      syncWriteConcurrency: swc ? Number(swc) : undefined,
-      v8Flags: ["--max-old-space-size=16384"],
-      denoFlags: values.profile ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : [],
-    }),
-};
+const edgecloud = edgecloudChoice({
+  pki,
+  certPort: 0,
+  nofile: 1_048_576,
+  logLevel: values["hub-log-level"] as "info" | undefined,
+  syncWriteConcurrency: swc ? Number(swc) : undefined,
+  v8Flags: ["--max-old-space-size=16384"],
+  denoFlags: values.profile ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : [],
+});
 const cc = cloudcoreChoice(cloudcoreBin(values.cloudcore), { nodeLimit: nodes * 2 });
 const e = await run(edgecloud);
 const c = cc ? await run(cc) : undefined;

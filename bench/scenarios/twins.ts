@@ -16,11 +16,17 @@
  * see harness/cloudcore_hub.ts) and the report gives each figure for both hubs.
  */
 import { parseArgs } from "node:util";
-import { spawnHub } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
-import { cloudcoreBin, cloudcoreChoice, type HubChoice, sideBySide } from "../lib/hubs.ts";
+import {
+  cloudcoreBin,
+  cloudcoreChoice,
+  edgecloudChoice,
+  type HubChoice,
+  sideBySide,
+  withHub,
+} from "../lib/hubs.ts";
 import { printTable, sleep, writeResult } from "../lib/report.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
 import { KubeClient } from "../../kube/mod.ts";
@@ -62,16 +68,8 @@ interface TwinsRun {
   wrong: string[];
 }
 
-async function run(choice: HubChoice): Promise<TwinsRun> {
-  const dataDir = await Deno.makeTempDir({ prefix: `bench-twins-${choice.name}-` });
-  const hub = await choice.start(dataDir);
-  try {
-    return await measure(choice, hub);
-  } finally {
-    await hub.kill("SIGTERM");
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  }
-}
+const run = (choice: HubChoice): Promise<TwinsRun> =>
+  withHub(choice, "twins", (hub) => measure(choice, hub));
 
 async function measure(choice: HubChoice, hub: HubProcess): Promise<TwinsRun> {
   const kube = KubeClient.fromYaml(await Deno.readTextFile(hub.kubeconfigPath), { qps: 0 });
@@ -184,11 +182,7 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<TwinsRun> {
   }
 }
 
-const edgecloud: HubChoice = {
-  name: "edgecloud",
-  label: "edgecloud",
-  start: (dataDir) => spawnHub({ pki, dataDir, devices: true, certPort: 0, nofile: 65536 }),
-};
+const edgecloud = edgecloudChoice({ pki, devices: true, certPort: 0, nofile: 65536 });
 const cc = cloudcoreChoice(cloudcoreBin(values.cloudcore));
 const e = await run(edgecloud);
 const c = cc ? await run(cc) : undefined;

@@ -31,7 +31,7 @@ import { setLogLevel } from "../../lib/log.ts";
 import type { Message } from "../../modules/mod.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
 import { sideBySide } from "../lib/hubs.ts";
-import { cloudcoreVersion } from "../../harness/cloudcore_hub.ts";
+import { cloudcoreVersion, joinToken } from "../../harness/cloudcore_hub.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -67,19 +67,6 @@ const root = await Deno.makeTempDir({ prefix: "bench-vs-cloudcore-" });
 const sides: Side[] = [];
 console.log(`work dir ${root} (kept with the hubs' logs when the run fails)`);
 
-async function tokenOf(kube: KubeClient): Promise<string> {
-  for (let i = 0; i < 120; i++) {
-    try {
-      const s = await kube.get<KubeObject & { data?: { tokendata?: string } }>(
-        "/api/v1/namespaces/kubeedge/secrets/tokensecret",
-      );
-      if (s.data?.tokendata) return atob(s.data.tokendata);
-    } catch { /* not yet */ }
-    await sleep(500);
-  }
-  throw new Error("no join token");
-}
-
 async function prepare(
   name: string,
   launch: (
@@ -103,7 +90,7 @@ async function prepare(
     cpuPerMsgUs: [],
   };
   sides.push(side);
-  const token = await tokenOf(kube);
+  const token = await joinToken(kube);
   const names = Array.from({ length: NODES }, (_, i) => `${name}-${i}`);
   console.log(`${name}: bootstrapping ${NODES} nodes through its cert server`);
   const creds = await obtainCredentials(names, {
