@@ -5,6 +5,7 @@
  */
 import { spawnCloudcoreHub } from "../../harness/cloudcore_hub.ts";
 import { type HubProcess, spawnHub, type SpawnHubOptions } from "../../harness/hub_launcher.ts";
+export { cloudcoreBin, sideBySide } from "../../harness/side_by_side.ts";
 
 /** A hub a scenario can start. */
 export interface HubChoice {
@@ -42,11 +43,6 @@ export async function withHub<T>(
   }
 }
 
-/** cloudcore's binary from the flag or CLOUDCORE_BIN ("" when neither is given). */
-export function cloudcoreBin(flag: string | undefined): string {
-  return flag ?? Deno.env.get("CLOUDCORE_BIN") ?? "";
-}
-
 /** The cloudcore choice, or undefined (and a "not run" line on stdout) without a binary. */
 export function cloudcoreChoice(
   bin: string,
@@ -66,21 +62,6 @@ export function cloudcoreChoice(
     },
   };
   return choice;
-}
-
-/** A figure for edgecloud and cloudcore (undefined = not run) as table cells with the ratio. */
-export function sideBySide(
-  label: string,
-  e: number | undefined,
-  c: number | undefined,
-  digits = 1,
-): string[] {
-  const cell = (v: number | undefined) =>
-    v === undefined || !Number.isFinite(v) ? "not run" : v.toFixed(digits);
-  const ratio = e !== undefined && c !== undefined && c !== 0 && Number.isFinite(e / c)
-    ? (e / c).toFixed(2)
-    : "-";
-  return [label, cell(e), cell(c), ratio];
 }
 
 /** Stops a process (and cloudcore's API beside it) so the other side runs alone. */

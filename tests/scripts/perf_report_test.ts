@@ -1,6 +1,7 @@
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { render } from "../../scripts/perf_report.ts";
-import type { BenchResult } from "../../bench/lib/report.ts";
+
+type BenchResult = Parameters<typeof render>[0][number];
 
 const machine: BenchResult["machine"] = {
   nproc: 2,

@@ -1,5 +1,5 @@
-import { assertEquals } from "../../assert.ts";
-import { cloudcoreBin, sideBySide } from "../../../bench/lib/hubs.ts";
+import { assertEquals } from "../assert.ts";
+import { cloudcoreBin, sideBySide } from "../../harness/side_by_side.ts";
 
 Deno.test("sideBySide: both figures and their ratio, 'not run' without cloudcore", () => {
   assertEquals(sideBySide("KB", 40, 160), ["KB", "40.0", "160.0", "0.25"]);
