@@ -17,6 +17,7 @@
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { type EmbeddedApi, embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
+import { splitHostPort, udsAddress } from "./addresses.ts";
 import { buildCloudStream } from "./wiring_stream.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
@@ -33,14 +34,7 @@ import {
   readStoredToken,
   TokenManager,
 } from "../hub/certs/mod.ts";
-import {
-  CloudHub,
-  DEFAULT_UDS_ADDRESS,
-  defaultUdsAddress,
-  HubMetrics,
-  QuicServer,
-  UdsServer,
-} from "../hub/mod.ts";
+import { CloudHub, HubMetrics, QuicServer, UdsServer } from "../hub/mod.ts";
 import {
   defaultIdentity,
   LeaderGate,
@@ -52,6 +46,8 @@ import { createLogger } from "../lib/mod.ts";
 import type { ConnLimits } from "../lib/mod.ts";
 import type { Module } from "../modules/mod.ts";
 import type { ModuleSpec, ServeContext } from "./serve.ts";
+
+export { splitHostPort, udsAddress };
 
 const log = createLogger("edgecloud");
 
@@ -164,25 +160,6 @@ export function loadCerts(cfg: CloudCoreConfig, kc: KubeConfig): Promise<Prepare
     advertiseAddress: ips,
     dnsNames,
   });
-}
-
-/**
- * The CSI socket address: the configured one, except that a run without a config file keeps
- * KubeEdge's production default out of `/var/lib` and uses `<data-dir>/kubeedge.sock`.
- */
-export function udsAddress(
-  ctx: Pick<ServeContext, "config" | "configFile" | "dataDir">,
-): string {
-  const configured = ctx.config.modules.cloudHub.unixsocket.address;
-  if (!ctx.configFile && configured === DEFAULT_UDS_ADDRESS) return defaultUdsAddress(ctx.dataDir);
-  return configured;
-}
-
-/** `host:port` → {host, port}; used for `commonConfig.monitorServer.bindAddress`. */
-export function splitHostPort(value: string, fallbackPort: number): { host: string; port: number } {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(value);
-  if (!m) return { host: value || "127.0.0.1", port: fallbackPort };
-  return { host: m[1], port: Number(m[2]) };
 }
 
 /** Builds every module `edgecloud serve` runs (see module docs). */
