@@ -18,6 +18,7 @@
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { type EmbeddedApi, embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
 import { splitHostPort, udsAddress } from "./addresses.ts";
+import { KubeClientSecretStore } from "./secret_store.ts";
 import { buildCloudStream } from "./wiring_stream.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
@@ -32,6 +33,7 @@ import {
   prepareCerts,
   type PreparedCerts,
   readStoredToken,
+  type SecretStore,
   TokenManager,
 } from "../hub/certs/mod.ts";
 import { CloudHub, HubMetrics, QuicServer, UdsServer } from "../hub/mod.ts";
@@ -148,11 +150,11 @@ export function certAddresses(cfg: CloudCoreConfig): { ips: string[]; dnsNames: 
 }
 
 /** Loads or creates the CA and the server certificate (files, then Secrets, then generated). */
-export function loadCerts(cfg: CloudCoreConfig, kc: KubeConfig): Promise<PreparedCerts> {
+export function loadCerts(cfg: CloudCoreConfig, store: SecretStore): Promise<PreparedCerts> {
   const hub = cfg.modules.cloudHub;
   const { ips, dnsNames } = certAddresses(cfg);
   return prepareCerts({
-    store: new KubeSecretStore(kc.makeApiClient(CoreV1Api)),
+    store,
     caFile: hub.tlsCAFile,
     caKeyFile: hub.tlsCAKeyFile,
     certFile: hub.tlsCertFile,
@@ -170,13 +172,14 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   const metrics = new HubMetrics();
   const limits = connLimitsOf(hubCfg.connectionLimits);
   const api = await connectApi(ctx, metrics);
-  const certs = await loadCerts(cfg, api.kubeConfig);
+  // Raw JSON through the hub's client: in this process when the API is embedded.
+  const store = new KubeClientSecretStore(api.kube);
+  const certs = await loadCerts(cfg, store);
   const tls = {
     certPem: certs.serverCert.certPem,
     keyPem: certs.serverCert.keyPem,
     caPem: certs.ca.certPem,
   };
-  const store = new KubeSecretStore(api.kubeConfig.makeApiClient(CoreV1Api));
   const core = api.kubeConfig.makeApiClient(CoreV1Api);
   const advertise = certAddresses(cfg).ips[0];
 
