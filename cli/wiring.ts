@@ -15,7 +15,6 @@
  *
  * Stopped in reverse order by the registry; the API client and the embedded API close last.
  */
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { type EmbeddedApi, embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
 import { splitHostPort, udsAddress } from "./addresses.ts";
 import { KubeClientSecretStore } from "./secret_store.ts";
@@ -23,7 +22,14 @@ import { buildCloudStream } from "./wiring_stream.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
-import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
+import {
+  isNotFound,
+  KubeClient,
+  kubeNodeAnnotator,
+  KubeSyncStore,
+  LazyKubeConfig,
+  loadClientNode,
+} from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import { DynamicController } from "../controllers/dynamic/mod.ts";
 import { ClusterControllers } from "../controllers/cluster/mod.ts";
@@ -39,9 +45,9 @@ import {
 import { CloudHub, HubMetrics, QuicServer, UdsServer } from "../hub/mod.ts";
 import {
   defaultIdentity,
+  httpLeaseLock,
   LeaderGate,
   leaderOnlyEvents,
-  leaseLockFor,
   ReplicaCoordinator,
 } from "../ha/mod.ts";
 import { createLogger } from "../lib/mod.ts";
@@ -69,7 +75,6 @@ export function serviceModule(
 
 /** The Kubernetes API edgecloud talks to. */
 export interface ApiConnection {
-  kubeConfig: KubeConfig;
   kube: KubeClient;
   /** The API's CA (PEM), answered to edges asking for `k8s/ca.crt`. */
   caPem: string;
@@ -102,12 +107,14 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
     burst: cfg.kubeAPIConfig.burst,
     nodeLimit: cfg.modules.cloudHub.nodeLimit,
   };
-  const kc = new KubeConfig();
   let caPem = "";
   let source: string;
-  let transport: KubeTransport | undefined;
+  let kube: KubeClient;
   let embeddedApi: EmbeddedApi | undefined;
   if (cfg.kubeAPIConfig.kubeConfig) {
+    // A real cluster's kubeconfig may need client-node's auth (exec, token files): load it now.
+    const { KubeConfig } = await loadClientNode();
+    const kc = new KubeConfig();
     kc.loadFromFile(cfg.kubeAPIConfig.kubeConfig);
     if (cfg.kubeAPIConfig.master) {
       const cluster = kc.getCurrentCluster();
@@ -120,6 +127,7 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
       );
     } else if (cluster?.caFile) caPem = await Deno.readTextFile(cluster.caFile);
     source = cfg.kubeAPIConfig.kubeConfig;
+    kube = new KubeClient(kc, clientOpts);
   } else {
     const api = await startEmbeddedApi({
       dataDir: ctx.dataDir,
@@ -130,15 +138,17 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
     });
     ctx.onShutdown(() => api.close());
     embeddedApi = api;
-    kc.loadFromString(api.kubeconfigYaml);
     caPem = api.caPem;
     source = `embedded ${api.url} (kubeconfig ${api.kubeconfigPath})`;
-    // The controllers' own calls stay in this process: no TLS, no socket, same handler.
-    transport = api.handle;
+    // The controllers' own calls stay in this process: no TLS, no socket, same handler; and
+    // nothing on this path needs client-node, so it stays unloaded (issue 23).
+    kube = new KubeClient(new LazyKubeConfig(api.kubeconfigYaml, api.url, api.caPem, api.token), {
+      ...clientOpts,
+      transport: api.handle,
+    });
   }
-  const kube = new KubeClient(kc, { ...clientOpts, transport });
   ctx.onShutdown(() => kube.close());
-  return { kubeConfig: kc, kube, caPem, source, embedded: transport !== undefined, embeddedApi };
+  return { kube, caPem, source, embedded: embeddedApi !== undefined, embeddedApi };
 }
 
 /** IP SANs: the configured advertise addresses plus loopback, so local edges and tests verify. */
@@ -180,7 +190,6 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     keyPem: certs.serverCert.keyPem,
     caPem: certs.ca.certPem,
   };
-  const core = api.kubeConfig.makeApiClient(CoreV1Api);
   const advertise = certAddresses(cfg).ips[0];
 
   const tokens = new TokenManager({
@@ -198,10 +207,11 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     onConnectionDrop: (reason) => metrics.listenerDrops.inc({ listener: "https", reason }),
     nodeExists: async (name) => {
       try {
-        await core.readNode({ name });
+        // One GET as the typed client made it (no retries), in process when embedded.
+        await api.kube.http.request("GET", `/api/v1/nodes/${encodeURIComponent(name)}`);
         return true;
       } catch (err) {
-        if ((err as { code?: number }).code === 404) return false;
+        if (isNotFound(err)) return false;
         throw err;
       }
     },
@@ -238,7 +248,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   const gate = le.enable
     ? new LeaderGate({
       elector: {
-        lock: leaseLockFor(api.kubeConfig, le.resourceNamespace, le.resourceName),
+        lock: httpLeaseLock(api.kube.http, le.resourceNamespace, le.resourceName),
         identity: defaultIdentity(),
         leaseDurationSeconds: le.leaseDuration,
         renewDeadlineSeconds: le.renewDeadline,
@@ -436,6 +446,7 @@ function caChanged(
 export async function currentToken(
   ctx: { config: CloudCoreConfig; dataDir: string },
 ): Promise<string> {
+  const { CoreV1Api, KubeConfig } = await loadClientNode();
   const kc = new KubeConfig();
   if (ctx.config.kubeAPIConfig.kubeConfig) kc.loadFromFile(ctx.config.kubeAPIConfig.kubeConfig);
   else {
