@@ -3,16 +3,19 @@
  * "edgecloud ready" log line (issue 23: ≤ 1 s with a warm module cache). Each round, in the same
  * run and alternating: `deno run` of a trivial script with the same flags (the Deno floor: process
  * start, permissions, module graph of one file), a cold start (fresh data dir: KV created, CA and
- * server certificate generated, CRDs and the default objects written) and a warm start (that data
- * dir again), and the warm start once more through launch.ts, the launcher behind `deno task start`
- * (it works out the permissions from the config, then starts `deno run <them> main.ts serve`).
- * Every hub listens on 127.0.0.1 port 0 (QUIC and the CSI socket off), as
- * the harness configures its serve children. Medians over `--rounds`; the first round also warms
- * Deno's module cache, so it is not counted unless `--count-first`. `--compare DIR` adds the
- * cold, warm and launcher starts of another checkout (e.g. the commit before a change) to every
- * round, so a before/after ratio comes from one run on a shared machine.
+ * server certificate generated, CRDs and the default objects written), a warm start (that data
+ * dir again), and the warm start once more through launch.ts, the launcher behind `deno task
+ * start` (it works out the permissions from the config, then starts `deno run <them> main.ts
+ * serve`). Every hub listens on 127.0.0.1 port 0 (QUIC and the CSI socket off), as the harness
+ * configures its serve children. Besides wall time, each start's CPU time at ready (user +
+ * system, from /proc) is kept: it varies far less than wall time on a shared machine.
  *
- *   deno task bench:startup [--rounds 10] [--compare /path/to/other/checkout]
+ * Medians over `--rounds`; the first round also warms Deno's module cache, so it is not counted
+ * unless `--count-first`. `--compare DIR` adds the cold, warm and launcher starts of another
+ * checkout (e.g. `git archive <commit>` unpacked) to every round, so a before/after ratio comes
+ * from one run. `--keep-logs` keeps the children's logs in the temp dir (printed at the end).
+ *
+ *   deno task bench:startup [--rounds 10] [--compare /path/to/other/checkout] [--keep-logs]
  */
 import { parseArgs } from "node:util";
 import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
@@ -206,7 +209,8 @@ for (let r = 0; r <= ROUNDS; r++) {
   if (!counted) continue;
   for (const { key } of SERIES) runs[key].push(round[key]);
 }
-if (!values["keep-logs"]) await Deno.remove(root, { recursive: true }).catch(() => {});
+if (values["keep-logs"]) console.log(`logs kept in ${root}`);
+else await Deno.remove(root, { recursive: true }).catch(() => {});
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
