@@ -9,7 +9,7 @@
 import type { BenchResult } from "../bench/lib/report.ts";
 import { withPerfSummary } from "./readme_perf.ts";
 
-const ORDER = ["sessions", "fanout", "latency", "storm", "twins", "startup"];
+const ORDER = ["sessions", "fanout", "latency", "storm", "twins"];
 const root = new URL("../", import.meta.url);
 const resultsDir = new URL("bench/results/", root);
 
