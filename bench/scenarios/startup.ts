@@ -14,13 +14,17 @@
  * unless `--count-first`. `--compare DIR` adds the cold, warm and launcher starts of another
  * checkout (e.g. `git archive <commit>` unpacked) to every round, so a before/after ratio comes
  * from one run. `--keep-logs` keeps the children's logs in the temp dir (printed at the end).
+ * `--profile` adds one more warm start with the V8 inspector, sampled from the program's first
+ * line to its ready line: top files by self time printed, the profile written to
+ * bench/results/startup-warm.cpuprofile (open it in Chrome DevTools).
  *
- *   deno task bench:startup [--rounds 10] [--compare /path/to/other/checkout] [--keep-logs]
+ *   deno task bench:startup [--rounds 10] [--compare DIR] [--keep-logs] [--profile]
  */
 import { parseArgs } from "node:util";
 import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
 import { readLines } from "../../harness/lines.ts";
 import { cpuSeconds } from "../../harness/proc.ts";
+import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { printTable, writeResult } from "../lib/report.ts";
 
 const { values } = parseArgs({
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "10" },
     "count-first": { type: "boolean", default: false },
     "keep-logs": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
     compare: { type: "string" },
   },
 });
@@ -86,8 +91,14 @@ interface Start {
   cpuMs: number;
 }
 
+/** Called once the child is spawned, and once it said ready (before it is stopped). */
+interface Hooks {
+  spawned?: () => Promise<void>;
+  ready?: () => Promise<void>;
+}
+
 /** Starts a child, waits for a line containing "edgecloud ready", stops it. */
-async function timeToReady(args: string[], logFile?: string): Promise<Start> {
+async function timeToReady(args: string[], logFile?: string, hooks: Hooks = {}): Promise<Start> {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -113,12 +124,14 @@ async function timeToReady(args: string[], logFile?: string): Promise<Start> {
   };
   const done = Promise.all([pump(child.stdout), pump(child.stderr)]);
   const exited = child.status.then((s) => s);
+  await hooks.spawned?.();
   const timeout = setTimeout(() => {
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }
   }, 120_000);
   await Promise.race([ready, exited]);
+  if (readyAt !== undefined) await hooks.ready?.();
   try {
     child.kill("SIGTERM");
   } catch { /* already exited */ }
@@ -209,6 +222,42 @@ for (let r = 0; r <= ROUNDS; r++) {
   if (!counted) continue;
   for (const { key } of SERIES) runs[key].push(round[key]);
 }
+/** One warm start under the inspector, profiled from its first line to ready. */
+async function profileWarmStart(): Promise<ProfileSummary> {
+  const dir = `${root}/profile`;
+  const config = await writeConfig(dir);
+  await timeToReady(serveArgs(HERE, dir, config)); // the data dir, so the next start is warm
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const args = serveArgs(HERE, dir, config);
+  args.splice(DENO_FLAGS.length, 0, `--inspect-wait=127.0.0.1:${port}`);
+  let profiler: CpuProfiler | undefined;
+  let summary: ProfileSummary | undefined;
+  await timeToReady(args, undefined, {
+    spawned: async () => {
+      for (let i = 0; !profiler; i++) {
+        try {
+          profiler = await CpuProfiler.attach(port);
+        } catch (err) {
+          if (i > 200) throw err;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }
+      await profiler.start();
+      await profiler.resume();
+    },
+    ready: async () => {
+      summary = await profiler!.stop(
+        new URL("../results/startup-warm.cpuprofile", import.meta.url).pathname,
+      );
+    },
+  });
+  return summary!;
+}
+
+const profile = values.profile ? await profileWarmStart() : undefined;
+if (profile) printTopFiles(profile, "warm start");
 if (values["keep-logs"]) console.log(`logs kept in ${root}`);
 else await Deno.remove(root, { recursive: true }).catch(() => {});
 
@@ -262,7 +311,7 @@ await writeResult({
     value: `${(warmMs / 1000).toFixed(2)} s`,
     met: warmMs <= TARGET_MS,
   }],
-  details: { runs, flags: DENO_FLAGS },
+  details: { runs, flags: DENO_FLAGS, ...(profile ? { profile } : {}) },
   notes: [
     'spawn to the "edgecloud ready" log line; embedded API on Deno KV, every module enabled ' +
     "as by default, listeners on 127.0.0.1 port 0, QUIC and the CSI socket off",
