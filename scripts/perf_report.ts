@@ -23,9 +23,9 @@ const ORDER = [
 const root = new URL("../", import.meta.url);
 const resultsDir = new URL("bench/results/", root);
 
-/** `latency-swc128` → `latency`: tuned variants sort beside their scenario. */
+/** `latency-swc128`, `storm-n1000` → their scenario: variants sort beside it. */
 function base(scenario: string): string {
-  return scenario.replace(/-swc\d+$/, "");
+  return scenario.replace(/(-n\d+)?(-swc\d+)?$/, "");
 }
 
 async function loadResults(): Promise<BenchResult[]> {
@@ -39,10 +39,13 @@ async function loadResults(): Promise<BenchResult[]> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return out.sort((a, b) =>
-    ORDER.indexOf(base(a.scenario)) - ORDER.indexOf(base(b.scenario)) ||
-    a.scenario.localeCompare(b.scenario)
-  );
+  return out.sort(byOrder);
+}
+
+/** Scenarios in ORDER, each one's variants after it. */
+function byOrder(a: BenchResult, b: BenchResult): number {
+  return ORDER.indexOf(base(a.scenario)) - ORDER.indexOf(base(b.scenario)) ||
+    a.scenario.localeCompare(b.scenario, "en", { numeric: true });
 }
 
 function table(rows: (string | number)[][]): string {
@@ -53,7 +56,8 @@ function table(rows: (string | number)[][]): string {
   return [head, sep, ...rows.slice(1).map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
 }
 
-function render(results: BenchResult[]): string {
+function render(unordered: BenchResult[]): string {
+  const results = [...unordered].sort(byOrder);
   const lines: string[] = [
     "# Performance",
     "",
@@ -61,7 +65,8 @@ function render(results: BenchResult[]): string {
     "Re-run a scenario with its command below, then the report. Scenarios are sized to finish",
     "within 10 minutes on 2 cores (wall time shown per run). Absolute figures drift on shared",
     "machines (these ran beside other test suites); compare ratios where a baseline is measured",
-    "in the same run. `-swc<N>` results ran the hub with KubeSyncStore write concurrency N.",
+    "in the same run. `-swc<N>` results ran the hub with KubeSyncStore write concurrency N,",
+    "`-n<N>` results a fleet of N nodes instead of the default.",
     "",
   ];
   if (results.length === 0) {

@@ -58,7 +58,9 @@ const reconnectMs = Number(values["reconnect-ms"]);
 const perWorker = Math.ceil(nodes / 2);
 const swc = values["sync-write-concurrency"];
 // A tuned run is kept beside the default one (bench/results/storm-swc<N>.json).
-const scenario = swc ? `storm-swc${swc}` : "storm";
+// Another fleet size is kept beside the 10,000-node run (bench/results/storm-n<N>.json): the
+// hubs' RSS per registered node at 1k, 5k and 10k nodes comes from these.
+const scenario = `storm${nodes !== 10_000 ? `-n${nodes}` : ""}${swc ? `-swc${swc}` : ""}`;
 const command = `deno task bench:storm ${Deno.args.join(" ")}`.trim();
 
 const pki = await createBenchPki();

@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { render } from "../../scripts/perf_report.ts";
 
 type BenchResult = Parameters<typeof render>[0][number];
@@ -43,4 +43,11 @@ Deno.test("perf report: cloudcore beside edgecloud, with its version, and where 
   assertStringIncludes(md, "cloudcore not run in the latest result of: latency, storm");
   // Each scenario's own section shows its comparison table too.
   assertEquals(md.split("| RSS per session, KB | 40.0 | 150.0 | 0.27 |").length, 2);
+});
+
+Deno.test("perf report: a storm at another fleet size sorts beside the storm", () => {
+  const md = render([result("storm"), result("twins"), result("storm-n1000"), result("sessions")]);
+  const at = (s: string) => md.indexOf(`## ${s}\n`);
+  assert(at("sessions") < at("storm") && at("storm") < at("storm-n1000"));
+  assert(at("storm-n1000") < at("twins"));
 });
