@@ -23,9 +23,9 @@ const ORDER = [
 const root = new URL("../", import.meta.url);
 const resultsDir = new URL("bench/results/", root);
 
-/** `latency-swc128`, `storm-n1000` → their scenario: variants sort beside it. */
+/** `latency-swc128`, `storm-n1000`, `sessions-presigned` → their scenario: variants sort beside it. */
 function base(scenario: string): string {
-  return scenario.replace(/(-n\d+)?(-swc\d+)?$/, "");
+  return ORDER.find((o) => scenario === o || scenario.startsWith(`${o}-`)) ?? scenario;
 }
 
 async function loadResults(): Promise<BenchResult[]> {

@@ -40,6 +40,9 @@ const { values } = parseArgs({
     step: { type: "string", default: "2000" },
     "max-rss-mib": { type: "string", default: "12288" },
     hold: { type: "string", default: "20" },
+    // edgecloud's nodes get certificates signed here by its CA instead of bootstrapping through
+    // its cert server (as before Dec 2026), to tell what the bootstrap leaves behind.
+    presigned: { type: "boolean", default: false },
     cloudcore: { type: "string" },
   },
 });
@@ -56,13 +59,24 @@ interface SessionsRun {
   kb: number;
   reconnects: number;
   stopReason: string;
-  steps: { sessions: number; rss: number; kbPerSession: number; connectS: number }[];
+  steps: {
+    sessions: number;
+    rss: number;
+    kbPerSession: number;
+    connectS: number;
+    /** edgecloud's V8 heap in use (live objects and garbage not yet collected), bytes. */
+    heapUsed?: number;
+  }[];
 }
 
 const run = (choice: HubChoice): Promise<SessionsRun> =>
-  withHub(choice, "sessions", (hub) => measure(choice, hub));
+  withHub(choice, "sessions", (hub, dataDir) => measure(choice, hub, dataDir));
 
-async function measure(choice: HubChoice, hub: HubProcess): Promise<SessionsRun> {
+async function measure(
+  choice: HubChoice,
+  hub: HubProcess,
+  dataDir: string,
+): Promise<SessionsRun> {
   await sleep(3000);
   const idle = hub.rss();
   console.log(`${choice.label}: hub pid ${hub.pid} idle RSS ${mib(idle)} MiB`);
@@ -76,8 +90,8 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<SessionsRun>
       const n = Math.min(step, target - reached);
       const fleet = await startFleet({
         hub,
-        dataDir: "",
-        bootstrap: true,
+        dataDir,
+        bootstrap: !(values.presigned && choice.name === "edgecloud"),
         nodes: n,
         perWorker: n,
         prefix: `s${fleets.length}-`,
@@ -106,7 +120,13 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<SessionsRun>
       await sleep(2000);
       const rss = hub.rss();
       const kb = (rss - idle) / reached / 1024;
-      steps.push({ sessions: reached, rss, kbPerSession: kb, connectS });
+      steps.push({
+        sessions: reached,
+        rss,
+        kbPerSession: kb,
+        connectS,
+        heapUsed: hub.heap?.().used,
+      });
       console.log(
         `${choice.label}\t${reached}\t${mib(rss)} MiB\t${kb.toFixed(1)} KB\t${
           connectS.toFixed(1)
@@ -153,6 +173,7 @@ const rows: (string | number)[][] = [[
   `${c?.label ?? "cloudcore"} KB/session`,
   "KB/session ratio",
   "connect s (edgecloud / cloudcore)",
+  "edgecloud JS heap in use MiB",
 ]];
 const counts = [...new Set([...e.steps, ...(c?.steps ?? [])].map((s) => s.sessions))].sort((
   a,
@@ -169,6 +190,7 @@ for (const n of counts) {
     cs ? cs.kbPerSession.toFixed(1) : "not run",
     es && cs ? (es.kbPerSession / cs.kbPerSession).toFixed(2) : "-",
     `${es ? es.connectS.toFixed(1) : "-"} / ${cs ? cs.connectS.toFixed(1) : "-"}`,
+    es?.heapUsed ? mib(es.heapUsed) : "-",
   ]);
 }
 rows.push([
@@ -178,6 +200,7 @@ rows.push([
   c ? mib(c.rss) : "not run",
   c ? c.kb.toFixed(1) : "not run",
   c ? (e.kb / c.kb).toFixed(2) : "-",
+  "",
   "",
 ]);
 console.log();
@@ -196,7 +219,7 @@ for (const r of [e, c]) {
   }
 }
 await writeResult({
-  scenario: "sessions",
+  scenario: values.presigned ? "sessions-presigned" : "sessions",
   command: `deno task bench:sessions ${Deno.args.join(" ")}`.trim(),
   headline: {
     maxSessions: e.live,
@@ -224,7 +247,9 @@ await writeResult({
   notes: [
     `open-files limit on this machine: ${openFilesLimit()}`,
     "keepaliveInterval 30 s on both hubs, edge keepalive 15 s; nodes do not register " +
-    "(sessions only); every node bootstrapped through the hub's cert server",
+    "(sessions only); " + (values.presigned
+      ? "edgecloud's nodes pre-signed by its CA, cloudcore's bootstrapped through its cert server"
+      : "every node bootstrapped through the hub's cert server"),
     c
       ? `cloudcore ran with an edgecloud API-only process beside it (not counted in its RSS)`
       : "cloudcore: not run (give --cloudcore <path> or CLOUDCORE_BIN)",
