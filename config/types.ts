@@ -144,7 +144,10 @@ export interface ConnectionLimits {
    * `apiServer`).
    */
   idleTimeout: number;
-  /** Connections not yet ready held at once per listener; more are closed at once. Default 1024. */
+  /**
+   * Connections not yet ready held at once per listener; more are closed at once. Default 1024;
+   * CloudHub's listeners hold at least `nodeLimit`, so every node can reconnect at once.
+   */
   maxPendingConnections: number;
 }
 

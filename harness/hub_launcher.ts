@@ -34,6 +34,8 @@ export interface SpawnHubOptions {
   /** Run the embedded control plane's controllers. */
   cluster?: boolean;
   keepaliveInterval?: number;
+  /** WebSocket connections not yet upgraded held at once (default: the hub's, 1024). */
+  maxPending?: number;
   /** Soft fd limit to raise to before exec (needs bash; default none). */
   nofile?: number;
   /** Extra V8 flags, e.g. `--max-old-space-size=4096` or `--cpu-prof`. */
@@ -120,6 +122,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
       ? ["--sync-write-concurrency", String(opts.syncWriteConcurrency)]
       : []),
     ...(opts.keepaliveInterval ? ["--keepalive-interval", String(opts.keepaliveInterval)] : []),
+    ...(opts.maxPending ? ["--max-pending", String(opts.maxPending)] : []),
   ];
   const deno = Deno.execPath();
   // `exec` keeps the pid the hub's own, so kill() and rss() address the hub, not bash.

@@ -30,6 +30,7 @@ const { values } = parseArgs({
     stream: { type: "boolean", default: false },
     cluster: { type: "boolean", default: false },
     "keepalive-interval": { type: "string" },
+    "max-pending": { type: "string" },
     "sync-write-concurrency": { type: "string" },
     "log-level": { type: "string", default: "error" },
   },
@@ -57,9 +58,20 @@ const stack = await startStack({
   syncWriteConcurrency: values["sync-write-concurrency"]
     ? Number(values["sync-write-concurrency"])
     : undefined,
-  hub: values["keepalive-interval"]
-    ? { keepaliveInterval: Number(values["keepalive-interval"]) }
-    : {},
+  hub: {
+    ...(values["keepalive-interval"]
+      ? { keepaliveInterval: Number(values["keepalive-interval"]) }
+      : {}),
+    ...(values["max-pending"]
+      ? {
+        websocket: {
+          address: "127.0.0.1",
+          port: Number(values["ws-port"]),
+          limits: { maxPending: Number(values["max-pending"]) },
+        },
+      }
+      : {}),
+  },
 });
 let certServer: CertServer | undefined;
 let token = "";

@@ -46,6 +46,9 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "10000" },
     pods: { type: "string", default: "2000" },
     "reconnect-ms": { type: "string", default: "1000" },
+    // edgecloud's pending-connection cap (default: max(1024, nodes), as the product sets it for
+    // a hub whose nodeLimit is the fleet).
+    "max-pending": { type: "string" },
     cloudcore: { type: "string" },
     // A CPU profile of edgecloud's hub from the drop until recovery
     // (bench/results/storm-hub.cpuprofile), self time by file printed.
@@ -237,6 +240,9 @@ const edgecloud = edgecloudChoice({
   certPort: 0,
   nofile: 1_048_576,
   logLevel: values["hub-log-level"] as "info" | undefined,
+  // The product holds at least nodeLimit pending connections (cli/wiring.ts connLimitsOf); a
+  // hub sized for this fleet has nodeLimit >= nodes.
+  maxPending: values["max-pending"] ? Number(values["max-pending"]) : Math.max(1024, nodes),
   syncWriteConcurrency: swc ? Number(swc) : undefined,
   v8Flags: ["--max-old-space-size=16384"],
   denoFlags: values.profile ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : [],
