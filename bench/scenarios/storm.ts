@@ -276,6 +276,7 @@ row("duplicates after ACK", (r) => r.last.duplicatesAfterAck);
 row("connect failures (retried)", (r) => r.last.connectFailures);
 console.log();
 printTable(rows);
+const secsOrUndefined = (ms: number) => ms >= 0 ? ms / 1000 : undefined;
 const ok = (r: StormRun | undefined) => r && !r.unstable && r.backMs >= 0 && r.deliveredMs >= 0;
 const compare = [
   ["figure", "edgecloud", c?.label ?? "cloudcore", "edgecloud / cloudcore"],
@@ -283,7 +284,13 @@ const compare = [
     "all back + delivered, s",
     ok(e) ? e.recoveryMs / 1000 : undefined,
     ok(c) ? c!.recoveryMs / 1000 : undefined,
+    1,
+    { e: "not within 240 s", c: c ? "not within 240 s" : undefined },
   ),
+  sideBySide("all sessions back, s", secsOrUndefined(e.backMs), c && secsOrUndefined(c.backMs), 1, {
+    e: "not within 240 s",
+    c: c ? "not within 240 s" : undefined,
+  }),
   sideBySide("hub RSS steady, MiB", e.steady / 1048576, c ? c.steady / 1048576 : undefined),
   sideBySide(
     "hub RSS per registered node, KB",

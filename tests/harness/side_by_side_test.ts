@@ -6,6 +6,12 @@ Deno.test("sideBySide: both figures and their ratio, 'not run' without cloudcore
   assertEquals(sideBySide("ms", 12.345, undefined, 2), ["ms", "12.35", "not run", "-"]);
   assertEquals(sideBySide("x", NaN, 3), ["x", "not run", "3.0", "-"]);
   assertEquals(sideBySide("lost", 0, 0, 0), ["lost", "0", "0", "-"]);
+  assertEquals(sideBySide("s", 9, undefined, 1, { c: "not within 240 s" }), [
+    "s",
+    "9.0",
+    "not within 240 s",
+    "-",
+  ]);
 });
 
 Deno.test("cloudcoreBin: the flag wins over CLOUDCORE_BIN", () => {
