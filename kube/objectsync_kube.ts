@@ -220,7 +220,7 @@ export class KubeSyncStore implements SyncStore {
   readonly #pace: TokenBucket;
   /** The grid paced writes start on (ms; 0: none). */
   readonly #tickMs: number;
-  /** One timer per grid point writes wait for, by its time (Date.now() ms). */
+  /** One timer per grid point writes wait for, by its time (performance.now() ms). */
   readonly #gates = new Map<number, Promise<void>>();
   /** Set by flush(): the remaining writes go out unpaced (the hub is stopping). */
   #flushing = false;
@@ -359,7 +359,7 @@ export class KubeSyncStore implements SyncStore {
       await new Promise((resolve) => setTimeout(resolve, wait));
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
     const at = Math.ceil((now + wait) / tick) * tick;
     let gate = this.#gates.get(at);
     if (!gate) {
