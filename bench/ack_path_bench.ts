@@ -24,6 +24,9 @@ import {
 } from "../modules/message.ts";
 import { CloudHub } from "../hub/cloudhub.ts";
 import type { EdgeConnection } from "../hub/transport.ts";
+import { AckQueue } from "../hub/ack_queue.ts";
+import { KubeSyncStore } from "../kube/objectsync_kube.ts";
+import type { KubeHttp } from "../kube/http.ts";
 
 setLogLevel("error");
 const NODES = 1000;
@@ -170,5 +173,38 @@ Deno.bench({
     }
     await registry.stopAll();
     bus.close();
+  },
+});
+
+/** A KubeHttp whose writes succeed at once (the success points' own cost, without an API). */
+const okHttp = {
+  send: () => Promise.resolve(),
+  request: () => Promise.resolve({ items: [] }),
+} as unknown as KubeHttp;
+
+// The ACK half alone, against the production store: each node's queue takes the ConfigMap
+// message and its ACK saves the success point (`acked` → KubeSyncStore, held back and folded
+// per record; the writes themselves are the API's cost, not measured here).
+Deno.bench({
+  name: "AckQueue: enqueue, take, acked into KubeSyncStore",
+  group: "success point, 1,000 nodes",
+  async fn(b) {
+    const store = new KubeSyncStore(okHttp, { successPointDelayMs: 60_000 });
+    const queues = Array.from(
+      { length: NODES },
+      (_, i) => new AckQueue({ nodeId: `n${i}`, syncStore: store }),
+    );
+    for (const measured of [false, true]) {
+      const obj = configMap(++rv);
+      if (measured) b.start();
+      for (let i = 0; i < NODES; i++) {
+        const q = queues[i];
+        await q.enqueue(waveMessage(i, obj, rv));
+        void q.acked(q.tryNext()!);
+      }
+      if (measured) b.end();
+    }
+    for (const q of queues) q.close();
+    await store.flush();
   },
 });

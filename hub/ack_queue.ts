@@ -88,6 +88,8 @@ export interface AckEntry {
 export interface AckLease {
   readonly entry: AckEntry;
   readonly msg: Message;
+  /** Whether `msg` is a delete (the entry's flag when taken; a newer message may change that). */
+  readonly isDelete: boolean;
 }
 
 /** A first arrival waiting for its ObjectSync lookup (see AckQueue.#decide). */
@@ -368,7 +370,7 @@ export class AckQueue {
     const e = this.#take(this.#clock.now());
     if (!e || !e.msg) return null;
     e.state = "inflight";
-    return { entry: e, msg: e.msg };
+    return { entry: e, msg: e.msg, isDelete: e.isDelete };
   }
 
   /**
@@ -459,7 +461,7 @@ export class AckQueue {
     if (msg.route.group !== Group.Resource || !key) return Promise.resolve();
     let write: Promise<void>;
     try {
-      if (isDeleteMessage(msg)) write = this.#sync.delete(key);
+      if (lease.isDelete) write = this.#sync.delete(key);
       else if (msg.header.resourceVersion) {
         write = this.#sync.upsertStatus(key, syncSpecOf(msg), msg.header.resourceVersion);
       } else return Promise.resolve();

@@ -76,7 +76,12 @@ export class CpuProfiler {
   async stop(file?: string, top = 15): Promise<ProfileSummary> {
     const { profile } = await this.#call("Profiler.stop") as { profile: { nodes: ProfileNode[] } };
     this.ws.close();
-    if (file) await Deno.writeTextFile(file, JSON.stringify(profile));
+    if (file) {
+      // bench/results/ is git-ignored, so a fresh checkout or worktree has none yet.
+      const dir = file.slice(0, file.lastIndexOf("/"));
+      if (dir) await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(file, JSON.stringify(profile));
+    }
     const byFile = new Map<string, number>();
     const byFn = new Map<string, number>();
     let total = 0;

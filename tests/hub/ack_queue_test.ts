@@ -303,3 +303,21 @@ Deno.test("enqueue: decided at once for a known object; in arrival order behind 
   assertEquals(q.tryNext()?.msg.header.resourceVersion, "2");
   assertEquals(q.tryNext()?.msg.header.resourceVersion, "3");
 });
+
+Deno.test("acked: an update's ACK after a delete replaced it saves the update's RV; the delete stays queued", async () => {
+  const { store, q } = await setup();
+  const signal = new AbortController().signal;
+  await q.enqueue(podMessage(UID, "7", "update"));
+  const lease = await q.next(signal);
+  assertEquals(lease.isDelete, false);
+  const del = podMessage(UID, "9", "delete");
+  assertEquals(await q.enqueue(del), "replaced");
+  await q.acked(lease);
+  assertEquals((await store.get(syncKey(UID)))?.resourceVersion, "7");
+  assertEquals(q.entry(UID)?.msg, del);
+  const delLease = await q.next(signal);
+  assertEquals(delLease.isDelete, true);
+  await q.acked(delLease);
+  assertEquals(await store.get(syncKey(UID)), null);
+  assertEquals(q.entry(UID), undefined);
+});

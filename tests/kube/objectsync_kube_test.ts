@@ -388,3 +388,71 @@ Deno.test("CloudHub close writes the success points it was holding back", async 
     assertEquals((await reader.get(key))?.resourceVersion, "10");
   });
 });
+
+Deno.test("KubeSyncStore: a SyncKey object reused with another name reaches that name's record", async () => {
+  await withApi(async (http) => {
+    const store = new KubeSyncStore(http, { successPointDelayMs: 0 });
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    const key = { namespace: "default" as string | null, name: "n1.uid-a" };
+    await store.upsertStatus(key, spec, "0");
+    await store.upsertStatus(key, spec, "3");
+    // The store remembers the string it built for this object; new fields must not hit it.
+    key.name = "n1.uid-b";
+    await store.upsertStatus(key, spec, "0");
+    await store.upsertStatus(key, spec, "4");
+    key.namespace = null;
+    await store.upsertStatus(key, spec, "5");
+    assertEquals(store.pendingRv(key), undefined);
+    const reader = new KubeSyncStore(http, { cache: false });
+    assertEquals(
+      (await reader.get({ namespace: "default", name: "n1.uid-a" }))?.resourceVersion,
+      "3",
+    );
+    assertEquals(
+      (await reader.get({ namespace: "default", name: "n1.uid-b" }))?.resourceVersion,
+      "4",
+    );
+    assertEquals((await reader.get({ namespace: null, name: "n1.uid-b" }))?.resourceVersion, "5");
+    assertEquals((await store.get(key))?.resourceVersion, "5");
+  });
+});
+
+Deno.test("KubeSyncStore: paced writes on a shared grid still write each record's newest RV once", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "hub-objectsync-" });
+  const api = await startEmbeddedApi({ dataDir, port: 0 });
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfigYaml);
+  const patches = new Map<string, number>();
+  const http = new KubeHttp(kc, {
+    transport: (req) => {
+      if (req.method === "PATCH") {
+        const name = new URL(req.url).pathname.split("/").at(-2)!;
+        patches.set(name, (patches.get(name) ?? 0) + 1);
+      }
+      return api.handle(req);
+    },
+  });
+  try {
+    const store = new KubeSyncStore(http, {
+      successPointDelayMs: 0,
+      successPointQps: 200,
+      successPointBurst: 1,
+      successPointTickMs: 25,
+      writeConcurrency: 3,
+    });
+    const spec = { objectAPIVersion: "v1", objectKind: "Pod", objectName: "p" };
+    const keys = Array.from({ length: 10 }, (_, i) => ({ namespace: "default", name: `n${i}.u` }));
+    await Promise.all(keys.map((k) => store.upsertStatus(k, spec, "0")));
+    await Promise.all(
+      keys.flatMap((k) => ["5", "6", "7"].map((rv) => store.upsertStatus(k, spec, rv))),
+    );
+    assertEquals([...patches.values()], keys.map(() => 1), "three ACKs per record, one write");
+    const reader = new KubeSyncStore(http, { cache: false });
+    for (const k of keys) assertEquals((await reader.get(k))?.resourceVersion, "7");
+    for (const k of keys) assertEquals(store.pendingRv(k), undefined);
+  } finally {
+    http.close();
+    await api.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
