@@ -58,6 +58,8 @@ type Status = {
 
 interface TwinsRun {
   label: string;
+  /** Seconds after the edges stopped until the last DeviceStatus write. */
+  settleS: number;
   sent: number;
   elapsed: number;
   totalWrites: number;
@@ -146,8 +148,17 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<TwinsRun> {
     for (const n of twinSim.nodes) n.stop(); // stop reporting; keep sessions for the OKs
     const elapsed = (performance.now() - t0) / 1000;
     const sent = twinSim.stats.sent.twin ?? 0;
-    // Let the last coalescing window flush, then check every device's stored value.
-    await sleep(3000);
+    // Let the last coalescing window flush and any backlog drain (writes unchanged for 3 s, at
+    // most 120 s), then check every device's stored value.
+    const tStop = performance.now();
+    const total = () => [...writes.values()].reduce((a, b) => a + b, 0);
+    for (let last = -1, still = 0; still < 3 && performance.now() - tStop < 120_000;) {
+      await sleep(1000);
+      const now = total();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    const settleS = (performance.now() - tStop) / 1000 - 3;
     measuring = false;
     let kept = 0;
     const wrong: string[] = [];
@@ -165,6 +176,7 @@ async function measure(choice: HubChoice, hub: HubProcess): Promise<TwinsRun> {
     const ratio = sent / Math.max(1, totalWrites);
     return {
       label: choice.label,
+      settleS,
       sent,
       elapsed,
       totalWrites,
@@ -214,6 +226,7 @@ const compare = [
   ),
   sideBySide("writes per device per second (max)", maxPerDev, c?.maxPerDev, 2),
   sideBySide("devices whose last value was kept", kept, c?.kept, 0),
+  sideBySide("writes still landing after the edges stopped, s", e.settleS, c?.settleS, 1),
 ];
 console.log();
 printTable(compare);
