@@ -126,7 +126,8 @@ export class AckQueue {
   readonly #onDepth: (delta: number) => void;
   #seq = 0;
   #maxOrder = 0;
-  #chain: Promise<unknown> = Promise.resolve();
+  /** The serialised enqueues (set while {@link #queued} > 0: none kept for an idle node). */
+  #chain: Promise<unknown> | undefined;
   /** Enqueues waiting behind (or running) an ObjectSync lookup. */
   #queued = 0;
   /** One-shot callbacks of consumers waiting for a due message ({@link onReady}). */
@@ -166,7 +167,7 @@ export class AckQueue {
       const decided = this.#decide(msg);
       return typeof decided === "string" ? decided : this.#serialise(this.#lookup(decided));
     }
-    return this.#serialise(this.#chain.then(() => {
+    return this.#serialise(this.#chain!.then(() => {
       const decided = this.#decide(msg);
       return typeof decided === "string" ? decided : this.#lookup(decided);
     }));
@@ -175,7 +176,9 @@ export class AckQueue {
   /** Counts `run` among the calls later ones must wait for, until it settles. */
   #serialise(run: Promise<EnqueueResult>): Promise<EnqueueResult> {
     this.#queued++;
-    const settled = () => void this.#queued--;
+    const settled = () => {
+      if (--this.#queued === 0) this.#chain = undefined;
+    };
     this.#chain = run.then(settled, settled);
     return run;
   }

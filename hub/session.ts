@@ -96,7 +96,7 @@ export class Session {
   readonly #ackAttempts: number;
   readonly #ackWindow: number;
   readonly #onMessage: (session: Session, msg: Message) => void | Promise<void>;
-  readonly #abort = new AbortController();
+  #closed = false;
   /** Ack-path messages awaiting their ACK, by msg_id. */
   readonly #inflight = new Map<string, Inflight>();
   #deadlines: Deadline[] = [];
@@ -105,12 +105,15 @@ export class Session {
   #keepaliveTimer: TimerHandle | undefined;
   #closeReason = "";
   #done: Promise<string> | undefined;
+  #resolveDone: ((reason: string) => void) | undefined;
   #filling = false;
   /** {@link #fill} as the queue's `onReady` callback (one function, so it registers once). */
   readonly #refill = () => this.#fill();
-  /** Resolves once close() has handed the in-flight messages back to the pool. */
-  readonly #ackPathEnded: Promise<void>;
-  #endAckPath!: () => void;
+  /** The no-ack queue's `onReady` callback: drains in a microtask, as a woken loop would. */
+  readonly #noAckReady = () => queueMicrotask(this.#drainNoAckTask);
+  readonly #drainNoAckTask = () => this.#drainNoAck();
+  /** A no-ack write waiting for its flush (back-pressure); the drain resumes once it settles. */
+  #noAckWriting = false;
 
   constructor(opts: SessionOptions) {
     this.conn = opts.conn;
@@ -123,12 +126,11 @@ export class Session {
     this.#ackAttempts = Math.max(1, opts.ackAttempts ?? 5);
     this.#ackWindow = Math.max(1, opts.ackWindow ?? 16);
     this.#onMessage = opts.onMessage;
-    this.#ackPathEnded = new Promise<void>((resolve) => (this.#endAckPath = resolve));
   }
 
   /** True once {@link close} ran or the connection closed. */
   get closed(): boolean {
-    return this.#abort.signal.aborted;
+    return this.#closed;
   }
 
   /** Why the session ended ("" while open). */
@@ -143,14 +145,21 @@ export class Session {
    */
   start(): Promise<string> {
     if (this.#done) return this.#done;
+    this.#done = new Promise<string>((resolve) => (this.#resolveDone = resolve));
     this.pool.ack.resetBackoff();
     this.keepalive();
     this.conn.onMessage((msg) => this.#onMessage(this, msg));
     // The transport already counted a close it saw or made itself.
     this.conn.closed.then((reason) => this.close(`connection closed: ${reason}`, null));
     this.#fill();
-    this.#done = Promise.all([this.#ackPathEnded, this.#noAckLoop()]).then(() => this.#closeReason);
+    // The no-ack path starts a microtask later, as the loop it replaces did.
+    queueMicrotask(this.#drainNoAckTask);
     return this.#done;
+  }
+
+  /** Resolves {@link start}'s promise once closed and no no-ack write is still settling. */
+  #maybeDone(): void {
+    if (this.#closed && !this.#noAckWriting) this.#resolveDone?.(this.#closeReason);
   }
 
   /** Resets the keepalive timer (only `keepalive` operations call this, §3.6). */
@@ -195,7 +204,8 @@ export class Session {
     if (label) this.#metrics.closedConnections.inc({ reason: label });
     if (this.#keepaliveTimer !== undefined) this.#clock.clearTimeout(this.#keepaliveTimer);
     this.#keepaliveTimer = undefined;
-    this.#abort.abort(new SessionClosedError(reason));
+    this.#closed = true;
+    this.pool.noAck.offReady(this.#noAckReady);
     if (this.#deadlineTimer !== undefined) this.#clock.clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = undefined;
     this.#deadlines = [];
@@ -206,9 +216,9 @@ export class Session {
     const inflight = [...this.#inflight.values()];
     this.#inflight.clear();
     for (const f of inflight) queue.release(f.lease);
-    this.#endAckPath();
     this.conn.close(reason);
     log.info("session closed", { node: this.nodeId, reason });
+    this.#maybeDone();
   }
 
   /**
@@ -339,14 +349,18 @@ export class Session {
     this.#fill();
   }
 
-  async #noAckLoop(): Promise<void> {
-    const signal = this.#abort.signal;
+  /**
+   * The no-ack path: writes queued messages in order while the socket takes them, then waits
+   * for the queue's next push ({@link NoAckQueue.onReady}); past the socket's high-water mark it
+   * waits for the flush of the last write. No promise or loop per session while idle.
+   */
+  #drainNoAck(): void {
+    if (this.#noAckWriting) return;
     const queue = this.pool.noAck;
-    for (;;) {
-      let msg: Message;
-      try {
-        msg = await queue.next(signal);
-      } catch {
+    while (!this.closed) {
+      const msg = queue.tryNext();
+      if (msg === undefined) {
+        queue.onReady(this.#noAckReady);
         return;
       }
       if (isNodeStopped(msg)) {
@@ -354,18 +368,37 @@ export class Session {
         return;
       }
       const wire = wireCopy(msg);
+      let pending: void | Promise<void>;
       try {
-        await this.conn.write(wire);
+        pending = this.conn.write(wire);
       } catch (err) {
-        queue.unshift(msg);
-        this.close(
-          `${SessionCloseText.WriteError}: ${(err as Error).message}`,
-          CloseReason.WriteError,
-        );
+        this.#noAckWriteFailed(msg, err);
+        return;
+      }
+      if (pending) {
+        this.#noAckWriting = true;
+        pending.then(() => {
+          this.#noAckWriting = false;
+          this.#metrics.countOut(wire.route.operation ?? "", "noack");
+          if (this.closed) this.#maybeDone();
+          else this.#drainNoAck();
+        }, (err) => {
+          this.#noAckWriting = false;
+          this.#noAckWriteFailed(msg, err);
+          this.#maybeDone();
+        });
         return;
       }
       this.#metrics.countOut(wire.route.operation ?? "", "noack");
     }
+  }
+
+  #noAckWriteFailed(msg: Message, err: unknown): void {
+    this.pool.noAck.unshift(msg);
+    this.close(
+      `${SessionCloseText.WriteError}: ${(err as Error)?.message ?? String(err)}`,
+      CloseReason.WriteError,
+    );
   }
 }
 

@@ -102,11 +102,11 @@ export class SessionManager implements ConnectionAcceptor {
       transport: conn.transport,
       remote: conn.remoteAddress,
     });
-    const done = (async () => {
-      // Wait for the replaced session to release its in-flight messages before starting.
-      const ended = session.start();
-      this.#opts.onConnected?.(nodeId, session);
-      const reason = await ended;
+    // One promise per session, not an async function's state: at 10k+ sessions each byte counts.
+    const ended = session.start();
+    this.#opts.onConnected?.(nodeId, session);
+    const done: Promise<string> = ended.then((reason) => {
+      this.#ending.delete(done);
       if (this.#sessions.get(nodeId) === session) {
         this.#sessions.delete(nodeId);
         this.#opts.metrics.setConnected(this.#sessions.size);
@@ -114,9 +114,8 @@ export class SessionManager implements ConnectionAcceptor {
       }
       log.info("node disconnected", { node: nodeId, reason });
       return reason;
-    })();
+    });
     this.#ending.add(done);
-    done.finally(() => this.#ending.delete(done));
   }
 
   /** Closes one node's session (e.g. node deleted). */

@@ -127,7 +127,8 @@ export class WsEdgeConnection implements EdgeConnection {
   readonly closed: Promise<string>;
   #resolveClosed!: (reason: string) => void;
   #inbound: InboundQueue | undefined;
-  #backlog: Message[] = [];
+  /** Messages read before the session attached its handler (rare: allocated on demand). */
+  #backlog: Message[] | undefined;
   #localReason: string | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -184,15 +185,16 @@ export class WsEdgeConnection implements EdgeConnection {
   }
 
   onMessage(handler: (msg: Message) => void | Promise<void>): void {
+    // The socket itself is the read flow (ws.pause() / ws.resume()).
     const inbound = new InboundQueue(
       handler,
-      { pause: () => this.ws.pause(), resume: () => this.ws.resume() },
+      this.ws,
       (err) => log.error("message handler failed", { node: this.nodeId, error: err }),
     );
     this.#inbound = inbound;
     const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const msg of backlog) inbound.push(msg);
+    this.#backlog = undefined;
+    if (backlog) { for (const msg of backlog) inbound.push(msg); }
   }
 
   close(reason: string, code: number = CloseCode.Normal): void {
@@ -242,7 +244,7 @@ export class WsEdgeConnection implements EdgeConnection {
       return;
     }
     if (!this.#inbound) {
-      this.#backlog.push(msg);
+      (this.#backlog ??= []).push(msg);
       return;
     }
     this.#inbound.push(msg);

@@ -11,12 +11,19 @@ import { EdgeSimulator, type SimOptions } from "../../edge/sim/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { NodeCertIssuer } from "../../harness/pki.ts";
 import { readLines } from "../../harness/lines.ts";
+import { obtainCredentials } from "../../edge/sim/credentials.ts";
+import type { NodeCredentials } from "../../edge/sim/link.ts";
 
 /** Configuration passed as the first argument (JSON). */
 export interface SimWorkerConfig {
   server: string;
   caCertPath: string;
   caKeyPath: string;
+  /**
+   * Bootstrap every node through this cert server (token → CSR → /edge.crt, as real edges do)
+   * instead of signing certificates with the CA key here.
+   */
+  bootstrap?: { certServer: string; token: string };
   sim: Omit<SimOptions, "server" | "credentials" | "progress" | "observe">;
 }
 
@@ -46,19 +53,25 @@ const ca = await loadKeyPairPem(
 const issuer = new NodeCertIssuer({ ca, server: ca });
 const prefix = cfg.sim.namePrefix ?? "sim-";
 // Issue every certificate before connecting so the connect phase measures connects only.
-for (let i = 0; i < cfg.sim.nodes; i += 200) {
-  await Promise.all(
-    Array.from(
-      { length: Math.min(200, cfg.sim.nodes - i) },
-      (_, k) => issuer.credentials(`${prefix}${i + k}`),
-    ),
-  );
+let bootstrapped: Map<string, NodeCredentials> | undefined;
+if (cfg.bootstrap) {
+  const names = Array.from({ length: cfg.sim.nodes }, (_, i) => `${prefix}${i}`);
+  bootstrapped = await obtainCredentials(names, { ...cfg.bootstrap, concurrency: 16 });
+} else {
+  for (let i = 0; i < cfg.sim.nodes; i += 200) {
+    await Promise.all(
+      Array.from(
+        { length: Math.min(200, cfg.sim.nodes - i) },
+        (_, k) => issuer.credentials(`${prefix}${i + k}`),
+      ),
+    );
+  }
 }
 let podMessages = 0;
 const sim = new EdgeSimulator({
   ...cfg.sim,
   server: cfg.server,
-  credentials: (n) => issuer.credentials(n),
+  credentials: (n) => bootstrapped?.get(n) ?? issuer.credentials(n),
   observe: (_n, m) => {
     if (m.route.operation !== "response" && /^[^/]+\/pod\/[^/]+$/.test(m.route.resource ?? "")) {
       podMessages++;

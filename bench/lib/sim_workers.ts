@@ -28,6 +28,11 @@ export interface FleetOptions {
   sim: Partial<SimWorkerConfig["sim"]>;
   /** Name prefix (default `sim-`); worker k uses `<prefix>w<k>-`. */
   prefix?: string;
+  /**
+   * Bootstrap each node through the hub's cert server with its join token (the hub must run
+   * one: `spawnHub({ certPort: 0 })`) instead of signing node certificates in the worker.
+   */
+  bootstrap?: boolean;
 }
 
 interface Worker {
@@ -59,6 +64,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       server: opts.hub.server,
       caCertPath: `${opts.dataDir}/pki/ca.crt`,
       caKeyPath: `${opts.dataDir}/pki/ca.key`,
+      bootstrap: opts.bootstrap
+        ? { certServer: opts.hub.certServer, token: opts.hub.token }
+        : undefined,
       sim: { ...opts.sim, nodes, namePrefix: `${opts.prefix ?? "sim-"}w${k}-` },
     };
     const child = new Deno.Command(Deno.execPath(), {
