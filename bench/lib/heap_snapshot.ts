@@ -31,7 +31,8 @@ export interface HeapSummary {
   retainers: Record<string, [string, number][]>;
 }
 
-interface Parsed {
+/** A parsed snapshot: V8's flat arrays (see the `.heapsnapshot` format's `meta`). */
+export interface Parsed {
   nodeFields: number;
   nodeTypes: string[];
   edgeFields: number;
@@ -79,7 +80,8 @@ function parseInts<T extends Float64Array | Uint32Array>(
   return i;
 }
 
-function parse(bytes: Uint8Array): Parsed {
+/** Parses a snapshot file's bytes. */
+export function parse(bytes: Uint8Array): Parsed {
   const dec = new TextDecoder();
   const nodesAt = indexOf(bytes, '"nodes":[');
   if (nodesAt < 0) throw new Error("heap snapshot: no nodes");
