@@ -154,6 +154,7 @@ export class Session {
     this.#fill();
     // The no-ack path starts a microtask later, as the loop it replaces did.
     queueMicrotask(this.#drainNoAckTask);
+    this.#maybeDone(); // closed before it started
     return this.#done;
   }
 
