@@ -22,6 +22,7 @@ import type { Clock, TimerHandle } from "../lib/mod.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import type { NodePool } from "./node_pool.ts";
 import type { EdgeConnection } from "./transport.ts";
+import { type KeepaliveOwner, KeepaliveTimers } from "./keepalive_timers.ts";
 
 const log = createLogger("cloudhub.session");
 
@@ -52,6 +53,11 @@ export interface SessionOptions extends DeliveryOptions {
   metrics: HubMetrics;
   /** `keepaliveInterval` in ms (default 30 000). */
   keepaliveIntervalMs?: number;
+  /**
+   * The keepalive deadlines shared by the hub's sessions (one timer for all; its interval
+   * replaces `keepaliveIntervalMs`). Default: a set of this session's own.
+   */
+  keepalives?: KeepaliveTimers;
   /** Upstream handler (the dispatcher); may complete synchronously. */
   onMessage: (session: Session, msg: Message) => void | Promise<void>;
 }
@@ -85,7 +91,7 @@ export function wireCopy(msg: Message): Message {
 }
 
 /** A live session; see module docs. */
-export class Session {
+export class Session implements KeepaliveOwner {
   readonly nodeId: string;
   readonly conn: EdgeConnection;
   readonly pool: NodePool;
@@ -102,7 +108,8 @@ export class Session {
   #deadlines: Deadline[] = [];
   #deadlineHead = 0;
   #deadlineTimer: TimerHandle | undefined;
-  #keepaliveTimer: TimerHandle | undefined;
+  readonly #keepalives: KeepaliveTimers;
+  #keepaliveAt = 0;
   #closeReason = "";
   #done: Promise<string> | undefined;
   #resolveDone: ((reason: string) => void) | undefined;
@@ -121,7 +128,9 @@ export class Session {
     this.pool = opts.pool;
     this.#clock = opts.clock;
     this.#metrics = opts.metrics;
-    this.#keepaliveMs = opts.keepaliveIntervalMs ?? 30_000;
+    this.#keepalives = opts.keepalives ??
+      new KeepaliveTimers(opts.clock, opts.keepaliveIntervalMs ?? 30_000);
+    this.#keepaliveMs = this.#keepalives.intervalMs;
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? 5_000;
     this.#ackAttempts = Math.max(1, opts.ackAttempts ?? 5);
     this.#ackWindow = Math.max(1, opts.ackWindow ?? 16);
@@ -163,22 +172,29 @@ export class Session {
     if (this.#closed && !this.#noAckWriting) this.#resolveDone?.(this.#closeReason);
   }
 
-  /** Resets the keepalive timer (only `keepalive` operations call this, §3.6). */
+  /** Resets the keepalive deadline (only `keepalive` operations call this, §3.6). */
   keepalive(): void {
     if (this.closed) return;
-    if (this.#keepaliveTimer !== undefined) this.#clock.clearTimeout(this.#keepaliveTimer);
-    this.#keepaliveTimer = this.#clock.setTimeout(() => {
-      this.#keepaliveTimer = undefined;
-      if (this.conn.readPaused) {
-        // The hub stopped reading (back-pressure): the edge's keepalive may be unread in the
-        // socket. Wait another interval rather than close a node for our own delay.
-        log.debug("keepalive deadline while reading is paused; extended", { node: this.nodeId });
-        this.keepalive();
-        return;
-      }
-      log.info("keepalive timeout", { node: this.nodeId, intervalMs: this.#keepaliveMs });
-      this.close(SessionCloseText.KeepaliveTimeout, CloseReason.KeepaliveTimeout);
-    }, this.#keepaliveMs);
+    this.#keepaliveAt = this.#keepalives.set(this);
+  }
+
+  /** The current keepalive deadline (clock ms; 0 once closed), for {@link KeepaliveTimers}. */
+  get keepaliveAt(): number {
+    return this.#keepaliveAt;
+  }
+
+  /** The keepalive deadline passed (called by {@link KeepaliveTimers}). */
+  keepaliveExpired(): void {
+    if (this.closed) return;
+    if (this.conn.readPaused) {
+      // The hub stopped reading (back-pressure): the edge's keepalive may be unread in the
+      // socket. Wait another interval rather than close a node for our own delay.
+      log.debug("keepalive deadline while reading is paused; extended", { node: this.nodeId });
+      this.keepalive();
+      return;
+    }
+    log.info("keepalive timeout", { node: this.nodeId, intervalMs: this.#keepaliveMs });
+    this.close(SessionCloseText.KeepaliveTimeout, CloseReason.KeepaliveTimeout);
   }
 
   /** Routes an edge `response` to the ack-path write waiting for it. Returns false if none waits. */
@@ -203,8 +219,10 @@ export class Session {
     if (this.closed) return;
     this.#closeReason = reason;
     if (label) this.#metrics.closedConnections.inc({ reason: label });
-    if (this.#keepaliveTimer !== undefined) this.#clock.clearTimeout(this.#keepaliveTimer);
-    this.#keepaliveTimer = undefined;
+    if (this.#keepaliveAt !== 0) {
+      this.#keepaliveAt = 0;
+      this.#keepalives.cancel();
+    }
     this.#closed = true;
     this.pool.noAck.offReady(this.#noAckReady);
     if (this.#deadlineTimer !== undefined) this.#clock.clearTimeout(this.#deadlineTimer);

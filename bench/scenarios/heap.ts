@@ -2,8 +2,8 @@
  * Scenario `heap`: what one more edge session, or one more registered node, costs the hub in
  * memory, and where it goes.
  *
- *   deno task bench:run bench/scenarios/heap.ts [--sizes 2000,4000] [--register] [--bootstrap]
- *     [--snapshot] [--keep-snapshots DIR] [--v8 --flag,--flag]
+ *   deno task bench:heap [--sizes 2000,4000] [--register] [--bootstrap]
+ *     [--snapshot] [--keep-snapshots DIR] [--v8=--flag,--flag] [--name RESULT]
  *
  * The hub runs in its own process with `--inspect` on a loopback port. Simulated nodes connect
  * from worker processes in steps up to each size: sessions only (15 s keepalives, as
@@ -212,7 +212,7 @@ try {
   const target = values.register ? 40 : 30;
   await writeResult({
     scenario,
-    command: `deno task bench:run bench/scenarios/heap.ts ${Deno.args.join(" ")}`.trim(),
+    command: `deno task bench:heap ${Deno.args.join(" ")}`.trim(),
     headline: {
       mode,
       bootstrap: values.bootstrap,
