@@ -16,7 +16,11 @@
  */
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { EdgeSimUsageError, planLaunch, startupErrorLine, UsageError } from "./cli/mod.ts";
+// The modules themselves, not cli/mod.ts: that one re-exports the edge simulator's CLI, which
+// the launcher of every `deno task start` has no use for.
+import { EdgeSimUsageError, UsageError } from "./cli/args.ts";
+import { planLaunch } from "./cli/launch_plan.ts";
+import { startupErrorLine } from "./cli/startup_error.ts";
 import { setLogLevel } from "./lib/mod.ts";
 
 process.noDeprecation = true;

@@ -218,7 +218,7 @@ export function createHandler(
     if (seg[0] === "openapi" && seg[1] === "v3") {
       const doc = seg.length === 2
         ? openApiV3Root(registry)
-        : openApiV3Doc(registry, seg.slice(2).join("/"));
+        : await openApiV3Doc(registry, seg.slice(2).join("/"));
       if (!doc) throw notFoundPath();
       return json(200, doc);
     }

@@ -138,16 +138,38 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
   const hostname = opts.hostname ?? "127.0.0.1";
   const now = opts.now ?? (() => new Date());
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const ca = await loadOrCreateCa(dataDir);
-  const token = await loadOrCreateToken(`${dataDir}/apiserver-token`);
   const kvPath = `${dataDir}/apiserver.kv`;
-  const store = await Store.open({ path: kvPath, logSize: opts.watchLogSize });
+  // Independent, so at once: opening KV (SQLite, off the main thread) overlaps reading or
+  // creating the CA and token (issue 23).
+  const [caResult, tokenResult, storeResult] = await Promise.allSettled([
+    loadOrCreateCa(dataDir),
+    loadOrCreateToken(`${dataDir}/apiserver-token`),
+    Store.open({ path: kvPath, logSize: opts.watchLogSize }),
+  ]);
+  if (caResult.status === "rejected" || tokenResult.status === "rejected") {
+    if (storeResult.status === "fulfilled") await storeResult.value.close();
+    throw caResult.status === "rejected"
+      ? caResult.reason
+      : (tokenResult as PromiseRejectedResult).reason;
+  }
+  if (storeResult.status === "rejected") throw storeResult.reason;
+  const ca = caResult.value;
+  const token = tokenResult.value;
+  const store = storeResult.value;
   // The KV file holds Secrets: owner-only, like the CA key and token.
   for (const f of [kvPath, `${kvPath}-wal`, `${kvPath}-shm`]) {
     await Deno.chmod(f, 0o600).catch(() => {});
   }
   const watches = new WatchSet({ maxBufferBytes: opts.watchBufferBytes });
   let server: FetchServer | undefined;
+  // The serving certificate needs only the CA: issued while the namespaces and CRDs are ensured.
+  const dns = ["localhost"];
+  const ips = ["127.0.0.1", "::1"];
+  if (isIpLiteral(hostname)) {
+    if (!ips.includes(hostname)) ips.push(hostname);
+  } else if (!dns.includes(hostname)) dns.push(hostname);
+  const issuing = issueServerCert(ca, dns, ips);
+  issuing.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   try {
     const registry = new ResourceRegistry();
     for (const crd of store.list("customresourcedefinitions.apiextensions.k8s.io")) {
@@ -161,12 +183,7 @@ export async function startEmbeddedApi(opts: EmbeddedApiOptions): Promise<Embedd
     const crdDef = registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
     for (const crd of KUBEEDGE_CRDS) await ensureCrd(rest, crdDef, crd);
 
-    const dns = ["localhost"];
-    const ips = ["127.0.0.1", "::1"];
-    if (isIpLiteral(hostname)) {
-      if (!ips.includes(hostname)) ips.push(hostname);
-    } else if (!dns.includes(hostname)) dns.push(hostname);
-    const serverCert = await issueServerCert(ca, dns, ips);
+    const serverCert = await issuing;
     const saKey = ca.key;
     // ServiceAccount tokens (TokenRequest) are ES256 JWTs signed with the CA key.
     const saPub = await ca.cert.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, [

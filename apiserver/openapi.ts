@@ -6,54 +6,79 @@
  * scripts/gen_openapi_schemas.ts) with everything they refer to, CRDs from their
  * `openAPIV3Schema`, anything else a skeleton with open fields.
  */
-import BUILTIN_SCHEMAS from "./openapi_schemas.json" with { type: "json" };
 import { apiVersionOf, type ResourceDef, type ResourceRegistry } from "./resources.ts";
 
 type Schema = Record<string, unknown>;
-const BUILTIN = BUILTIN_SCHEMAS as Record<string, Schema>;
 
-/** The published schema name of a built-in kind, by `group/version/kind`. */
-const BY_GVK = new Map<string, string>();
-for (const [name, s] of Object.entries(BUILTIN)) {
-  for (const gvk of (s["x-kubernetes-group-version-kind"] ?? []) as Schema[]) {
-    BY_GVK.set(`${gvk.group}/${gvk.version}/${gvk.kind}`, name);
-  }
+/** The published schemas, indexed: loaded on the first document request, not at start. */
+interface Builtin {
+  schemas: Record<string, Schema>;
+  /** The published schema name of a built-in kind, by `group/version/kind`. */
+  byGvk: Map<string, string>;
+  /** The apiVersion, kind and metadata properties every kind has (Pod's, as published). */
+  typeAndObjectMeta: Record<string, Schema>;
+}
+
+let builtin: Promise<Builtin> | undefined;
+
+/**
+ * openapi_schemas.json (640 KB of Kubernetes' published schemas), parsed and indexed once, when
+ * kubectl first asks for a group/version document: nothing needs it to serve (issue 23).
+ */
+function builtinSchemas(): Promise<Builtin> {
+  builtin ??= import("./openapi_schemas.json", { with: { type: "json" } }).then((m) => {
+    const schemas = m.default as Record<string, Schema>;
+    const byGvk = new Map<string, string>();
+    for (const [name, s] of Object.entries(schemas)) {
+      for (const gvk of (s["x-kubernetes-group-version-kind"] ?? []) as Schema[]) {
+        byGvk.set(`${gvk.group}/${gvk.version}/${gvk.kind}`, name);
+      }
+    }
+    const props = schemas["io.k8s.api.core.v1.Pod"].properties as Record<string, Schema>;
+    const typeAndObjectMeta = {
+      apiVersion: props.apiVersion,
+      kind: props.kind,
+      metadata: props.metadata,
+    };
+    return { schemas, byGvk, typeAndObjectMeta };
+  });
+  return builtin;
 }
 
 /** `name` and every schema it refers to, into `out`. */
-function withRefs(name: string, out: Record<string, Schema>): void {
-  if (out[name] || !BUILTIN[name]) return;
-  out[name] = BUILTIN[name];
+function withRefs(b: Builtin, name: string, out: Record<string, Schema>): void {
+  if (out[name] || !b.schemas[name]) return;
+  out[name] = b.schemas[name];
   const walk = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(walk);
     else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         if (k === "$ref" && typeof x === "string") {
-          withRefs(x.replace("#/components/schemas/", ""), out);
+          withRefs(b, x.replace("#/components/schemas/", ""), out);
         } else walk(x);
       }
     }
   };
-  walk(BUILTIN[name]);
+  walk(b.schemas[name]);
 }
-
-/** The apiVersion, kind and metadata properties every kind has (Pod's, as published). */
-const TYPE_AND_OBJECT_META = (() => {
-  const props = BUILTIN["io.k8s.api.core.v1.Pod"].properties as Record<string, Schema>;
-  return { apiVersion: props.apiVersion, kind: props.kind, metadata: props.metadata };
-})();
 
 /**
  * A CRD version's schema as the kind's OpenAPI v3 schema: as kube-apiserver's CRD OpenAPI builder
  * does, its own properties plus `apiVersion`, `kind` and `metadata` (ObjectMeta), so
  * `kubectl explain <crd>.metadata` works even for an open schema.
  */
-function crdSchema(d: ResourceDef, g: string, v: string, out: Record<string, Schema>): Schema {
-  withRefs("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", out);
+function crdSchema(
+  b: Builtin,
+  d: ResourceDef,
+  g: string,
+  v: string,
+  out: Record<string, Schema>,
+): Schema {
+  withRefs(b, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", out);
   const own = (d.schema?.properties ?? {}) as Record<string, Schema>;
   return {
     ...d.schema,
-    properties: { ...own, ...TYPE_AND_OBJECT_META },
+    properties: { ...own, ...b.typeAndObjectMeta },
     "x-kubernetes-group-version-kind": [{ group: g, version: v, kind: d.kind }],
   };
 }
@@ -96,10 +121,10 @@ const FIELD_VALIDATION = {
 };
 
 /** `/openapi/v3/<api/v1|apis/g/v>`, or undefined when the group/version is not served. */
-export function openApiV3Doc(
+export async function openApiV3Doc(
   reg: ResourceRegistry,
   path: string,
-): Record<string, unknown> | undefined {
+): Promise<Record<string, unknown> | undefined> {
   const seg = path.split("/").filter(Boolean);
   const [g, v] = seg[0] === "api" && seg.length === 2
     ? ["", seg[1]]
@@ -109,14 +134,21 @@ export function openApiV3Doc(
   if (v === undefined || g === undefined) return undefined;
   const defs = reg.inGroupVersion(g, v);
   if (!defs.length) return undefined;
+  const b = await builtinSchemas();
   const paths: Record<string, unknown> = {};
   const schemas: Record<string, Schema> = {};
   for (const d of defs) {
-    const published = d.builtin ? BY_GVK.get(`${g}/${v}/${d.kind}`) : undefined;
+    const published = d.builtin ? b.byGvk.get(`${g}/${v}/${d.kind}`) : undefined;
     if (published) {
-      withRefs(published, schemas);
+      withRefs(b, published, schemas);
     } else if (d.schema) {
-      schemas[`${g.split(".").reverse().join(".")}.${v}.${d.kind}`] = crdSchema(d, g, v, schemas);
+      schemas[`${g.split(".").reverse().join(".")}.${v}.${d.kind}`] = crdSchema(
+        b,
+        d,
+        g,
+        v,
+        schemas,
+      );
     } else {
       // A skeleton schema so `kubectl explain` finds the type; fields are open.
       schemas[`${g ? g.split(".").reverse().join(".") : "io.k8s.api.core"}.${v}.${d.kind}`] = {

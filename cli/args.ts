@@ -43,6 +43,11 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** Thrown for a bad `edge-sim` command line (cli/edge_sim.ts); here so the launcher needs no more. */
+export class EdgeSimUsageError extends Error {
+  override name = "EdgeSimUsageError";
+}
+
 const OPTIONS = {
   config: { type: "string" },
   defaultconfig: { type: "boolean" },

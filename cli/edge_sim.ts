@@ -11,6 +11,7 @@
  * certificates). Exit codes: 0 done, 1 runtime error, 2 usage error.
  */
 import { parseArgs } from "node:util";
+import { EdgeSimUsageError } from "./args.ts";
 import {
   assertLoopback,
   MAX_SIM_DURATION_S,
@@ -48,10 +49,7 @@ Simulated edge nodes against a hub on this machine (loopback only).
   --progress-interval MS    progress line period (default 1000; 0 disables)
 `;
 
-/** Thrown for a bad `edge-sim` command line. */
-export class EdgeSimUsageError extends Error {
-  override name = "EdgeSimUsageError";
-}
+export { EdgeSimUsageError };
 
 /** Parsed `edge-sim` flags. */
 export interface EdgeSimArgs {

@@ -14,10 +14,10 @@ import {
   type PermissionOptions,
 } from "../permissions.ts";
 import { type CliArgs, parseCliArgs } from "./args.ts";
-import { parseEdgeSimArgs } from "./edge_sim.ts";
 import { resolveConfig } from "./resolve_config.ts";
-import { splitHostPort, udsAddress } from "./wiring.ts";
-import { embeddedKubeconfigPath } from "../apiserver/mod.ts";
+// Not from cli/wiring.ts: the launcher runs before every `deno task start`, and the wiring loads
+// the hub's whole module graph (client-node, x509, the embedded API).
+import { splitHostPort, udsAddress } from "./addresses.ts";
 import type { CloudCoreConfig } from "../config/mod.ts";
 
 /** A run to start: `deno run <flags> main.ts <args>`. */
@@ -128,6 +128,8 @@ async function tokenFlags(args: CliArgs): Promise<string[]> {
   const read = [args.dataDir];
   if (file) read.push(file);
   const net: string[] = [];
+  // apiserver/mod.ts is the embedded API's whole graph: loaded for `token` only, not `serve`.
+  const { embeddedKubeconfigPath } = await import("../apiserver/mod.ts");
   const kubeconfig = config.kubeAPIConfig.kubeConfig || embeddedKubeconfigPath(args.dataDir);
   if (config.kubeAPIConfig.kubeConfig) read.push(kubeconfig);
   try {
@@ -145,6 +147,8 @@ async function tokenFlags(args: CliArgs): Promise<string[]> {
 
 /** `edge-sim`: its hub's ports on loopback, its certificate cache, its token file. */
 async function edgeSimFlags(argv: string[]): Promise<string[]> {
+  // Loaded here: its flag limits come from the simulator's modules, which serve does not need.
+  const { parseEdgeSimArgs } = await import("./edge_sim.ts");
   const a = await parseEdgeSimArgs(argv);
   if (a.help) return [...NOTHING];
   const read = [a.cacheDir, ...(a.tokenFile ? [a.tokenFile] : [])];

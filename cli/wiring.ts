@@ -15,13 +15,21 @@
  *
  * Stopped in reverse order by the registry; the API client and the embedded API close last.
  */
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { type EmbeddedApi, embeddedKubeconfigPath, startEmbeddedApi } from "../apiserver/mod.ts";
+import { splitHostPort, udsAddress } from "./addresses.ts";
+import { KubeClientSecretStore } from "./secret_store.ts";
 import { buildCloudStream } from "./wiring_stream.ts";
 import type { CloudCoreConfig, ConnectionLimits } from "../config/mod.ts";
 import { DeviceController, KubeDeviceApi } from "../controllers/device/mod.ts";
 import { authorizationMode, EdgeController } from "../controllers/edge/mod.ts";
-import { KubeClient, kubeNodeAnnotator, KubeSyncStore, type KubeTransport } from "../kube/mod.ts";
+import {
+  isNotFound,
+  KubeClient,
+  kubeNodeAnnotator,
+  KubeSyncStore,
+  LazyKubeConfig,
+  loadClientNode,
+} from "../kube/mod.ts";
 import { SyncController } from "../controllers/sync/mod.ts";
 import { DynamicController } from "../controllers/dynamic/mod.ts";
 import { ClusterControllers } from "../controllers/cluster/mod.ts";
@@ -31,27 +39,23 @@ import {
   prepareCerts,
   type PreparedCerts,
   readStoredToken,
+  type SecretStore,
   TokenManager,
 } from "../hub/certs/mod.ts";
-import {
-  CloudHub,
-  DEFAULT_UDS_ADDRESS,
-  defaultUdsAddress,
-  HubMetrics,
-  QuicServer,
-  UdsServer,
-} from "../hub/mod.ts";
+import { CloudHub, HubMetrics, QuicServer, UdsServer } from "../hub/mod.ts";
 import {
   defaultIdentity,
+  httpLeaseLock,
   LeaderGate,
   leaderOnlyEvents,
-  leaseLockFor,
   ReplicaCoordinator,
 } from "../ha/mod.ts";
 import { createLogger } from "../lib/mod.ts";
 import type { ConnLimits } from "../lib/mod.ts";
 import type { Module } from "../modules/mod.ts";
 import type { ModuleSpec, ServeContext } from "./serve.ts";
+
+export { splitHostPort, udsAddress };
 
 const log = createLogger("edgecloud");
 
@@ -71,7 +75,6 @@ export function serviceModule(
 
 /** The Kubernetes API edgecloud talks to. */
 export interface ApiConnection {
-  kubeConfig: KubeConfig;
   kube: KubeClient;
   /** The API's CA (PEM), answered to edges asking for `k8s/ca.crt`. */
   caPem: string;
@@ -104,12 +107,14 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
     burst: cfg.kubeAPIConfig.burst,
     nodeLimit: cfg.modules.cloudHub.nodeLimit,
   };
-  const kc = new KubeConfig();
   let caPem = "";
   let source: string;
-  let transport: KubeTransport | undefined;
+  let kube: KubeClient;
   let embeddedApi: EmbeddedApi | undefined;
   if (cfg.kubeAPIConfig.kubeConfig) {
+    // A real cluster's kubeconfig may need client-node's auth (exec, token files): load it now.
+    const { KubeConfig } = await loadClientNode();
+    const kc = new KubeConfig();
     kc.loadFromFile(cfg.kubeAPIConfig.kubeConfig);
     if (cfg.kubeAPIConfig.master) {
       const cluster = kc.getCurrentCluster();
@@ -122,6 +127,7 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
       );
     } else if (cluster?.caFile) caPem = await Deno.readTextFile(cluster.caFile);
     source = cfg.kubeAPIConfig.kubeConfig;
+    kube = new KubeClient(kc, clientOpts);
   } else {
     const api = await startEmbeddedApi({
       dataDir: ctx.dataDir,
@@ -132,15 +138,17 @@ export async function connectApi(ctx: ServeContext, metrics?: HubMetrics): Promi
     });
     ctx.onShutdown(() => api.close());
     embeddedApi = api;
-    kc.loadFromString(api.kubeconfigYaml);
     caPem = api.caPem;
     source = `embedded ${api.url} (kubeconfig ${api.kubeconfigPath})`;
-    // The controllers' own calls stay in this process: no TLS, no socket, same handler.
-    transport = api.handle;
+    // The controllers' own calls stay in this process: no TLS, no socket, same handler; and
+    // nothing on this path needs client-node, so it stays unloaded (issue 23).
+    kube = new KubeClient(new LazyKubeConfig(api.kubeconfigYaml, api.url, api.caPem, api.token), {
+      ...clientOpts,
+      transport: api.handle,
+    });
   }
-  const kube = new KubeClient(kc, { ...clientOpts, transport });
   ctx.onShutdown(() => kube.close());
-  return { kubeConfig: kc, kube, caPem, source, embedded: transport !== undefined, embeddedApi };
+  return { kube, caPem, source, embedded: embeddedApi !== undefined, embeddedApi };
 }
 
 /** IP SANs: the configured advertise addresses plus loopback, so local edges and tests verify. */
@@ -152,11 +160,11 @@ export function certAddresses(cfg: CloudCoreConfig): { ips: string[]; dnsNames: 
 }
 
 /** Loads or creates the CA and the server certificate (files, then Secrets, then generated). */
-export function loadCerts(cfg: CloudCoreConfig, kc: KubeConfig): Promise<PreparedCerts> {
+export function loadCerts(cfg: CloudCoreConfig, store: SecretStore): Promise<PreparedCerts> {
   const hub = cfg.modules.cloudHub;
   const { ips, dnsNames } = certAddresses(cfg);
   return prepareCerts({
-    store: new KubeSecretStore(kc.makeApiClient(CoreV1Api)),
+    store,
     caFile: hub.tlsCAFile,
     caKeyFile: hub.tlsCAKeyFile,
     certFile: hub.tlsCertFile,
@@ -164,25 +172,6 @@ export function loadCerts(cfg: CloudCoreConfig, kc: KubeConfig): Promise<Prepare
     advertiseAddress: ips,
     dnsNames,
   });
-}
-
-/**
- * The CSI socket address: the configured one, except that a run without a config file keeps
- * KubeEdge's production default out of `/var/lib` and uses `<data-dir>/kubeedge.sock`.
- */
-export function udsAddress(
-  ctx: Pick<ServeContext, "config" | "configFile" | "dataDir">,
-): string {
-  const configured = ctx.config.modules.cloudHub.unixsocket.address;
-  if (!ctx.configFile && configured === DEFAULT_UDS_ADDRESS) return defaultUdsAddress(ctx.dataDir);
-  return configured;
-}
-
-/** `host:port` → {host, port}; used for `commonConfig.monitorServer.bindAddress`. */
-export function splitHostPort(value: string, fallbackPort: number): { host: string; port: number } {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(value);
-  if (!m) return { host: value || "127.0.0.1", port: fallbackPort };
-  return { host: m[1], port: Number(m[2]) };
 }
 
 /** Builds every module `edgecloud serve` runs (see module docs). */
@@ -193,14 +182,14 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   const metrics = new HubMetrics();
   const limits = connLimitsOf(hubCfg.connectionLimits);
   const api = await connectApi(ctx, metrics);
-  const certs = await loadCerts(cfg, api.kubeConfig);
+  // Raw JSON through the hub's client: in this process when the API is embedded.
+  const store = new KubeClientSecretStore(api.kube);
+  const certs = await loadCerts(cfg, store);
   const tls = {
     certPem: certs.serverCert.certPem,
     keyPem: certs.serverCert.keyPem,
     caPem: certs.ca.certPem,
   };
-  const store = new KubeSecretStore(api.kubeConfig.makeApiClient(CoreV1Api));
-  const core = api.kubeConfig.makeApiClient(CoreV1Api);
   const advertise = certAddresses(cfg).ips[0];
 
   const tokens = new TokenManager({
@@ -218,10 +207,11 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
     onConnectionDrop: (reason) => metrics.listenerDrops.inc({ listener: "https", reason }),
     nodeExists: async (name) => {
       try {
-        await core.readNode({ name });
+        // One GET as the typed client made it (no retries), in process when embedded.
+        await api.kube.http.request("GET", `/api/v1/nodes/${encodeURIComponent(name)}`);
         return true;
       } catch (err) {
-        if ((err as { code?: number }).code === 404) return false;
+        if (isNotFound(err)) return false;
         throw err;
       }
     },
@@ -258,7 +248,7 @@ export async function buildServeModules(ctx: ServeContext): Promise<ModuleSpec[]
   const gate = le.enable
     ? new LeaderGate({
       elector: {
-        lock: leaseLockFor(api.kubeConfig, le.resourceNamespace, le.resourceName),
+        lock: httpLeaseLock(api.kube.http, le.resourceNamespace, le.resourceName),
         identity: defaultIdentity(),
         leaseDurationSeconds: le.leaseDuration,
         renewDeadlineSeconds: le.renewDeadline,
@@ -456,6 +446,7 @@ function caChanged(
 export async function currentToken(
   ctx: { config: CloudCoreConfig; dataDir: string },
 ): Promise<string> {
+  const { CoreV1Api, KubeConfig } = await loadClientNode();
   const kc = new KubeConfig();
   if (ctx.config.kubeAPIConfig.kubeConfig) kc.loadFromFile(ctx.config.kubeAPIConfig.kubeConfig);
   else {

@@ -8,7 +8,7 @@
 import type { EmbeddedApi } from "../apiserver/mod.ts";
 import type { CloudCoreConfig } from "../config/mod.ts";
 import type { HubMetrics } from "../hub/mod.ts";
-import { CloudStream } from "../hub/stream/mod.ts";
+import type { CloudStream } from "../hub/stream/mod.ts";
 import type { KubeClient } from "../kube/mod.ts";
 import type { ConnLimits } from "../lib/mod.ts";
 import type { ServeContext } from "./serve.ts";
@@ -33,6 +33,8 @@ export async function buildCloudStream(
   const cfg: CloudCoreConfig = ctx.config;
   const cs = cfg.modules.cloudStream;
   if (!cs.enable) return undefined;
+  // Loaded only when enabled (off by default): the tunnel and stream servers, SPDY, zlib.
+  const { CloudStream } = await import("../hub/stream/mod.ts");
   const hostname = cfg.modules.cloudHub.websocket.address;
   const stream = embedded ? undefined : {
     hostname,

@@ -19,7 +19,8 @@ const DEFAULT_CA_FILE = "/etc/kubeedge/ca/rootCA.crt";
 const DEFAULT_CA_KEY_FILE = "/etc/kubeedge/ca/rootCA.key";
 const DEFAULT_CERT_FILE = "/etc/kubeedge/certs/server.crt";
 const DEFAULT_KEY_FILE = "/etc/kubeedge/certs/server.key";
-const DEFAULT_UNIX_SOCKET = "unix:///var/lib/kubeedge/kubeedge.sock";
+/** `modules.cloudHub.unixsocket.address` by default: KubeEdge's production path. */
+export const DEFAULT_UNIX_SOCKET = "unix:///var/lib/kubeedge/kubeedge.sock";
 
 /** Where the host's addresses come from; injectable so tests and sandboxes need no `--allow-sys`. */
 export type HostAddressSource = () => string[];

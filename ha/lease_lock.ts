@@ -9,13 +9,8 @@
  * const current = await lock.get(); // null if the Lease does not exist
  * ```
  */
-import {
-  ApiException,
-  CoordinationV1Api,
-  type KubeConfig,
-  type V1Lease,
-  V1MicroTime,
-} from "@kubernetes/client-node";
+import type { CoordinationV1Api, KubeConfig, V1Lease } from "@kubernetes/client-node";
+import { clientNode, type KubeHttp } from "../kube/mod.ts";
 
 /** Namespace of edgecloud's controller Lease (KubeEdge keeps its objects in `kubeedge`). */
 export const DEFAULT_LEASE_NAMESPACE = "kubeedge";
@@ -54,8 +49,23 @@ export type LeaseApi = Pick<
   "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease"
 >;
 
+/**
+ * The HTTP status of a failed call: client-node's `ApiException` and kube/'s `KubeApiError` both
+ * carry it as a numeric `code` (read by shape, so this module does not load client-node).
+ */
 function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === "number" ? code : undefined;
+}
+
+/**
+ * client-node's `V1MicroTime`, spelled out so this module does not load client-node: a Date that
+ * serialises with the six fractional digits Kubernetes' MicroTime requires.
+ */
+export class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().slice(0, -1) + "000Z";
+  }
 }
 
 // client-node leaves MicroTime fields as the wire string when reading; accept both forms.
@@ -81,12 +91,12 @@ export function recordFromLease(lease: V1Lease): LeaderElectionRecord {
 }
 
 function specFromRecord(record: LeaderElectionRecord): V1Lease["spec"] {
-  // V1MicroTime serialises with the six fractional digits Kubernetes' MicroTime requires.
+  // MicroTime serialises with the six fractional digits Kubernetes' MicroTime requires.
   return {
     holderIdentity: record.holderIdentity,
     leaseDurationSeconds: record.leaseDurationSeconds,
-    acquireTime: new V1MicroTime(record.acquireTime),
-    renewTime: new V1MicroTime(record.renewTime),
+    acquireTime: new MicroTime(record.acquireTime),
+    renewTime: new MicroTime(record.renewTime),
     leaseTransitions: record.leaseTransitions,
   };
 }
@@ -177,5 +187,32 @@ export function leaseLockFor(
   namespace = DEFAULT_LEASE_NAMESPACE,
   name = DEFAULT_LEASE_NAME,
 ): LeaseLock {
-  return new LeaseLock(kc.makeApiClient(CoordinationV1Api), namespace, name);
+  return new LeaseLock(kc.makeApiClient(clientNode().CoordinationV1Api), namespace, name);
+}
+
+/**
+ * The Lease calls the lock makes, as raw JSON on `http` (one request each: no retries, no rate
+ * limit, like `kc.makeApiClient(CoordinationV1Api)`); failures throw `KubeApiError` with the
+ * status as `code`. `edgecloud serve` uses it so leader election needs no client-node.
+ */
+export function httpLeaseApi(http: KubeHttp): LeaseApi {
+  const path = (namespace: string, name?: string) =>
+    `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases${name ? `/${name}` : ""}`;
+  return {
+    readNamespacedLease: ({ name, namespace }) =>
+      http.request<V1Lease>("GET", path(namespace, name)),
+    createNamespacedLease: ({ namespace, body }) =>
+      http.request<V1Lease>("POST", path(namespace), { body }),
+    replaceNamespacedLease: ({ name, namespace, body }) =>
+      http.request<V1Lease>("PUT", path(namespace, name), { body }),
+  } as LeaseApi;
+}
+
+/** A {@link LeaseLock} through {@link httpLeaseApi}; defaults as {@link leaseLockFor}. */
+export function httpLeaseLock(
+  http: KubeHttp,
+  namespace = DEFAULT_LEASE_NAMESPACE,
+  name = DEFAULT_LEASE_NAME,
+): LeaseLock {
+  return new LeaseLock(httpLeaseApi(http), namespace, name);
 }

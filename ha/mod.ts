@@ -28,6 +28,8 @@ export {
 export {
   DEFAULT_LEASE_NAME,
   DEFAULT_LEASE_NAMESPACE,
+  httpLeaseApi,
+  httpLeaseLock,
   type LeaderElectionRecord,
   type LeaseApi,
   LeaseLock,

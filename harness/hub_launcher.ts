@@ -17,6 +17,7 @@ import type { BenchPki } from "./pki.ts";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { rssOf } from "./proc.ts";
 import { readLines } from "./lines.ts";
+import { trackChild } from "./children.ts";
 
 /** Options of {@link spawnHub}. */
 export interface SpawnHubOptions {
@@ -58,6 +59,8 @@ export interface HubProcess {
   kubeconfigPath: string;
   /** Resident set size in bytes (`ps`), 0 once gone. */
   rss(): number;
+  /** The hub's V8 heap (used, total) in bytes from its latest stats line (0 before one). */
+  heap?(): { used: number; total: number };
   /** In-process API requests the hub made, from its latest stats line. */
   apiRequests(): number;
   /** Sends `signal` and waits for exit. */
@@ -133,7 +136,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
       stdin: "null",
     })
     : new Deno.Command(deno, { args: denoArgs, stdout: "piped", stderr: "inherit", stdin: "null" });
-  const child = cmd.spawn();
+  const child = trackChild(cmd.spawn());
   const lines = readLines(child.stdout);
   const first = await lines.next();
   if (first.done) {
@@ -149,12 +152,15 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
   } = JSON.parse(first.value);
   // Keep draining stdout so the child never blocks on a full pipe; keep the latest stats.
   let apiRequests = 0;
+  let heap = { used: 0, total: 0 };
   const drain = (async () => {
     try {
       for await (const line of lines) {
         if (line.startsWith('{"stats"')) {
           try {
-            apiRequests = JSON.parse(line).stats.apiRequests ?? apiRequests;
+            const st = JSON.parse(line).stats;
+            apiRequests = st.apiRequests ?? apiRequests;
+            heap = { used: st.heapUsed ?? 0, total: st.heapTotal ?? 0 };
           } catch { /* not ours */ }
         }
       }
@@ -175,6 +181,7 @@ export async function spawnHub(opts: SpawnHubOptions): Promise<HubProcess> {
     kubeconfigPath: ready.kubeconfigPath,
     rss: () => rssOf(child.pid),
     apiRequests: () => apiRequests,
+    heap: () => heap,
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);

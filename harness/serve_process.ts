@@ -8,6 +8,7 @@ import { parse as yamlParse, stringify as yamlStringify } from "yaml";
 import { BENCH_CHILD_FLAGS } from "./flags.ts";
 import { readLines } from "./lines.ts";
 import { cpuSeconds, rssOf } from "./proc.ts";
+import { trackChild } from "./children.ts";
 
 /** A running child. */
 export interface ChildHub {
@@ -17,25 +18,44 @@ export interface ChildHub {
   rss(): number;
   cpu(): number;
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  kill(): Promise<void>;
+  /** Sends `signal` (default SIGTERM, SIGKILL after 10 s) and waits for the exit. */
+  kill(signal?: Deno.Signal): Promise<void>;
+  /** Resolves with the exit status. */
+  status: Promise<Deno.CommandStatus>;
 }
 
-function start(cmd: string, args: string[], logFile?: string): ChildHub {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
+function start(cmd: string, args: string[], logFile?: string, nofile?: number): ChildHub {
+  // With `nofile`, bash raises the fd limit and `exec`s, so the pid stays the child's own.
+  const child = trackChild((nofile
+    ? new Deno.Command("bash", {
+      args: [
+        "-c",
+        `ulimit -n ${nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`,
+        cmd,
+        ...args,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    })
+    : new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })).spawn());
   const lines: string[] = [];
   const waiters = new Set<() => void>();
+  // Every line goes to the log file as it arrives, so the log survives a run that ends early.
+  const log = logFile
+    ? Deno.openSync(logFile, { write: true, create: true, truncate: true })
+    : undefined;
+  const enc = new TextEncoder();
   const pump = async (s: ReadableStream<Uint8Array>) => {
     for await (const l of readLines(s)) {
       if (lines.length < 20_000) lines.push(l);
+      log?.writeSync(enc.encode(l + "\n"));
       for (const w of waiters) w();
     }
   };
-  const done = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {});
+  const done = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {}).finally(() =>
+    log?.close()
+  );
   return {
     pid: child.pid,
     lines,
@@ -61,9 +81,10 @@ function start(cmd: string, args: string[], logFile?: string): ChildHub {
         check();
       });
     },
-    async kill() {
+    status: child.status,
+    async kill(signal: Deno.Signal = "SIGTERM") {
       try {
-        child.kill("SIGTERM");
+        child.kill(signal);
       } catch { /* gone */ }
       const t = setTimeout(() => {
         try {
@@ -73,8 +94,6 @@ function start(cmd: string, args: string[], logFile?: string): ChildHub {
       await child.status;
       clearTimeout(t);
       await done;
-      // Kept for a look after the run (the bench's temp dir is removed only when it succeeds).
-      if (logFile) await Deno.writeTextFile(logFile, lines.join("\n") + "\n").catch(() => {});
     },
   };
 }
@@ -107,7 +126,7 @@ modules:
     `${dir}/cloudcore.yaml`,
     "--data-dir",
     `${dir}/data`,
-  ]);
+  ], `${dir}/api.log`);
   const m = await hub.waitFor(/embedded API ready .*kubeconfig=(\S+)/);
   await hub.waitFor(/edgecloud ready/);
   return { hub, kubeconfig: m[1] };
@@ -169,6 +188,7 @@ export async function startCloudcore(
   dir: string,
   kubeconfig: string,
   nodeLimit: number,
+  opts: { nofile?: number } = {},
 ): Promise<{ hub: ChildHub; ws: number; https: number }> {
   await Deno.mkdir(dir, { recursive: true });
   const out = await new Deno.Command(bin, { args: ["--defaultconfig"], stdout: "piped" }).output();
@@ -196,11 +216,16 @@ export async function startCloudcore(
   (c.modules.iptablesManager as Record<string, unknown>).enable = false;
   (c.modules.router as Record<string, unknown>).enable = false;
   await Deno.writeTextFile(`${dir}/cloudcore.yaml`, yamlStringify(c));
-  const child = start(bin, [
-    "--config",
-    `${dir}/cloudcore.yaml`,
-    `--v=${Deno.env.get("CLOUDCORE_V") ?? "1"}`,
-  ], `${dir}/cloudcore.log`);
+  const child = start(
+    bin,
+    [
+      "--config",
+      `${dir}/cloudcore.yaml`,
+      `--v=${Deno.env.get("CLOUDCORE_V") ?? "1"}`,
+    ],
+    `${dir}/cloudcore.log`,
+    opts.nofile,
+  );
   await child.waitFor(/Starting cloudhub websocket server/);
   return { hub: child, ws, https };
 }

@@ -17,28 +17,88 @@
  * await kube.close();
  * ```
  */
-import {
+import type {
   CertificatesV1Api,
   CoordinationV1Api,
   CoreV1Api,
-  createConfiguration,
   CustomObjectsApi,
   KubeConfig,
-  type Middleware,
-  PatchStrategy,
-  ServerConfiguration,
+  Middleware,
   StorageV1Api,
 } from "@kubernetes/client-node";
 import { createLogger, sleep } from "../lib/mod.ts";
+import { clientNode } from "./client_node.ts";
 import { isTransient, KubeClosedError, KubeConfigError, KubeUnavailableError } from "./errors.ts";
-import { KubeHttp, type KubeTransport, type RequestOptions } from "./http.ts";
+import { type KubeConfigView, KubeHttp, type KubeTransport, type RequestOptions } from "./http.ts";
 import { Informer, type InformerOptions, type ListFn } from "./informer.ts";
 import { NodeRateLimiter } from "./ratelimit.ts";
 import type { KubeObject } from "./types.ts";
 
 const log = createLogger("kube");
 
-export { PatchStrategy };
+/**
+ * Content types of the patch strategies: client-node's `PatchStrategy`, spelled out so that
+ * importing this module does not load client-node (see client_node.ts).
+ */
+export const PatchStrategy = {
+  /** Diff-like JSON format. */
+  JsonPatch: "application/json-patch+json",
+  /** Simple merge. */
+  MergePatch: "application/merge-patch+json",
+  /** Merge with different strategies depending on field metadata. */
+  StrategicMergePatch: "application/strategic-merge-patch+json",
+  /** Server-Side Apply. */
+  ServerSideApply: "application/apply-patch+yaml",
+} as const;
+/** One of {@link PatchStrategy}'s content types. */
+export type PatchStrategy = (typeof PatchStrategy)[keyof typeof PatchStrategy];
+
+/**
+ * A kubeconfig known by its parts (an API server, its CA, a bearer token), as the embedded API
+ * hands them over: what raw calls need is read from it, and client-node's `KubeConfig` (for
+ * {@link KubeClient.kubeConfig} and the typed APIs) is built from `yaml` only when first asked for.
+ */
+export class LazyKubeConfig implements KubeConfigView {
+  #real?: KubeConfig;
+
+  constructor(
+    readonly yaml: string,
+    readonly server: string,
+    readonly caPem: string,
+    readonly token: string,
+  ) {}
+
+  /** client-node's KubeConfig of {@link yaml} (loads client-node on first use). */
+  get real(): KubeConfig {
+    if (!this.#real) {
+      const kc = new (clientNode().KubeConfig)();
+      kc.loadFromString(this.yaml);
+      this.#real = kc;
+    }
+    return this.#real;
+  }
+
+  getCurrentCluster(): ReturnType<KubeConfigView["getCurrentCluster"]> {
+    return { name: "", server: this.server, caData: btoa(this.caPem), skipTLSVerify: false };
+  }
+
+  getCurrentUser(): ReturnType<KubeConfigView["getCurrentUser"]> {
+    return { name: "", token: this.token };
+  }
+
+  applyToHTTPSOptions(opts: Parameters<KubeConfigView["applyToHTTPSOptions"]>[0]) {
+    return this.real.applyToHTTPSOptions(opts);
+  }
+}
+
+/** The typed client-node APIs of one client (rate limited overall). */
+interface TypedApis {
+  core: CoreV1Api;
+  coordination: CoordinationV1Api;
+  certificates: CertificatesV1Api;
+  storage: StorageV1Api;
+  customObjects: CustomObjectsApi;
+}
 
 /** Client settings (defaults: cloudcore's for nodeLimit 500). */
 export interface KubeClientOptions {
@@ -71,25 +131,20 @@ export interface CallOptions extends RequestOptions {
 
 /** See module docs. */
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
   readonly http: KubeHttp;
   readonly limiter: NodeRateLimiter;
-  /** Typed core/v1 API (rate limited overall). */
-  readonly core: CoreV1Api;
-  /** Typed coordination.k8s.io/v1 API. */
-  readonly coordination: CoordinationV1Api;
-  /** Typed certificates.k8s.io/v1 API. */
-  readonly certificates: CertificatesV1Api;
-  /** Typed storage.k8s.io/v1 API. */
-  readonly storage: StorageV1Api;
-  /** Typed API for custom resources. */
-  readonly customObjects: CustomObjectsApi;
+  readonly #kc: KubeConfig | LazyKubeConfig;
+  #typed?: TypedApis;
   readonly #opts: Required<Omit<KubeClientOptions, "transport">>;
   readonly #closing = new AbortController();
   readonly #informers = new Set<Informer<KubeObject>>();
 
-  constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
-    this.kubeConfig = kc;
+  /**
+   * @param kc a client-node KubeConfig, or a {@link LazyKubeConfig} (the embedded API's), which
+   *   keeps client-node unloaded until the typed APIs or {@link kubeConfig} are first used
+   */
+  constructor(kc: KubeConfig | LazyKubeConfig, opts: KubeClientOptions = {}) {
+    this.#kc = kc;
     this.#opts = {
       qps: opts.qps ?? 2500,
       burst: opts.burst ?? 5000,
@@ -104,8 +159,44 @@ export class KubeClient {
       nodeLimit: this.#opts.nodeLimit,
     });
     this.http = new KubeHttp(kc, { transport: opts.transport });
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
+    if (!kc.getCurrentCluster()) throw new KubeConfigError("kubeconfig has no current cluster");
+  }
+
+  /** The kubeconfig, as client-node's KubeConfig. */
+  get kubeConfig(): KubeConfig {
+    return this.#kc instanceof LazyKubeConfig ? this.#kc.real : this.#kc;
+  }
+
+  /** Typed core/v1 API (rate limited overall). */
+  get core(): CoreV1Api {
+    return this.#typedApis().core;
+  }
+
+  /** Typed coordination.k8s.io/v1 API. */
+  get coordination(): CoordinationV1Api {
+    return this.#typedApis().coordination;
+  }
+
+  /** Typed certificates.k8s.io/v1 API. */
+  get certificates(): CertificatesV1Api {
+    return this.#typedApis().certificates;
+  }
+
+  /** Typed storage.k8s.io/v1 API. */
+  get storage(): StorageV1Api {
+    return this.#typedApis().storage;
+  }
+
+  /** Typed API for custom resources. */
+  get customObjects(): CustomObjectsApi {
+    return this.#typedApis().customObjects;
+  }
+
+  /** Built on first use: they need client-node, which raw calls and informers do not. */
+  #typedApis(): TypedApis {
+    if (this.#typed) return this.#typed;
+    const cn = clientNode();
+    const kc = this.kubeConfig;
     const limiter = this.limiter;
     const closing = this.#closing.signal;
     const rateLimit: Middleware = {
@@ -115,21 +206,24 @@ export class KubeClient {
       },
       post: (ctx) => Promise.resolve(ctx),
     };
-    const config = createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server, {}),
+    const config = cn.createConfiguration({
+      baseServer: new cn.ServerConfiguration(kc.getCurrentCluster()!.server, {}),
       authMethods: { default: kc },
       promiseMiddleware: [rateLimit],
     });
-    this.core = new CoreV1Api(config);
-    this.coordination = new CoordinationV1Api(config);
-    this.certificates = new CertificatesV1Api(config);
-    this.storage = new StorageV1Api(config);
-    this.customObjects = new CustomObjectsApi(config);
+    this.#typed = {
+      core: new cn.CoreV1Api(config),
+      coordination: new cn.CoordinationV1Api(config),
+      certificates: new cn.CertificatesV1Api(config),
+      storage: new cn.StorageV1Api(config),
+      customObjects: new cn.CustomObjectsApi(config),
+    };
+    return this.#typed;
   }
 
   /** From a kubeconfig file path. */
   static fromFile(path: string, opts?: KubeClientOptions): KubeClient {
-    const kc = new KubeConfig();
+    const kc = new (clientNode().KubeConfig)();
     try {
       kc.loadFromFile(path);
     } catch (err) {
@@ -140,7 +234,7 @@ export class KubeClient {
 
   /** From kubeconfig YAML text. */
   static fromYaml(yaml: string, opts?: KubeClientOptions): KubeClient {
-    const kc = new KubeConfig();
+    const kc = new (clientNode().KubeConfig)();
     try {
       kc.loadFromString(yaml);
     } catch (err) {

@@ -46,15 +46,24 @@ export interface KubeHttpOptions {
   transport?: KubeTransport;
 }
 
+/**
+ * What KubeHttp reads of a kubeconfig: client-node's `KubeConfig` fits, and so does the embedded
+ * API's `LazyKubeConfig` (client.ts), which needs no client-node for a token user.
+ */
+export type KubeConfigView = Pick<
+  KubeConfig,
+  "getCurrentCluster" | "getCurrentUser" | "applyToHTTPSOptions"
+>;
+
 /** One connection to one API server (the kubeconfig's current context). */
 export class KubeHttp {
   readonly server: string;
   readonly #client: Deno.HttpClient;
   readonly #transport?: KubeTransport;
-  readonly #kc: KubeConfig;
+  readonly #kc: KubeConfigView;
   readonly #staticAuth?: string;
 
-  constructor(kc: KubeConfig, options: KubeHttpOptions = {}) {
+  constructor(kc: KubeConfigView, options: KubeHttpOptions = {}) {
     this.#kc = kc;
     this.#transport = options.transport;
     const cluster = kc.getCurrentCluster();

@@ -16,9 +16,22 @@
  *
  * @module
  */
-export { type CallOptions, KubeClient, type KubeClientOptions, PatchStrategy } from "./client.ts";
+export {
+  type CallOptions,
+  KubeClient,
+  type KubeClientOptions,
+  LazyKubeConfig,
+  PatchStrategy,
+} from "./client.ts";
+export { clientNode, type ClientNodeModule, loadClientNode } from "./client_node.ts";
 export { Informer, type InformerHandlers, type InformerOptions, type ListFn } from "./informer.ts";
-export { KubeHttp, type KubeHttpOptions, type KubeTransport, type RequestOptions } from "./http.ts";
+export {
+  type KubeConfigView,
+  KubeHttp,
+  type KubeHttpOptions,
+  type KubeTransport,
+  type RequestOptions,
+} from "./http.ts";
 export { NodeRateLimiter, type RateLimitOptions, TokenBucket } from "./ratelimit.ts";
 export {
   failureStatus,

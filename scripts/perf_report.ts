@@ -9,13 +9,23 @@
 import type { BenchResult } from "../bench/lib/report.ts";
 import { withPerfSummary } from "./readme_perf.ts";
 
-const ORDER = ["sessions", "fanout", "latency", "storm", "twins"];
+const ORDER = [
+  "sessions",
+  "fanout",
+  "latency",
+  "storm",
+  "twins",
+  "vs-cloudcore",
+  "startup",
+  "tunnel",
+  "daemonset",
+];
 const root = new URL("../", import.meta.url);
 const resultsDir = new URL("bench/results/", root);
 
-/** `latency-swc128` → `latency`: tuned variants sort beside their scenario. */
+/** `latency-swc128`, `storm-n1000`, `sessions-presigned` → their scenario: variants sort beside it. */
 function base(scenario: string): string {
-  return scenario.split("-")[0];
+  return ORDER.find((o) => scenario === o || scenario.startsWith(`${o}-`)) ?? scenario;
 }
 
 async function loadResults(): Promise<BenchResult[]> {
@@ -29,10 +39,13 @@ async function loadResults(): Promise<BenchResult[]> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return out.sort((a, b) =>
-    ORDER.indexOf(base(a.scenario)) - ORDER.indexOf(base(b.scenario)) ||
-    a.scenario.localeCompare(b.scenario)
-  );
+  return out.sort(byOrder);
+}
+
+/** Scenarios in ORDER, each one's variants after it. */
+function byOrder(a: BenchResult, b: BenchResult): number {
+  return ORDER.indexOf(base(a.scenario)) - ORDER.indexOf(base(b.scenario)) ||
+    a.scenario.localeCompare(b.scenario, "en", { numeric: true });
 }
 
 function table(rows: (string | number)[][]): string {
@@ -43,7 +56,8 @@ function table(rows: (string | number)[][]): string {
   return [head, sep, ...rows.slice(1).map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
 }
 
-function render(results: BenchResult[]): string {
+function render(unordered: BenchResult[]): string {
+  const results = [...unordered].sort(byOrder);
   const lines: string[] = [
     "# Performance",
     "",
@@ -51,7 +65,8 @@ function render(results: BenchResult[]): string {
     "Re-run a scenario with its command below, then the report. Scenarios are sized to finish",
     "within 10 minutes on 2 cores (wall time shown per run). Absolute figures drift on shared",
     "machines (these ran beside other test suites); compare ratios where a baseline is measured",
-    "in the same run. `-swc<N>` results ran the hub with KubeSyncStore write concurrency N.",
+    "in the same run. `-swc<N>` results ran the hub with KubeSyncStore write concurrency N,",
+    "`-n<N>` results a fleet of N nodes instead of the default.",
     "",
   ];
   if (results.length === 0) {
@@ -69,6 +84,7 @@ function render(results: BenchResult[]): string {
     ]),
     "",
   );
+  lines.push(...beside(results));
   const machines = new Map<string, BenchResult["machine"]>();
   for (const r of results) machines.set(JSON.stringify(r.machine), r.machine);
   lines.push("## Machine", "");
@@ -82,11 +98,56 @@ function render(results: BenchResult[]): string {
     const took = r.wallS !== undefined ? `, took ${r.wallS} s` : "";
     lines.push(`## ${r.scenario}`, "", "```", r.command, "```", "", `Run ${r.date}${took}.`, "");
     lines.push(table(r.table), "");
+    if (r.compare && r.scenario !== "vs-cloudcore") lines.push(table(r.compare), "");
     if (r.notes?.length) {
       lines.push(...r.notes.map((n) => `- ${n}`), "");
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * "edgecloud beside cloudcore": every scenario's figures for both hubs from the same run, the
+ * cloudcore version each ran against, and which scenarios ran without cloudcore.
+ */
+function beside(results: BenchResult[]): string[] {
+  const out = [
+    "## edgecloud beside cloudcore",
+    "",
+    "Each scale scenario takes real cloudcore's path (`--cloudcore <path>` or `CLOUDCORE_BIN`)",
+    "and runs the same work against it in the same run: the same edge-sim fleet code, every node",
+    "bootstrapped through the hub's own cert server, an edgecloud API-only process as cloudcore's",
+    "API (not counted in its RSS or CPU unless a row says so). Ratios are edgecloud / cloudcore:",
+    "below 1 is better for times, memory and CPU, above 1 for rates.",
+    "",
+  ];
+  const rows: string[][] = [["scenario", "figure", "edgecloud", "cloudcore", "ratio"]];
+  const without: string[] = [];
+  for (const r of results) {
+    if (!r.compare || r.compare.length < 2) continue;
+    const version = r.compare[0][2];
+    const ran = r.compare.slice(1).some((row) => row[2] !== "not run");
+    if (!ran) {
+      without.push(r.scenario);
+      continue;
+    }
+    for (const row of r.compare.slice(1)) {
+      rows.push([r.scenario, row[0], row[1], `${row[2]} (${version})`, row[3]]);
+    }
+  }
+  if (rows.length > 1) out.push(table(rows), "");
+  const none = results.filter((r) =>
+    !r.compare && ["sessions", "fanout", "latency", "storm", "twins"].includes(base(r.scenario))
+  ).map((r) => r.scenario);
+  without.push(...none);
+  if (without.length) {
+    out.push(
+      `cloudcore not run in the latest result of: ${without.join(", ")} (no cloudcore binary ` +
+        "was given to that run).",
+      "",
+    );
+  }
+  return out;
 }
 
 if (import.meta.main) {

@@ -60,6 +60,11 @@ export class CpuProfiler {
     });
   }
 
+  /** Lets a process started with `--inspect-wait` or `--inspect-brk` run its program. */
+  async resume(): Promise<void> {
+    await this.#call("Runtime.runIfWaitingForDebugger");
+  }
+
   /** Starts sampling (1 ms interval). */
   async start(): Promise<void> {
     await this.#call("Profiler.enable");

@@ -53,6 +53,12 @@ export interface BenchResult {
   headline: Record<string, number | string | boolean>;
   /** The table printed. */
   table: (string | number)[][];
+  /**
+   * The same figures for edgecloud and real cloudcore measured in the same run: rows of
+   * [figure, edgecloud, cloudcore, edgecloud / cloudcore] under a header row; a cloudcore cell
+   * says "not run" when no cloudcore binary was given.
+   */
+  compare?: string[][];
   /** Target from docs/design.md and whether it was met. */
   targets: { name: string; target: string; value: string; met: boolean }[];
   /** Anything else worth keeping. */

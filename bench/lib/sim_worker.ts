@@ -17,11 +17,12 @@ import type { NodeCredentials } from "../../edge/sim/link.ts";
 /** Configuration passed as the first argument (JSON). */
 export interface SimWorkerConfig {
   server: string;
+  /** The CA a node certificate is signed with here (unless `bootstrap` is given). */
   caCertPath: string;
   caKeyPath: string;
   /**
-   * Bootstrap every node through this cert server (token → CSR → /edge.crt, as real edges do)
-   * instead of signing certificates with the CA key here.
+   * Bootstrap every node as a real edge does instead: join token → CSR → `/edge.crt` at the
+   * hub's cert server (the hub then signs each node's certificate).
    */
   bootstrap?: { certServer: string; token: string };
   sim: Omit<SimOptions, "server" | "credentials" | "progress" | "observe">;
@@ -46,32 +47,29 @@ export interface SimWorkerStats {
 
 setLogLevel("error");
 const cfg = JSON.parse(Deno.args[0]) as SimWorkerConfig;
-const ca = await loadKeyPairPem(
-  await Deno.readTextFile(cfg.caCertPath),
-  await Deno.readTextFile(cfg.caKeyPath),
-);
-const issuer = new NodeCertIssuer({ ca, server: ca });
 const prefix = cfg.sim.namePrefix ?? "sim-";
-// Issue every certificate before connecting so the connect phase measures connects only.
-let bootstrapped: Map<string, NodeCredentials> | undefined;
+const names = Array.from({ length: cfg.sim.nodes }, (_, i) => `${prefix}${i}`);
+// Every certificate exists before connecting, so the connect phase measures connects only.
+let credentials: (node: string) => NodeCredentials | Promise<NodeCredentials>;
 if (cfg.bootstrap) {
-  const names = Array.from({ length: cfg.sim.nodes }, (_, i) => `${prefix}${i}`);
-  bootstrapped = await obtainCredentials(names, { ...cfg.bootstrap, concurrency: 16 });
+  const creds = await obtainCredentials(names, { ...cfg.bootstrap, concurrency: 32 });
+  credentials = (n) => creds.get(n)!;
 } else {
-  for (let i = 0; i < cfg.sim.nodes; i += 200) {
-    await Promise.all(
-      Array.from(
-        { length: Math.min(200, cfg.sim.nodes - i) },
-        (_, k) => issuer.credentials(`${prefix}${i + k}`),
-      ),
-    );
+  const ca = await loadKeyPairPem(
+    await Deno.readTextFile(cfg.caCertPath),
+    await Deno.readTextFile(cfg.caKeyPath),
+  );
+  const issuer = new NodeCertIssuer({ ca, server: ca });
+  for (let i = 0; i < names.length; i += 200) {
+    await Promise.all(names.slice(i, i + 200).map((n) => issuer.credentials(n)));
   }
+  credentials = (n) => issuer.credentials(n);
 }
 let podMessages = 0;
 const sim = new EdgeSimulator({
   ...cfg.sim,
   server: cfg.server,
-  credentials: (n) => bootstrapped?.get(n) ?? issuer.credentials(n),
+  credentials,
   observe: (_n, m) => {
     if (m.route.operation !== "response" && /^[^/]+\/pod\/[^/]+$/.test(m.route.resource ?? "")) {
       podMessages++;

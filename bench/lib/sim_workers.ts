@@ -15,6 +15,7 @@ import type { HubProcess } from "../../harness/hub_launcher.ts";
 import type { SimWorkerConfig, SimWorkerStats } from "./sim_worker.ts";
 import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
 import { readLines } from "../../harness/lines.ts";
+import { trackChild } from "../../harness/children.ts";
 
 /** Options of {@link startFleet}. */
 export interface FleetOptions {
@@ -26,13 +27,10 @@ export interface FleetOptions {
   perWorker?: number;
   /** Simulator options for every worker (nodes and namePrefix are set per worker). */
   sim: Partial<SimWorkerConfig["sim"]>;
+  /** Bootstrap nodes through the hub's cert server (hub.certServer, hub.token) instead. */
+  bootstrap?: boolean;
   /** Name prefix (default `sim-`); worker k uses `<prefix>w<k>-`. */
   prefix?: string;
-  /**
-   * Bootstrap each node through the hub's cert server with its join token (the hub must run
-   * one: `spawnHub({ certPort: 0 })`) instead of signing node certificates in the worker.
-   */
-  bootstrap?: boolean;
 }
 
 interface Worker {
@@ -64,12 +62,12 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       server: opts.hub.server,
       caCertPath: `${opts.dataDir}/pki/ca.crt`,
       caKeyPath: `${opts.dataDir}/pki/ca.key`,
-      bootstrap: opts.bootstrap
-        ? { certServer: opts.hub.certServer, token: opts.hub.token }
-        : undefined,
+      ...(opts.bootstrap
+        ? { bootstrap: { certServer: opts.hub.certServer, token: opts.hub.token } }
+        : {}),
       sim: { ...opts.sim, nodes, namePrefix: `${opts.prefix ?? "sim-"}w${k}-` },
     };
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = trackChild(new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--no-check",
@@ -83,7 +81,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
-    }).spawn();
+    }).spawn());
     workers.push({
       child,
       writer: child.stdin.getWriter(),

@@ -30,6 +30,8 @@ import { KubeClient, type KubeObject } from "../../kube/mod.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import type { Message } from "../../modules/mod.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
+import { sideBySide } from "../lib/hubs.ts";
+import { cloudcoreVersion, joinToken } from "../../harness/cloudcore_hub.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -38,6 +40,8 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "1000" },
     waves: { type: "string", default: "10" },
     cloudcore: { type: "string" },
+    // Skip edgecloud's side (to look into cloudcore alone).
+    "cloudcore-only": { type: "boolean", default: false },
   },
 });
 const NODES = Number(values.nodes);
@@ -63,19 +67,6 @@ const root = await Deno.makeTempDir({ prefix: "bench-vs-cloudcore-" });
 const sides: Side[] = [];
 console.log(`work dir ${root} (kept with the hubs' logs when the run fails)`);
 
-async function tokenOf(kube: KubeClient): Promise<string> {
-  for (let i = 0; i < 120; i++) {
-    try {
-      const s = await kube.get<KubeObject & { data?: { tokendata?: string } }>(
-        "/api/v1/namespaces/kubeedge/secrets/tokensecret",
-      );
-      if (s.data?.tokendata) return atob(s.data.tokendata);
-    } catch { /* not yet */ }
-    await sleep(500);
-  }
-  throw new Error("no join token");
-}
-
 async function prepare(
   name: string,
   launch: (
@@ -98,7 +89,8 @@ async function prepare(
     waveMs: [],
     cpuPerMsgUs: [],
   };
-  const token = await tokenOf(kube);
+  sides.push(side);
+  const token = await joinToken(kube);
   const names = Array.from({ length: NODES }, (_, i) => `${name}-${i}`);
   console.log(`${name}: bootstrapping ${NODES} nodes through its cert server`);
   const creds = await obtainCredentials(names, {
@@ -186,7 +178,10 @@ async function wave(side: Side, i: number): Promise<void> {
   const t0 = performance.now();
   const cm = await side.kube.patch<KubeObject>(
     "/api/v1/namespaces/default/configmaps/fan",
-    { data: { v: String(i) } },
+    // A value no earlier wave wrote: a PATCH that changes nothing leaves the resourceVersion as
+    // it is and sends no event (this is how the unmeasured first wave, writing the ConfigMap's
+    // initial value again, once waited forever for cloudcore).
+    { data: { v: `${side.name}-${i}-${Date.now()}` } },
     "application/merge-patch+json",
   );
   const rv = Number(cm.metadata?.resourceVersion);
@@ -204,7 +199,9 @@ async function wave(side: Side, i: number): Promise<void> {
 }
 
 try {
-  await prepare("edgecloud", (dir, kc) => startEdgecloudHub(dir, kc, NODES * 2));
+  if (!values["cloudcore-only"]) {
+    await prepare("edgecloud", (dir, kc) => startEdgecloudHub(dir, kc, NODES * 2));
+  }
   if (CLOUDCORE) {
     await prepare("cloudcore", (dir, kc) => startCloudcore(CLOUDCORE, dir, kc, NODES * 2));
   } else {
@@ -237,59 +234,39 @@ const fig = (s: Side) => ({
   cpuUs: median(s.cpuPerMsgUs),
   rss: s.fleetRss,
 });
-const e = fig(sides[0]);
-const c = sides[1] ? fig(sides[1]) : undefined;
-const cell = (v: number | undefined, d = 1) => v === undefined ? "not run" : v.toFixed(d);
+const eSide = sides.find((s) => s.name === "edgecloud");
+const cSide = sides.find((s) => s.name === "cloudcore");
+const e = eSide ? fig(eSide) : undefined;
+const c = cSide ? fig(cSide) : undefined;
+const version = cSide ? cloudcoreVersion(cSide.hub.lines) : "";
+const ok = (f: ReturnType<typeof fig> | undefined, s: Side | undefined) =>
+  f && s && !s.failure ? f : undefined;
 const table = [
-  ["figure", "edgecloud", "cloudcore v1.23.1", "edgecloud / cloudcore"],
-  [
-    `hub RSS with ${NODES} nodes, MiB`,
-    mib(e.rss),
-    c ? mib(c.rss) : "not run",
-    c ? (e.rss / c.rss).toFixed(2) : "-",
-  ],
-  [
-    "hub RSS per node, KB",
-    cell(e.kbPerNode),
-    cell(c?.kbPerNode),
-    c ? (e.kbPerNode / c.kbPerNode).toFixed(2) : "-",
-  ],
-  [
-    "fan-out wave (median), ms",
-    cell(e.waveMs, 0),
-    cell(c?.waveMs, 0),
-    c ? (e.waveMs / c.waveMs).toFixed(2) : "-",
-  ],
-  [
-    "ACKed messages per second",
-    cell(e.msgsPerSec, 0),
-    cell(c?.msgsPerSec, 0),
-    c ? (e.msgsPerSec / c.msgsPerSec).toFixed(2) : "-",
-  ],
-  [
-    "hub CPU per message, µs",
-    cell(e.cpuUs),
-    cell(c?.cpuUs),
-    c ? (e.cpuUs / c.cpuUs).toFixed(2) : "-",
-  ],
+  ["figure", "edgecloud", `cloudcore ${version}`.trim(), "edgecloud / cloudcore"],
+  sideBySide(`hub RSS with ${NODES} nodes, MiB`, e && e.rss / 1048576, c && c.rss / 1048576),
+  sideBySide("hub RSS per node, KB", e?.kbPerNode, c?.kbPerNode),
+  sideBySide("fan-out wave (median), ms", ok(e, eSide)?.waveMs, ok(c, cSide)?.waveMs, 0),
+  sideBySide("ACKed messages per second", ok(e, eSide)?.msgsPerSec, ok(c, cSide)?.msgsPerSec, 0),
+  sideBySide("hub CPU per message, µs", ok(e, eSide)?.cpuUs, ok(c, cSide)?.cpuUs),
 ];
 printTable(table);
 await writeResult({
   scenario: "vs-cloudcore",
-  command: `CLOUDCORE_BIN=... deno task bench:vs-cloudcore --nodes ${NODES} --waves ${WAVES}`,
+  command: `CLOUDCORE_BIN=... deno task bench:vs-cloudcore ${Deno.args.join(" ")}`.trim(),
   headline: {
     nodes: NODES,
-    cloudcore: c ? "v1.23.1" : "not run",
-    edgecloudKbPerNode: Math.round(e.kbPerNode * 10) / 10,
+    cloudcore: c ? `cloudcore ${version}` : "not run",
+    edgecloudKbPerNode: e ? Math.round(e.kbPerNode * 10) / 10 : "not run",
     cloudcoreKbPerNode: c ? Math.round(c.kbPerNode * 10) / 10 : "not run",
-    edgecloudMsgsPerSec: Math.round(e.msgsPerSec),
-    cloudcoreMsgsPerSec: c ? Math.round(c.msgsPerSec) : "not run",
+    edgecloudMsgsPerSec: ok(e, eSide) ? Math.round(e!.msgsPerSec) : "not measured",
+    cloudcoreMsgsPerSec: ok(c, cSide) ? Math.round(c!.msgsPerSec) : c ? "failed" : "not run",
   },
   table,
+  compare: table,
   targets: [],
   details: {
-    edgecloud: sides[0]?.waveMs,
-    cloudcore: sides[1]?.waveMs,
+    edgecloud: eSide?.waveMs,
+    cloudcore: cSide?.waveMs,
     failures: sides.filter((s) => s.failure).map((s) => `${s.name}: ${s.failure}`),
     workDir: root,
   },

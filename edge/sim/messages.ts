@@ -99,10 +99,14 @@ export function nodeStatus(name: string, uid: string, env?: MessageEnv): Message
   }, env);
 }
 
-/** `kube-node-lease/lease/<name>` update: the node lease renewal. */
-export function leaseUpdate(name: string, env?: MessageEnv): Message {
+/**
+ * `kube-node-lease/lease/<name>` update: the node lease renewal; `insert` (create) for the first
+ * one, as edged's lease controller creates the Lease it then renews (an update of a Lease that
+ * does not exist is NotFound on cloudcore and on edgecloud alike).
+ */
+export function leaseUpdate(name: string, env?: MessageEnv, create = false): Message {
   const now = new Date(env?.now() ?? Date.now()).toISOString().replace("Z", "000Z");
-  return edged(Operation.Update, `${LEASE_NAMESPACE}/lease/${name}`, {
+  return edged(create ? Operation.Insert : Operation.Update, `${LEASE_NAMESPACE}/lease/${name}`, {
     kind: "Lease",
     apiVersion: "coordination.k8s.io/v1",
     metadata: { name, namespace: LEASE_NAMESPACE },

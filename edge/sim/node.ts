@@ -59,6 +59,8 @@ export class SimNode {
   readonly lastTwin = new Map<string, string>();
   /** Resource → latest RV received (downstream objects). */
   readonly objects = new Map<string, string>();
+  /** Whether the first lease message (a create) went out. */
+  #leaseCreated = false;
   /** The pods the hub gave this node (what its simulated kubelet serves). */
   readonly pods = new SimPods();
   readonly #listeners = new Set<(msg: Message) => void>();
@@ -220,7 +222,12 @@ export class SimNode {
       b.nodeStatusInterval,
       () => this.#send("nodestatus", nodeStatus(this.name, this.#uid)),
     );
-    this.#every(b.leaseInterval, () => this.#send("lease", leaseUpdate(this.name)));
+    this.#every(b.leaseInterval, () => {
+      // The first renewal creates the Lease (once per node: it outlives sessions).
+      if (this.#send("lease", leaseUpdate(this.name, undefined, !this.#leaseCreated))) {
+        this.#leaseCreated = true;
+      }
+    });
     for (let d = 0; d < b.devices; d++) {
       const device = `${this.name}-dev-${d}`;
       this.#every(b.twinHz > 0 ? 1 / b.twinHz : 0, () => {

@@ -12,7 +12,7 @@
  * });
  * ```
  */
-import { ApiException, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
 import { createLogger, decodeBase64, encodeBase64 } from "../../lib/mod.ts";
 import {
   type CA,
@@ -275,6 +275,8 @@ async function readIfExists(path: string): Promise<string | null> {
   }
 }
 
+// client-node's ApiException, read by shape (its numeric `code`) so that loading the hub does
+// not load client-node (kube/client_node.ts).
 function isStatus(err: unknown, code: number): boolean {
-  return err instanceof ApiException && err.code === code;
+  return err instanceof Error && (err as { code?: unknown }).code === code;
 }

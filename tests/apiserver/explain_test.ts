@@ -135,12 +135,15 @@ Deno.test("generated schemas: apps/v1 and batch/v1 kinds with their descriptions
   }
 });
 
-Deno.test("every served built-in kind has its published schema in its group/version document", () => {
+Deno.test("every served built-in kind has its published schema in its group/version document", async () => {
   const reg = new ResourceRegistry();
   for (const d of reg.all()) {
     // metrics.k8s.io is metrics-server's, not in Kubernetes' spec: it gets an open skeleton.
     if (!d.builtin || d.group === "metrics.k8s.io") continue;
-    const doc = openApiV3Doc(reg, d.group ? `apis/${d.group}/${d.version}` : `api/${d.version}`);
+    const doc = await openApiV3Doc(
+      reg,
+      d.group ? `apis/${d.group}/${d.version}` : `api/${d.version}`,
+    );
     const schemas = (doc?.components as { schemas: Record<string, Schema> }).schemas;
     const found = Object.entries(schemas).find(([name, s]) =>
       SCHEMAS[name] === s &&
@@ -152,7 +155,7 @@ Deno.test("every served built-in kind has its published schema in its group/vers
   }
 });
 
-Deno.test("a CRD's new schema changes its group/version document's hash", () => {
+Deno.test("a CRD's new schema changes its group/version document's hash", async () => {
   const reg = new ResourceRegistry();
   const crd = (description: string) => ({
     metadata: { name: "widgets.example.com" },
@@ -176,7 +179,7 @@ Deno.test("a CRD's new schema changes its group/version document's hash", () => 
   const before = url();
   reg.applyCrd(crd("second"));
   assert(url() !== before, before);
-  const doc = openApiV3Doc(reg, "apis/example.com/v1");
+  const doc = await openApiV3Doc(reg, "apis/example.com/v1");
   const widget = (doc?.components as { schemas: Record<string, Schema> }).schemas[
     "com.example.v1.Widget"
   ];

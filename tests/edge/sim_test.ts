@@ -73,6 +73,37 @@ Deno.test("edge-sim: nodes register, report status, get their pods and report po
   assert(summary.rttMs.count > 0);
 });
 
+Deno.test("edge-sim: the first lease message creates the Lease, later ones renew it", async () => {
+  const stack = await startStack();
+  const sim = new EdgeSimulator({
+    nodes: 1,
+    server: stack.server,
+    credentials: (n) => stack.issuer.credentials(n),
+    namePrefix: "simlease-",
+    nodeStatusInterval: 0,
+    leaseInterval: 0.1,
+    heartbeat: 1,
+  });
+  try {
+    await sim.start();
+    await sim.waitUntil((s) => (s.sent.lease ?? 0) >= 3, 10_000, "3 lease messages");
+    // Renewals (updates) of a Lease that exists: its renewTime moves on.
+    const renewTime = async () =>
+      ((await stack.kube.get(
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/simlease-0",
+      )) as {
+        spec: { renewTime: string };
+      }).spec.renewTime;
+    const first = await renewTime();
+    await waitUntil(async () => (await renewTime()) !== first, "the lease renewed", {
+      intervalMs: 50,
+    });
+  } finally {
+    await sim.stop();
+    await stack.close();
+  }
+});
+
 Deno.test("edge-sim: a dropped fleet reconnects by itself", async () => {
   const stack = await startStack();
   const sim = new EdgeSimulator({
