@@ -115,9 +115,9 @@ export class AckQueue {
   readonly nodeId: string;
   readonly #store = new Map<string, AckEntry>();
   /** Pending entries due now, lowest RV first (lazy deletion: stale items are skipped). */
-  readonly #heap = new Heap<HeapItem>(heapLess);
+  #heap: Heap<HeapItem> | undefined;
   /** Pending entries waiting out a back-off. */
-  readonly #delayed = new Set<AckEntry>();
+  #delayed: Set<AckEntry> | undefined;
   /** Entries not yet delivered (pending or in flight). */
   #waiting = 0;
   readonly #sync: SyncStore;
@@ -128,7 +128,8 @@ export class AckQueue {
   readonly #onDepth: (delta: number) => void;
   #seq = 0;
   #maxOrder = 0;
-  #chain: Promise<unknown> = Promise.resolve();
+  /** The serialised enqueues (set while {@link #queued} > 0: none kept for an idle node). */
+  #chain: Promise<unknown> | undefined;
   /** Enqueues waiting behind (or running) an ObjectSync lookup. */
   #queued = 0;
   /** One-shot callbacks of consumers waiting for a due message ({@link onReady}). */
@@ -168,7 +169,7 @@ export class AckQueue {
       const decided = this.#decide(msg);
       return typeof decided === "string" ? decided : this.#serialise(this.#lookup(decided));
     }
-    return this.#serialise(this.#chain.then(() => {
+    return this.#serialise(this.#chain!.then(() => {
       const decided = this.#decide(msg);
       return typeof decided === "string" ? decided : this.#lookup(decided);
     }));
@@ -177,7 +178,9 @@ export class AckQueue {
   /** Counts `run` among the calls later ones must wait for, until it settles. */
   #serialise(run: Promise<EnqueueResult>): Promise<EnqueueResult> {
     this.#queued++;
-    const settled = () => void this.#queued--;
+    const settled = () => {
+      if (--this.#queued === 0) this.#chain = undefined;
+    };
     this.#chain = run.then(settled, settled);
     return run;
   }
@@ -334,8 +337,8 @@ export class AckQueue {
     } else {
       entry.order = this.#maxOrder;
     }
-    this.#delayed.delete(entry);
-    this.#heap.push({ entry, seq: entry.seq, order: entry.order });
+    this.#delayed?.delete(entry);
+    this.#push({ entry, seq: entry.seq, order: entry.order });
     if (!wasWaiting) {
       this.#waiting++;
       this.#onDepth(1);
@@ -344,20 +347,28 @@ export class AckQueue {
     return wasWaiting ? "replaced" : "queued";
   }
 
+  /** Queues `item` (the heap is made on first use: most nodes of a big fleet wait idle). */
+  #push(item: HeapItem): void {
+    (this.#heap ??= new Heap<HeapItem>(heapLess)).push(item);
+  }
+
   /** Pops the lowest-RV pending entry that is due, or null. */
   #take(now: number): AckEntry | null {
-    for (const e of this.#delayed) {
-      if (e.notBefore <= now) {
-        this.#delayed.delete(e);
-        this.#heap.push({ entry: e, seq: e.seq, order: e.order });
+    const delayed = this.#delayed;
+    if (delayed) {
+      for (const e of delayed) {
+        if (e.notBefore <= now) {
+          delayed.delete(e);
+          this.#push({ entry: e, seq: e.seq, order: e.order });
+        }
       }
     }
     for (;;) {
-      const item = this.#heap.pop();
+      const item = this.#heap?.pop();
       if (!item) return null;
       const e = item.entry;
       if (
-        e.state === "pending" && e.seq === item.seq && e.msg && !this.#delayed.has(e) &&
+        e.state === "pending" && e.seq === item.seq && e.msg && !this.#delayed?.has(e) &&
         this.#store.get(e.key) === e
       ) {
         return e;
@@ -424,7 +435,8 @@ export class AckQueue {
 
   #armTimer(): void {
     let earliest = Infinity;
-    for (const e of this.#delayed) if (e.notBefore < earliest) earliest = e.notBefore;
+    const delayed = this.#delayed;
+    if (delayed) { for (const e of delayed) if (e.notBefore < earliest) earliest = e.notBefore; }
     if (earliest === Infinity || earliest >= this.#timerAt) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = earliest;
@@ -493,7 +505,7 @@ export class AckQueue {
     const delay = Math.min(this.#capMs, this.#baseMs * 2 ** Math.min(e.failures - 1, 40));
     e.notBefore = this.#clock.now() + delay;
     e.state = "pending";
-    this.#delayed.add(e);
+    (this.#delayed ??= new Set()).add(e);
     this.#wake();
   }
 
@@ -502,17 +514,20 @@ export class AckQueue {
     if (!this.isCurrent(lease)) return;
     const e = lease.entry;
     e.state = "pending";
-    this.#heap.push({ entry: e, seq: e.seq, order: e.order });
+    this.#push({ entry: e, seq: e.seq, order: e.order });
     this.#wake();
   }
 
   /** A new session starts: whatever waits in back-off is due now. */
   resetBackoff(): void {
-    for (const e of this.#delayed) {
-      e.notBefore = 0;
-      this.#heap.push({ entry: e, seq: e.seq, order: e.order });
+    const delayed = this.#delayed;
+    if (delayed) {
+      for (const e of delayed) {
+        e.notBefore = 0;
+        this.#push({ entry: e, seq: e.seq, order: e.order });
+      }
+      delayed.clear();
     }
-    this.#delayed.clear();
     this.#wake();
   }
 
@@ -523,8 +538,8 @@ export class AckQueue {
     this.#timer = undefined;
     this.#onDepth(-this.#waiting);
     this.#waiting = 0;
-    this.#heap.clear();
-    this.#delayed.clear();
+    this.#heap?.clear();
+    this.#delayed?.clear();
     this.#wake();
   }
 }

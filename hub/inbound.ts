@@ -39,7 +39,8 @@ export interface ReadFlow {
 
 /** One connection's incoming messages on their way to the handler; see module docs. */
 export class InboundQueue {
-  #chain: Promise<void> = Promise.resolve();
+  /** The handler chain while messages wait (unset when none does). */
+  #chain: Promise<void> | undefined;
   /** Messages queued or running in the handler chain. */
   #pending = 0;
   #paused = false;
@@ -83,7 +84,7 @@ export class InboundQueue {
       this.#paused = true;
       this.flow.pause();
     }
-    this.#chain = this.#chain.then(async () => {
+    this.#chain = (this.#chain ?? Promise.resolve()).then(async () => {
       try {
         await this.handler(msg);
       } catch (err) {
@@ -95,7 +96,8 @@ export class InboundQueue {
   }
 
   #settled(): void {
-    this.#pending--;
+    // Idle: drop the settled chain (one promise per connection otherwise kept for nothing).
+    if (--this.#pending === 0) this.#chain = undefined;
     if (this.#paused && this.#pending < ReadPause.resumeBelow) {
       this.#paused = false;
       this.flow.resume();

@@ -18,22 +18,25 @@ export interface NoAckQueueOptions {
   onDepth?: (delta: number) => void;
 }
 
+const noop = () => {};
+
 /** Default bound of a node's no-ack queue. */
 export const DefaultNoAckCapacity = 1000;
 
-/** A bounded FIFO with an async `next`. */
+/** A bounded FIFO with an async `next`, or {@link tryNext} + {@link onReady} for one consumer. */
 export class NoAckQueue {
   readonly capacity: number;
   #items: Message[] = [];
   #head = 0;
-  #waiters: Array<() => void> = [];
+  /** Wake-ups of consumers waiting for a message (usually none or one: the node's session). */
+  #waiters: Array<() => void> | undefined;
   readonly #onOverflow: (msg: Message) => void;
   readonly #onDepth: (delta: number) => void;
 
   constructor(opts: NoAckQueueOptions = {}) {
     this.capacity = opts.capacity ?? DefaultNoAckCapacity;
-    this.#onOverflow = opts.onOverflow ?? (() => {});
-    this.#onDepth = opts.onDepth ?? (() => {});
+    this.#onOverflow = opts.onOverflow ?? noop;
+    this.#onDepth = opts.onDepth ?? noop;
   }
 
   /** Messages waiting. */
@@ -52,7 +55,8 @@ export class NoAckQueue {
     this.#items.push(msg);
     this.#onDepth(1);
     const waiters = this.#waiters;
-    this.#waiters = [];
+    if (!waiters?.length) return;
+    this.#waiters = undefined;
     for (const w of waiters) w();
   }
 
@@ -63,30 +67,55 @@ export class NoAckQueue {
     this.#onDepth(1);
   }
 
+  /** Takes the oldest message, or undefined when none waits. */
+  tryNext(): Message | undefined {
+    if (this.depth === 0) return undefined;
+    const msg = this.#items[this.#head];
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      // Empty: start over, so an idle node's queue keeps no delivered message alive.
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#onDepth(-1);
+    return msg;
+  }
+
+  /**
+   * Calls `callback` once, synchronously, on the next {@link push}; registering the same
+   * callback twice before then registers it once. How a session waits without a promise.
+   */
+  onReady(callback: () => void): void {
+    const waiters = this.#waiters ??= [];
+    if (!waiters.includes(callback)) waiters.push(callback);
+  }
+
+  /** Withdraws a callback registered with {@link onReady}. */
+  offReady(callback: () => void): void {
+    const waiters = this.#waiters;
+    const i = waiters ? waiters.indexOf(callback) : -1;
+    if (i >= 0) waiters!.splice(i, 1);
+  }
+
   /** Takes the oldest message, waiting for one; rejects when `signal` aborts. */
   async next(signal: AbortSignal): Promise<Message> {
     for (;;) {
       signal.throwIfAborted();
-      if (this.depth > 0) {
-        const msg = this.#items[this.#head];
-        this.#head++;
-        if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-          this.#items = this.#items.slice(this.#head);
-          this.#head = 0;
-        }
-        this.#onDepth(-1);
-        return msg;
-      }
+      const msg = this.tryNext();
+      if (msg !== undefined) return msg;
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {
-          this.#waiters = this.#waiters.filter((w) => w !== wake);
+          this.offReady(wake);
           reject(signal.reason);
         };
         const wake = () => {
           signal.removeEventListener("abort", onAbort);
           resolve();
         };
-        this.#waiters.push(wake);
+        this.onReady(wake);
         signal.addEventListener("abort", onAbort, { once: true });
       });
     }

@@ -33,16 +33,25 @@ export interface NodePoolsOptions {
 export class NodePools {
   readonly #pools = new Map<string, NodePool>();
   readonly #opts: NodePoolsOptions;
+  /** Metric callbacks shared by every node's queues (not a set of closures per node). */
+  readonly #onAckDrop: (reason: AckDropReason, msg: Message) => void;
+  readonly #onAckDepth: (delta: number) => void;
+  readonly #onNoAckOverflow: () => void;
+  readonly #onNoAckDepth: (delta: number) => void;
 
   constructor(opts: NodePoolsOptions) {
     this.#opts = opts;
+    const m = opts.metrics;
+    this.#onAckDrop = (reason) => m.dropped.inc({ reason });
+    this.#onAckDepth = (d) => m.addQueueDepth("ack", d);
+    this.#onNoAckOverflow = () => m.dropped.inc({ reason: "noack_overflow" });
+    this.#onNoAckDepth = (d) => m.addQueueDepth("noack", d);
   }
 
   /** The node's pool, created on first use. */
   get(nodeId: string): NodePool {
     let pool = this.#pools.get(nodeId);
     if (pool) return pool;
-    const m = this.#opts.metrics;
     pool = {
       nodeId,
       ack: new AckQueue({
@@ -50,13 +59,13 @@ export class NodePools {
         syncStore: this.#opts.syncStore,
         clock: this.#opts.clock,
         backoffCapMs: this.#opts.backoffCapMs,
-        onDrop: (reason: AckDropReason, _msg: Message) => m.dropped.inc({ reason }),
-        onDepth: (d) => m.addQueueDepth("ack", d),
+        onDrop: this.#onAckDrop,
+        onDepth: this.#onAckDepth,
       }),
       noAck: new NoAckQueue({
         capacity: this.#opts.noAckCapacity,
-        onOverflow: () => m.dropped.inc({ reason: "noack_overflow" }),
-        onDepth: (d) => m.addQueueDepth("noack", d),
+        onOverflow: this.#onNoAckOverflow,
+        onDepth: this.#onNoAckDepth,
       }),
     };
     this.#pools.set(nodeId, pool);

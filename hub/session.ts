@@ -22,6 +22,7 @@ import type { Clock, TimerHandle } from "../lib/mod.ts";
 import { CloseReason, type CloseReasonLabel, type HubMetrics } from "./metrics.ts";
 import type { NodePool } from "./node_pool.ts";
 import type { EdgeConnection } from "./transport.ts";
+import { type KeepaliveOwner, KeepaliveTimers } from "./keepalive_timers.ts";
 
 const log = createLogger("cloudhub.session");
 
@@ -52,6 +53,11 @@ export interface SessionOptions extends DeliveryOptions {
   metrics: HubMetrics;
   /** `keepaliveInterval` in ms (default 30 000). */
   keepaliveIntervalMs?: number;
+  /**
+   * The keepalive deadlines shared by the hub's sessions (one timer for all; its interval
+   * replaces `keepaliveIntervalMs`). Default: a set of this session's own.
+   */
+  keepalives?: KeepaliveTimers;
   /** Upstream handler (the dispatcher); may complete synchronously. */
   onMessage: (session: Session, msg: Message) => void | Promise<void>;
 }
@@ -85,7 +91,7 @@ export function wireCopy(msg: Message): Message {
 }
 
 /** A live session; see module docs. */
-export class Session {
+export class Session implements KeepaliveOwner {
   readonly nodeId: string;
   readonly conn: EdgeConnection;
   readonly pool: NodePool;
@@ -96,21 +102,25 @@ export class Session {
   readonly #ackAttempts: number;
   readonly #ackWindow: number;
   readonly #onMessage: (session: Session, msg: Message) => void | Promise<void>;
-  readonly #abort = new AbortController();
+  #closed = false;
   /** Ack-path messages awaiting their ACK, by msg_id. */
   readonly #inflight = new Map<string, Inflight>();
   #deadlines: Deadline[] = [];
   #deadlineHead = 0;
   #deadlineTimer: TimerHandle | undefined;
-  #keepaliveTimer: TimerHandle | undefined;
+  readonly #keepalives: KeepaliveTimers;
+  #keepaliveAt = 0;
   #closeReason = "";
   #done: Promise<string> | undefined;
+  #resolveDone: ((reason: string) => void) | undefined;
   #filling = false;
   /** {@link #fill} as the queue's `onReady` callback (one function, so it registers once). */
   readonly #refill = () => this.#fill();
-  /** Resolves once close() has handed the in-flight messages back to the pool. */
-  readonly #ackPathEnded: Promise<void>;
-  #endAckPath!: () => void;
+  /** The no-ack queue's `onReady` callback: drains in a microtask, as a woken loop would. */
+  readonly #noAckReady = () => queueMicrotask(this.#drainNoAckTask);
+  readonly #drainNoAckTask = () => this.#drainNoAck();
+  /** A no-ack write waiting for its flush (back-pressure); the drain resumes once it settles. */
+  #noAckWriting = false;
 
   constructor(opts: SessionOptions) {
     this.conn = opts.conn;
@@ -118,17 +128,18 @@ export class Session {
     this.pool = opts.pool;
     this.#clock = opts.clock;
     this.#metrics = opts.metrics;
-    this.#keepaliveMs = opts.keepaliveIntervalMs ?? 30_000;
+    this.#keepalives = opts.keepalives ??
+      new KeepaliveTimers(opts.clock, opts.keepaliveIntervalMs ?? 30_000);
+    this.#keepaliveMs = this.#keepalives.intervalMs;
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? 5_000;
     this.#ackAttempts = Math.max(1, opts.ackAttempts ?? 5);
     this.#ackWindow = Math.max(1, opts.ackWindow ?? 16);
     this.#onMessage = opts.onMessage;
-    this.#ackPathEnded = new Promise<void>((resolve) => (this.#endAckPath = resolve));
   }
 
   /** True once {@link close} ran or the connection closed. */
   get closed(): boolean {
-    return this.#abort.signal.aborted;
+    return this.#closed;
   }
 
   /** Why the session ended ("" while open). */
@@ -143,32 +154,47 @@ export class Session {
    */
   start(): Promise<string> {
     if (this.#done) return this.#done;
+    this.#done = new Promise<string>((resolve) => (this.#resolveDone = resolve));
     this.pool.ack.resetBackoff();
     this.keepalive();
     this.conn.onMessage((msg) => this.#onMessage(this, msg));
     // The transport already counted a close it saw or made itself.
     this.conn.closed.then((reason) => this.close(`connection closed: ${reason}`, null));
     this.#fill();
-    this.#done = Promise.all([this.#ackPathEnded, this.#noAckLoop()]).then(() => this.#closeReason);
+    // The no-ack path starts a microtask later, as the loop it replaces did.
+    queueMicrotask(this.#drainNoAckTask);
+    this.#maybeDone(); // closed before it started
     return this.#done;
   }
 
-  /** Resets the keepalive timer (only `keepalive` operations call this, §3.6). */
+  /** Resolves {@link start}'s promise once closed and no no-ack write is still settling. */
+  #maybeDone(): void {
+    if (this.#closed && !this.#noAckWriting) this.#resolveDone?.(this.#closeReason);
+  }
+
+  /** Resets the keepalive deadline (only `keepalive` operations call this, §3.6). */
   keepalive(): void {
     if (this.closed) return;
-    if (this.#keepaliveTimer !== undefined) this.#clock.clearTimeout(this.#keepaliveTimer);
-    this.#keepaliveTimer = this.#clock.setTimeout(() => {
-      this.#keepaliveTimer = undefined;
-      if (this.conn.readPaused) {
-        // The hub stopped reading (back-pressure): the edge's keepalive may be unread in the
-        // socket. Wait another interval rather than close a node for our own delay.
-        log.debug("keepalive deadline while reading is paused; extended", { node: this.nodeId });
-        this.keepalive();
-        return;
-      }
-      log.info("keepalive timeout", { node: this.nodeId, intervalMs: this.#keepaliveMs });
-      this.close(SessionCloseText.KeepaliveTimeout, CloseReason.KeepaliveTimeout);
-    }, this.#keepaliveMs);
+    this.#keepaliveAt = this.#keepalives.set(this);
+  }
+
+  /** The current keepalive deadline (clock ms; 0 once closed), for {@link KeepaliveTimers}. */
+  get keepaliveAt(): number {
+    return this.#keepaliveAt;
+  }
+
+  /** The keepalive deadline passed (called by {@link KeepaliveTimers}). */
+  keepaliveExpired(): void {
+    if (this.closed) return;
+    if (this.conn.readPaused) {
+      // The hub stopped reading (back-pressure): the edge's keepalive may be unread in the
+      // socket. Wait another interval rather than close a node for our own delay.
+      log.debug("keepalive deadline while reading is paused; extended", { node: this.nodeId });
+      this.keepalive();
+      return;
+    }
+    log.info("keepalive timeout", { node: this.nodeId, intervalMs: this.#keepaliveMs });
+    this.close(SessionCloseText.KeepaliveTimeout, CloseReason.KeepaliveTimeout);
   }
 
   /** Routes an edge `response` to the ack-path write waiting for it. Returns false if none waits. */
@@ -193,9 +219,12 @@ export class Session {
     if (this.closed) return;
     this.#closeReason = reason;
     if (label) this.#metrics.closedConnections.inc({ reason: label });
-    if (this.#keepaliveTimer !== undefined) this.#clock.clearTimeout(this.#keepaliveTimer);
-    this.#keepaliveTimer = undefined;
-    this.#abort.abort(new SessionClosedError(reason));
+    if (this.#keepaliveAt !== 0) {
+      this.#keepaliveAt = 0;
+      this.#keepalives.cancel();
+    }
+    this.#closed = true;
+    this.pool.noAck.offReady(this.#noAckReady);
     if (this.#deadlineTimer !== undefined) this.#clock.clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = undefined;
     this.#deadlines = [];
@@ -206,9 +235,9 @@ export class Session {
     const inflight = [...this.#inflight.values()];
     this.#inflight.clear();
     for (const f of inflight) queue.release(f.lease);
-    this.#endAckPath();
     this.conn.close(reason);
     log.info("session closed", { node: this.nodeId, reason });
+    this.#maybeDone();
   }
 
   /**
@@ -339,14 +368,18 @@ export class Session {
     this.#fill();
   }
 
-  async #noAckLoop(): Promise<void> {
-    const signal = this.#abort.signal;
+  /**
+   * The no-ack path: writes queued messages in order while the socket takes them, then waits
+   * for the queue's next push ({@link NoAckQueue.onReady}); past the socket's high-water mark it
+   * waits for the flush of the last write. No promise or loop per session while idle.
+   */
+  #drainNoAck(): void {
+    if (this.#noAckWriting) return;
     const queue = this.pool.noAck;
-    for (;;) {
-      let msg: Message;
-      try {
-        msg = await queue.next(signal);
-      } catch {
+    while (!this.closed) {
+      const msg = queue.tryNext();
+      if (msg === undefined) {
+        queue.onReady(this.#noAckReady);
         return;
       }
       if (isNodeStopped(msg)) {
@@ -354,18 +387,37 @@ export class Session {
         return;
       }
       const wire = wireCopy(msg);
+      let pending: void | Promise<void>;
       try {
-        await this.conn.write(wire);
+        pending = this.conn.write(wire);
       } catch (err) {
-        queue.unshift(msg);
-        this.close(
-          `${SessionCloseText.WriteError}: ${(err as Error).message}`,
-          CloseReason.WriteError,
-        );
+        this.#noAckWriteFailed(msg, err);
+        return;
+      }
+      if (pending) {
+        this.#noAckWriting = true;
+        pending.then(() => {
+          this.#noAckWriting = false;
+          this.#metrics.countOut(wire.route.operation ?? "", "noack");
+          if (this.closed) this.#maybeDone();
+          else this.#drainNoAck();
+        }, (err) => {
+          this.#noAckWriting = false;
+          this.#noAckWriteFailed(msg, err);
+          this.#maybeDone();
+        });
         return;
       }
       this.#metrics.countOut(wire.route.operation ?? "", "noack");
     }
+  }
+
+  #noAckWriteFailed(msg: Message, err: unknown): void {
+    this.pool.noAck.unshift(msg);
+    this.close(
+      `${SessionCloseText.WriteError}: ${(err as Error)?.message ?? String(err)}`,
+      CloseReason.WriteError,
+    );
   }
 }
 

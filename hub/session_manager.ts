@@ -10,6 +10,7 @@ import type { Clock } from "../lib/mod.ts";
 import { CloseReason, type HubMetrics } from "./metrics.ts";
 import type { NodePools } from "./node_pool.ts";
 import { type DeliveryOptions, Session, SessionCloseText } from "./session.ts";
+import { KeepaliveTimers } from "./keepalive_timers.ts";
 import type { ConnectionAcceptor, EdgeConnection, Refusal } from "./transport.ts";
 
 const log = createLogger("cloudhub.sessions");
@@ -36,10 +37,13 @@ export class SessionManager implements ConnectionAcceptor {
   readonly #sessions = new Map<string, Session>();
   readonly #ending = new Set<Promise<string>>();
   readonly #opts: SessionManagerOptions;
+  /** Every session's keepalive deadline on one timer. */
+  readonly #keepalives: KeepaliveTimers;
   #stopping = false;
 
   constructor(opts: SessionManagerOptions) {
     this.#opts = opts;
+    this.#keepalives = new KeepaliveTimers(opts.clock, (opts.keepaliveInterval ?? 30) * 1000);
   }
 
   /** Connected nodes. */
@@ -89,7 +93,7 @@ export class SessionManager implements ConnectionAcceptor {
       pool: this.#opts.pools.get(nodeId),
       clock: this.#opts.clock,
       metrics: this.#opts.metrics,
-      keepaliveIntervalMs: (this.#opts.keepaliveInterval ?? 30) * 1000,
+      keepalives: this.#keepalives,
       ackTimeoutMs: this.#opts.ackTimeoutMs,
       ackAttempts: this.#opts.ackAttempts,
       ackWindow: this.#opts.ackWindow,
@@ -102,11 +106,11 @@ export class SessionManager implements ConnectionAcceptor {
       transport: conn.transport,
       remote: conn.remoteAddress,
     });
-    const done = (async () => {
-      // Wait for the replaced session to release its in-flight messages before starting.
-      const ended = session.start();
-      this.#opts.onConnected?.(nodeId, session);
-      const reason = await ended;
+    // One promise per session, not an async function's state: at 10k+ sessions each byte counts.
+    const ended = session.start();
+    this.#opts.onConnected?.(nodeId, session);
+    const done: Promise<string> = ended.then((reason) => {
+      this.#ending.delete(done);
       if (this.#sessions.get(nodeId) === session) {
         this.#sessions.delete(nodeId);
         this.#opts.metrics.setConnected(this.#sessions.size);
@@ -114,9 +118,8 @@ export class SessionManager implements ConnectionAcceptor {
       }
       log.info("node disconnected", { node: nodeId, reason });
       return reason;
-    })();
+    });
     this.#ending.add(done);
-    done.finally(() => this.#ending.delete(done));
   }
 
   /** Closes one node's session (e.g. node deleted). */

@@ -109,6 +109,9 @@ const CONTROL_OPS: ReadonlySet<string> = new Set([
   Operation.Pong,
 ]);
 
+/** The no-op error listener of a socket being upgraded or refused (one function for all). */
+const ignoreError = () => {};
+
 /** Close reasons are limited to 123 bytes by RFC 6455. */
 function closeText(reason: string): string {
   const bytes = new TextEncoder().encode(reason);
@@ -127,7 +130,8 @@ export class WsEdgeConnection implements EdgeConnection {
   readonly closed: Promise<string>;
   #resolveClosed!: (reason: string) => void;
   #inbound: InboundQueue | undefined;
-  #backlog: Message[] = [];
+  /** Messages read before the session attached its handler (rare: allocated on demand). */
+  #backlog: Message[] | undefined;
   #localReason: string | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -138,6 +142,8 @@ export class WsEdgeConnection implements EdgeConnection {
     readonly remoteAddress: string,
     readonly metrics: HubMetrics,
     readonly env?: MessageEnv,
+    /** Called once the socket has closed (the transport forgets it; no promise reaction). */
+    onClosed?: (conn: WsEdgeConnection) => void,
   ) {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     ws.on("message", (data, isBinary) => this.#onFrame(data, isBinary));
@@ -161,6 +167,7 @@ export class WsEdgeConnection implements EdgeConnection {
         this.metrics.closedConnections.inc({ reason: CloseReason.PeerClosed });
       }
       this.#resolveClosed(reason);
+      onClosed?.(this);
     });
   }
 
@@ -184,15 +191,16 @@ export class WsEdgeConnection implements EdgeConnection {
   }
 
   onMessage(handler: (msg: Message) => void | Promise<void>): void {
+    // The socket itself is the read flow (ws.pause() / ws.resume()).
     const inbound = new InboundQueue(
       handler,
-      { pause: () => this.ws.pause(), resume: () => this.ws.resume() },
+      this.ws,
       (err) => log.error("message handler failed", { node: this.nodeId, error: err }),
     );
     this.#inbound = inbound;
     const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const msg of backlog) inbound.push(msg);
+    this.#backlog = undefined;
+    if (backlog) { for (const msg of backlog) inbound.push(msg); }
   }
 
   close(reason: string, code: number = CloseCode.Normal): void {
@@ -242,7 +250,7 @@ export class WsEdgeConnection implements EdgeConnection {
       return;
     }
     if (!this.#inbound) {
-      this.#backlog.push(msg);
+      (this.#backlog ??= []).push(msg);
       return;
     }
     this.#inbound.push(msg);
@@ -261,6 +269,7 @@ export class WebSocketTransport {
   readonly #guard: ConnGuard<Socket>;
   readonly #untrackPending: () => void;
   readonly #conns = new Set<WsEdgeConnection>();
+  readonly #forget = (conn: WsEdgeConnection) => void this.#conns.delete(conn);
   #port = 0;
 
   constructor(opts: WebSocketTransportOptions) {
@@ -352,7 +361,8 @@ export class WebSocketTransport {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => {});
+    // Until ws takes the socket (it adds its own error listener), or for a refused one.
+    socket.on("error", ignoreError);
     const tls = socket as TLSSocket;
     const nodeId = headerValue(req, "node_id");
     const projectId = headerValue(req, "project_id");
@@ -400,6 +410,7 @@ export class WebSocketTransport {
     const remote = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}`;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#guard.release(rawSocket(tls));
+      socket.off("error", ignoreError);
       const conn = new WsEdgeConnection(
         ws,
         nodeId,
@@ -407,9 +418,9 @@ export class WebSocketTransport {
         remote,
         this.#opts.metrics,
         this.#opts.env,
+        this.#forget,
       );
       this.#conns.add(conn);
-      conn.closed.then(() => this.#conns.delete(conn));
       this.#opts.acceptor.accept(conn);
     });
   }

@@ -235,19 +235,24 @@ export class KubeHttp {
       if (!res.body) return;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       // A pending read on the piped body does not always settle when the fetch is aborted; the
-      // abort must end the loop by itself.
-      let onAbort = () => {};
-      const aborted = new Promise<{ value: undefined; done: true }>((resolve) => {
-        onAbort = () => resolve({ value: undefined, done: true });
-        if (both.aborted) onAbort();
-        else both.addEventListener("abort", onAbort, { once: true });
-      });
+      // abort must end the loop by itself: it settles the read in progress as "done". (Not
+      // `Promise.race` with one abort promise: every race adds a reaction to it, and each keeps
+      // its read's text alive until the watch ends, which held every event a watch received.)
+      let settleRead: ((r: ReadableStreamReadResult<string>) => void) | undefined;
+      const onAbort = () => settleRead?.({ value: undefined, done: true });
+      both.addEventListener("abort", onAbort, { once: true });
+      const read = () =>
+        new Promise<ReadableStreamReadResult<string>>((resolve, reject) => {
+          settleRead = resolve;
+          reader.read().then(resolve, reject);
+        });
       let buf = "";
       try {
         // Stop at once when asked, even with many events buffered (a busy watch), instead of
         // handling the backlog first.
         while (!both.aborted) {
-          const { value, done } = await Promise.race([reader.read(), aborted]);
+          const { value, done } = await read();
+          settleRead = undefined;
           if (done) break;
           buf += value;
           let nl: number;

@@ -37,3 +37,24 @@ Deno.test("no-ack queue next() waits for a push and rejects on abort", async () 
   ac.abort(new Error("stop"));
   assertEquals(await aborted, "rejected");
 });
+
+Deno.test("no-ack queue tryNext/onReady: one wake-up per registration, withdrawn by offReady", () => {
+  const q = new NoAckQueue();
+  assertEquals(q.tryNext(), undefined);
+  let woken = 0;
+  const ready = () => woken++;
+  q.onReady(ready);
+  q.onReady(ready); // registered once
+  q.push(m(1));
+  assertEquals(woken, 1);
+  q.push(m(2)); // one-shot: not registered any more
+  assertEquals(woken, 1);
+  assertEquals(q.tryNext()?.content, 1);
+  assertEquals(q.tryNext()?.content, 2);
+  assertEquals(q.depth, 0);
+  q.onReady(ready);
+  q.offReady(ready);
+  q.push(m(3));
+  assertEquals(woken, 1);
+  assertEquals(q.tryNext()?.content, 3);
+});
