@@ -241,7 +241,13 @@ async function startCloudcoreSide(): Promise<void> {
     await sleep(500);
   }
   await createFanWork(ccKube);
-  await sleep(3000);
+  // A node that holds its pod is in cloudcore's location cache for the ConfigMap.
+  await ccSim.waitUntil(
+    () =>
+      ccSim!.nodes.every((n) => [...n.objects.keys()].some((k) => k.startsWith("default/pod/"))),
+    180_000,
+    "every node has its pod (cloudcore)",
+  );
   await ccWave("warm-0");
 }
 
