@@ -329,18 +329,19 @@ async function measured<T>(
  * rest). Done once a 50 ms window shows at most one 10 ms CPU tick (the steady background,
  * paced success points and the fleet's reports, stays under that), at most 1 s. Returns ms.
  */
-async function settle(pid: number): Promise<number> {
+async function settle(pids: number[], maxMs = 1000): Promise<number> {
   const t0 = performance.now();
-  let before = cpuSeconds(pid);
-  while (performance.now() - t0 < 1000) {
+  let before = pids.map(cpuSeconds);
+  while (performance.now() - t0 < maxMs) {
     await sleep(50);
-    const now = cpuSeconds(pid);
-    if (now - before <= 0.01) break;
+    const now = pids.map(cpuSeconds);
+    if (now.every((t, i) => t - before[i] <= 0.01)) break;
     before = now;
   }
   return performance.now() - t0;
 }
 const settles: number[] = [];
+const ccSettles: number[] = [];
 
 let hubDelivered = 0;
 const hubWaves: number[] = [];
@@ -431,7 +432,10 @@ try {
     if (cc && !ccFailure) {
       resume(cc);
       ccStopped = false;
-      await settle(cc.pid);
+      // cloudcore works off what queued while it was stopped through its API (a GET and a PUT
+      // per node status, one worker), which takes it longer than the hub: up to 10 s, until
+      // both it and its API are quiet.
+      ccSettles.push(await settle([cc.pid, cc.apiPid], 10_000));
       try {
         await ccWave(`warm-${w}`);
         for (let r = hubWaves.length - ccWaves.length; r > 0; r--) {
@@ -453,7 +457,7 @@ try {
     }
     Deno.kill(hub.pid, "SIGCONT");
     hubStopped = false;
-    if (w < waves) settles.push(await settle(hub.pid));
+    if (w < waves) settles.push(await settle([hub.pid]));
   }
   if (profiler) {
     profile = await profiler.stop(
@@ -573,6 +577,7 @@ await writeResult({
     settleMs: settles.map((ms) => Math.round(ms)),
     baseWaves,
     cloudcoreWaves: ccWaves,
+    cloudcoreSettleMs: ccSettles.map((ms) => Math.round(ms)),
     cloudcoreFailure: ccFailure || undefined,
     cpuSeconds: cpu,
     sim: hubSummary,
