@@ -14,6 +14,7 @@ const ORDER = [
   "fanout",
   "latency",
   "storm",
+  "heap",
   "twins",
   "vs-cloudcore",
   "startup",
