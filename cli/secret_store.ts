@@ -5,9 +5,9 @@
  * embedded API they stay in this process (no TLS session, no client-node) and get the client's
  * rate limit and retries. `edgecloud serve` needs them before it is ready (issue 23).
  */
-import type { SecretStore } from "../hub/certs/mod.ts";
+import { decodeSecretData, type SecretStore } from "../hub/certs/mod.ts";
 import { KubeApiError, type KubeClient } from "../kube/mod.ts";
-import { decodeBase64, encodeBase64 } from "../lib/mod.ts";
+import { encodeBase64 } from "../lib/mod.ts";
 
 const is = (err: unknown, code: number) => err instanceof KubeApiError && err.code === code;
 
@@ -26,9 +26,7 @@ export class KubeClientSecretStore implements SecretStore {
       if (is(err, 404)) return null;
       throw err;
     }
-    const out: Record<string, Uint8Array> = {};
-    for (const [key, value] of Object.entries(secret.data ?? {})) out[key] = decodeBase64(value);
-    return out;
+    return decodeSecretData(secret.data);
   }
 
   /** @inheritdoc */

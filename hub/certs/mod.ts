@@ -21,6 +21,7 @@ export {
   CLOUDCORE_DATA,
   CLOUDCORE_KEY_DATA,
   CLOUDCORE_SECRET,
+  decodeSecretData,
   KubeSecretStore,
   MemorySecretStore,
   prepareCerts,

@@ -87,9 +87,7 @@ export class KubeSecretStore implements SecretStore {
       if (isStatus(err, 404)) return null;
       throw err;
     }
-    const out: Record<string, Uint8Array> = {};
-    for (const [key, value] of Object.entries(secret.data ?? {})) out[key] = decodeBase64(value);
-    return out;
+    return decodeSecretData(secret.data);
   }
 
   /** @inheritdoc */
@@ -279,4 +277,13 @@ async function readIfExists(path: string): Promise<string | null> {
 // not load client-node (kube/client_node.ts).
 function isStatus(err: unknown, code: number): boolean {
   return err instanceof Error && (err as { code?: unknown }).code === code;
+}
+
+/** A Secret's `data` (base64 values) as bytes per key. */
+export function decodeSecretData(
+  data: Record<string, string> | undefined,
+): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  for (const [key, value] of Object.entries(data ?? {})) out[key] = decodeBase64(value);
+  return out;
 }
