@@ -97,7 +97,7 @@ function render(unordered: BenchResult[]): string {
   lines.push("");
   for (const r of results) {
     const took = r.wallS !== undefined ? `, took ${r.wallS} s` : "";
-    lines.push(`## ${r.scenario}`, "", "```", r.command, "```", "", `Run ${r.date}${took}.`, "");
+    lines.push(`## ${r.scenario}`, "", "```", commandOf(r), "```", "", `Run ${r.date}${took}.`, "");
     lines.push(table(r.table), "");
     if (r.compare && r.scenario !== "vs-cloudcore") lines.push(table(r.compare), "");
     if (r.notes?.length) {
@@ -105,6 +105,17 @@ function render(unordered: BenchResult[]): string {
     }
   }
   return lines.join("\n");
+}
+
+/** Whether cloudcore ran beside edgecloud in this result. */
+function ranCloudcore(r: BenchResult): boolean {
+  return !!r.compare && r.compare.slice(1).some((row) => row[2] !== "not run");
+}
+
+/** The command, with how cloudcore was given when it ran (benches read it from the env too). */
+function commandOf(r: BenchResult): string {
+  if (!ranCloudcore(r) || /--cloudcore|CLOUDCORE_BIN/.test(r.command)) return r.command;
+  return `CLOUDCORE_BIN=/path/to/cloudcore CLOUDCORE_VERSION=v1.23.1 ${r.command}`;
 }
 
 /**
@@ -127,8 +138,7 @@ function beside(results: BenchResult[]): string[] {
   for (const r of results) {
     if (!r.compare || r.compare.length < 2) continue;
     const version = r.compare[0][2];
-    const ran = r.compare.slice(1).some((row) => row[2] !== "not run");
-    if (!ran) {
+    if (!ranCloudcore(r)) {
       without.push(r.scenario);
       continue;
     }

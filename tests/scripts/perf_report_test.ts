@@ -41,6 +41,16 @@ Deno.test("perf report: cloudcore beside edgecloud, with its version, and where 
     "| sessions | RSS per session, KB | 40.0 | 150.0 (cloudcore v1.23.1) | 0.27 |",
   );
   assertStringIncludes(md, "cloudcore not run in the latest result of: latency, storm");
+  // The command says how cloudcore was given, where it ran.
+  assertStringIncludes(
+    md,
+    "CLOUDCORE_BIN=/path/to/cloudcore CLOUDCORE_VERSION=v1.23.1 deno task bench:sessions",
+  );
+  assert(
+    !md.includes(
+      "CLOUDCORE_BIN=/path/to/cloudcore CLOUDCORE_VERSION=v1.23.1 deno task bench:latency",
+    ),
+  );
   // Each scenario's own section shows its comparison table too.
   assertEquals(md.split("| RSS per session, KB | 40.0 | 150.0 | 0.27 |").length, 2);
 });
