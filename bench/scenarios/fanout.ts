@@ -310,11 +310,11 @@ async function measured<T>(
   wave: () => Promise<T>,
 ): Promise<T> {
   const s0 = cpuSeconds(server);
-  const a0 = side === "cc" ? cpuSeconds(cc!.apiPid) : 0;
+  const a0 = side === "cc" && cc!.apiPid ? cpuSeconds(cc!.apiPid) : 0;
   const c0 = process.cpuUsage();
   const out = await wave();
   cpu[side] += cpuSeconds(server) - s0;
-  if (side === "cc") cpu.ccApi += cpuSeconds(cc!.apiPid) - a0;
+  if (side === "cc" && cc!.apiPid) cpu.ccApi += cpuSeconds(cc!.apiPid) - a0;
   const d = process.cpuUsage(c0);
   cpu[side === "hub" ? "hubClients" : side === "raw" ? "rawClients" : "ccClients"] +=
     (d.user + d.system) / 1e6;
@@ -435,7 +435,7 @@ try {
       // cloudcore works off what queued while it was stopped through its API (a GET and a PUT
       // per node status, one worker), which takes it longer than the hub: up to 10 s, until
       // both it and its API are quiet.
-      ccSettles.push(await settle([cc.pid, cc.apiPid], 10_000));
+      ccSettles.push(await settle(cc.apiPid ? [cc.pid, cc.apiPid] : [cc.pid], 10_000));
       try {
         await ccWave(`warm-${w}`);
         for (let r = hubWaves.length - ccWaves.length; r > 0; r--) {

@@ -25,6 +25,7 @@ import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
 import {
+  cloudcoreApi,
   cloudcoreBin,
   cloudcoreChoice,
   edgecloudChoice,
@@ -279,7 +280,7 @@ await writeResult({
       ]
       : []),
     c
-      ? `${c.label} ran the same work with an edgecloud API-only process beside it`
+      ? `${c.label} ran the same work against ${cloudcoreApi()}`
       : "cloudcore: not run (give --cloudcore <path> or CLOUDCORE_BIN)",
   ],
 });

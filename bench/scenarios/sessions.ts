@@ -25,6 +25,7 @@ import { startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
 import { openFilesLimit } from "../../harness/proc.ts";
 import {
+  cloudcoreApi,
   cloudcoreBin,
   cloudcoreChoice,
   edgecloudChoice,
@@ -251,7 +252,7 @@ await writeResult({
       ? "edgecloud's nodes pre-signed by its CA, cloudcore's bootstrapped through its cert server"
       : "every node bootstrapped through the hub's cert server"),
     c
-      ? `cloudcore ran with an edgecloud API-only process beside it (not counted in its RSS)`
+      ? `${c.label} ran against ${cloudcoreApi()}`
       : "cloudcore: not run (give --cloudcore <path> or CLOUDCORE_BIN)",
   ],
 });

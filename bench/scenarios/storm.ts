@@ -29,6 +29,7 @@ import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
 import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
 import {
+  cloudcoreApi,
   cloudcoreBin,
   cloudcoreChoice,
   edgecloudChoice,
@@ -352,7 +353,7 @@ await writeResult({
     `reconnect delay ${reconnectMs} ms ± 99 %; nodestatus every 60 s; hub fd soft limit raised to the hard limit`,
     "every node bootstrapped through the hub's cert server; RSS per registered node = (steady − idle) / nodes",
     c
-      ? `${c.label} ran the same storm with an edgecloud API-only process beside it (not counted in its RSS)`
+      ? `${c.label} ran the same storm against ${cloudcoreApi()}`
       : "cloudcore: not run (give --cloudcore <path> or CLOUDCORE_BIN)",
   ],
 });

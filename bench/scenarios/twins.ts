@@ -20,6 +20,7 @@ import { createBenchPki } from "../../harness/pki.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
 import {
+  cloudcoreApi,
   cloudcoreBin,
   cloudcoreChoice,
   edgecloudChoice,
@@ -265,7 +266,7 @@ await writeResult({
   details: { wrong, cloudcore: c ?? "not run" },
   notes: [
     c
-      ? `${c.label} ran the same work with an edgecloud API-only process beside it`
+      ? `${c.label} ran the same work against ${cloudcoreApi()}`
       : "cloudcore: not run (give --cloudcore <path> or CLOUDCORE_BIN)",
   ],
 });
