@@ -49,6 +49,7 @@ import {
 } from "./pods.ts";
 import { nodeShouldRunPod } from "./node_fit.ts";
 import { ensureRevision, HashCollisionError, listRevisions, pruneRevisions } from "./revisions.ts";
+import { nodeInformer, podInformer } from "./core_informers.ts";
 
 const log = createLogger("daemonset-controller");
 
@@ -188,11 +189,8 @@ export class DaemonSetController implements ClusterController {
       kind: "DaemonSet",
       apiVersion: "apps/v1",
     });
-    this.#pods = kube.informer<Pod>("/api/v1/pods", undefined, { kind: "Pod", apiVersion: "v1" });
-    this.#nodes = kube.informer<Node>("/api/v1/nodes", undefined, {
-      kind: "Node",
-      apiVersion: "v1",
-    });
+    this.#pods = podInformer(kube);
+    this.#nodes = nodeInformer(kube);
     const enqueue = (ds: DaemonSet) => this.#queue.add(keyOf(ds));
     this.#sets.on({ add: enqueue, update: enqueue, delete: enqueue });
     const podEvent = (p: Pod) => {

@@ -30,6 +30,7 @@ import {
 } from "./service_backends.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
 import { WorkQueue } from "./workqueue.ts";
+import { podInformer, serviceInformer } from "./core_informers.ts";
 
 const log = createLogger("endpoints-controller");
 
@@ -222,14 +223,8 @@ export class EndpointsController implements ClusterController {
   constructor(readonly ctx: ClusterContext) {
     this.#kube = ctx.kube;
     this.#queue = new WorkQueue("endpoints", (key) => this.#sync(key));
-    this.#services = ctx.kube.informer<Service>("/api/v1/services", undefined, {
-      kind: "Service",
-      apiVersion: "v1",
-    });
-    this.#pods = ctx.kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
+    this.#services = serviceInformer(ctx.kube);
+    this.#pods = podInformer(ctx.kube);
     this.#endpoints = ctx.kube.informer<Endpoints>("/api/v1/endpoints", undefined, {
       kind: "Endpoints",
       apiVersion: "v1",

@@ -49,6 +49,7 @@ import {
 } from "./service_backends.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
 import { WorkQueue } from "./workqueue.ts";
+import { nodeInformer, podInformer, serviceInformer } from "./core_informers.ts";
 
 const log = createLogger("endpointslice-controller");
 
@@ -234,18 +235,9 @@ export class EndpointSliceController implements ClusterController {
   constructor(readonly ctx: ClusterContext) {
     this.#kube = ctx.kube;
     this.#queue = new WorkQueue("endpointslices", (key) => this.#sync(key));
-    this.#services = ctx.kube.informer<Service>("/api/v1/services", undefined, {
-      kind: "Service",
-      apiVersion: "v1",
-    });
-    this.#pods = ctx.kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
-    this.#nodes = ctx.kube.informer<Node>("/api/v1/nodes", undefined, {
-      kind: "Node",
-      apiVersion: "v1",
-    });
+    this.#services = serviceInformer(ctx.kube);
+    this.#pods = podInformer(ctx.kube);
+    this.#nodes = nodeInformer(ctx.kube);
     this.#slices = ctx.kube.informer<EndpointSlice>(
       "/apis/discovery.k8s.io/v1/endpointslices",
       undefined,

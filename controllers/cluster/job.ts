@@ -40,6 +40,7 @@ import {
   rfc3339,
   splitKey,
 } from "./pods.ts";
+import { podInformer } from "./core_informers.ts";
 
 const log = createLogger("job-controller");
 
@@ -150,10 +151,7 @@ export class JobController implements ClusterController {
       kind: "Job",
       apiVersion: "batch/v1",
     });
-    this.#pods = this.#kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
+    this.#pods = podInformer(this.#kube);
     const enqueue = (j: Job) => this.#queue.add(keyOf(j));
     this.#jobs.on({ add: enqueue, update: enqueue, delete: enqueue });
     const podEvent = (p: Pod) => {

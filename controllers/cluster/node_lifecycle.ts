@@ -26,6 +26,7 @@ import { createLogger } from "../../lib/mod.ts";
 import { EventRecorder } from "./events.ts";
 import { type Condition, type Node, type Pod, rfc3339 } from "./pods.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
+import { nodeInformer, podInformer } from "./core_informers.ts";
 
 const log = createLogger("node-lifecycle");
 
@@ -132,19 +133,13 @@ export class NodeLifecycle implements ClusterController {
     this.monitorMs = monitorMs ??
       Math.min(MONITOR_MS, Math.max(100, Math.floor(ctx.nodeMonitorGracePeriodMs / 5)));
     this.#events = new EventRecorder(ctx.kube, "node-controller", ctx.now);
-    this.#nodes = ctx.kube.informer<Node>("/api/v1/nodes", undefined, {
-      kind: "Node",
-      apiVersion: "v1",
-    });
+    this.#nodes = nodeInformer(ctx.kube);
     this.#leases = ctx.kube.informer<Lease>(
       "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
       undefined,
       { kind: "Lease", apiVersion: "coordination.k8s.io/v1" },
     );
-    this.#pods = ctx.kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
+    this.#pods = podInformer(ctx.kube);
   }
 
   async start(): Promise<void> {

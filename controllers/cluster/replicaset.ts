@@ -32,6 +32,7 @@ import {
 } from "./pods.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
 import { WorkQueue } from "./workqueue.ts";
+import { podInformer } from "./core_informers.ts";
 
 const log = createLogger("replicaset-controller");
 
@@ -102,10 +103,7 @@ export class ReplicaSetController implements ClusterController {
       kind: "ReplicaSet",
       apiVersion: "apps/v1",
     });
-    this.#pods = ctx.kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
+    this.#pods = podInformer(ctx.kube);
     const enqueue = (rs: ReplicaSet) => this.#queue.add(keyOf(rs));
     this.#sets.on({ add: enqueue, update: enqueue, delete: enqueue });
     const onPod = (p: Pod) => {

@@ -20,6 +20,7 @@ import { selectHost } from "./scheduler_score.ts";
 import { buildSnapshot } from "./scheduler_snapshot.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
 import { WorkQueue } from "./workqueue.ts";
+import { nodeInformer, podInformer } from "./core_informers.ts";
 
 const log = createLogger("scheduler");
 
@@ -75,14 +76,8 @@ export class Scheduler implements ClusterController {
     this.#kube = ctx.kube;
     this.#events = new EventRecorder(ctx.kube, DEFAULT_SCHEDULER, ctx.now);
     this.#queue = new WorkQueue("scheduler", (key) => this.#schedule(key));
-    this.#pods = this.#kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
-    this.#nodes = this.#kube.informer<Node>("/api/v1/nodes", undefined, {
-      kind: "Node",
-      apiVersion: "v1",
-    });
+    this.#pods = podInformer(this.#kube);
+    this.#nodes = nodeInformer(this.#kube);
     this.#namespaces = this.#kube.informer<Namespace>("/api/v1/namespaces", undefined, {
       kind: "Namespace",
       apiVersion: "v1",

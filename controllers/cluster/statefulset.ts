@@ -47,6 +47,7 @@ import {
   type Revision,
   revisionTemplate,
 } from "./revisions.ts";
+import { podInformer } from "./core_informers.ts";
 
 /** Pod label with the name of the revision a pod was made from. */
 export const POD_REVISION_LABEL = "controller-revision-hash";
@@ -134,10 +135,7 @@ export class StatefulSetController implements ClusterController {
       kind: "StatefulSet",
       apiVersion: "apps/v1",
     });
-    this.#pods = this.#kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
+    this.#pods = podInformer(this.#kube);
     const enqueue = (s: StatefulSet) => this.#queue.add(keyOf(s));
     this.#sets.on({ add: enqueue, update: enqueue });
     const podEvent = (p: Pod) => {

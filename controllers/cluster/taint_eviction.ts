@@ -19,6 +19,7 @@ import { EventRecorder } from "./events.ts";
 import { tolerates } from "./node_fit.ts";
 import { keyOf, type Node, type Pod, splitKey, type Toleration } from "./pods.ts";
 import type { ClusterContext, ClusterController } from "./types.ts";
+import { nodeInformer, podInformer } from "./core_informers.ts";
 
 const log = createLogger("taint-eviction");
 
@@ -55,14 +56,8 @@ export class TaintEviction implements ClusterController {
   constructor(readonly ctx: ClusterContext) {
     this.#kube = ctx.kube;
     this.#events = new EventRecorder(ctx.kube, "taint-eviction-controller", ctx.now);
-    this.#nodes = ctx.kube.informer<Node>("/api/v1/nodes", undefined, {
-      kind: "Node",
-      apiVersion: "v1",
-    });
-    this.#pods = ctx.kube.informer<Pod>("/api/v1/pods", undefined, {
-      kind: "Pod",
-      apiVersion: "v1",
-    });
+    this.#nodes = nodeInformer(ctx.kube);
+    this.#pods = podInformer(ctx.kube);
     const onNode = (n: Node, old?: Node) => {
       const taints = noExecute(n);
       if (old && JSON.stringify(taints) === JSON.stringify(noExecute(old))) return;
