@@ -100,7 +100,56 @@ function start(cmd: string, args: string[], logFile?: string, nofile?: number): 
 
 /** Where main.ts is. */
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const DENO_FLAGS = ["run", "--no-check", "--unstable-kv", "--unstable-net", ...BENCH_CHILD_FLAGS];
+/** The deno flags a serve child runs with. */
+export const DENO_FLAGS = [
+  "run",
+  "--no-check",
+  "--unstable-kv",
+  "--unstable-net",
+  ...BENCH_CHILD_FLAGS,
+];
+
+/**
+ * Writes `<dir>/cloudcore.yaml` for a hub beside others (every listener on 127.0.0.1 port 0, QUIC
+ * and the CSI socket off) and returns its path: against `kubeconfig` when given (with `nodeLimit`
+ * and a client rate to match), else with the embedded API.
+ */
+export async function writeServeConfig(
+  dir: string,
+  opts: { kubeconfig?: string; nodeLimit?: number } = {},
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const file = `${dir}/cloudcore.yaml`;
+  const limit = opts.nodeLimit ?? 1000;
+  const api = opts.kubeconfig
+    ? `kubeAPIConfig: {kubeConfig: ${opts.kubeconfig}, qps: ${limit * 5}, burst: ${limit * 10}}`
+    : "apiServer: {bindAddress: 127.0.0.1, port: 0}";
+  await Deno.writeTextFile(
+    file,
+    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+${api}
+commonConfig: {monitorServer: {bindAddress: "127.0.0.1:0"}}
+modules:
+  cloudHub:
+${
+      opts.nodeLimit
+        ? `    nodeLimit: ${opts.nodeLimit}
+`
+        : ""
+    }    advertiseAddress: [127.0.0.1]
+    tlsCAFile: ${dir}/none/rootCA.crt
+    tlsCAKeyFile: ${dir}/none/rootCA.key
+    tlsCertFile: ${dir}/none/server.crt
+    tlsPrivateKeyFile: ${dir}/none/server.key
+    websocket: {address: 127.0.0.1, port: 0}
+    https: {address: 127.0.0.1, port: 0}
+    quic: {enable: false, address: 127.0.0.1, port: 0}
+    unixsocket: {enable: false, address: "unix://${dir}/kubeedge.sock"}
+`,
+  );
+  return file;
+}
 
 /** edgecloud with only the embedded API (for a hub that talks to it over HTTPS). */
 export async function startApiOnly(dir: string): Promise<{ hub: ChildHub; kubeconfig: string }> {
@@ -138,34 +187,14 @@ export async function startEdgecloudHub(
   kubeconfig: string,
   nodeLimit: number,
 ): Promise<{ hub: ChildHub; ws: number; https: number }> {
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/cloudcore.yaml`,
-    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-kubeAPIConfig: {kubeConfig: ${kubeconfig}, qps: ${nodeLimit * 5}, burst: ${nodeLimit * 10}}
-commonConfig: {monitorServer: {bindAddress: "127.0.0.1:0"}}
-modules:
-  cloudHub:
-    nodeLimit: ${nodeLimit}
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: ${dir}/none/rootCA.crt
-    tlsCAKeyFile: ${dir}/none/rootCA.key
-    tlsCertFile: ${dir}/none/server.crt
-    tlsPrivateKeyFile: ${dir}/none/server.key
-    websocket: {address: 127.0.0.1, port: 0}
-    https: {address: 127.0.0.1, port: 0}
-    quic: {enable: false}
-    unixsocket: {enable: false}
-`,
-  );
+  const config = await writeServeConfig(dir, { kubeconfig, nodeLimit });
   const hub = start(Deno.execPath(), [
     ...DENO_FLAGS,
     "--v8-flags=--max-old-space-size=8192",
     MAIN,
     "serve",
     "--config",
-    `${dir}/cloudcore.yaml`,
+    config,
     "--data-dir",
     `${dir}/data`,
   ], `${dir}/edgecloud.log`);

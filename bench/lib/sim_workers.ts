@@ -17,6 +17,20 @@ import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
 import { readLines } from "../../harness/lines.ts";
 import { trackChild } from "../../harness/children.ts";
 
+/**
+ * A fleet that only holds sessions (bench:sessions, bench:heap): 15 s keepalives, no
+ * registration, status, lease or pod traffic.
+ */
+export const SESSIONS_ONLY: Partial<SimWorkerConfig["sim"]> = {
+  heartbeat: 15,
+  register: false,
+  nodeStatusInterval: 0,
+  leaseInterval: 0,
+  podStatus: false,
+  connectConcurrency: 64,
+  reconnectDelayMs: 5_000,
+};
+
 /** Options of {@link startFleet}. */
 export interface FleetOptions {
   hub: HubProcess;

@@ -20,7 +20,7 @@
 import { parseArgs } from "node:util";
 import { spawnHub } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
-import { type Fleet, startFleet } from "../lib/sim_workers.ts";
+import { type Fleet, SESSIONS_ONLY, startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
 import { freePort, Inspector, type MemoryUsage } from "../lib/inspector.ts";
 import { diffPer, type HeapSummary, summarizeSnapshot } from "../lib/heap_snapshot.ts";
@@ -121,15 +121,7 @@ try {
           connectConcurrency: 64,
           reconnectDelayMs: 5_000,
         }
-        : {
-          heartbeat: 15,
-          register: false,
-          nodeStatusInterval: 0,
-          leaseInterval: 0,
-          podStatus: false,
-          connectConcurrency: 64,
-          reconnectDelayMs: 5_000,
-        },
+        : SESSIONS_ONLY,
     });
     fleets.push(fleet);
     await fleet.start();

@@ -21,7 +21,7 @@
 import { parseArgs } from "node:util";
 import type { HubProcess } from "../../harness/hub_launcher.ts";
 import { createBenchPki } from "../../harness/pki.ts";
-import { startFleet } from "../lib/sim_workers.ts";
+import { SESSIONS_ONLY, startFleet } from "../lib/sim_workers.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
 import { openFilesLimit } from "../../harness/proc.ts";
 import {
@@ -96,15 +96,7 @@ async function measure(
         nodes: n,
         perWorker: n,
         prefix: `s${fleets.length}-`,
-        sim: {
-          heartbeat: 15,
-          register: false,
-          nodeStatusInterval: 0,
-          leaseInterval: 0,
-          podStatus: false,
-          connectConcurrency: 64,
-          reconnectDelayMs: 5_000,
-        },
+        sim: SESSIONS_ONLY,
       });
       fleets.push(fleet);
       const t0 = performance.now();

@@ -21,7 +21,7 @@
  *   deno task bench:startup [--rounds 10] [--compare DIR] [--keep-logs] [--profile]
  */
 import { parseArgs } from "node:util";
-import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
+import { DENO_FLAGS, writeServeConfig } from "../../harness/serve_process.ts";
 import { readLines } from "../../harness/lines.ts";
 import { cpuSeconds } from "../../harness/proc.ts";
 import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
@@ -52,38 +52,9 @@ const LAUNCH_FLAGS = [
   "--ignore-env",
 ];
 const PATH = `${Deno.execPath().replace(/\/[^/]*$/, "")}:${Deno.env.get("PATH") ?? ""}`;
-/** The flags harness/serve_process.ts gives its serve children. */
-const DENO_FLAGS = ["run", "--no-check", "--unstable-kv", "--unstable-net", ...BENCH_CHILD_FLAGS];
-
 const root = await Deno.makeTempDir({ prefix: "bench-startup-" });
 const TRIVIAL = `${root}/trivial.ts`;
 await Deno.writeTextFile(TRIVIAL, `console.error("edgecloud ready");\n`);
-
-/** cloudcore.yaml for a hub beside others: every listener on 127.0.0.1 port 0. */
-async function writeConfig(dir: string): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
-  const file = `${dir}/cloudcore.yaml`;
-  await Deno.writeTextFile(
-    file,
-    `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-commonConfig: {monitorServer: {bindAddress: "127.0.0.1:0"}}
-apiServer: {bindAddress: 127.0.0.1, port: 0}
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: ${dir}/none/rootCA.crt
-    tlsCAKeyFile: ${dir}/none/rootCA.key
-    tlsCertFile: ${dir}/none/server.crt
-    tlsPrivateKeyFile: ${dir}/none/server.key
-    websocket: {address: 127.0.0.1, port: 0}
-    https: {address: 127.0.0.1, port: 0}
-    quic: {enable: false, address: 127.0.0.1, port: 0}
-    unixsocket: {enable: false, address: "unix://${dir}/kubeedge.sock"}
-`,
-  );
-  return file;
-}
 
 /** One start's figures: wall ms from spawn to "edgecloud ready", and the child's CPU ms by then. */
 interface Start {
@@ -209,7 +180,7 @@ const runs: Record<string, Start[]> = Object.fromEntries(SERIES.map((s) => [s.ke
 
 for (let r = 0; r <= ROUNDS; r++) {
   const dir = `${root}/r${r}`;
-  const config = await writeConfig(dir);
+  const config = await writeServeConfig(dir);
   const log = values["keep-logs"] ? (kind: string) => `${dir}/${kind}.log` : () => undefined;
   const round: Record<string, Start> = {};
   for (const s of SERIES) round[s.key] = await s.run(dir, config, log);
@@ -225,7 +196,7 @@ for (let r = 0; r <= ROUNDS; r++) {
 /** One warm start under the inspector, profiled from its first line to ready. */
 async function profileWarmStart(): Promise<ProfileSummary> {
   const dir = `${root}/profile`;
-  const config = await writeConfig(dir);
+  const config = await writeServeConfig(dir);
   await timeToReady(serveArgs(HERE, dir, config)); // the data dir, so the next start is warm
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
