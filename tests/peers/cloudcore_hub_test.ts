@@ -8,15 +8,15 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import {
+  applyKubeEdgeCrds,
   eventually,
   exclusively,
-  kubectl,
   peerTest,
   removeDir,
   startRealCluster,
+  waitKubeEdgeCrds,
 } from "./harness.ts";
 import { type CloudcoreHub, spawnCloudcoreHub } from "../../harness/cloudcore_hub.ts";
-import { KUBEEDGE_CRDS } from "../../apiserver/mod.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import { EdgeSimulator } from "../../edge/sim/mod.ts";
 import { KubeApiError, KubeClient, type KubeObject } from "../../kube/mod.ts";
@@ -118,16 +118,8 @@ peerTest("the benches drive real cloudcore on a real kube-apiserver (CLOUDCORE_K
     let hub: CloudcoreHub | undefined;
     try {
       const kc = cluster.kubeconfig;
-      const list = { apiVersion: "v1", kind: "List", items: KUBEEDGE_CRDS };
-      await kubectl(kc, ["apply", "-f", "-"], { stdin: JSON.stringify(list) });
-      for (const crd of KUBEEDGE_CRDS) {
-        await kubectl(kc, [
-          "wait",
-          "--for=condition=Established",
-          `crd/${crd.metadata!.name}`,
-          "--timeout=30s",
-        ]);
-      }
+      await applyKubeEdgeCrds(kc);
+      await waitKubeEdgeCrds(kc);
       hub = await spawnCloudcoreHub({
         bin: CLOUDCORE_BIN,
         dataDir: dir,

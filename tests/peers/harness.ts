@@ -9,6 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { MAIN, RUN_FLAGS, runMain, RunningMain, writeTestConfig } from "../cli/subprocess.ts";
 import { type Done, waitUntil } from "../wait.ts";
+import { KUBEEDGE_CRDS } from "../../apiserver/mod.ts";
 
 export { runMain, RunningMain, writeTestConfig };
 export { kubeedgeCrdsDir } from "../kubeedge_crds.ts";
@@ -463,4 +464,22 @@ export async function removeDir(dir: string): Promise<void> {
     return;
   }
   await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** The KubeEdge CRDs edgecloud preinstalls, applied to a real kube-apiserver. */
+export async function applyKubeEdgeCrds(kubeconfig: string): Promise<void> {
+  const list = { apiVersion: "v1", kind: "List", items: KUBEEDGE_CRDS };
+  await kubectl(kubeconfig, ["apply", "-f", "-"], { stdin: JSON.stringify(list) });
+}
+
+/** Waits until each of those CRDs is Established on the real server. */
+export async function waitKubeEdgeCrds(kubeconfig: string): Promise<void> {
+  for (const crd of KUBEEDGE_CRDS) {
+    await kubectl(kubeconfig, [
+      "wait",
+      "--for=condition=Established",
+      `crd/${crd.metadata!.name}`,
+      "--timeout=30s",
+    ]);
+  }
 }

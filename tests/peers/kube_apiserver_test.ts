@@ -6,8 +6,8 @@
  * replicas share the work through the leader Lease.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { KUBEEDGE_CRDS } from "../../apiserver/mod.ts";
 import {
+  applyKubeEdgeCrds,
   condition,
   eventually,
   exclusively,
@@ -22,6 +22,7 @@ import {
   startEdgemark,
   startHub,
   startRealCluster,
+  waitKubeEdgeCrds,
 } from "./harness.ts";
 
 const NODE = "kas-peer-1";
@@ -64,20 +65,12 @@ peerTest("edgecloud on a real kube-apiserver: CRDs, join, pods, ObjectSync, two 
       await t.step(
         "the real server accepts edgecloud's CRDs, then KubeEdge's own manifests over them",
         async () => {
-          const list = { apiVersion: "v1", kind: "List", items: KUBEEDGE_CRDS };
-          await kubectl(kc, ["apply", "-f", "-"], { stdin: JSON.stringify(list) });
+          await applyKubeEdgeCrds(kc);
           // What `keadm init` installs, when the manifests are given: edgecloud must work on them.
           const own = kubeedgeCrdsDir("v1.23.1");
           if (own) await kubectl(kc, ["apply", "--server-side", "--force-conflicts", "-f", own]);
           else console.log("KubeEdge's own CRD manifests not given (KUBEEDGE_CRDS_DIR): ours only");
-          for (const crd of KUBEEDGE_CRDS) {
-            await kubectl(kc, [
-              "wait",
-              "--for=condition=Established",
-              `crd/${crd.metadata!.name}`,
-              "--timeout=30s",
-            ]);
-          }
+          await waitKubeEdgeCrds(kc);
           await kubectl(kc, ["create", "namespace", "kubeedge"]);
           // No controller-manager runs here, so the service account it would create is made by hand.
           await kubectl(kc, ["create", "serviceaccount", "default", "-n", "default"]);
