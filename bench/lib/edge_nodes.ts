@@ -31,3 +31,30 @@ export async function waitForEdgeNodes(
   }
   return registered;
 }
+
+/**
+ * Polls until `want` Nodes are Ready (at most `timeoutMs`, default 300 s); returns the last count.
+ * cloudcore forgets for good a pod created before it knows the pod's node as an edge node, so a
+ * scenario creates pods for cloudcore only after this.
+ */
+export async function waitForReadyNodes(
+  kube: KubeClient,
+  want: number,
+  timeoutMs = 300_000,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  let ready = 0;
+  while (performance.now() < deadline) {
+    const list = await kube.get("/api/v1/nodes") as {
+      items: { status?: { conditions?: { type: string; status: string }[] } }[];
+    };
+    ready = list.items.filter((n) =>
+      n.status?.conditions?.some((c) =>
+        c.type === "Ready" && c.status === "True"
+      )
+    ).length;
+    if (ready >= want) break;
+    await sleep(500);
+  }
+  return ready;
+}

@@ -53,7 +53,7 @@ import { encodeMessage, type Message } from "../../modules/message.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { BENCH_CHILD_FLAGS } from "../../harness/flags.ts";
 import { readLines } from "../../harness/lines.ts";
-import { waitForEdgeNodes } from "../lib/edge_nodes.ts";
+import { waitForEdgeNodes, waitForReadyNodes } from "../lib/edge_nodes.ts";
 import { CpuProfiler, printTopFiles, type ProfileSummary } from "../lib/cpu_profile.ts";
 import { cpuSeconds } from "../../harness/proc.ts";
 import process from "node:process";
@@ -61,7 +61,6 @@ import { trackChild } from "../../harness/children.ts";
 import { obtainCredentials } from "../../edge/sim/credentials.ts";
 import type { CloudcoreHub } from "../../harness/cloudcore_hub.ts";
 import { cloudcoreBin, cloudcoreChoice, pause, resume, sideBySide } from "../lib/hubs.ts";
-import type { KubeObject } from "../../kube/mod.ts";
 
 setLogLevel("error");
 const { values } = parseArgs({
@@ -228,18 +227,7 @@ async function startCloudcoreSide(): Promise<void> {
   });
   await ccSim.start();
   await ccSim.waitUntil((st) => st.connected === nodes, 180_000, "all nodes connected (cloudcore)");
-  for (let i = 0; i < 600; i++) {
-    const list = await ccKube.get<
-      KubeObject & { items: { status?: { conditions?: { type: string; status: string }[] } }[] }
-    >("/api/v1/nodes");
-    const ready = list.items.filter((n) =>
-      n.status?.conditions?.some((c) =>
-        c.type === "Ready" && c.status === "True"
-      )
-    ).length;
-    if (ready >= nodes) break;
-    await sleep(500);
-  }
+  await waitForReadyNodes(ccKube, nodes);
   await createFanWork(ccKube);
   // A node that holds its pod is in cloudcore's location cache for the ConfigMap.
   await ccSim.waitUntil(

@@ -31,6 +31,7 @@ import { setLogLevel } from "../../lib/log.ts";
 import type { Message } from "../../modules/mod.ts";
 import { mib, printTable, sleep, writeResult } from "../lib/report.ts";
 import { sideBySide } from "../lib/hubs.ts";
+import { waitForReadyNodes } from "../lib/edge_nodes.ts";
 import { cloudcoreVersion, joinToken } from "../../harness/cloudcore_hub.ts";
 
 setLogLevel("error");
@@ -116,20 +117,7 @@ async function prepare(
   await side.sim.waitUntil((s) => s.connected === NODES, 600_000, `${name}: every node`);
   // cloudcore skips a pod whose node it does not know yet as an edge node (and never sends it
   // later), so the pods come only after every Node exists and is Ready.
-  for (let i = 0; i < 600; i++) {
-    const nodes = await kube.get<
-      KubeObject & { items: { status?: { conditions?: { type: string; status: string }[] } }[] }
-    >(
-      "/api/v1/nodes",
-    );
-    const ready = nodes.items.filter((n) =>
-      n.status?.conditions?.some((c) =>
-        c.type === "Ready" && c.status === "True"
-      )
-    ).length;
-    if (ready === NODES) break;
-    await sleep(500);
-  }
+  await waitForReadyNodes(kube, NODES);
   await sleep(20_000);
   side.fleetRss = hub.rss();
   console.log(
