@@ -115,7 +115,9 @@ function ranCloudcore(r: BenchResult): boolean {
 /** The command, with how cloudcore was given when it ran (benches read it from the env too). */
 function commandOf(r: BenchResult): string {
   if (!ranCloudcore(r) || /--cloudcore|CLOUDCORE_BIN/.test(r.command)) return r.command;
-  return `CLOUDCORE_BIN=/path/to/cloudcore CLOUDCORE_VERSION=v1.23.1 ${r.command}`;
+  const version = r.compare![0][2].match(/ (v\d+\.\d+\.\d+\S*)$/)?.[1];
+  const named = version ? ` CLOUDCORE_VERSION=${version}` : "";
+  return `CLOUDCORE_BIN=/path/to/cloudcore${named} ${r.command}`;
 }
 
 /**
